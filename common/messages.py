@@ -1,0 +1,282 @@
+"""Every message on pmm's bus: frozen, tagged msgspec Structs, one union per channel.
+
+Wire rules (see ARCHITECTURE.md):
+- Frames are msgpack. A message is sent as [topic, payload] on PUB/SUB and as
+  [payload] on PUSH/PULL and ROUTER/DEALER.
+- Every Struct is tagged with a short name; decoders are strict and typed per
+  channel, so a frame that does not decode is dropped and counted.
+- New fields get defaults and go last; nothing is reordered or retyped.
+  `SCHEMA_VERSION` bumps when a change is not backward compatible.
+- Prices are pips (int, 1/10,000 USD), sizes centi-contracts (int, 1/100),
+  money micro-dollars (int). Books and ladders are in YES-price terms.
+- `ts_recv_ns` is the ingest receive time on CLOCK_MONOTONIC (system-wide on a
+  host), carried through quoter, risk and executor to measure tick-to-order.
+  `expires_at_ns` is wall-clock (time.time_ns) so it means the same on any host.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+SCHEMA_VERSION = 1
+
+Price = Annotated[int, Meta(ge=0, le=10_000)]
+Size = Annotated[int, Meta(ge=0, le=10**12)]
+Seq = Annotated[int, Meta(ge=0)]
+Venue = Literal["polymarket", "kalshi"]
+Outcome = Literal["YES", "NO"]
+OrderSide = Literal["BUY", "SELL"]
+
+
+class Level(Struct, frozen=True, array_like=True):
+    """One price level: price in pips, size in centi-contracts."""
+
+    price: Price
+    size: Size
+
+
+class _Msg(Struct, frozen=True, tag_field="t", kw_only=True):
+    """Base of every bus message. `v` is the schema version of the sender."""
+
+    v: int = SCHEMA_VERSION
+
+
+# --- market data (ingest -> quoters, risk, control; topic md.<venue>.<market>) ---------------
+
+
+class BookSnapshot(_Msg, tag="book"):
+    """Top-N L2 book of one market in YES terms, best level first on each side."""
+
+    venue: Venue
+    market: str
+    seq: Seq
+    ts_recv_ns: int
+    ts_venue_ms: int
+    tick: Annotated[int, Meta(gt=0, le=1000)]
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    stale: bool = False
+    min_size: Size = 0
+
+
+class TradePrint(_Msg, tag="trade"):
+    """A trade on the venue (anyone's), in YES terms; `side` is the aggressor's."""
+
+    venue: Venue
+    market: str
+    ts_recv_ns: int
+    ts_venue_ms: int
+    price: Price
+    size: Size
+    side: OrderSide
+
+
+class MarketStatus(_Msg, tag="status"):
+    """Feed health of one market; `stale` means do not quote on its book."""
+
+    venue: Venue
+    market: str
+    ts_ns: int
+    stale: bool
+    reason: str = ""
+
+
+# --- intents (quoter -> risk over PUSH/PULL) -------------------------------------------------
+
+
+class QuoteIntent(_Msg, tag="intent"):
+    """The full desired ladder for one market; supersedes every older intent for it."""
+
+    market: str
+    quoter: str
+    seq: Seq
+    ts_recv_ns: int
+    ts_sent_ns: int
+    fair_value: Price
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    book_seq: Seq = 0
+
+
+class Heartbeat(_Msg, tag="hb"):
+    """Liveness of one process. `role` is ingest, quoter, risk, executor or control."""
+
+    sender: str
+    role: str
+    seq: Seq
+    ts_ns: int
+    markets: tuple[str, ...] = ()
+
+
+# --- commands (risk -> one executor over PUSH/PULL) ------------------------------------------
+
+
+class ApprovedIntent(_Msg, tag="approved"):
+    """A ladder risk approved (possibly clipped) for one market. Refused after `expires_at_ns`."""
+
+    venue: Venue
+    market: str
+    risk_seq: Seq
+    intent_seq: Seq
+    ts_recv_ns: int
+    ts_approved_ns: int
+    expires_at_ns: int
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+
+
+class CancelMarket(_Msg, tag="cancel"):
+    """Cancel every order of one market (empty `market`: every market of the venue)."""
+
+    venue: Venue
+    market: str
+    reason: str
+    risk_seq: Seq
+    expires_at_ns: int
+
+
+ExecutorCommand = ApprovedIntent | CancelMarket
+
+
+# --- events (executor -> risk, control; topic ev.<venue>.<market>) ---------------------------
+
+
+class OrderEvent(_Msg, tag="order"):
+    """A change in one of our orders at the venue."""
+
+    venue: Venue
+    market: str
+    order_id: str
+    status: Literal["placed", "cancelled", "rejected", "filled", "unknown"]
+    outcome: Outcome
+    side: OrderSide
+    price: Price
+    size: Size
+    ts_ns: int
+    reason: str = ""
+
+
+class Fill(_Msg, tag="fill"):
+    """One of our orders traded. `price` is the token's own price (NO in NO terms)."""
+
+    venue: Venue
+    market: str
+    trade_id: str
+    order_id: str
+    outcome: Outcome
+    side: OrderSide
+    price: Price
+    size: Annotated[int, Meta(gt=0, le=10**12)]
+    fee: int
+    ts_venue_ms: int
+    ts_recv_ns: int
+
+
+class ExecutorReport(_Msg, tag="exec_report"):
+    """Periodic summary of our live orders on one market, for status and metrics."""
+
+    venue: Venue
+    market: str
+    ts_ns: int
+    open_orders: int
+    best_bid: Price
+    best_ask: Price
+    bids: tuple[Level, ...] = ()
+    asks: tuple[Level, ...] = ()
+
+
+# --- state (risk -> quoters, executors, control; topics pos.<market>, risk, hb.<role>) -------
+
+
+class PositionUpdate(_Msg, tag="pos"):
+    """Risk's view of one market. P&L in micro-dollars; marks in pips."""
+
+    venue: Venue
+    market: str
+    ts_ns: int
+    position_yes: int
+    position_no: int
+    net_position: int
+    avg_price: Price
+    realized_pnl: int
+    marked_pnl: int
+    mark: Price
+    fills: int
+    halted: bool
+    halt_reason: str = ""
+
+
+class RiskState(_Msg, tag="risk_state"):
+    """Global state of the risk gate."""
+
+    ts_ns: int
+    kill_active: bool
+    kill_reason: str
+    paused: bool
+    total_exposure: int
+    total_pnl: int
+    rejected: int = 0
+
+
+# --- control (CLI/HTTP -> risk and every executor over DEALER/ROUTER, acknowledged) ----------
+
+
+class Kill(_Msg, tag="kill"):
+    """Latch the kill switch at a level: global (no venue, no market), venue, or market."""
+
+    sender: str
+    nonce: str
+    ts_ns: int
+    reason: str
+    venue: str = ""
+    market: str = ""
+
+
+class Reset(_Msg, tag="reset"):
+    """Release a latched kill switch (and clear halts)."""
+
+    sender: str
+    nonce: str
+    ts_ns: int
+
+
+class Pause(_Msg, tag="pause"):
+    sender: str
+    nonce: str
+    ts_ns: int
+    paused: bool
+
+
+class Ack(_Msg, tag="ack"):
+    """Reply to a control message, naming the receiver."""
+
+    receiver: str
+    nonce: str
+    ok: bool
+    detail: str = ""
+
+
+ControlMessage = Kill | Reset | Pause
+
+MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat
+IntentChannel = QuoteIntent | Heartbeat
+EventChannel = OrderEvent | Fill | ExecutorReport | Heartbeat
+StateChannel = PositionUpdate | RiskState | Heartbeat
+
+
+class Envelope(Struct, frozen=True, array_like=True):
+    """An authenticated control frame: the encoded message and its HMAC-SHA256."""
+
+    body: bytes
+    mac: bytes
+
+
+def encoder() -> msgspec.msgpack.Encoder:
+    return msgspec.msgpack.Encoder()
+
+
+def decoder(union: object) -> msgspec.msgpack.Decoder:  # type: ignore[type-arg]
+    return msgspec.msgpack.Decoder(union)

@@ -1,0 +1,115 @@
+"""Every Prometheus metric pmm exports, defined once.
+
+Processes run prometheus_client in multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+set by supervisord.conf); the exporter process serves the aggregate as one
+scrape target per host. Labels are bounded: process names, market ids from
+config, fixed reason strings.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Tick-to-order spans tens of microseconds to a second.
+LATENCY_BUCKETS = (
+    50e-6, 100e-6, 200e-6, 300e-6, 500e-6, 750e-6, 1e-3, 1.5e-3, 2e-3, 3e-3, 5e-3,
+    7.5e-3, 10e-3, 20e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0,
+)
+
+DROPPED_FRAMES = Counter(
+    "pmm_bus_dropped_frames_total", "Bus frames dropped because they did not decode",
+    ["process", "channel"],
+)
+SEND_TIMEOUTS = Counter(
+    "pmm_bus_send_timeouts_total", "Sends on a PUSH socket that no peer took in time",
+    ["process", "channel"],
+)
+EXPIRED_COMMANDS = Counter(
+    "pmm_commands_expired_total", "Commands refused because they arrived after their expiry",
+    ["process"],
+)
+PROCESS_UP = Gauge(
+    "pmm_process_up", "1 while the process runs its loop", ["process", "role"],
+    multiprocess_mode="livemax",
+)
+PROCESS_STARTS = Counter(
+    "pmm_process_starts_total", "Process starts (restarts show as increments)", ["role"],
+)
+
+BOOK_UPDATES = Counter(
+    "pmm_book_updates_total", "Book snapshots published by ingest", ["venue", "market"],
+)
+FEED_RECONNECTS = Counter(
+    "pmm_feed_reconnects_total", "Venue websocket reconnects", ["venue", "channel"],
+)
+FEED_STALE = Gauge(
+    "pmm_feed_stale", "1 while a market's book is stale", ["venue", "market"],
+    multiprocess_mode="livemax",
+)
+VENUE_MESSAGES_DROPPED = Counter(
+    "pmm_venue_messages_dropped_total", "Venue messages that did not parse", ["venue", "channel"],
+)
+
+QUOTES = Counter(
+    "pmm_quote_intents_total", "Quote intents sent by quoters", ["market"],
+)
+REQUOTES_SKIPPED = Counter(
+    "pmm_requotes_skipped_total", "Requotes skipped because the ladder was unchanged", ["market"],
+)
+BOOKS_CONFLATED = Counter(
+    "pmm_books_conflated_total", "Books dropped by a quoter in favour of a newer one", ["market"],
+)
+
+RISK_DECISIONS = Counter(
+    "pmm_risk_decisions_total", "Intents by risk outcome", ["market", "outcome"],
+)
+RISK_REJECTIONS = Counter(
+    "pmm_risk_rejections_total", "Intents rejected or clipped, by reason", ["reason"],
+)
+HALTED = Gauge(
+    "pmm_market_halted", "1 while a market is halted", ["market"],
+    multiprocess_mode="livemostrecent",
+)
+KILL_ACTIVE = Gauge(
+    "pmm_kill_switch_active", "1 while the kill switch is latched", ["process"],
+    multiprocess_mode="livemax",
+)
+CONTROL_REJECTED = Counter(
+    "pmm_control_rejected_total", "Control messages refused (bad MAC, replay, stale)",
+    ["process", "reason"],
+)
+POSITION = Gauge(
+    "pmm_position_contracts", "Net position in YES contracts", ["market"],
+    multiprocess_mode="livemostrecent",
+)
+PNL_REALIZED = Gauge(
+    "pmm_pnl_realized_usd", "Realized P&L", ["market"], multiprocess_mode="livemostrecent",
+)
+PNL_MARKED = Gauge(
+    "pmm_pnl_marked_usd", "Mark-to-market P&L of open inventory", ["market"],
+    multiprocess_mode="livemostrecent",
+)
+FILLS = Counter("pmm_fills_total", "Fills applied by risk", ["market", "side"])
+VOLUME = Counter("pmm_fill_volume_contracts_total", "Contracts filled", ["market"])
+
+ORDERS = Counter(
+    "pmm_orders_total", "Venue order actions by outcome", ["venue", "action", "outcome"],
+)
+OPEN_ORDERS = Gauge(
+    "pmm_open_orders", "Our live orders at the venue", ["venue", "market"],
+    multiprocess_mode="livemostrecent",
+)
+TICK_TO_ORDER = Histogram(
+    "pmm_tick_to_order_seconds",
+    "Ingest receive of a book to the approved command arriving at the executor",
+    ["venue"], buckets=LATENCY_BUCKETS,
+)
+TICK_TO_WIRE = Histogram(
+    "pmm_tick_to_wire_seconds",
+    "Ingest receive of a book to the order request leaving the executor",
+    ["venue"], buckets=LATENCY_BUCKETS,
+)
+VENUE_LATENCY = Histogram(
+    "pmm_venue_request_seconds", "Venue REST round trip", ["venue", "endpoint"],
+    buckets=LATENCY_BUCKETS,
+)

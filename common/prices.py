@@ -1,0 +1,118 @@
+"""Exact prices and sizes.
+
+Prices are integers in pips (1/10,000 of a dollar), sizes are integers in
+centi-contracts (1/100 of a contract), money is integer micro-dollars
+(pips x centi-contracts = 1e-6 USD). Floats appear only in strategy maths and
+at the venue edge, where the helpers below convert with decimal arithmetic.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import NewType
+
+from common.errors import PriceError
+
+PRICE_SCALE = 10_000
+"""Pips per dollar: 1 pip = $0.0001, the finest tick on either venue."""
+SIZE_SCALE = 100
+"""Centi-contracts per contract: both venues trade in 0.01 lots at most."""
+MONEY_SCALE = PRICE_SCALE * SIZE_SCALE
+"""Micro-dollars per dollar: price (pips) x size (centi) lands here exactly."""
+
+ONE_DOLLAR = PRICE_SCALE
+"""The payout of a winning binary contract, in pips."""
+
+Pips = NewType("Pips", int)
+Centi = NewType("Centi", int)
+Micros = NewType("Micros", int)
+
+
+def price_from_str(text: str) -> int:
+    """Convert a venue decimal string such as "0.51" to pips, exactly or not at all."""
+    try:
+        value = Decimal(text) * PRICE_SCALE
+    except (InvalidOperation, TypeError) as exc:
+        raise PriceError(f"not a decimal price: {text!r}") from exc
+    if value != value.to_integral_value():
+        raise PriceError(f"price {text!r} is finer than 1/{PRICE_SCALE}")
+    return int(value)
+
+
+def size_from_str(text: str) -> int:
+    """Convert a venue decimal size such as "25.0" to centi-contracts, truncating dust."""
+    try:
+        value = Decimal(text) * SIZE_SCALE
+    except (InvalidOperation, TypeError) as exc:
+        raise PriceError(f"not a decimal size: {text!r}") from exc
+    if not value.is_finite() or value < 0:
+        raise PriceError(f"size {text!r} is not a finite non-negative number")
+    return int(value.to_integral_value(rounding=ROUND_DOWN))
+
+
+def price_to_str(pips: int) -> str:
+    """Render pips as the shortest exact decimal string ("0.5", "0.51", "0.001")."""
+    text = format(Decimal(pips) / PRICE_SCALE, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def size_to_str(centi: int) -> str:
+    """Render centi-contracts as a two-place decimal string ("25.00")."""
+    return format(Decimal(centi) / SIZE_SCALE, ".2f")
+
+
+def price_to_float(pips: int) -> float:
+    return pips / PRICE_SCALE
+
+
+def size_to_float(centi: int) -> float:
+    return centi / SIZE_SCALE
+
+
+def money_to_float(micros: int) -> float:
+    return micros / MONEY_SCALE
+
+
+def price_from_float(value: float) -> int:
+    """Round a float price to the nearest pip (used only on strategy output)."""
+    return int(Decimal(repr(value)).scaleb(4).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+def size_from_float(value: float) -> int:
+    return int(Decimal(repr(value)).scaleb(2).to_integral_value(rounding=ROUND_DOWN))
+
+
+def snap_down(pips: int, tick: int) -> int:
+    """Largest multiple of tick at or below pips."""
+    return (pips // tick) * tick
+
+
+def snap_up(pips: int, tick: int) -> int:
+    """Smallest multiple of tick at or above pips."""
+    return -((-pips) // tick) * tick
+
+
+def on_grid(pips: int, tick: int) -> bool:
+    return pips % tick == 0
+
+
+def valid_price(pips: int, tick: int) -> bool:
+    """True if pips lies on the tick grid strictly inside (0, 1)."""
+    return tick <= pips <= ONE_DOLLAR - tick and pips % tick == 0
+
+
+def clamp_price(pips: int, tick: int) -> int:
+    """Clamp into [tick, 1 - tick]; the argument must already be on the grid."""
+    return max(tick, min(ONE_DOLLAR - tick, pips))
+
+
+def complement(pips: int) -> int:
+    """YES at p is NO at 1 - p."""
+    return ONE_DOLLAR - pips
+
+
+def notional(pips: int, centi: int) -> int:
+    """Dollar value of size at price, in micro-dollars, exactly."""
+    return pips * centi

@@ -1,0 +1,48 @@
+"""Process shell: uvloop, signal handling, liveness metric, one place for startup errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvloop
+
+from common import logs, metrics
+from common.errors import PmmError
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    role: str,
+    name: str,
+    main: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+    *,
+    level: str = "INFO",
+) -> None:
+    """Run `main(stop)` on uvloop until it returns; SIGTERM/SIGINT set `stop`."""
+    logs.setup(name, level)
+    metrics.PROCESS_STARTS.labels(role=role).inc()
+
+    async def _wrapper() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        up = metrics.PROCESS_UP.labels(process=name, role=role)
+        up.set(1)
+        try:
+            await main(stop)
+        finally:
+            up.set(0)
+
+    try:
+        uvloop.run(_wrapper())
+    except PmmError as exc:
+        log.error("%s cannot run: %s", name, exc)
+        sys.exit(2)
+    log.info("%s stopped", name)

@@ -1,0 +1,33 @@
+"""Topic prefixes on the PUB/SUB channels. A subscriber filters by byte prefix."""
+
+from __future__ import annotations
+
+
+def md(venue: str, market: str) -> bytes:
+    """Market data of one market. Trailing '|' stops 'm1' from matching 'm10'."""
+    return f"md.{venue}.{market}|".encode()
+
+
+MD_ALL = b"md."
+
+
+def events(venue: str, market: str) -> bytes:
+    return f"ev.{venue}.{market}|".encode()
+
+
+EVENTS_ALL = b"ev."
+
+
+def position(market: str) -> bytes:
+    return f"pos.{market}|".encode()
+
+
+POSITION_ALL = b"pos."
+RISK = b"risk|"
+
+
+def heartbeat(role: str) -> bytes:
+    return f"hb.{role}|".encode()
+
+
+HEARTBEAT_ALL = b"hb."
