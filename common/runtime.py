@@ -46,3 +46,15 @@ def run(
         log.error("%s cannot run: %s", name, exc)
         sys.exit(2)
     log.info("%s stopped", name)
+
+
+def load_config_or_exit(path: str) -> Any:
+    """Load the config for a process, or print what is wrong and exit 2 (supervisord shows it)."""
+    from common.config import load
+    from common.errors import ConfigError
+
+    try:
+        return load(path)
+    except ConfigError as exc:
+        print(f"invalid config: {exc}", file=sys.stderr)
+        sys.exit(2)

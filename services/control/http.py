@@ -1,0 +1,101 @@
+"""The HTTP control plane: read-only status for anyone on loopback, changes need the token."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from common.config import Config, control_targets
+from common.messages import ControlMessage, Kill, Pause, Reset
+from services.control.sender import deliver
+from services.control.state import StatusView
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_app(cfg: Config, view: StatusView, secret: bytes, metrics_dir: str | None) -> web.Application:
+    """Build the aiohttp application serving /health, /state, /metrics and the control verbs."""
+    token = secret.decode()
+
+    def authorised(request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bearer ") and hmac.compare_digest(header[7:], token)
+
+    async def send(make: Callable[[str, int], ControlMessage]) -> web.Response:
+        acks = await deliver(
+            control_targets(cfg), make, secret,
+            ack_timeout_ms=cfg.control.ack_timeout_ms, retries=cfg.control.retries,
+        )
+        body = {name: (a.ok if a else None) for name, a in acks.items()}
+        ok = all(a is not None and a.ok for a in acks.values())
+        return web.json_response({"ok": ok, "acks": body}, status=200 if ok else 502)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "risk_seen": view.risk is not None})
+
+    async def state(_: web.Request) -> web.Response:
+        return web.json_response(view.document())
+
+    async def metrics(_: web.Request) -> web.Response:
+        registry = CollectorRegistry()
+        if metrics_dir:
+            MultiProcessCollector(registry, path=metrics_dir)
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def body_of(request: web.Request) -> dict[str, Any]:
+        if not request.can_read_body:
+            return {}
+        try:
+            data = await request.json()
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text="body must be a JSON object")
+        return data
+
+    def guarded(handler: Handler) -> Handler:
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            if not authorised(request):
+                return web.json_response(
+                    {"error": "missing or wrong bearer token (the stack's control secret)"},
+                    status=401,
+                )
+            return await handler(request)
+
+        return wrapper
+
+    async def kill(request: web.Request) -> web.Response:
+        data = await body_of(request)
+        reason = str(data.get("reason", "")).strip()
+        if not reason:
+            raise web.HTTPBadRequest(text="`reason` is required")
+        venue, market = str(data.get("venue", "")), str(data.get("market", ""))
+        return await send(lambda n, ts: Kill(sender="control-http", nonce=n, ts_ns=ts,
+                                             reason=reason, venue=venue, market=market))
+
+    async def reset(_: web.Request) -> web.Response:
+        return await send(lambda n, ts: Reset(sender="control-http", nonce=n, ts_ns=ts))
+
+    def pauser(paused: bool) -> Handler:
+        async def handler(_: web.Request) -> web.Response:
+            return await send(lambda n, ts: Pause(sender="control-http", nonce=n, ts_ns=ts,
+                                                  paused=paused))
+        return handler
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    app.router.add_get("/state", state)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/kill", guarded(kill))
+    app.router.add_post("/reset", guarded(reset))
+    app.router.add_post("/pause", guarded(pauser(True)))
+    app.router.add_post("/resume", guarded(pauser(False)))
+    return app

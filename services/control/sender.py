@@ -1,0 +1,65 @@
+"""Deliver a control message to risk and every executor directly, retrying until each acks.
+
+Works with the control process down: the CLI calls this itself. Each receiver binds
+a ROUTER; we connect one DEALER per receiver, send a sealed envelope, and resend
+(with a fresh nonce) until an Ack arrives or the retries run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import msgspec
+import zmq
+
+from common import auth, bus
+from common.messages import Ack, ControlMessage
+
+_ack_dec = msgspec.msgpack.Decoder(Ack)
+
+
+async def deliver(
+    targets: dict[str, str],
+    make: Callable[[str, int], ControlMessage],
+    secret: bytes,
+    *,
+    ack_timeout_ms: int = 300,
+    retries: int = 10,
+    on_progress: Callable[[str], None] | None = None,
+) -> dict[str, Ack | None]:
+    """Send `make(nonce, ts_ns)` to every target; return each target's Ack (None if silent).
+
+    A fresh nonce is made per attempt: a receiver that got an earlier attempt but whose
+    ack was lost acts again, which is safe because every control action is idempotent.
+    """
+    results: dict[str, Ack | None] = {name: None for name in targets}
+
+    async def one(name: str, endpoint: str) -> None:
+        sock = bus.dealer(endpoint)
+        try:
+            for attempt in range(retries):
+                msg = make(auth.new_nonce(), time.time_ns())
+                try:
+                    await sock.send(auth.seal(msg, secret), flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    pass
+                deadline = time.monotonic() + ack_timeout_ms / 1000
+                while (left := deadline - time.monotonic()) > 0:
+                    if not await sock.poll(int(left * 1000) + 1, zmq.POLLIN):
+                        break
+                    try:
+                        ack = _ack_dec.decode(await sock.recv())
+                    except (msgspec.DecodeError, msgspec.ValidationError):
+                        continue
+                    if ack.nonce == msg.nonce:
+                        results[name] = ack
+                        return
+                if on_progress:
+                    on_progress(f"no ack from {name} yet (attempt {attempt + 1}/{retries})")
+        finally:
+            sock.close(linger=0)
+
+    await asyncio.gather(*(one(n, ep) for n, ep in targets.items()))
+    return results

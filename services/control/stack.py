@@ -1,0 +1,188 @@
+"""Start and stop the stack under supervisord, and find a running one.
+
+`pmm up` writes `<run_dir>/stack.json` and `.pmm/current.json` so later commands
+(`status`, `kill`, `down`) find the stack without repeating --config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from supervisor.xmlrpc import SupervisorTransport
+
+from common import config as config_mod
+from common.config import Config
+from common.errors import PmmError
+
+HOME = Path(__file__).resolve().parents[2]
+CURRENT = Path(".pmm/current.json")
+
+
+class StackError(PmmError):
+    """The stack is not in the state a command needs; the message says what to do."""
+
+
+def supervisor(run_dir: Path) -> Any:
+    """An XML-RPC proxy to the stack's supervisord over its unix socket."""
+    sock = run_dir / "supervisor.sock"
+    transport = SupervisorTransport(None, None, f"unix://{sock}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def is_running(run_dir: Path) -> bool:
+    try:
+        return supervisor(run_dir).supervisor.getState()["statename"] == "RUNNING"
+    except (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError):
+        return False
+
+
+def _secret_file(run_dir: Path, name: str, make: Callable[[], str]) -> Path:
+    path = run_dir / "secrets" / name
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+    return path
+
+
+def environment(cfg: Config, config_path: Path) -> dict[str, str]:
+    """The environment supervisord and every process run with."""
+    run_dir = cfg.run_dir
+    env = dict(os.environ)
+    venues = set(cfg.venues_in_use())
+    env.update(
+        PMM_HOME=str(HOME),
+        PMM_CONFIG=str(config_path.resolve()),
+        PMM_RUN_DIR=str(run_dir),
+        PMM_PYTHON=sys.executable,
+        PMM_QUOTERS=str(cfg.stack.quoters),
+        PMM_SIM_AUTOSTART="true" if cfg.sim.enabled else "false",
+        PMM_POLYMARKET="true" if "polymarket" in venues else "false",
+        PROMETHEUS_MULTIPROC_DIR=str(run_dir / "metrics"),
+        PYTHONUNBUFFERED="1",
+    )
+    secret_env = cfg.control.secret_env
+    if not env.get(secret_env) and not env.get(f"{secret_env}_FILE"):
+        env[f"{secret_env}_FILE"] = str(
+            _secret_file(run_dir, "control_secret", lambda: secrets.token_hex(32))
+        )
+    key_env = cfg.venues.polymarket.private_key_env
+    if "polymarket" in venues and not env.get(key_env):
+        if not cfg.sim.enabled:
+            raise StackError(
+                f"${key_env} is not set: export the Polymarket signer key (or run against the "
+                "simulator with [sim] enabled = true)"
+            )
+        # The simulator accepts any key: make a throwaway one for this run dir.
+        path = _secret_file(run_dir, "sim_polymarket_key", lambda: "0x" + secrets.token_hex(32))
+        env[key_env] = path.read_text().strip()
+    return env
+
+
+def control_secret(cfg: Config) -> bytes:
+    """The control secret of the running stack (environment first, then its run dir)."""
+    from common.auth import load_secret
+
+    env_name = cfg.control.secret_env
+    if not os.environ.get(env_name) and not os.environ.get(f"{env_name}_FILE"):
+        path = cfg.run_dir / "secrets" / "control_secret"
+        if path.exists():
+            os.environ[f"{env_name}_FILE"] = str(path)
+    return load_secret(env_name)
+
+
+def up(
+    cfg: Config, config_path: Path, *, progress: Callable[[str], None], timeout_s: float = 60
+) -> None:
+    """Start supervisord with every program and wait until all are RUNNING."""
+    run_dir = cfg.run_dir
+    if is_running(run_dir):
+        raise StackError(f"a stack is already running in {run_dir}; run `pmm down` first")
+    (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    metrics_dir = run_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = environment(cfg, config_path)
+    supervisord = Path(sys.executable).with_name("supervisord")
+    progress(f"starting supervisord ({run_dir})")
+    subprocess.run(
+        [str(supervisord), "-c", str(HOME / "supervisord.conf")],
+        env=env, check=True, cwd=HOME,
+    )
+    record = {"config": str(config_path.resolve()), "run_dir": str(run_dir)}
+    (run_dir / "stack.json").write_text(json.dumps(record))
+    CURRENT.parent.mkdir(parents=True, exist_ok=True)
+    CURRENT.write_text(json.dumps(record))
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            infos = supervisor(run_dir).supervisor.getAllProcessInfo()
+        except (OSError, xmlrpc.client.Fault):
+            time.sleep(0.2)
+            continue
+        wanted = [i for i in infos if i["statename"] != "STOPPED"]
+        bad = [i for i in wanted if i["statename"] in ("FATAL", "BACKOFF")]
+        if bad:
+            names = ", ".join(f"{i['name']} ({i['statename']})" for i in bad)
+            raise StackError(
+                f"{names} failed to start; read {run_dir}/logs/<name>.log, then `pmm down`"
+            )
+        running = sum(i["statename"] == "RUNNING" for i in wanted)
+        line = f"{running}/{len(wanted)} processes running"
+        if line != last:
+            progress(line)
+            last = line
+        if wanted and running == len(wanted):
+            return
+        time.sleep(0.2)
+    raise StackError(f"stack did not come up within {timeout_s:.0f}s; see {run_dir}/logs/")
+
+
+def stop_programs(run_dir: Path, names: list[str]) -> None:
+    """Stop the named process groups in order (each waits for its processes to exit)."""
+    proxy = supervisor(run_dir)
+    for name in names:
+        try:
+            proxy.supervisor.stopProcessGroup(name, True)
+        except xmlrpc.client.Fault:
+            continue
+
+
+def down(run_dir: Path, *, progress: Callable[[str], None], timeout_s: float = 30) -> None:
+    """Stop every program in reverse priority order, then supervisord itself."""
+    if not is_running(run_dir):
+        raise StackError(f"no stack is running in {run_dir}; nothing to stop")
+    progress("stopping every process (executors cancel their orders first)")
+    proxy = supervisor(run_dir)
+    proxy.supervisor.shutdown()
+    deadline = time.monotonic() + timeout_s
+    pidfile = run_dir / "supervisord.pid"
+    while time.monotonic() < deadline:
+        if not pidfile.exists():
+            progress("stack stopped")
+            return
+        time.sleep(0.1)
+    raise StackError(f"supervisord did not exit within {timeout_s:.0f}s; check {pidfile}")
+
+
+def find(config_arg: str | None) -> tuple[Config, Path]:
+    """The config of the stack a command talks to: --config, $PMM_CONFIG, or the last `pmm up`."""
+    path_text = config_arg or os.environ.get("PMM_CONFIG")
+    if not path_text and CURRENT.exists():
+        path_text = json.loads(CURRENT.read_text())["config"]
+    if not path_text:
+        raise StackError("no stack found: start one with `pmm up --config FILE` or pass --config")
+    path = Path(path_text)
+    return config_mod.load(path), path

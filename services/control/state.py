@@ -1,0 +1,98 @@
+"""The status view: folds bus messages into the `pmm status` document. Holds nothing authoritative."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from common.config import Config
+from common.messages import (
+    BookSnapshot,
+    ExecutorReport,
+    Heartbeat,
+    MarketStatus,
+    PositionUpdate,
+    RiskState,
+)
+from common.prices import money_to_float, price_to_float, size_to_float
+
+
+class StatusView:
+    """Latest risk, executor and market-data facts per market, rendered on request."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.positions: dict[str, PositionUpdate] = {}
+        self.reports: dict[str, ExecutorReport] = {}
+        self.books: dict[str, BookSnapshot] = {}
+        self.stale: dict[str, bool] = {}
+        self.risk: RiskState | None = None
+        self.heartbeats: dict[str, tuple[str, int]] = {}
+
+    def apply(self, msg: object) -> None:
+        match msg:
+            case PositionUpdate():
+                self.positions[msg.market] = msg
+            case ExecutorReport():
+                self.reports[msg.market] = msg
+            case BookSnapshot():
+                self.books[msg.market] = msg
+                self.stale[msg.market] = msg.stale
+            case MarketStatus():
+                self.stale[msg.market] = msg.stale
+            case RiskState():
+                self.risk = msg
+            case Heartbeat():
+                self.heartbeats[msg.sender] = (msg.role, time.monotonic_ns())
+            case _:
+                pass
+
+    def processes(self, *, now_ns: int | None = None, deadline_ms: int = 3000) -> dict[str, Any]:
+        now = time.monotonic_ns() if now_ns is None else now_ns
+        return {
+            name: {"role": role, "alive": now - seen < deadline_ms * 1_000_000}
+            for name, (role, seen) in sorted(self.heartbeats.items())
+        }
+
+    def document(self) -> dict[str, Any]:
+        """The `pmm status --json` document (keys fixed by shared/DESIGN.md; more may follow)."""
+        markets = []
+        for m in self.cfg.markets:
+            pos = self.positions.get(m.id)
+            rep = self.reports.get(m.id)
+            book = self.books.get(m.id)
+            markets.append(
+                {
+                    "id": m.id,
+                    "venue": m.venue,
+                    "name": m.name,
+                    "bid": price_to_float(rep.best_bid) if rep and rep.best_bid else None,
+                    "ask": price_to_float(rep.best_ask) if rep and rep.best_ask else None,
+                    "position_yes": size_to_float(pos.position_yes) if pos else 0.0,
+                    "position_no": size_to_float(pos.position_no) if pos else 0.0,
+                    "net_position": size_to_float(pos.net_position) if pos else 0.0,
+                    "avg_price": price_to_float(pos.avg_price) if pos else None,
+                    "realized_pnl_usd": money_to_float(pos.realized_pnl) if pos else 0.0,
+                    "marked_pnl_usd": money_to_float(pos.marked_pnl) if pos else 0.0,
+                    "mark": price_to_float(pos.mark) if pos and pos.mark else None,
+                    "open_orders": rep.open_orders if rep else 0,
+                    "fills": pos.fills if pos else 0,
+                    "halted": pos.halted if pos else False,
+                    "halt_reason": pos.halt_reason if pos else "",
+                    "book_bid": price_to_float(book.bids[0].price) if book and book.bids else None,
+                    "book_ask": price_to_float(book.asks[0].price) if book and book.asks else None,
+                    "stale": self.stale.get(m.id, True),
+                }
+            )
+        risk = self.risk
+        return {
+            "kill": {
+                "active": bool(risk and risk.kill_active),
+                "reason": risk.kill_reason if risk else "",
+            },
+            "paused": bool(risk and risk.paused),
+            "risk_seen": risk is not None,
+            "total_pnl_usd": money_to_float(risk.total_pnl) if risk else 0.0,
+            "markets": markets,
+            "processes": self.processes(),
+        }

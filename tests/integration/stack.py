@@ -1,0 +1,146 @@
+"""Start the real stack under real supervisord for a test, on free ports in a short tmp dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from common import config as config_mod
+from services.control import stack as stack_mod
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    """A running stack: its config, its simulator, its status, and its processes."""
+
+    def __init__(self, *, extra: str = "", quoters: int = 2, seed: int = 11) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
+        self.sim_port, self.control_port, self.exporter_port = free_port(), free_port(), free_port()
+        demo = (ROOT / "deploy" / "demo.toml").read_text()
+        markets = demo[demo.index("[[markets]]"):]
+        text = f"""
+[stack]
+run_dir = "{self.dir}/run"
+quoters = {quoters}
+[venues.polymarket]
+rest_url = "http://127.0.0.1:{self.sim_port}"
+ws_url = "ws://127.0.0.1:{self.sim_port}/ws"
+[quoting]
+interval_ms = 1000
+[control]
+http_port = {self.control_port}
+[exporter]
+port = {self.exporter_port}
+[sim]
+port = {self.sim_port}
+seed = {seed}
+{extra}
+{markets}
+"""
+        self.config_path = self.dir / "pmm.toml"
+        self.config_path.write_text(text)
+        self.cfg = config_mod.load(self.config_path)
+        self.run_dir = self.cfg.run_dir
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def pmm(self, *args: str, check: bool = True, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "services.control.cli", *args]
+        if args and args[0] not in ("demo",) and "--config" not in args:
+            cmd += ["--config", str(self.config_path)]
+        proc = subprocess.run(cmd, cwd=self.dir, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if check and proc.returncode != 0:
+            raise AssertionError(f"pmm {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def up(self) -> None:
+        self.pmm("up")
+
+    def down(self) -> None:
+        if stack_mod.is_running(self.run_dir):
+            self.pmm("down", check=False)
+
+    def cleanup(self) -> None:
+        self.down()
+        pid_file = self.run_dir / "supervisord.pid"
+        if pid_file.exists():  # last resort: never leave a supervisord behind
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        if os.environ.get("PMM_KEEP_TEST_RUN"):
+            print(f"kept test run dir {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def logs(self) -> str:
+        out = []
+        for f in sorted((self.run_dir / "logs").glob("*.log")):
+            out.append(f"==== {f.name}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-30:]))
+        return "\n".join(out)
+
+    # --- views -------------------------------------------------------------------------------
+    def sim_state(self) -> dict[str, Any]:
+        r = httpx.get(f"http://127.0.0.1:{self.sim_port}/_sim/state", timeout=5)
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
+    def status(self) -> dict[str, Any]:
+        r = httpx.get(f"http://127.0.0.1:{self.control_port}/state", timeout=5)
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
+    def status_cli(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.pmm("status", "--json").stdout)
+        return data
+
+    def processes(self) -> dict[str, dict[str, Any]]:
+        infos = stack_mod.supervisor(self.run_dir).supervisor.getAllProcessInfo()
+        return {i["name"]: i for i in infos}
+
+    def open_orders_by_market(self) -> Counter[str]:
+        """Open orders at the simulator per pmm market id."""
+        by_cid = {m.venue_market: m.id for m in self.cfg.markets}
+        counts: Counter[str] = Counter()
+        for acct in self.sim_state()["accounts"].values():
+            for o in acct["open_orders"]:
+                counts[by_cid.get(o["market"], o["market"])] += 1
+        return counts
+
+    def sim_positions(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Per market, (YES, NO) shares our account holds according to the simulator's fills."""
+        tokens = {}
+        for m in self.cfg.markets:
+            tokens[m.yes_token] = (m.id, 0)
+            tokens[m.no_token] = (m.id, 1)
+        pos: dict[str, list[Decimal]] = {m.id: [Decimal(0), Decimal(0)] for m in self.cfg.markets}
+        for acct in self.sim_state()["accounts"].values():
+            for f in acct["fills"]:
+                market, idx = tokens[f["asset_id"]]
+                sign = 1 if f["side"] == "BUY" else -1
+                pos[market][idx] += sign * Decimal(f["size"])
+        return {k: (v[0], v[1]) for k, v in pos.items()}
+
+    def sim_fill_count(self) -> int:
+        return sum(len(a["fills"]) for a in self.sim_state()["accounts"].values())
