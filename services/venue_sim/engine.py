@@ -1,0 +1,321 @@
+"""Pure, deterministic matching engine of the venue simulator (no I/O, no wall clock).
+
+One book per market in YES-price terms (pips, centi-contracts). An order on the NO
+token at q is the opposite side at 1 - q, so BUY YES meets BUY NO (mint) and SELL YES
+meets SELL NO (merge), as on Polymarket. Each call appends events to `events`; the
+server drains them and turns them into wire messages.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from decimal import Decimal
+
+from common.prices import PRICE_SCALE, SIZE_SCALE, price_to_str
+from services.venue_sim.book import ONE, Book, BookSide, Order
+from services.venue_sim.model import (
+    FAK_KILLED,
+    FOK_KILLED,
+    GTD_BUFFER_S,
+    NO_BALANCE,
+    ORDER_TYPES,
+    POST_ONLY_CROSSES,
+    POST_ONLY_TYPES,
+    Account,
+    Event,
+    LevelChanged,
+    OrderChanged,
+    OrderRejected,
+    OrderRequest,
+    Placement,
+    SimMarket,
+    Trade,
+    Traded,
+)
+
+__all__ = [
+    "Account", "Engine", "Event", "LevelChanged", "OrderChanged", "OrderRejected",
+    "OrderRequest", "Placement", "SimMarket", "Trade", "Traded",
+]
+
+
+def _fmt(value: int, scale: int) -> str:
+    text = format(Decimal(value) / scale, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+class Engine:
+    """Books, accounts and orders of every simulated market."""
+
+    def __init__(
+        self, markets: list[SimMarket], *, clock_ms: Callable[[], int], id_seed: int
+    ) -> None:
+        self.markets = {m.condition_id: m for m in markets}
+        self.tokens: dict[str, tuple[SimMarket, bool]] = {}
+        for m in markets:
+            self.tokens[m.yes_token] = (m, True)
+            self.tokens[m.no_token] = (m, False)
+        self.books = {m.condition_id: Book() for m in markets}
+        self.accounts: dict[str, Account] = {}
+        self.orders: dict[str, Order] = {}
+        """Live orders of everyone, plus finished orders of external accounts."""
+        self.seen: set[str] = set()
+        self.last_trade: dict[str, tuple[int, Side]] = {}
+        """Per market: YES price and taker side (in YES terms) of the latest trade."""
+        self.events: list[Event] = []
+        self.clock_ms = clock_ms
+        self._ids = random.Random(id_seed)
+        self._gtd: dict[str, Order] = {}
+
+    # --- accounts -------------------------------------------------------------------------
+
+    def open_account(self, address: str, collateral: int, *, internal: bool = False) -> Account:
+        acct = self.accounts.get(address)
+        if acct is None:
+            acct = Account(address=address, internal=internal, collateral=collateral)
+            self.accounts[address] = acct
+        return acct
+
+    def new_id(self) -> str:
+        return "0x" + format(self._ids.getrandbits(256), "064x")
+
+    def drain(self) -> list[Event]:
+        out, self.events = self.events, []
+        return out
+
+    # --- queries --------------------------------------------------------------------------
+
+    def best(self, market: str) -> tuple[int | None, int | None]:
+        book = self.books[market]
+        return book.bids.best(), book.asks.best()
+
+    def depth(
+        self, market: str, limit: int | None = None
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        book = self.books[market]
+        return book.bids.depth(limit), book.asks.depth(limit)
+
+    def level_size(self, market: str, yes_bid: bool, price: int) -> int:
+        side = self.books[market].bids if yes_bid else self.books[market].asks
+        return side.sizes.get(price, 0)
+
+    # --- placing --------------------------------------------------------------------------
+
+    def place(self, req: OrderRequest) -> Placement:
+        """Validate, match and rest (or kill) one order; raise OrderRejected on a reject."""
+        found = self.tokens.get(req.asset_id)
+        if found is None:
+            raise OrderRejected(f"order {req.order_id} is invalid. market not found for token")
+        market, is_yes = found
+        acct = self.accounts.get(req.account)
+        if acct is None:
+            raise OrderRejected(NO_BALANCE)
+        self._validate(req, market, acct)
+        book = self.books[market.condition_id]
+        yes_bid = (req.side == "BUY") == is_yes
+        limit = req.price if is_yes else ONE - req.price
+        opposite = book.asks if yes_bid else book.bids
+        crosses = opposite.crosses(limit)
+        if req.post_only and crosses:
+            raise OrderRejected(POST_ONLY_CROSSES)
+        if req.order_type == "FOK" and opposite.fillable(limit, req.size) < req.size:
+            raise OrderRejected(FOK_KILLED)
+        if req.order_type == "FAK" and not crosses:
+            raise OrderRejected(FAK_KILLED)
+
+        now = self.clock_ms()
+        order = Order(
+            id=req.order_id, account=req.account, market=market.condition_id,
+            asset_id=req.asset_id, is_yes=is_yes, side=req.side, price=req.price,
+            original_size=req.size, order_type=req.order_type, post_only=req.post_only,
+            expiration=req.expiration, created_ms=now,
+        )
+        if not acct.internal:
+            self.seen.add(order.id)  # internal ids are random 256-bit: no need to remember them
+        if req.side == "BUY":
+            acct.locked += req.price * req.size
+        else:
+            acct.reserved[req.asset_id] = acct.reserved.get(req.asset_id, 0) + req.size
+        self.orders[order.id] = order
+        acct.open_orders[order.id] = order
+        self.events.append(OrderChanged("PLACEMENT", order, 0, "LIVE", now))
+
+        trades: list[Trade] = []
+        if crosses:
+            self._match(order, opposite, limit, market, trades, now)
+        if order.remaining == 0:
+            self._finish(order, "MATCHED")
+        elif req.order_type in ("FOK", "FAK"):
+            self._release(order)
+            self._finish(order, "CANCELED")
+            self.events.append(
+                OrderChanged("CANCELLATION", order, order.size_matched, "CANCELED", now)
+            )
+        else:
+            side = book.bids if yes_bid else book.asks
+            size = side.add(order)
+            self.events.append(LevelChanged(market.condition_id, yes_bid, limit, size, order.id))
+            if req.order_type == "GTD":
+                self._gtd[order.id] = order
+        return Placement(order, tuple(trades))
+
+    def _validate(self, req: OrderRequest, market: SimMarket, acct: Account) -> None:
+        if req.order_id in self.seen:
+            raise OrderRejected(f"order {req.order_id} is invalid. Duplicated.")
+        if req.order_type not in ORDER_TYPES:
+            raise OrderRejected(f"invalid order type {req.order_type!r}")
+        if req.post_only and req.order_type not in ("GTC", "GTD"):
+            raise OrderRejected(POST_ONLY_TYPES)
+        tick = market.tick
+        if req.price % tick or not tick <= req.price <= ONE - tick:
+            raise OrderRejected(
+                f"order {req.order_id} is invalid. Price ({_fmt(req.price, PRICE_SCALE)}) "
+                f"breaks minimum tick size rule: {price_to_str(tick)}"
+            )
+        if req.size < market.min_size or req.size <= 0:
+            raise OrderRejected(
+                f"order {req.order_id} is invalid. Size ({_fmt(req.size, SIZE_SCALE)}) lower "
+                f"than the minimum: {_fmt(market.min_size, SIZE_SCALE)}"
+            )
+        if req.order_type == "GTD" and req.expiration <= self.clock_ms() // 1000 + GTD_BUFFER_S:
+            raise OrderRejected("invalid expiration")
+        if req.side == "BUY":
+            if req.price * req.size > acct.free_collateral():
+                raise OrderRejected(NO_BALANCE)
+        elif req.size > acct.free_tokens(req.asset_id):
+            raise OrderRejected(NO_BALANCE)
+
+    def _match(
+        self, taker: Order, opposite: BookSide, limit: int, market: SimMarket,
+        trades: list[Trade], now: int,
+    ) -> None:
+        while taker.remaining > 0:
+            best = opposite.best()
+            if best is None or (best < limit if opposite.is_bid else best > limit):
+                break
+            maker = opposite.levels[best][0]
+            qty = min(taker.remaining, maker.remaining)
+            trade = self._settle(taker, maker, best, qty, market, now)
+            trades.append(trade)
+            size = opposite.reduce(best, qty)
+            if maker.remaining == 0:
+                opposite.pop_front(best)
+                self._finish(maker, "MATCHED")
+            self.events.append(LevelChanged(market.condition_id, opposite.is_bid, best, size, maker.id))
+
+    def _settle(
+        self, taker: Order, maker: Order, yes_price: int, qty: int, market: SimMarket, now: int
+    ) -> Trade:
+        trade_id = self._trade_id()
+        tx_hash = self.new_id()
+        prices = []
+        for order in (taker, maker):
+            own = yes_price if order.is_yes else ONE - yes_price
+            prices.append(own)
+            acct = self.accounts[order.account]
+            if order.side == "BUY":
+                acct.locked -= order.price * qty
+                acct.collateral -= own * qty
+                acct.positions[order.asset_id] = acct.positions.get(order.asset_id, 0) + qty
+            else:
+                acct.reserved[order.asset_id] -= qty
+                acct.positions[order.asset_id] -= qty
+                acct.collateral += own * qty
+            order.size_matched += qty
+            order.trade_ids.append(trade_id)
+        trade = Trade(
+            id=trade_id, market=market.condition_id, match_ms=now, tx_hash=tx_hash, size=qty,
+            yes_price=yes_price,
+            taker_order_id=taker.id, taker_account=taker.account, taker_asset=taker.asset_id,
+            taker_outcome="Yes" if taker.is_yes else "No", taker_side=taker.side,
+            taker_price=prices[0],
+            maker_order_id=maker.id, maker_account=maker.account, maker_asset=maker.asset_id,
+            maker_outcome="Yes" if maker.is_yes else "No", maker_side=maker.side,
+            maker_price=prices[1],
+        )
+        for order in (taker, maker):
+            acct = self.accounts[order.account]
+            if not acct.internal:
+                acct.trades.append(trade)
+        # Taker side in YES terms: a taker on the YES bid side lifted the offer.
+        self.last_trade[market.condition_id] = (yes_price, "BUY" if taker.yes_bid else "SELL")
+        self.events.append(
+            OrderChanged(
+                "UPDATE", maker, maker.size_matched,
+                "MATCHED" if maker.remaining == 0 else "LIVE", now,
+            )
+        )
+        self.events.append(
+            OrderChanged(
+                "UPDATE", taker, taker.size_matched,
+                "MATCHED" if taker.remaining == 0 else "LIVE", now,
+            )
+        )
+        self.events.append(Traded(trade))
+        return trade
+
+    def _trade_id(self) -> str:
+        b = bytearray(self._ids.getrandbits(128).to_bytes(16, "big"))
+        b[6] = (b[6] & 0x0F) | 0x40
+        b[8] = (b[8] & 0x3F) | 0x80
+        h = b.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def _release(self, order: Order) -> None:
+        acct = self.accounts[order.account]
+        if order.side == "BUY":
+            acct.locked -= order.price * order.remaining
+        else:
+            acct.reserved[order.asset_id] -= order.remaining
+
+    def _finish(self, order: Order, status: str) -> None:
+        order.status = status
+        acct = self.accounts[order.account]
+        acct.open_orders.pop(order.id, None)
+        self._gtd.pop(order.id, None)
+        if acct.internal:
+            self.orders.pop(order.id, None)
+
+    # --- cancelling -----------------------------------------------------------------------
+
+    def cancel(self, account: str, order_id: str, status: str = "CANCELED") -> str | None:
+        """Cancel one live order of `account`; return None, or the reason it was not."""
+        order = self.orders.get(order_id)
+        if order is None or order.account != account:
+            return "Order not found or already canceled"
+        if order.status != "LIVE":
+            return "already canceled or matched"
+        book = self.books[order.market]
+        side = book.bids if order.yes_bid else book.asks
+        size = side.remove(order)
+        self._release(order)
+        self._finish(order, status)
+        now = self.clock_ms()
+        self.events.append(OrderChanged("CANCELLATION", order, order.size_matched, status, now))
+        self.events.append(LevelChanged(order.market, order.yes_bid, order.yes_price, size, order.id))
+        return None
+
+    def cancel_where(
+        self, account: str, market: str = "", asset_id: str = "", status: str = "CANCELED"
+    ) -> list[str]:
+        """Cancel every live order of `account`, optionally only in a market or on a token."""
+        acct = self.accounts.get(account)
+        if acct is None:
+            return []
+        ids = [
+            o.id for o in acct.open_orders.values()
+            if (not market or o.market == market) and (not asset_id or o.asset_id == asset_id)
+        ]
+        for oid in ids:
+            self.cancel(account, oid, status)
+        return ids
+
+    def expire(self, now_s: int) -> list[str]:
+        """Cancel GTD orders whose expiration (less the 60 s buffer) has passed."""
+        due = [o for o in self._gtd.values() if o.expiration - GTD_BUFFER_S <= now_s]
+        for o in due:
+            self.cancel(o.account, o.id, "CANCELED")
+        return [o.id for o in due]

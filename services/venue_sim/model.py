@@ -1,0 +1,133 @@
+"""Plain records of the venue simulator: markets, order requests, trades, accounts, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.errors import PmmError
+from services.venue_sim.book import Order, Side
+
+GTD_BUFFER_S = 60
+"""Polymarket keeps GTD orders until `expiration - 60 s`."""
+
+FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."
+FAK_KILLED = (
+    "no orders found to match with FAK order. FAK orders are partially filled or killed if no "
+    "match is found."
+)
+POST_ONLY_CROSSES = "invalid post-only order: order crosses book"
+POST_ONLY_TYPES = "invalid post-only order: only GTC and GTD order types are allowed"
+NO_BALANCE = "not enough balance / allowance"
+ORDER_TYPES = frozenset({"GTC", "GTD", "FOK", "FAK"})
+
+
+class OrderRejected(PmmError):
+    """A definitive reject of an order, with the venue's message and HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class SimMarket:
+    condition_id: str
+    yes_token: str
+    no_token: str
+    tick: int
+    min_size: int
+    neg_risk: bool = False
+    start_probability: float = 0.5
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    order_id: str
+    account: str
+    asset_id: str
+    side: Side
+    price: int
+    size: int
+    order_type: str = "GTC"
+    post_only: bool = False
+    expiration: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One match between a taker order and one maker order; prices in each order's token."""
+
+    id: str
+    market: str
+    match_ms: int
+    tx_hash: str
+    size: int
+    yes_price: int
+    taker_order_id: str
+    taker_account: str
+    taker_asset: str
+    taker_outcome: str
+    taker_side: Side
+    taker_price: int
+    maker_order_id: str
+    maker_account: str
+    maker_asset: str
+    maker_outcome: str
+    maker_side: Side
+    maker_price: int
+
+
+@dataclass(slots=True)
+class Account:
+    address: str
+    internal: bool
+    collateral: int = 0
+    """Micro-dollars held, including the part locked by resting BUY orders."""
+    locked: int = 0
+    positions: dict[str, int] = field(default_factory=dict)
+    reserved: dict[str, int] = field(default_factory=dict)
+    open_orders: dict[str, Order] = field(default_factory=dict)
+    trades: list[Trade] = field(default_factory=list)
+
+    def free_collateral(self) -> int:
+        return self.collateral - self.locked
+
+    def free_tokens(self, token: str) -> int:
+        return self.positions.get(token, 0) - self.reserved.get(token, 0)
+
+
+# --- events drained by the server ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChanged:
+    kind: str  # PLACEMENT | UPDATE | CANCELLATION
+    order: Order
+    size_matched: int
+    status: str
+    ts_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChanged:
+    market: str
+    yes_bid: bool
+    price: int
+    size: int
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Traded:
+    trade: Trade
+
+
+Event = OrderChanged | LevelChanged | Traded
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    order: Order
+    trades: tuple[Trade, ...]

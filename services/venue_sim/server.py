@@ -1,0 +1,353 @@
+"""The simulator process shell: engine, flow, keys and websockets behind one aiohttp app.
+
+Everything runs on one event loop; handlers call the pure engine synchronously and
+then `publish()` turns the engine's events into websocket messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from common.config import Config
+from common.prices import MONEY_SCALE, price_to_str, size_to_str
+from services.venue_sim import wire
+from services.venue_sim.accounts import Heartbeats, KeyStore
+from services.venue_sim.engine import (
+    Engine,
+    LevelChanged,
+    OrderChanged,
+    SimMarket,
+    Trade,
+    Traded,
+)
+from services.venue_sim.flow import Flow
+from services.venue_sim.ws import Hub
+
+log = logging.getLogger(__name__)
+
+BOOK_INTERVAL_S = 5.0
+HEARTBEAT_CHECK_S = 0.25
+EXPIRY_CHECK_S = 1.0
+INTERNAL_OWNER_PREFIX = "00000000-0000-4000-8000-"
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def sim_markets(cfg: Config) -> list[SimMarket]:
+    return [
+        SimMarket(
+            condition_id=m.venue_market, yes_token=m.yes_token, no_token=m.no_token,
+            tick=m.tick_pips, min_size=m.min_size_centi, neg_risk=m.neg_risk,
+            start_probability=m.sim_start_probability, name=m.name or m.id,
+        )
+        for m in cfg.markets
+        if m.venue == "polymarket"
+    ]
+
+
+class Venue:
+    """State of the simulated venue and the glue between engine, REST and websockets."""
+
+    def __init__(self, cfg: Config, *, clock_ms: Callable[[], int] = wall_ms) -> None:
+        self.cfg = cfg
+        self.sim = cfg.sim
+        self.clock_ms = clock_ms
+        self.engine = Engine(sim_markets(cfg), clock_ms=clock_ms, id_seed=cfg.sim.seed)
+        self.flow = Flow(self.engine, cfg.sim.flow, cfg.sim.seed)
+        self.keys = KeyStore(cfg.sim.seed)
+        self.heartbeats = Heartbeats(cfg.sim.heartbeat_timeout_ms, cfg.sim.seed)
+        self.hub = Hub(self)
+        self.malformed: Counter[str] = Counter()
+        self.orders_accepted = 0
+        self.orders_rejected = 0
+        self.started_ms = clock_ms()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._timers: set[asyncio.TimerHandle] = set()
+
+    # --- helpers used by handlers ---------------------------------------------------------
+
+    def count_malformed(self, channel: str) -> None:
+        self.malformed[channel] += 1
+
+    def owner_of(self, address: str) -> str:
+        key = self.keys.by_address.get(address.lower())
+        if key is not None:
+            return key.api_key
+        return INTERNAL_OWNER_PREFIX + address[-12:]
+
+    def owners(self, *addresses: str) -> dict[str, str]:
+        return {a: self.owner_of(a) for a in addresses}
+
+    def market_of_token(self, token: str) -> SimMarket | None:
+        found = self.engine.tokens.get(token)
+        return None if found is None else found[0]
+
+    def book_event(self, asset_id: str) -> dict[str, Any]:
+        market = self.engine.tokens[asset_id][0]
+        return wire.book_event(self.engine, market, asset_id, self.clock_ms())
+
+    def open_external(self, address: str) -> None:
+        self.engine.open_account(address, round(self.sim.start_balance_usd * MONEY_SCALE))
+
+    def trade_status(self, trade: Trade, now_ms: int) -> str:
+        age = now_ms - trade.match_ms
+        confirm = self.sim.trade_confirm_ms
+        if age >= confirm:
+            return "CONFIRMED"
+        return "MINED" if age >= confirm // 2 else "MATCHED"
+
+    # --- engine events -> websockets ------------------------------------------------------
+
+    def publish(self) -> None:
+        events = self.engine.drain()
+        if not events:
+            return
+        now = self.clock_ms()
+        levels: dict[str, dict[tuple[bool, int], LevelChanged]] = {}
+        traded: dict[str, list[Trade]] = {}
+        for ev in events:
+            if isinstance(ev, LevelChanged):
+                levels.setdefault(ev.market, {})[(ev.yes_bid, ev.price)] = ev
+            elif isinstance(ev, Traded):
+                traded.setdefault(ev.trade.market, []).append(ev.trade)
+                self._trade_to_users(ev.trade, "MATCHED", now)
+            elif isinstance(ev, OrderChanged):
+                acct = self.engine.accounts[ev.order.account]
+                if not acct.internal:
+                    self.hub.to_user(
+                        acct.address, ev.order.market,
+                        wire.order_event(ev.kind, ev.order, ev.size_matched, ev.status, ev.ts_ms,
+                                         self.owner_of(acct.address)),
+                    )
+        for cid, changes in levels.items():
+            market = self.engine.markets[cid]
+            msg = wire.price_change(self.engine, market, list(changes.values()), now)
+            self.hub.to_market(
+                {market.yes_token, market.no_token},
+                lambda wanted, msg=msg: _filtered_price_change(msg, wanted),
+            )
+        for cid, trades in traded.items():
+            market = self.engine.markets[cid]
+            for trade in trades:
+                prints = wire.last_trade_prices(market, trade)
+                self.hub.to_market(
+                    {market.yes_token, market.no_token},
+                    lambda wanted, prints=prints: [p for p in prints if p["asset_id"] in wanted],
+                )
+            self._send_books(market)
+        self._schedule_confirmations([t for ts in traded.values() for t in ts])
+
+    def _send_books(self, market: SimMarket) -> None:
+        self.hub.to_market(
+            {market.yes_token, market.no_token},
+            lambda wanted: [self.book_event(a) for a in sorted(wanted)],
+        )
+
+    def _trade_to_users(self, trade: Trade, status: str, now: int) -> None:
+        roles = ((trade.taker_account, "TAKER"), (trade.maker_account, "MAKER"))
+        owners = self.owners(trade.taker_account, trade.maker_account)
+        for address, role in roles:
+            if self.engine.accounts[address].internal:
+                continue
+            record = wire.trade_record(
+                trade, viewer=address, role=role, status=status, owners=owners,
+                now_ms=now, event=True,
+            )
+            self.hub.to_user(address, trade.market, record)
+
+    def _schedule_confirmations(self, trades: list[Trade]) -> None:
+        external = [
+            t for t in trades
+            if not (self.engine.accounts[t.taker_account].internal
+                    and self.engine.accounts[t.maker_account].internal)
+        ]
+        if not external:
+            return
+        loop = asyncio.get_running_loop()
+        confirm_s = self.sim.trade_confirm_ms / 1000
+        for delay, status in ((confirm_s / 2, "MINED"), (confirm_s, "CONFIRMED")):
+            handle = loop.call_later(delay, self._confirm, external, status)
+            self._timers.add(handle)
+
+    def _confirm(self, trades: list[Trade], status: str) -> None:
+        now = self.clock_ms()
+        for trade in trades:
+            self._trade_to_users(trade, status, now)
+        fired_before = asyncio.get_running_loop().time()
+        self._timers = {h for h in self._timers if h.when() > fired_before}
+
+    # --- background loops -----------------------------------------------------------------
+
+    async def _every(self, interval_s: float, action: Callable[[], None], name: str) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += interval_s
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            try:
+                action()
+                self.publish()
+            except Exception:  # a bug in one step must not stop the venue; log it loudly
+                log.exception("venue background step failed", extra={"loop": name})
+            if loop.time() - next_at > 10 * interval_s:
+                next_at = loop.time()  # fell far behind: skip rather than burst
+
+    def _check_heartbeats(self) -> None:
+        for address in self.heartbeats.expired(self.clock_ms()):
+            ids = self.engine.cancel_where(address)
+            log.warning(
+                "heartbeats stopped: cancelled every open order of the account",
+                extra={"account": address, "orders": len(ids)},
+            )
+
+    def _expire(self) -> None:
+        self.engine.expire(self.clock_ms() // 1000)
+
+    def _periodic_books(self) -> None:
+        for market in self.engine.markets.values():
+            self._send_books(market)
+
+    def start(self) -> None:
+        step_s = self.sim.flow.step_ms / 1000
+        self._tasks = [
+            asyncio.create_task(self._every(step_s, self.flow.step, "flow")),
+            asyncio.create_task(self._every(HEARTBEAT_CHECK_S, self._check_heartbeats, "hb")),
+            asyncio.create_task(self._every(EXPIRY_CHECK_S, self._expire, "expiry")),
+            asyncio.create_task(self._every(BOOK_INTERVAL_S, self._periodic_books, "books")),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for handle in self._timers:
+            handle.cancel()
+        await self.hub.close_all()
+
+    # --- the venue's own truth ------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        accounts: dict[str, Any] = {}
+        for address, acct in self.engine.accounts.items():
+            if acct.internal:
+                continue
+            fills = []
+            for t in acct.trades:
+                for role, account, oid, asset, outcome, side, price in (
+                    ("TAKER", t.taker_account, t.taker_order_id, t.taker_asset,
+                     t.taker_outcome, t.taker_side, t.taker_price),
+                    ("MAKER", t.maker_account, t.maker_order_id, t.maker_asset,
+                     t.maker_outcome, t.maker_side, t.maker_price),
+                ):
+                    if account == address:
+                        fills.append({
+                            "trade_id": t.id, "order_id": oid, "market": t.market,
+                            "asset_id": asset, "outcome": outcome, "side": side,
+                            "price": price_to_str(price), "size": size_to_str(t.size),
+                            "role": role, "ts_ms": t.match_ms,
+                        })
+            accounts[address] = {
+                "api_key": self.owner_of(address),
+                "collateral": wire.money_to_str(acct.collateral),
+                "positions": {tok: size_to_str(n) for tok, n in acct.positions.items()},
+                "open_orders": [
+                    {
+                        "id": o.id, "market": o.market, "asset_id": o.asset_id,
+                        "outcome": "Yes" if o.is_yes else "No", "side": o.side,
+                        "price": price_to_str(o.price),
+                        "original_size": size_to_str(o.original_size),
+                        "size_matched": size_to_str(o.size_matched),
+                    }
+                    for o in acct.open_orders.values()
+                ],
+                "fills": fills,
+            }
+        markets = {}
+        for cid, m in self.engine.markets.items():
+            bid, ask = self.engine.best(cid)
+            markets[cid] = {
+                "true_probability": f"{self.flow.true_p[cid]:.4f}",
+                "best_bid": None if bid is None else price_to_str(bid),
+                "best_ask": None if ask is None else price_to_str(ask),
+                "last_trade_price": (
+                    None if cid not in self.engine.last_trade
+                    else price_to_str(self.engine.last_trade[cid][0])
+                ),
+                "yes_token": m.yes_token,
+                "no_token": m.no_token,
+            }
+        return {"accounts": accounts, "markets": markets}
+
+
+def _filtered_price_change(msg: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None:
+    entries = [e for e in msg["price_changes"] if e["asset_id"] in wanted]
+    if not entries:
+        return None
+    if len(entries) == len(msg["price_changes"]):
+        return msg
+    return {**msg, "price_changes": entries}
+
+
+VENUE_KEY = web.AppKey("venue", Venue)
+
+
+def build_app(venue: Venue) -> web.Application:
+    from services.venue_sim.rest import add_routes
+
+    app = web.Application(client_max_size=2 << 20)
+    app[VENUE_KEY] = venue
+    add_routes(app, venue)
+
+    async def market_ws(request: web.Request) -> web.StreamResponse:
+        return await venue.hub.handle(request, "market")
+
+    async def user_ws(request: web.Request) -> web.StreamResponse:
+        return await venue.hub.handle(request, "user")
+
+    app.router.add_get("/ws/market", market_ws)
+    app.router.add_get("/ws/user", user_ws)
+
+    async def on_startup(_: web.Application) -> None:
+        venue.start()
+
+    async def on_shutdown(_: web.Application) -> None:
+        await venue.stop()
+
+    app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
+    return app
+
+
+async def start_site(venue: Venue, host: str, port: int) -> web.AppRunner:
+    """Start serving `venue`; port 0 picks a free port (read it from runner.addresses)."""
+    runner = web.AppRunner(build_app(venue), access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
+
+
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
+    """Serve the venue at cfg.sim.host:port until `stop` is set."""
+    venue = Venue(cfg)
+    runner = await start_site(venue, cfg.sim.host, cfg.sim.port)
+    log.info(
+        "venue simulator listening",
+        extra={"host": cfg.sim.host, "port": cfg.sim.port, "markets": len(venue.engine.markets)},
+    )
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

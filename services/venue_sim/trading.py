@@ -1,0 +1,261 @@
+"""REST handlers, L2 part: orders, cancels, open orders, trades, heartbeats, balances.
+
+Every route checks the L2 HMAC headers over the exact request bytes first (401
+`Unauthorized/Invalid api key` otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from services.venue_sim import wire
+from services.venue_sim.accounts import ApiKey, AuthFailed
+from services.venue_sim.model import OrderRejected, OrderRequest
+from services.venue_sim.rest import error, page, reply
+from services.venue_sim.signing import (
+    EXCHANGE_V2,
+    NEG_RISK_EXCHANGE_V2,
+    SendOrder,
+    checked_hash,
+    price_and_size,
+    send_order_decoder,
+)
+
+if TYPE_CHECKING:
+    from services.venue_sim.server import Venue
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 15
+MAX_ALLOWANCE = str(2**256 - 1)
+UNAUTHORIZED = "Unauthorized/Invalid api key"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+L2Handler = Callable[[web.Request, ApiKey, str], Awaitable[web.StreamResponse]]
+
+
+def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - route table
+    engine = venue.engine
+
+    def l2(handler: L2Handler) -> Handler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            raw = await request.read()
+            body = raw.decode("utf-8", errors="replace")
+            path = request.raw_path.split("?", 1)[0]
+            try:
+                key = venue.keys.verify_l2(
+                    request.headers, request.method, path, body, venue.clock_ms() // 1000
+                )
+            except AuthFailed:
+                venue.count_malformed("rest_auth")
+                return error(UNAUTHORIZED, 401)
+            return await handler(request, key, body)
+
+        return wrapped
+
+    # --- trading (L2) ---------------------------------------------------------------------
+
+    def place(key: ApiKey, send: SendOrder) -> dict[str, Any]:
+        """Check and place one signed order; log and re-raise a reject with its context."""
+        order = send.order
+        m = venue.market_of_token(order.tokenId)
+        context = {"market": "" if m is None else m.condition_id, "order_id": ""}
+        try:
+            if send.owner != key.api_key:
+                raise OrderRejected("the order owner has to be the owner of the API KEY")
+            if order.signer.lower() != key.address.lower():
+                raise OrderRejected(
+                    "the order signer address has to be the address of the API KEY"
+                )
+            if m is None:
+                raise OrderRejected("Invalid order payload: unknown tokenId")
+            order_id = checked_hash(
+                order, neg_risk=m.neg_risk, verify=venue.sim.verify_signatures
+            )
+            context["order_id"] = order_id
+            price_pips, size = price_and_size(order, send.orderType)
+            try:
+                expiration = int(order.expiration or "0")
+            except ValueError as exc:
+                raise OrderRejected("invalid expiration") from exc
+            placement = engine.place(OrderRequest(
+                order_id=order_id, account=key.address, asset_id=order.tokenId,
+                side=order.side, price=price_pips, size=size, order_type=send.orderType,
+                post_only=send.postOnly, expiration=expiration,
+            ))
+        except OrderRejected as exc:
+            venue.orders_rejected += 1
+            log.info("order rejected: %s", exc.message, extra=context)
+            raise
+        venue.orders_accepted += 1
+        log.debug("order accepted", extra=context)
+        return wire.send_order_response(placement)
+
+    async def post_order(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        try:
+            send = send_order_decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            venue.count_malformed("rest_order")
+            return error(f"Invalid order payload: {exc}")
+        try:
+            result = place(key, send)
+        except OrderRejected as exc:
+            return error(exc.message, exc.status)
+        finally:
+            venue.publish()
+        return reply(result)
+
+    async def post_orders(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        try:
+            legs = msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            venue.count_malformed("rest_order")
+            return error(f"Invalid order payload: {exc}")
+        if not isinstance(legs, list):
+            venue.count_malformed("rest_order")
+            return error("Invalid order payload: expected a JSON array of orders")
+        if len(legs) > MAX_BATCH:
+            return error(f"Too many orders in payload: {len(legs)}, max allowed: {MAX_BATCH}")
+        results = []
+        for leg in legs:
+            try:
+                send = msgspec.convert(leg, SendOrder)
+            except msgspec.ValidationError as exc:
+                venue.count_malformed("rest_order")
+                results.append(wire.failed_order_response("", f"Invalid order payload: {exc}"))
+                continue
+            try:
+                results.append(place(key, send))
+            except OrderRejected as exc:
+                results.append(wire.failed_order_response("", exc.message))
+        venue.publish()
+        return reply(results)
+
+    def cancel_reply(account: str, ids: list[str]) -> web.Response:
+        canceled, not_canceled = [], {}
+        for oid in dict.fromkeys(ids):
+            reason = engine.cancel(account, oid)
+            if reason is None:
+                canceled.append(oid)
+            else:
+                not_canceled[oid] = reason
+        venue.publish()
+        return reply({"canceled": canceled, "not_canceled": not_canceled})
+
+    def json_body(body: str) -> Any:
+        try:
+            return msgspec.json.decode(body) if body else None
+        except msgspec.DecodeError:
+            venue.count_malformed("rest")
+            return None
+
+    async def cancel_one(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        data = json_body(body)
+        if not isinstance(data, dict) or not isinstance(data.get("orderID"), str):
+            return error("Invalid payload: expected {\"orderID\": ...}")
+        return cancel_reply(key.address, [data["orderID"]])
+
+    async def cancel_many(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        data = json_body(body)
+        if not isinstance(data, list) or not all(isinstance(i, str) for i in data):
+            return error("Invalid payload: expected a JSON array of order ids")
+        return cancel_reply(key.address, data)
+
+    async def cancel_all(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        ids = [o.id for o in engine.accounts[key.address].open_orders.values()]
+        return cancel_reply(key.address, ids)
+
+    async def cancel_market(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        data = json_body(body) or {}
+        if not isinstance(data, dict):
+            return error("Invalid payload: expected {\"market\", \"asset_id\"}")
+        cid, token = str(data.get("market") or ""), str(data.get("asset_id") or "")
+        ids = [
+            o.id for o in engine.accounts[key.address].open_orders.values()
+            if (not cid or o.market == cid) and (not token or o.asset_id == token)
+        ]
+        return cancel_reply(key.address, ids)
+
+    async def open_orders(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        q = request.query
+        owner = key.api_key
+        rows = [
+            wire.open_order(o, owner)
+            for o in engine.accounts[key.address].open_orders.values()
+            if (not q.get("id") or o.id == q["id"])
+            and (not q.get("market") or o.market == q["market"])
+            and (not q.get("asset_id") or o.asset_id == q["asset_id"])
+        ]
+        return reply(page(rows, q.get("next_cursor", "")))
+
+    async def get_order(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        o = engine.orders.get(request.match_info["order_id"])
+        if o is None or o.account != key.address:
+            return error("order not found", 404)
+        return reply(wire.open_order(o, key.api_key))
+
+    async def trades(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        q = request.query
+        try:
+            after = int(q.get("after") or 0)
+            before = int(q.get("before") or 0)
+        except ValueError:
+            return error("Invalid query: after/before must be unix seconds")
+        now = venue.clock_ms()
+        rows = []
+        for t in reversed(engine.accounts[key.address].trades):
+            if q.get("id") and t.id != q["id"]:
+                continue
+            if q.get("market") and t.market != q["market"]:
+                continue
+            if q.get("asset_id") and q["asset_id"] not in (t.taker_asset, t.maker_asset):
+                continue
+            if (after and t.match_ms // 1000 < after) or (before and t.match_ms // 1000 > before):
+                continue
+            role = "TAKER" if t.taker_account == key.address else "MAKER"
+            rows.append(wire.trade_record(
+                t, viewer=key.address, role=role, status=venue.trade_status(t, now),
+                owners=venue.owners(t.taker_account, t.maker_account), now_ms=now, event=False,
+            ))
+        return reply(page(rows, q.get("next_cursor", "")))
+
+    async def heartbeat(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        data = json_body(body) or {}
+        hb_id = data.get("heartbeat_id", "") if isinstance(data, dict) else ""
+        accepted, value = venue.heartbeats.beat(key.address, str(hb_id or ""), venue.clock_ms())
+        if not accepted:
+            return error("Invalid Heartbeat ID", heartbeat_id=value)
+        return reply({"heartbeat_id": value})
+
+    async def balance(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        acct = engine.accounts[key.address]
+        if request.query.get("asset_type", "COLLATERAL").upper() == "CONDITIONAL":
+            amount = acct.positions.get(request.query.get("token_id", ""), 0) * 10_000
+        else:
+            amount = acct.collateral
+        allowances = {EXCHANGE_V2: MAX_ALLOWANCE, NEG_RISK_EXCHANGE_V2: MAX_ALLOWANCE}
+        return reply({"balance": str(amount), "allowances": allowances,
+                      "allowance": MAX_ALLOWANCE})
+
+    async def api_keys(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
+        return reply({"apiKeys": [key.api_key]})
+
+    r = app.router
+    for path, fn in (
+        ("/data/orders", open_orders), ("/data/order/{order_id}", get_order),
+        ("/data/trades", trades), ("/balance-allowance", balance),
+        ("/balance-allowance/update", balance), ("/auth/api-keys", api_keys),
+    ):
+        r.add_get(path, l2(fn))
+    r.add_post("/order", l2(post_order))
+    r.add_post("/orders", l2(post_orders))
+    r.add_post("/v1/heartbeats", l2(heartbeat))
+    r.add_delete("/order", l2(cancel_one))
+    r.add_delete("/orders", l2(cancel_many))
+    r.add_delete("/cancel-all", l2(cancel_all))
+    r.add_delete("/cancel-market-orders", l2(cancel_market))
