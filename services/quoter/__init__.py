@@ -1,0 +1,1 @@
+"""Quoter: pure quoting maths (`strategy`) and the process that sends ladders to risk."""

@@ -1,0 +1,40 @@
+"""`python -m services.quoter --config F --shard i --shards N`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from common import config, runtime
+from common.errors import ConfigError
+from services.quoter.actor import Quoter
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, load config, and run quoter shard i of N until SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m services.quoter", description=__doc__)
+    parser.add_argument("--config", required=True, help="stack config TOML")
+    parser.add_argument("--shard", type=int, default=0, help="this quoter's index i")
+    parser.add_argument(
+        "--shards", type=int, default=0, help="number of quoters N (default [stack] quoters)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        cfg = config.load(args.config)
+    except ConfigError as exc:
+        print(f"quoter: {exc}", file=sys.stderr)
+        sys.exit(2)
+    shards = args.shards or cfg.stack.quoters
+    if not 0 <= args.shard < shards:
+        parser.error(f"--shard must lie in [0, {shards - 1}], got {args.shard}")
+    quoter = Quoter(cfg, args.shard, shards)
+
+    async def _main(stop: asyncio.Event) -> None:
+        await quoter.run(stop)
+
+    runtime.run("quoter", quoter.name, _main, level=cfg.stack.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""The quoter process shell: sockets, timers and per-market state around `strategy`.
+
+One quoter owns the markets with index k % shards == shard in `[[markets]]`. It
+subscribes to their books (every ingest md endpoint) and positions (risk's state
+endpoint), conflates to the newest book per market, and PUSHes the whole desired
+ladder to risk as a `QuoteIntent`: on a change beyond the threshold, when the last
+one is older than `max_quote_age_ms`, and at least every `interval_ms` as a floor.
+A stale book gives an empty ladder (pull quotes). A `Heartbeat` naming its markets
+goes on the same PUSH socket every `[quoter] heartbeat_interval_ms`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import zmq
+import zmq.asyncio
+
+from common import bus, metrics, topics
+from common.config import Config, MarketConfig, QuotingConfig, endpoint
+from common.messages import (
+    BookSnapshot,
+    Heartbeat,
+    IntentChannel,
+    MarketData,
+    MarketStatus,
+    PositionUpdate,
+    QuoteIntent,
+    StateChannel,
+)
+from common.prices import PRICE_SCALE, SIZE_SCALE
+from services.quoter.strategy import Ladder, build_ladder, ladder_changed
+
+log = logging.getLogger(__name__)
+
+_MAX_DRAIN = 10_000
+"""Frames read from one socket per wake-up, so one flood cannot starve the other socket."""
+_MAX_POLL_MS = 100
+_BACKOFF_NS = 1_000_000_000
+
+
+def shard_markets(cfg: Config, shard: int, shards: int) -> list[MarketConfig]:
+    """The markets quoter `shard` of `shards` owns: index k with k % shards == shard."""
+    return [m for k, m in enumerate(cfg.markets) if k % shards == shard]
+
+
+@dataclass
+class MarketState:
+    """What the quoter knows about one of its markets."""
+
+    market: MarketConfig
+    quoting: QuotingConfig
+    book: BookSnapshot | None = None
+    status_stale: bool = False
+    net_contracts: float = 0.0
+    dirty: bool = False
+    unquoted_book: bool = False
+    sent: Ladder | None = None
+    sent_ns: int = 0
+
+
+class Quoter:
+    """One quoter shard. `run(stop)` owns its sockets from start to close."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        shard: int,
+        shards: int,
+        *,
+        mono_ns: Callable[[], int] = time.monotonic_ns,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.cfg = cfg
+        self.name = f"quoter-{shard}"
+        self.markets = {
+            m.id: MarketState(market=m, quoting=cfg.quoting_for(m))
+            for m in shard_markets(cfg, shard, shards)
+        }
+        self._mono = mono_ns
+        self._wall = wall_ns
+        # Start from wall-clock microseconds so a restarted quoter's seq keeps increasing.
+        self._seq = wall_ns() // 1_000
+        self._hb_seq = 0
+        self._md_codec: bus.Codec[MarketData] = bus.Codec(
+            MarketData, process=self.name, channel="md"
+        )
+        self._state_codec: bus.Codec[StateChannel] = bus.Codec(
+            StateChannel, process=self.name, channel="state"
+        )
+        self._out: bus.Codec[IntentChannel] = bus.Codec(
+            IntentChannel, process=self.name, channel="intents"
+        )
+        self._push: zmq.asyncio.Socket | None = None
+        self._backoff_until = 0
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def on_book(self, book: BookSnapshot) -> None:
+        """Keep the newest book; the one it replaces (if unquoted) counts as conflated."""
+        st = self.markets.get(book.market)
+        if st is None:
+            return
+        if st.unquoted_book:
+            metrics.BOOKS_CONFLATED.labels(market=book.market).inc()
+        st.book = book
+        st.unquoted_book = st.dirty = True
+
+    def on_status(self, status: MarketStatus) -> None:
+        """Track feed staleness from ingest; a flip forces a requote."""
+        st = self.markets.get(status.market)
+        if st is None:
+            return
+        if st.status_stale != status.stale:
+            log.info(
+                "market %s stale=%s (%s)", status.market, status.stale, status.reason,
+                extra={"market": status.market},
+            )
+            st.status_stale = status.stale
+            st.dirty = True
+
+    def on_position(self, update: PositionUpdate) -> None:
+        """Take the netted position from risk; a change requotes (skew and sizes)."""
+        st = self.markets.get(update.market)
+        if st is None:
+            return
+        net = update.net_position / SIZE_SCALE
+        if net != st.net_contracts:
+            st.net_contracts = net
+            st.dirty = st.book is not None
+
+    # --- decisions -----------------------------------------------------------------------
+
+    def compute(self, st: MarketState) -> Ladder | None:
+        """The ladder for a market now, or None if it has never had a book."""
+        if st.book is None:
+            return None
+        min_size = max(st.book.min_size, st.market.min_size_centi)
+        stale = st.book.stale or st.status_stale
+        return build_ladder(st.book, st.quoting, st.net_contracts, min_size, stale=stale)
+
+    def should_send(self, st: MarketState, ladder: Ladder, now_ns: int) -> bool:
+        """Send when changed beyond the threshold or when the last send is too old."""
+        threshold = round(st.quoting.threshold * PRICE_SCALE)
+        age_ms = (now_ns - st.sent_ns) / 1e6
+        if ladder_changed(st.sent, ladder, threshold) or age_ms >= st.quoting.max_quote_age_ms:
+            return True
+        metrics.REQUOTES_SKIPPED.labels(market=st.market.id).inc()
+        return False
+
+    def intent(self, st: MarketState, ladder: Ladder, now_ns: int) -> QuoteIntent:
+        """Wrap a ladder as the next QuoteIntent, carrying the book receive time."""
+        assert st.book is not None
+        self._seq += 1
+        return QuoteIntent(
+            market=st.market.id,
+            quoter=self.name,
+            seq=self._seq,
+            ts_recv_ns=st.book.ts_recv_ns,
+            ts_sent_ns=now_ns,
+            fair_value=ladder.fair_value,
+            bids=ladder.bids,
+            asks=ladder.asks,
+            book_seq=st.book.seq,
+        )
+
+    # --- outputs -------------------------------------------------------------------------
+
+    async def _send(self, payload: bytes) -> bool:
+        """PUSH to risk. After a timeout (risk absent) try without waiting for a while, so
+        a dead risk never stalls the loop for a send timeout per market."""
+        assert self._push is not None
+        now = self._mono()
+        if now < self._backoff_until:
+            try:
+                await self._push.send(payload, flags=zmq.NOBLOCK)
+            except zmq.Again:
+                metrics.SEND_TIMEOUTS.labels(process=self.name, channel="intents").inc()
+                return False
+            self._backoff_until = 0
+            return True
+        sent = await bus.send_push(self._push, payload, process=self.name, channel="intents")
+        if not sent:
+            self._backoff_until = now + _BACKOFF_NS
+            log.warning("risk did not take an intent; is it running?")
+        return sent
+
+    async def quote(self, st: MarketState, *, force: bool) -> None:
+        """Compute and, if needed (or forced), send the ladder of one market."""
+        st.dirty = st.unquoted_book = False
+        ladder = self.compute(st)
+        if ladder is None:
+            return
+        now = self._mono()
+        if not force and not self.should_send(st, ladder, now):
+            return
+        msg = self.intent(st, ladder, time.monotonic_ns())
+        if await self._send(self._out.encode(msg)):
+            st.sent, st.sent_ns = ladder, now
+            metrics.QUOTES.labels(market=st.market.id).inc()
+            if ladder.empty:
+                log.debug("pulled quotes", extra={"market": st.market.id})
+
+    async def heartbeat(self) -> None:
+        """Tell risk this quoter is alive and which markets it covers."""
+        self._hb_seq += 1
+        hb = Heartbeat(
+            sender=self.name, role="quoter", seq=self._hb_seq, ts_ns=self._wall(),
+            markets=tuple(self.markets),
+        )
+        await self._send(self._out.encode(hb))
+
+    # --- loop ----------------------------------------------------------------------------
+
+    def _drain_md(self, frames_list: list[list[bytes]]) -> None:
+        for frames in frames_list:
+            payload = bus.payload_of(frames)
+            msg = None if payload is None else self._md_codec.decode(payload)
+            match msg:
+                case BookSnapshot():
+                    self.on_book(msg)
+                case MarketStatus():
+                    self.on_status(msg)
+                case _:
+                    pass
+
+    def _drain_state(self, frames_list: list[list[bytes]]) -> None:
+        for frames in frames_list:
+            payload = bus.payload_of(frames)
+            msg = None if payload is None else self._state_codec.decode(payload)
+            if isinstance(msg, PositionUpdate):
+                self.on_position(msg)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Quote until `stop` is set; every socket is closed on the way out."""
+        cfg = self.cfg
+        venues = sorted({st.market.venue for st in self.markets.values()})
+        md = bus.sub(
+            [endpoint(cfg, "md", v) for v in venues],
+            [topics.md(st.market.venue, m) for m, st in self.markets.items()],
+            hwm=cfg.bus.recv_hwm,
+        )
+        state = bus.sub(
+            [endpoint(cfg, "state")], [topics.position(m) for m in self.markets],
+            hwm=cfg.bus.recv_hwm,
+        )
+        self._push = bus.push(
+            [endpoint(cfg, "intents")], hwm=cfg.bus.send_hwm,
+            send_timeout_ms=cfg.bus.send_timeout_ms,
+        )
+        poller = zmq.asyncio.Poller()
+        poller.register(md, zmq.POLLIN)
+        poller.register(state, zmq.POLLIN)
+        hb_every_ns = cfg.quoter.heartbeat_interval_ms * 1_000_000
+        next_hb = self._mono()
+        log.info("quoting %d markets", len(self.markets), extra={"markets": ",".join(self.markets)})
+        try:
+            while not stop.is_set():
+                now = self._mono()
+                wait_ms = min(_MAX_POLL_MS, max(0, (next_hb - now) // 1_000_000))
+                ready = dict(await poller.poll(wait_ms))
+                if state in ready:
+                    self._drain_state(await _drain(state))
+                if md in ready:
+                    self._drain_md(await _drain(md))
+                now = self._mono()
+                for st in self.markets.values():
+                    floor_due = st.sent is not None and (
+                        now - st.sent_ns >= st.quoting.interval_ms * 1_000_000
+                    )
+                    if st.dirty or floor_due:
+                        await self.quote(st, force=floor_due)
+                if now >= next_hb:
+                    await self.heartbeat()
+                    next_hb = now + hb_every_ns
+        finally:
+            for sock in (md, state, self._push):
+                sock.close(linger=0)
+            self._push = None
+
+
+async def _drain(sock: zmq.asyncio.Socket) -> list[list[bytes]]:
+    """Every frame set waiting on a socket right now (at most `_MAX_DRAIN`)."""
+    out: list[list[bytes]] = []
+    while len(out) < _MAX_DRAIN:
+        try:
+            out.append(await sock.recv_multipart(flags=zmq.NOBLOCK))
+        except zmq.Again:
+            break
+    return out

@@ -1,0 +1,296 @@
+"""The risk process shell: sockets and timers around `RiskGate`.
+
+Binds PULL `intents`, PUB `state`, ROUTER `control-risk`; connects SUB to every
+`events-<venue>` (fills, order events, executor heartbeats) and `md-<venue>` (marks
+and staleness), and one PUSH to each `commands-<venue>`. Per wake-up it handles market
+data, then fills, then control, then intents (conflated to the newest per market), so
+a decision always sees the freshest marks, positions and switches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+import zmq
+import zmq.asyncio
+
+from common import bus, metrics, topics
+from common.auth import Verifier
+from common.config import Config, endpoint
+from common.errors import AuthError
+from common.messages import (
+    Ack,
+    BookSnapshot,
+    ControlMessage,
+    Envelope,
+    EventChannel,
+    ExecutorCommand,
+    Fill,
+    Heartbeat,
+    IntentChannel,
+    MarketData,
+    MarketStatus,
+    QuoteIntent,
+    StateChannel,
+)
+from services.risk.gate import RiskGate
+from services.risk.journal import Journal, journal_path
+
+log = logging.getLogger(__name__)
+
+NAME = "risk"
+_MAX_DRAIN = 10_000
+_MAX_POLL_MS = 50
+_QUOTER_CHECK_NS = 100_000_000
+_POSITIONS_EVERY_NS = 1_000_000_000
+_RISK_STATE_EVERY_NS = 500_000_000
+_BACKOFF_NS = 1_000_000_000
+
+_env_dec = msgspec.msgpack.Decoder(Envelope)
+_ctl_dec = msgspec.msgpack.Decoder(ControlMessage)
+
+
+def _nonce_of(frame: bytes) -> str:
+    """Best-effort nonce of a refused control frame, so the sender can match the Ack."""
+    try:
+        return _ctl_dec.decode(_env_dec.decode(frame).body).nonce
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return ""
+
+
+async def _drain(sock: zmq.asyncio.Socket) -> list[list[bytes]]:
+    out: list[list[bytes]] = []
+    while len(out) < _MAX_DRAIN:
+        try:
+            out.append(await sock.recv_multipart(flags=zmq.NOBLOCK))
+        except zmq.Again:
+            break
+    return out
+
+
+class RiskActor:
+    """The single risk gate process. `run(stop)` owns every socket and the journal."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        secret: bytes,
+        *,
+        mono_ns: Callable[[], int] = time.monotonic_ns,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.cfg = cfg
+        self.verifier = Verifier(secret)
+        self._mono = mono_ns
+        self._wall = wall_ns
+        self.journal = Journal(journal_path(cfg))
+        self.gate = RiskGate(cfg, self.journal, mono_ns=mono_ns, wall_ns=wall_ns)
+        replayed = self.gate.replay(self.journal.replay())
+        log.info("replayed %d journaled fills", replayed, extra={"journal": str(self.journal.path)})
+        self._intents: bus.Codec[IntentChannel] = bus.Codec(
+            IntentChannel, process=NAME, channel="intents"
+        )
+        self._md: bus.Codec[MarketData] = bus.Codec(MarketData, process=NAME, channel="md")
+        self._events: bus.Codec[EventChannel] = bus.Codec(
+            EventChannel, process=NAME, channel="events"
+        )
+        self._out: bus.Codec[StateChannel] = bus.Codec(StateChannel, process=NAME, channel="state")
+        self._cmd = msgspec.msgpack.Encoder()
+        self._hb_seq = 0
+        self._state: zmq.asyncio.Socket | None = None
+        self._commands: dict[str, zmq.asyncio.Socket] = {}
+        self._backoff_until: dict[str, int] = {}
+
+    # --- outputs -------------------------------------------------------------------------
+
+    async def publish(self, topic: bytes, msg: msgspec.Struct) -> None:
+        """Publish a state message on its topic."""
+        assert self._state is not None
+        await bus.send_pub(self._state, topic, self._out.encode(msg))
+
+    async def command(self, cmd: ExecutorCommand) -> None:
+        """Send a command to its venue's executor; a refused send is counted."""
+        sock = self._commands.get(cmd.venue)
+        if sock is None:
+            log.error("no command socket for venue %s", cmd.venue, extra={"market": cmd.market})
+            return
+        channel = f"commands-{cmd.venue}"
+        payload = self._cmd.encode(cmd)
+        now = self._mono()
+        if now < self._backoff_until.get(cmd.venue, 0):
+            # The executor was absent a moment ago: try once without waiting, so one dead
+            # executor never stalls the gate for a send timeout per command.
+            try:
+                await sock.send(payload, flags=zmq.NOBLOCK)
+                self._backoff_until.pop(cmd.venue, None)
+            except zmq.Again:
+                metrics.SEND_TIMEOUTS.labels(process=NAME, channel=channel).inc()
+            return
+        if not await bus.send_push(sock, payload, process=NAME, channel=channel):
+            self._backoff_until[cmd.venue] = now + _BACKOFF_NS
+            log.warning(
+                "executor-%s did not take a command", cmd.venue, extra={"market": cmd.market}
+            )
+
+    async def commands(self, cmds: list[ExecutorCommand]) -> None:
+        """Send each command in order."""
+        for cmd in cmds:
+            await self.command(cmd)
+
+    async def publish_positions(self) -> None:
+        """Publish a PositionUpdate for every market."""
+        for market in self.gate.all_markets():
+            await self.publish(topics.position(market), self.gate.position_update(market))
+
+    async def heartbeat(self) -> None:
+        """Publish risk's heartbeat (the executors' dead man's switch)."""
+        self._hb_seq += 1
+        hb = Heartbeat(sender=NAME, role="risk", seq=self._hb_seq, ts_ns=self._wall())
+        await self.publish(topics.heartbeat("risk"), hb)
+
+    # --- inputs --------------------------------------------------------------------------
+
+    async def on_md(self, frames_list: list[list[bytes]]) -> None:
+        """Apply books and statuses: marks, staleness, loss checks."""
+        for frames in frames_list:
+            payload = bus.payload_of(frames)
+            msg = None if payload is None else self._md.decode(payload)
+            match msg:
+                case BookSnapshot():
+                    await self.commands(self.gate.on_book(msg))
+                case MarketStatus():
+                    self.gate.on_status(msg)
+                case _:
+                    pass
+
+    async def on_events(self, frames_list: list[list[bytes]]) -> None:
+        """Journal and apply fills; publish the new position."""
+        for frames in frames_list:
+            payload = bus.payload_of(frames)
+            msg = None if payload is None else self._events.decode(payload)
+            if isinstance(msg, Fill):
+                update, cmds = self.gate.on_fill(msg)
+                if update is not None:
+                    await self.publish(topics.position(msg.market), update)
+                await self.commands(cmds)
+
+    async def on_control(self, router: zmq.asyncio.Socket, frames: list[bytes]) -> None:
+        """Authenticate a [identity, envelope] control frame, apply it, and Ack."""
+        if len(frames) < 2:
+            return
+        identity, frame = frames[0], frames[-1]
+        try:
+            msg = self.verifier.open(frame, now_ns=self._wall())
+        except AuthError as exc:
+            reason = str(exc)
+            metrics.CONTROL_REJECTED.labels(process=NAME, reason=reason).inc()
+            log.warning("control message refused: %s", reason)
+            ack = Ack(receiver=NAME, nonce=_nonce_of(frame), ok=False, detail=reason)
+            await router.send_multipart((identity, self._cmd.encode(ack)))
+            return
+        ack, cmds = self.gate.on_control(msg)
+        await self.commands(cmds)
+        await router.send_multipart((identity, self._cmd.encode(ack)))
+        await self.publish(topics.RISK, self.gate.risk_state())
+
+    async def on_intents(self, frames_list: list[list[bytes]]) -> None:
+        """Gate the newest intent per market; count quoter heartbeats as liveness."""
+        newest: dict[str, QuoteIntent] = {}
+        for frames in frames_list:
+            msg = self._intents.decode(frames[-1]) if frames else None
+            match msg:
+                case QuoteIntent():
+                    newest[msg.market] = msg
+                case Heartbeat(role="quoter"):
+                    self.gate.on_quoter_heartbeat(msg)
+                case _:
+                    pass
+        for intent in newest.values():
+            routed = self.gate.on_intent(intent)
+            if routed is not None:
+                await self.command(routed[1])
+
+    # --- loop ----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        """Gate intents until `stop` is set; sockets and journal are closed on the way out."""
+        cfg = self.cfg
+        venues = cfg.venues_in_use()
+        socks: list[zmq.asyncio.Socket] = []
+        try:
+            intents = bus.pull(endpoint(cfg, "intents"), hwm=cfg.bus.recv_hwm)
+            socks.append(intents)
+            self._state = bus.pub(endpoint(cfg, "state"), hwm=cfg.bus.send_hwm)
+            socks.append(self._state)
+            router = bus.router(endpoint(cfg, "control", "risk"))
+            socks.append(router)
+            events = bus.sub(
+                [endpoint(cfg, "events", v) for v in venues],
+                [topics.EVENTS_ALL, topics.HEARTBEAT_ALL], hwm=cfg.bus.recv_hwm,
+            )
+            socks.append(events)
+            md = bus.sub([endpoint(cfg, "md", v) for v in venues], [topics.MD_ALL],
+                         hwm=cfg.bus.recv_hwm)
+            socks.append(md)
+            for v in venues:
+                self._commands[v] = bus.push(
+                    [endpoint(cfg, "commands", v)], hwm=cfg.bus.send_hwm,
+                    send_timeout_ms=cfg.bus.send_timeout_ms,
+                )
+                socks.append(self._commands[v])
+            await self._loop(stop, ready, intents, router, events, md)
+        finally:
+            for sock in socks:
+                sock.close(linger=0)
+            self._state = None
+            self._commands.clear()
+            self.journal.close()
+
+    async def _loop(
+        self,
+        stop: asyncio.Event,
+        ready: asyncio.Event | None,
+        intents: zmq.asyncio.Socket,
+        router: zmq.asyncio.Socket,
+        events: zmq.asyncio.Socket,
+        md: zmq.asyncio.Socket,
+    ) -> None:
+        poller = zmq.asyncio.Poller()
+        for sock in (intents, router, events, md):
+            poller.register(sock, zmq.POLLIN)
+        hb_every = self.cfg.risk.heartbeat_interval_ms * 1_000_000
+        now = self._mono()
+        next_hb = next_state = next_positions = next_quoters = now
+        metrics.KILL_ACTIVE.labels(process=NAME).set(0)
+        if ready is not None:
+            ready.set()
+        while not stop.is_set():
+            due = min(next_hb, next_state, next_positions, next_quoters)
+            wait_ms = min(_MAX_POLL_MS, max(0, (due - self._mono()) // 1_000_000))
+            ready_socks = dict(await poller.poll(wait_ms))
+            if md in ready_socks:
+                await self.on_md(await _drain(md))
+            if events in ready_socks:
+                await self.on_events(await _drain(events))
+            if router in ready_socks:
+                for frames in await _drain(router):
+                    await self.on_control(router, frames)
+            if intents in ready_socks:
+                await self.on_intents(await _drain(intents))
+            now = self._mono()
+            if now >= next_quoters:
+                await self.commands(list(self.gate.check_quoters()))
+                next_quoters = now + _QUOTER_CHECK_NS
+            if now >= next_hb:
+                await self.heartbeat()
+                next_hb = now + hb_every
+            if now >= next_state:
+                await self.publish(topics.RISK, self.gate.risk_state())
+                next_state = now + _RISK_STATE_EVERY_NS
+            if now >= next_positions:
+                await self.publish_positions()
+                next_positions = now + _POSITIONS_EVERY_NS

@@ -1,0 +1,164 @@
+"""The quoter actor over real ZeroMQ ipc sockets: books in, intents and heartbeats out."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import zmq
+import zmq.asyncio
+
+from common import topics
+from common.config import Config, MarketConfig, StackConfig, endpoint
+from common.messages import (
+    BookSnapshot,
+    Heartbeat,
+    IntentChannel,
+    Level,
+    MarketStatus,
+    PositionUpdate,
+    QuoteIntent,
+)
+from services.quoter.actor import Quoter, shard_markets
+
+DEADLINE_S = 5.0
+
+
+@pytest.fixture()
+def run_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def config(run_dir: Path) -> Config:
+    return Config(
+        stack=StackConfig(run_dir=str(run_dir)),
+        markets=[
+            MarketConfig(id="m0", venue="kalshi", venue_market="M0"),
+            MarketConfig(id="m1", venue="kalshi", venue_market="M1"),
+            MarketConfig(id="m2", venue="kalshi", venue_market="M2"),
+        ],
+    )
+
+
+def test_sharding_by_index(run_dir: Path) -> None:
+    cfg = config(run_dir)
+    assert [m.id for m in shard_markets(cfg, 0, 2)] == ["m0", "m2"]
+    assert [m.id for m in shard_markets(cfg, 1, 2)] == ["m1"]
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[object | None]], timeout_s: float = DEADLINE_S
+) -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = await probe()
+        if result is not None:
+            return result
+    raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+def test_book_to_intent_stale_pulls_and_heartbeats(run_dir: Path) -> None:
+    asyncio.run(_scenario(config(run_dir)))
+
+
+async def _scenario(cfg: Config) -> None:
+    ctx = zmq.asyncio.Context()
+    enc = msgspec.msgpack.Encoder()
+    dec = msgspec.msgpack.Decoder(IntentChannel)
+    socks: list[zmq.asyncio.Socket] = []
+
+    def sock(kind: int, ep: str) -> zmq.asyncio.Socket:
+        s = ctx.socket(kind)
+        s.setsockopt(zmq.LINGER, 0)
+        s.bind(ep)
+        socks.append(s)
+        return s
+
+    md = sock(zmq.PUB, endpoint(cfg, "md", "kalshi"))
+    state = sock(zmq.PUB, endpoint(cfg, "state"))
+    risk = sock(zmq.PULL, endpoint(cfg, "intents"))
+    stop = asyncio.Event()
+    quoter = Quoter(cfg, 0, 2)
+    task = asyncio.create_task(quoter.run(stop))
+    book_seq = 0
+
+    async def publish_book(stale: bool = False, market: str = "m0") -> None:
+        nonlocal book_seq
+        book_seq += 1
+        book = BookSnapshot(
+            venue="kalshi", market=market, seq=book_seq, ts_recv_ns=777, ts_venue_ms=1,
+            tick=100, bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),), stale=stale,
+        )
+        await md.send_multipart((topics.md("kalshi", market), enc.encode(book)))
+
+    async def next_intent(
+        want: Callable[[QuoteIntent], bool], publish: Callable[[], Awaitable[None]]
+    ) -> QuoteIntent | None:
+        await publish()
+        while await risk.poll(50):
+            msg = dec.decode(await risk.recv())
+            if isinstance(msg, QuoteIntent) and want(msg):
+                return msg
+        return None
+
+    try:
+        # SUB connects asynchronously (slow joiner): republish until an intent arrives.
+        intent = await eventually(lambda: next_intent(lambda m: bool(m.bids), publish_book))
+        assert isinstance(intent, QuoteIntent)
+        assert intent.market == "m0" and intent.quoter == "quoter-0"
+        assert intent.bids == (Level(4800, 5000),) and intent.asks == (Level(5200, 5000),)
+        assert intent.fair_value == 5000 and intent.ts_recv_ns == 777
+
+        # A long position from risk skews the ladder (fewer bids) at the next book.
+        async def long_then_book() -> None:
+            pos = PositionUpdate(
+                venue="kalshi", market="m0", ts_ns=0, position_yes=25_000, position_no=0,
+                net_position=25_000, avg_price=5000, realized_pnl=0, marked_pnl=0, mark=5000,
+                fills=1, halted=False,
+            )
+            await state.send_multipart((topics.position("m0"), enc.encode(pos)))
+            await publish_book()
+
+        skewed = await eventually(
+            lambda: next_intent(lambda m: bool(m.bids) and m.bids[0].size < 5000, long_then_book)
+        )
+        # 250 contracts of 500: the bid halves, the reservation drops by half a spread.
+        assert isinstance(skewed, QuoteIntent) and skewed.bids == (Level(4700, 2500),)
+        assert skewed.asks == (Level(5100, 5000),)
+
+        # A stale status pulls the quotes: an empty ladder.
+        async def stale_status() -> None:
+            status = MarketStatus(venue="kalshi", market="m0", ts_ns=0, stale=True)
+            await md.send_multipart((topics.md("kalshi", "m0"), enc.encode(status)))
+            await publish_book()
+
+        pulled = await eventually(
+            lambda: next_intent(lambda m: not m.bids and not m.asks, stale_status)
+        )
+        assert isinstance(pulled, QuoteIntent)
+
+        async def heartbeat() -> Heartbeat | None:
+            if await risk.poll(50):
+                msg = dec.decode(await risk.recv())
+                return msg if isinstance(msg, Heartbeat) else None
+            return None
+
+        hb = await eventually(heartbeat)
+        assert isinstance(hb, Heartbeat)
+        assert hb.sender == "quoter-0" and hb.role == "quoter" and hb.markets == ("m0", "m2")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, DEADLINE_S)
+        for s in socks:
+            s.close(linger=0)
+        ctx.term()

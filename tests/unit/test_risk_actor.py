@@ -1,0 +1,149 @@
+"""The risk actor over real ZeroMQ ipc sockets: intents in, approved commands out, control acked."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import zmq
+import zmq.asyncio
+
+from common.auth import new_nonce, seal
+from common.config import Config, MarketConfig, StackConfig, endpoint
+from common.messages import (
+    Ack,
+    ApprovedIntent,
+    CancelMarket,
+    ExecutorCommand,
+    Kill,
+    Level,
+    QuoteIntent,
+)
+from services.risk.actor import RiskActor
+
+SECRET = b"s" * 32
+DEADLINE_S = 5.0
+
+
+@pytest.fixture()
+def run_dir() -> Iterator[Path]:
+    # A short path: unix socket paths are limited to ~100 bytes.
+    path = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[object | None]], timeout_s: float = DEADLINE_S
+) -> object:
+    """Call `probe` until it returns something other than None, or fail at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = await probe()
+        if result is not None:
+            return result
+    raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+def test_intent_approved_and_kill_acked_over_real_sockets(run_dir: Path) -> None:
+    cfg = Config(
+        stack=StackConfig(run_dir=str(run_dir)),
+        markets=[MarketConfig(id="m1", venue="kalshi", venue_market="M1")],
+    )
+    asyncio.run(_scenario(cfg))
+
+
+async def _scenario(cfg: Config) -> None:
+    ctx = zmq.asyncio.Context()
+    cmd_dec = msgspec.msgpack.Decoder(ExecutorCommand)
+    ack_dec = msgspec.msgpack.Decoder(Ack)
+    enc = msgspec.msgpack.Encoder()
+    socks: list[zmq.asyncio.Socket] = []
+
+    def sock(kind: int) -> zmq.asyncio.Socket:
+        s = ctx.socket(kind)
+        s.setsockopt(zmq.LINGER, 0)
+        socks.append(s)
+        return s
+
+    executor = sock(zmq.PULL)
+    executor.bind(endpoint(cfg, "commands", "kalshi"))
+    stop = asyncio.Event()
+    ready = asyncio.Event()
+    actor = RiskActor(cfg, SECRET)
+    task = asyncio.create_task(actor.run(stop, ready))
+    try:
+        await asyncio.wait_for(ready.wait(), DEADLINE_S)
+        quoter = sock(zmq.PUSH)
+        quoter.connect(endpoint(cfg, "intents"))
+        control = sock(zmq.DEALER)
+        control.connect(endpoint(cfg, "control", "risk"))
+        seq = 0
+
+        async def recv_command(
+            resend: Callable[[], Awaitable[None]] | None = None,
+        ) -> ExecutorCommand | None:
+            if resend is not None:
+                await resend()
+            if await executor.poll(50):
+                return cmd_dec.decode(await executor.recv())
+            return None
+
+        async def send_intent() -> None:
+            nonlocal seq
+            seq += 1
+            msg = QuoteIntent(
+                market="m1", quoter="quoter-0", seq=seq, ts_recv_ns=42, ts_sent_ns=43,
+                fair_value=5000, bids=(Level(4800, 5000),), asks=(Level(5200, 5000),),
+            )
+            await quoter.send(enc.encode(msg))
+
+        # The executor socket connects asynchronously: resend until one intent gets through.
+        got = await eventually(lambda: recv_command(send_intent))
+        assert isinstance(got, ApprovedIntent)
+        assert got.market == "m1" and got.venue == "kalshi" and got.ts_recv_ns == 42
+        assert got.bids == (Level(4800, 5000),) and got.asks == (Level(5200, 5000),)
+        assert got.expires_at_ns > time.time_ns()
+
+        # A forged kill (wrong secret) is refused with ok=False.
+        forged = Kill(sender="x", nonce=new_nonce(), ts_ns=time.time_ns(), reason="forged")
+        await control.send(seal(forged, b"wrong" * 8))
+        assert await control.poll(int(DEADLINE_S * 1000))
+        ack = ack_dec.decode(await control.recv())
+        assert (ack.ok, ack.detail, ack.nonce) == (False, "bad_mac", forged.nonce)
+
+        # A sealed kill is acked and cancels the venue's orders.
+        kill = Kill(sender="test", nonce=new_nonce(), ts_ns=time.time_ns(), reason="test")
+        await control.send(seal(kill, SECRET))
+        assert await control.poll(int(DEADLINE_S * 1000))
+        ack = ack_dec.decode(await control.recv())
+        assert ack == Ack(receiver="risk", nonce=kill.nonce, ok=True)
+
+        async def cancel_seen() -> CancelMarket | None:
+            cmd = await recv_command()
+            return cmd if isinstance(cmd, CancelMarket) else None
+
+        cancel = await eventually(cancel_seen)
+        assert isinstance(cancel, CancelMarket) and cancel.market == ""
+
+        # While killed, intents go through as empty ladders.
+        async def empty_approved() -> ApprovedIntent | None:
+            cmd = await recv_command(send_intent)
+            return cmd if isinstance(cmd, ApprovedIntent) and cmd.intent_seq == seq else None
+
+        empty = await eventually(empty_approved)
+        assert isinstance(empty, ApprovedIntent) and empty.bids == () and empty.asks == ()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, DEADLINE_S)
+        for s in socks:
+            s.close(linger=0)
+        ctx.term()
