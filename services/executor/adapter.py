@@ -1,0 +1,121 @@
+"""The venue-neutral face of an order-entry venue, with outcomes typed definitive/ambiguous.
+
+STYLE.md habit 6: only a definitive venue answer marks an order rejected or a cancel
+failed. A timeout, a disconnect or a 5xx after sending leaves the order in flight
+(`InFlight`) or the cancel unknown (`CancelOutcome.ambiguous`) until the next
+reconciliation with the venue's open orders settles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from msgspec import Struct
+
+from common.messages import Fill, OrderSide, Venue
+from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+
+
+class Placed(Struct, frozen=True):
+    """Definitive: the venue accepted the order and it rests (or traded) under `order_id`."""
+
+    request: DesiredOrder
+    order_id: str
+
+
+class Rejected(Struct, frozen=True):
+    """Definitive: the venue refused the order (or it never left); nothing rests."""
+
+    request: DesiredOrder
+    reason: str
+
+
+class InFlight(Struct, frozen=True):
+    """Ambiguous: the order may rest. `order_id` is known up front where the venue allows."""
+
+    request: DesiredOrder
+    order_id: str
+    reason: str
+
+
+PlaceResult = Placed | Rejected | InFlight
+
+
+class PlaceReport(Struct, frozen=True):
+    """Results in request order, and when the first request left for the wire (monotonic)."""
+
+    results: list[PlaceResult]
+    wire_ns: int = 0
+
+
+class CancelOutcome(Struct, frozen=True):
+    """`gone`: ids surely no longer resting; `failed`: the venue definitively refused.
+
+    With `ambiguous` set the request may or may not have been applied.
+    `everything` marks a cancel-all / cancel-market whose scope is now empty.
+    """
+
+    gone: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    ambiguous: bool = False
+    everything: bool = False
+    reason: str = ""
+
+
+class OrderUpdate(Struct, frozen=True, kw_only=True):
+    """A change to one of our orders seen on the venue's private stream."""
+
+    order_id: str
+    token: str
+    side: OrderSide
+    price: int
+    remaining: int
+    kind: Literal["placed", "update", "cancelled"]
+    reason: str = ""
+
+
+class UserSink(Protocol):
+    """Receives the private stream's events on the event loop."""
+
+    async def on_fill(self, fill: Fill) -> None: ...
+
+    async def on_order(self, update: OrderUpdate) -> None: ...
+
+    def is_ours(self, order_id: str) -> bool:
+        """True if `order_id` is one of our live or in-flight orders."""
+        ...
+
+
+class ExecutionAdapter(Protocol):
+    """One venue account: order entry, cancels, open orders, liveness, private stream."""
+
+    venue: Venue
+
+    async def start(self) -> None:
+        """Authenticate and warm caches; raise VenueError if the venue cannot be used yet."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
+        """Post resting post-only BUY orders (the adapter batches as the venue allows)."""
+        ...
+
+    async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome: ...
+
+    async def cancel_market(self, market: MarketTokens) -> CancelOutcome: ...
+
+    async def cancel_all(self) -> CancelOutcome: ...
+
+    async def open_orders(self) -> list[VenueOrder]:
+        """Every open order of the account; raise VenueError if it cannot be read."""
+        ...
+
+    async def heartbeat(self) -> None:
+        """Keep the venue-side dead man's switch armed."""
+        ...
+
+    async def run_user_stream(self, sink: UserSink) -> None:
+        """Follow the private websocket forever (reconnecting); feed `sink`."""
+        ...

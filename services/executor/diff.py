@@ -1,0 +1,78 @@
+"""Pure ladder diffing: desired ladder (YES terms) + live orders -> cancels and placements.
+
+Expression (ARCHITECTURE.md): a bid at p is BUY YES at p, an ask at p is BUY NO at
+1 - p. One order rests per (token, price). A live order is kept when it sits at a
+desired (token, price) with 0 < remaining <= desired size, which keeps its queue
+priority; a partially filled order is not topped up. Everything else is cancelled,
+and missing levels are placed. Orders with a cancel already in flight are neither
+kept nor cancelled again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from common.messages import Level
+from common.prices import complement, valid_price
+from services.executor.orders import Actions, DesiredOrder, LiveOrder, MarketTokens
+
+Key = tuple[str, int]
+
+
+def express_ladder(
+    tokens: MarketTokens, bids: Sequence[Level], asks: Sequence[Level]
+) -> tuple[list[DesiredOrder], list[Level]]:
+    """Turn a YES ladder into BUY orders; return them and the levels that cannot be placed.
+
+    Levels off the tick grid, outside [tick, 1 - tick], or below the market's minimum
+    size are returned as invalid. Two levels landing on one (token, price) are merged.
+    """
+    merged: dict[Key, DesiredOrder] = {}
+    invalid: list[Level] = []
+    legs = [(lv, tokens.yes_token, "YES", lv.price) for lv in bids]
+    legs += [(lv, tokens.no_token, "NO", complement(lv.price)) for lv in asks]
+    for level, token, outcome, price in legs:
+        if (
+            level.size <= 0
+            or level.size < tokens.min_size
+            or not valid_price(price, tokens.tick)
+        ):
+            invalid.append(level)
+            continue
+        key = (token, price)
+        prev = merged.get(key)
+        size = level.size + (prev.size if prev is not None else 0)
+        merged[key] = DesiredOrder(
+            market=tokens.market, token=token, outcome=outcome,  # type: ignore[arg-type]
+            price=price, size=size,
+        )
+    return list(merged.values()), invalid
+
+
+def diff(desired: Sequence[DesiredOrder], live: Iterable[LiveOrder]) -> Actions:
+    """The cancels and placements that turn `live` into exactly `desired` (by token, price)."""
+    want: dict[Key, DesiredOrder] = {}
+    for d in desired:
+        want[(d.token, d.price)] = d
+    groups: dict[Key, list[LiveOrder]] = {}
+    cancels: list[str] = []
+    for order in live:
+        if order.state == "cancelling":
+            continue
+        if order.side != "BUY":
+            cancels.append(order.order_id)
+            continue
+        groups.setdefault((order.token, order.price), []).append(order)
+    kept: set[Key] = set()
+    for key, orders in groups.items():
+        d = want.get(key)
+        keep: LiveOrder | None = None
+        if d is not None:
+            for order in orders:
+                if 0 < order.size <= d.size and (keep is None or order.size > keep.size):
+                    keep = order
+        if keep is not None:
+            kept.add(key)
+        cancels.extend(o.order_id for o in orders if o is not keep)
+    placements = tuple(d for key, d in want.items() if key not in kept)
+    return Actions(cancels=tuple(cancels), placements=placements)

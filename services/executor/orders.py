@@ -1,0 +1,81 @@
+"""Plain records the executor's pure modules and venue adapters share.
+
+Prices here are the token's own price in pips (a NO order at 0.45 has price 4500),
+sizes are centi-contracts; YES-terms conversion happens in diff.py and report code.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import Struct
+
+from common.messages import OrderSide, Outcome
+
+OrderState = Literal["live", "inflight", "cancelling"]
+"""live: the venue confirmed it; inflight: a submit with an ambiguous outcome;
+cancelling: a cancel with an ambiguous outcome. Reconciliation settles the last two."""
+
+
+class MarketTokens(Struct, frozen=True, kw_only=True):
+    """Everything an executor needs about one configured market."""
+
+    market: str
+    venue_market: str
+    yes_token: str
+    no_token: str
+    tick: int
+    min_size: int
+    neg_risk: bool = False
+
+    def outcome_of(self, token: str) -> Outcome | None:
+        if token == self.yes_token:
+            return "YES"
+        if token == self.no_token:
+            return "NO"
+        return None
+
+
+class DesiredOrder(Struct, frozen=True, kw_only=True):
+    """One resting BUY order the ladder wants at the venue."""
+
+    market: str
+    token: str
+    outcome: Outcome
+    price: int
+    size: int
+
+
+class LiveOrder(Struct, kw_only=True):
+    """One of our orders as the executor believes it rests at the venue."""
+
+    order_id: str
+    market: str
+    token: str
+    outcome: Outcome
+    side: OrderSide
+    price: int
+    size: int
+    state: OrderState = "live"
+    created_ns: int = 0
+
+
+class VenueOrder(Struct, frozen=True, kw_only=True):
+    """An open order as the venue reports it (the reconciliation truth)."""
+
+    order_id: str
+    token: str
+    side: OrderSide
+    price: int
+    size: int
+    venue_market: str = ""
+
+
+class Actions(Struct, frozen=True):
+    """What to do to reach a desired ladder: cancels first, then placements."""
+
+    cancels: tuple[str, ...] = ()
+    placements: tuple[DesiredOrder, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.cancels or self.placements)

@@ -1,0 +1,342 @@
+"""Polymarket order entry over the real py_clob_client_v2.ClobClient.
+
+The SDK is blocking, so every call runs in the executor's ThreadPoolExecutor and the
+event loop never waits on the network. Tick size and neg-risk come from config and
+are passed on every order, so signing does no per-order lookups (the SDK's one-off
+/tick-size and /version reads are warmed at start). Prices and sizes become decimal
+strings, then floats, only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import httpx
+from py_clob_client_v2.client import ClobClient
+from py_clob_client_v2.clob_types import (
+    OrderArgsV2,
+    OrderMarketCancelParams,
+    OrderType,
+    PartialCreateOrderOptions,
+    PostOrdersV2Args,
+)
+from py_clob_client_v2.config import get_contract_config
+from py_clob_client_v2.exceptions import PolyApiException, PolyException
+from py_clob_client_v2.http_helpers import helpers as sdk_http
+from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG
+from py_clob_client_v2.order_utils.exchange_order_builder_v2 import ExchangeOrderBuilderV2
+
+from common import metrics
+from common.config import Config
+from common.errors import ConfigError, VenueError
+from common.messages import Venue
+from common.prices import price_to_str, size_to_str
+from services.executor import polymarket_wire as wire
+from services.executor.adapter import (
+    CancelOutcome,
+    InFlight,
+    Placed,
+    PlaceReport,
+    PlaceResult,
+    Rejected,
+    UserSink,
+)
+from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.polymarket_user import Asset, Identity, UserChannel
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def is_definitive(exc: Exception) -> bool:
+    """A 4xx answer means the venue did not act; anything else may have been applied."""
+    status = getattr(exc, "status_code", None)
+    return isinstance(exc, PolyApiException) and status is not None and 400 <= status < 500
+
+
+def error_text(exc: Exception) -> str:
+    """A short reason for logs and events (never includes request headers)."""
+    if isinstance(exc, PolyApiException):
+        return f"{exc.status_code}: {str(exc.error_msg)[:200]}"
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def classify_post(
+    requests: Sequence[DesiredOrder], response: object, id_of: Callable[[int], str]
+) -> list[PlaceResult]:
+    """Per-order outcomes of a 200 answer to POST /orders (one row per order, in order).
+
+    A row with an orderID and no `success: false` is placed; a row with no orderID or
+    `success: false` is a definitive reject; a missing row or a non-list body leaves
+    the order in flight under its locally computed id, `id_of(index)`.
+    """
+    if not isinstance(response, list):
+        return [InFlight(r, id_of(k), "unexpected response") for k, r in enumerate(requests)]
+    out: list[PlaceResult] = []
+    for k, req in enumerate(requests):
+        row = response[k] if k < len(response) else None
+        if not isinstance(row, dict):
+            out.append(InFlight(req, id_of(k), "no result row"))
+            continue
+        venue_id = row.get("orderID") or ""
+        reason = str(row.get("errorMsg") or row.get("error") or "")
+        if venue_id and row.get("success") is not False:
+            out.append(Placed(req, str(venue_id)))
+        else:
+            out.append(Rejected(req, reason or "rejected"))
+    return out
+
+
+def cancel_outcome(response: object, *, everything: bool = False) -> CancelOutcome:
+    """Read a cancel answer: `canceled` and `not_canceled` ids are both no longer resting."""
+    if not isinstance(response, dict):
+        return CancelOutcome(ambiguous=True, reason="unexpected response")
+    gone = [str(i) for i in response.get("canceled") or ()]
+    not_canceled = response.get("not_canceled") or {}
+    if isinstance(not_canceled, dict):
+        gone.extend(str(i) for i in not_canceled)
+    return CancelOutcome(gone=tuple(gone), everything=everything)
+
+
+class PolymarketExecution:
+    """ExecutionAdapter for one Polymarket account."""
+
+    venue: Venue = "polymarket"
+
+    def __init__(
+        self,
+        cfg: Config,
+        markets: Sequence[MarketTokens],
+        *,
+        private_key: str,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        pm = cfg.venues.polymarket
+        self._cfg = cfg
+        self._pool = pool
+        self._max_batch = pm.max_batch
+        self._markets = list(markets)
+        self._by_token: dict[str, MarketTokens] = {}
+        self._options: dict[str, PartialCreateOrderOptions] = {}
+        for m in self._markets:
+            tick = price_to_str(m.tick)
+            if tick not in ROUNDING_CONFIG:
+                raise ConfigError(f"tick {tick} of market {m.market} is not a Polymarket tick size")
+            for token in (m.yes_token, m.no_token):
+                self._by_token[token] = m
+                self._options[token] = PartialCreateOrderOptions(
+                    tick_size=tick, neg_risk=m.neg_risk  # type: ignore[arg-type]
+                )
+        sdk_http._http_client.timeout = httpx.Timeout(pm.request_timeout_ms / 1000)
+        self._client = ClobClient(
+            pm.rest_url, chain_id=pm.chain_id, key=private_key,
+            signature_type=pm.signature_type, funder=pm.funder or None,
+        )
+        contracts = get_contract_config(pm.chain_id)
+        signer = self._client.signer
+        self._hashers = {
+            neg: ExchangeOrderBuilderV2(
+                contracts.neg_risk_exchange_v2 if neg else contracts.exchange_v2,
+                pm.chain_id, signer,
+            )
+            for neg in (False, True)
+        }
+        self._heartbeat_id = ""
+        self._auth: dict[str, str] = {}
+        self._api_key = ""
+
+    @property
+    def address(self) -> str:
+        """The funder address orders are made for."""
+        return str(self._client.builder.funder)
+
+    async def _call(self, endpoint: str, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        try:
+            return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+        finally:
+            metrics.VENUE_LATENCY.labels(venue=self.venue, endpoint=endpoint).observe(
+                time.perf_counter() - start
+            )
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create or derive the API key, then warm the SDK's tick and version caches."""
+        try:
+            creds = await self._call("auth", self._client.create_or_derive_api_key)
+        except PolyException as exc:
+            raise VenueError(f"cannot get API credentials: {error_text(exc)}", definitive=False)
+        self._client.set_api_creds(creds)
+        self._api_key = creds.api_key
+        self._auth = {
+            "apiKey": creds.api_key, "secret": creds.api_secret,
+            "passphrase": creds.api_passphrase,
+        }
+        for m in self._markets:
+            probe = DesiredOrder(
+                market=m.market, token=m.yes_token, outcome="YES", price=m.tick,
+                size=max(m.min_size, 100),
+            )
+            try:  # signs a throwaway order: fills the SDK caches, sends no order
+                await self._call("warm", self._sign, probe)
+            except (PolyException, ValueError) as exc:
+                log.warning("cache warm-up failed for %s: %s", m.market, error_text(exc),
+                            extra={"market": m.market})
+        log.info("polymarket adapter ready for %s", self.address)
+
+    async def close(self) -> None:
+        """Nothing to release: the pool belongs to the process."""
+
+    # --- orders ------------------------------------------------------------------------------
+
+    def _sign(self, d: DesiredOrder) -> Any:
+        args = OrderArgsV2(
+            token_id=d.token, price=float(price_to_str(d.price)),
+            size=float(size_to_str(d.size)), side="BUY",
+        )
+        return self._client.create_order(args, self._options[d.token])
+
+    def order_id_of(self, signed: Any, token: str) -> str:
+        """The EIP-712 hash of a signed order: the id the venue will give it."""
+        hasher = self._hashers[bool(self._by_token[token].neg_risk)]
+        return hasher.build_order_hash(hasher.build_order_typed_data(signed))
+
+    def _place_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
+        """Sign and post one batch (runs in a worker thread)."""
+        results: list[PlaceResult | None] = [None] * len(chunk)
+        signed: list[tuple[int, Any]] = []
+        for i, d in enumerate(chunk):
+            try:
+                signed.append((i, self._sign(d)))
+            except (PolyException, ValueError) as exc:
+                results[i] = Rejected(d, f"not signed: {error_text(exc)}")
+        wire_ns = 0
+        if signed:
+            reqs = [chunk[i] for i, _ in signed]
+            wire_ns = time.monotonic_ns()
+            try:
+                resp = self._client.post_orders(
+                    [PostOrdersV2Args(order=o, orderType=OrderType.GTC) for _, o in signed],
+                    post_only=True,
+                )
+            except PolyException as exc:
+                reason = error_text(exc)
+                for (i, o), req in zip(signed, reqs):
+                    results[i] = (
+                        Rejected(req, reason) if is_definitive(exc)
+                        else InFlight(req, self.order_id_of(o, req.token), reason)
+                    )
+            except Exception as exc:  # noqa: BLE001 - unknown failure after sending: ambiguous
+                for (i, o), req in zip(signed, reqs):
+                    results[i] = InFlight(req, self.order_id_of(o, req.token), error_text(exc))
+            else:
+                def id_of(k: int) -> str:
+                    return self.order_id_of(signed[k][1], reqs[k].token)
+
+                for (i, _), res in zip(signed, classify_post(reqs, resp, id_of)):
+                    results[i] = res
+        return [r for r in results if r is not None], wire_ns
+
+    async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
+        """Sign and post in batches of at most max_batch, concurrently across workers."""
+        chunks = [orders[i : i + self._max_batch] for i in range(0, len(orders), self._max_batch)]
+        done = await asyncio.gather(*(self._call("post_orders", self._place_chunk, c)
+                                      for c in chunks))
+        results = [r for chunk_results, _ in done for r in chunk_results]
+        wire = [ns for _, ns in done if ns]
+        return PlaceReport(results=results, wire_ns=min(wire) if wire else 0)
+
+    async def _cancel(self, endpoint: str, fn: Callable[..., Any], *args: Any,
+                      ids: Sequence[str] = (), everything: bool = False) -> CancelOutcome:
+        try:
+            resp = await self._call(endpoint, fn, *args)
+        except PolyException as exc:
+            if is_definitive(exc):
+                return CancelOutcome(failed=tuple(ids), reason=error_text(exc))
+            return CancelOutcome(ambiguous=True, reason=error_text(exc))
+        return cancel_outcome(resp, everything=everything)
+
+    async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
+        """Cancel by id in one request (DELETE /orders)."""
+        if not order_ids:
+            return CancelOutcome()
+        return await self._cancel("cancel_orders", self._client.cancel_orders, list(order_ids),
+                                  ids=order_ids)
+
+    async def cancel_market(self, market: MarketTokens) -> CancelOutcome:
+        """Cancel every order of one market (DELETE /cancel-market-orders)."""
+        params = OrderMarketCancelParams(market=market.venue_market)
+        return await self._cancel("cancel_market_orders", self._client.cancel_market_orders,
+                                  params, everything=True)
+
+    async def cancel_all(self) -> CancelOutcome:
+        """Cancel every order of the account (DELETE /cancel-all)."""
+        return await self._cancel("cancel_all", self._client.cancel_all, everything=True)
+
+    async def open_orders(self) -> list[VenueOrder]:
+        """Every open order of the account, all pages; malformed rows are counted and skipped."""
+        try:
+            rows = await self._call("open_orders", self._client.get_open_orders)
+        except PolyException as exc:
+            raise VenueError(f"open orders: {error_text(exc)}",
+                             definitive=is_definitive(exc)) from None
+        out: list[VenueOrder] = []
+        for row in rows or ():
+            try:
+                oo = wire.open_order(row)
+                side = oo.side.upper()
+                if side not in ("BUY", "SELL"):
+                    raise wire.WireError(f"bad side {oo.side!r}")
+                out.append(VenueOrder(
+                    order_id=oo.id, token=oo.asset_id, side=side,  # type: ignore[arg-type]
+                    price=wire.pips(oo.price), size=wire.remaining(oo), venue_market=oo.market,
+                ))
+            except wire.WireError as exc:
+                metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
+                log.warning("malformed open order skipped: %s", exc)
+        return out
+
+    async def heartbeat(self) -> None:
+        """POST /v1/heartbeats echoing the last id (the venue-side dead man's switch).
+
+        A 400 naming the expected id (after our restart) is answered at once with that id.
+        """
+        for attempt in (1, 2):
+            try:
+                resp = await self._call("heartbeat", self._client.post_heartbeat,
+                                        self._heartbeat_id)
+            except PolyApiException as exc:
+                err = exc.error_msg
+                if attempt == 1 and isinstance(err, dict) and err.get("heartbeat_id"):
+                    self._heartbeat_id = str(err["heartbeat_id"])
+                    continue
+                raise VenueError(f"heartbeat: {error_text(exc)}",
+                                 definitive=is_definitive(exc)) from None
+            except PolyException as exc:
+                raise VenueError(f"heartbeat: {error_text(exc)}", definitive=False) from None
+            if isinstance(resp, dict) and resp.get("heartbeat_id"):
+                self._heartbeat_id = str(resp["heartbeat_id"])
+            return
+
+    async def run_user_stream(self, sink: UserSink) -> None:
+        """Follow the user websocket for our markets (needs start() first)."""
+        assets: dict[str, Asset] = {}
+        for m in self._markets:
+            assets[m.yes_token] = (m.market, "YES")
+            assets[m.no_token] = (m.market, "NO")
+        channel = UserChannel(
+            self._cfg.venues.polymarket.ws_url.rstrip("/") + "/user",
+            auth=self._auth,
+            condition_ids=sorted({m.venue_market for m in self._markets}),
+            me=Identity(api_key=self._api_key, address=self.address),
+            assets=assets,
+        )
+        await channel.run(sink)

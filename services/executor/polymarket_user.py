@@ -1,0 +1,308 @@
+"""Polymarket user channel: tolerant wire Structs, fill extraction, and the websocket loop.
+
+A trade event is one message per status transition; a Fill is emitted once per
+(trade id, our order id) by the executor's deduplication. For a MAKER fill the side,
+price, size and asset come from our own entry in `maker_orders` (a BUY YES taker can
+match our BUY NO); for a TAKER fill they come from the trade itself.
+TODO(issue 3): a trade that later goes FAILED must reverse its fill; for now later
+statuses (MINED, CONFIRMED, FAILED) of an already seen trade are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+import websockets
+from msgspec import Struct
+from websockets.client import backoff
+from websockets.exceptions import ConnectionClosed, InvalidURI
+
+from common import metrics
+from common.messages import Fill, Outcome
+from common.prices import ONE_DOLLAR
+from services.executor.adapter import OrderUpdate, UserSink
+from services.executor.polymarket_wire import IGNORED_TEXTS, Num, WireError, centi, millis, pips
+
+log = logging.getLogger(__name__)
+
+Asset = tuple[str, Outcome]
+"""(pmm market id, outcome) of a token id."""
+
+
+class MakerOrder(Struct):
+    order_id: str
+    asset_id: str = ""
+    matched_amount: Num = None
+    price: Num = None
+    side: str | None = None
+    owner: str | None = None
+    maker_address: str | None = None
+    fee_rate_bps: Num = None
+    outcome: str | None = None
+
+
+class TradeMsg(Struct):
+    """``trade`` event (also the shape of REST /data/trades rows)."""
+
+    id: str
+    asset_id: str = ""
+    market: str = ""
+    side: str | None = None
+    size: Num = None
+    price: Num = None
+    status: str | None = None
+    taker_order_id: str | None = None
+    owner: str | None = None
+    trade_owner: str | None = None
+    trader_side: str | None = None
+    fee_rate_bps: Num = None
+    timestamp: Num = None
+    match_time: Num = None
+    maker_orders: list[MakerOrder] | None = None
+
+
+class OrderMsg(Struct):
+    """``order`` event: PLACEMENT, UPDATE (partial fill) or CANCELLATION."""
+
+    id: str
+    asset_id: str = ""
+    market: str = ""
+    side: str | None = None
+    price: Num = None
+    original_size: Num = None
+    size_matched: Num = None
+    status: str | None = None
+    type: str | None = None
+    timestamp: Num = None
+
+
+class Identity(Struct, frozen=True):
+    """How to recognise our side of a trade: API key (owner) and funder address."""
+
+    api_key: str
+    address: str = ""
+
+
+def decode_user_frame(frame: str | bytes) -> tuple[list[TradeMsg | OrderMsg], int]:
+    """Decode one user-channel frame (object or array); return events and the malformed count."""
+    text = frame.strip() if isinstance(frame, str) else frame.strip().decode("utf-8", "replace")
+    if not text or text in IGNORED_TEXTS:
+        return [], 0
+    try:
+        raw = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return [], 1
+    out: list[TradeMsg | OrderMsg] = []
+    bad = 0
+    for item in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(item, dict):
+            bad += 1
+            continue
+        kind = str(item.get("event_type") or "").lower()
+        typ = str(item.get("type") or "").upper()
+        cls: type[TradeMsg] | type[OrderMsg]
+        if kind == "trade" or typ == "TRADE":
+            cls = TradeMsg
+        elif kind == "order" or typ in ("PLACEMENT", "UPDATE", "CANCELLATION"):
+            cls = OrderMsg
+        else:
+            bad += 1
+            continue
+        try:
+            out.append(msgspec.convert(item, cls, strict=False))
+        except msgspec.ValidationError:
+            bad += 1
+    return out, bad
+
+
+def _side(text: str | None) -> str:
+    side = (text or "").upper()
+    if side not in ("BUY", "SELL"):
+        raise WireError(f"bad side {text!r}")
+    return side
+
+
+def _fee_micros(size: int, price: int, fee_rate_bps: Num) -> int:
+    """Taker fee in micro-dollars: size x rate x p x (1 - p) (V2 formula, exponent 1)."""
+    try:
+        bps = int(float(str(fee_rate_bps))) if fee_rate_bps not in (None, "") else 0
+    except ValueError:
+        bps = 0
+    return size * bps * price * (ONE_DOLLAR - price) // 10**8
+
+
+def _ts_ms(trade: TradeMsg) -> int:
+    ts = millis(trade.timestamp)
+    if ts:
+        return ts
+    seconds = millis(trade.match_time)
+    return seconds * 1000 if 0 < seconds < 10**11 else seconds
+
+
+def fills_from_trade(
+    trade: TradeMsg,
+    *,
+    me: Identity,
+    assets: Mapping[str, Asset],
+    known_order: Any,
+    ts_recv_ns: int,
+) -> list[Fill]:
+    """Our fills in one trade event: maker entries that are ours, and the taker leg if ours.
+
+    `known_order(order_id) -> bool` says whether an id is one of our orders. FAILED
+    trades yield nothing (see the module TODO). Raises WireError on a malformed leg.
+    """
+    if (trade.status or "").upper().endswith("FAILED"):
+        return []
+    ts_ms = _ts_ms(trade)
+    fills: list[Fill] = []
+    for mo in trade.maker_orders or ():
+        ours = (
+            (bool(me.api_key) and mo.owner == me.api_key)
+            or known_order(mo.order_id)
+            or (bool(me.address) and (mo.maker_address or "").lower() == me.address.lower())
+        )
+        asset = assets.get(mo.asset_id)
+        if not ours or asset is None:
+            continue
+        size = centi(mo.matched_amount)
+        if size <= 0:
+            continue
+        fills.append(
+            Fill(
+                venue="polymarket", market=asset[0], trade_id=trade.id, order_id=mo.order_id,
+                outcome=asset[1], side=_side(mo.side or trade.side),  # type: ignore[arg-type]
+                price=pips(mo.price), size=size, fee=0, ts_venue_ms=ts_ms, ts_recv_ns=ts_recv_ns,
+            )
+        )
+    taker_id = trade.taker_order_id or ""
+    taker_ours = bool(taker_id) and (
+        known_order(taker_id)
+        or (
+            bool(me.api_key)
+            and trade.owner == me.api_key
+            and (trade.trader_side or "").upper() != "MAKER"
+        )
+    )
+    if taker_ours:
+        asset = assets.get(trade.asset_id)
+        size = centi(trade.size)
+        if asset is not None and size > 0:
+            price = pips(trade.price)
+            fills.append(
+                Fill(
+                    venue="polymarket", market=asset[0], trade_id=trade.id, order_id=taker_id,
+                    outcome=asset[1], side=_side(trade.side),  # type: ignore[arg-type]
+                    price=price, size=size, fee=_fee_micros(size, price, trade.fee_rate_bps),
+                    ts_venue_ms=ts_ms, ts_recv_ns=ts_recv_ns,
+                )
+            )
+    return fills
+
+
+def order_update(msg: OrderMsg) -> OrderUpdate:
+    """Translate an order event; remaining = original - matched (never negative)."""
+    original = centi(msg.original_size) if msg.original_size not in (None, "") else 0
+    matched = centi(msg.size_matched) if msg.size_matched not in (None, "") else 0
+    typ = (msg.type or "").upper()
+    status = (msg.status or "").upper()
+    if typ == "CANCELLATION" or status.startswith("CANCELED") or status == "INVALID":
+        kind = "cancelled"
+    elif typ == "PLACEMENT":
+        kind = "placed"
+    else:
+        kind = "update"
+    return OrderUpdate(
+        order_id=msg.id, token=msg.asset_id, side=_side(msg.side),  # type: ignore[arg-type]
+        price=pips(msg.price), remaining=max(0, original - matched), kind=kind,
+        reason=msg.status or "",
+    )
+
+
+class UserChannel:
+    """The authenticated user websocket: subscribe, PING every 10 s, reconnect, dispatch."""
+
+    PING_INTERVAL_S = 10.0
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auth: dict[str, str],
+        condition_ids: list[str],
+        me: Identity,
+        assets: Mapping[str, Asset],
+    ) -> None:
+        self._url = url
+        self._subscribe = json.dumps(
+            {"type": "user", "auth": auth, "markets": condition_ids}, separators=(",", ":")
+        )
+        self._me = me
+        self._assets = assets
+        self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue="polymarket", channel="user")
+        self._reconnects = metrics.FEED_RECONNECTS.labels(venue="polymarket", channel="user")
+        self._rng = random.Random()
+
+    async def run(self, sink: UserSink) -> None:
+        """Follow the channel until cancelled; every connection failure is retried."""
+        first = True
+        async for ws in websockets.connect(
+            self._url,
+            process_exception=lambda exc: exc if isinstance(exc, InvalidURI) else None,
+            reconnect_delays=functools.partial(
+                backoff, initial_delay=1.0, min_delay=0.5, max_delay=30.0
+            ),
+            compression=None,
+        ):
+            if not first:
+                self._reconnects.inc()
+            first = False
+            opened = time.monotonic()
+            pinger = asyncio.create_task(self._ping(ws))
+            try:
+                await ws.send(self._subscribe)  # carries credentials: never logged
+                async for frame in ws:
+                    await self.dispatch(frame, time.monotonic_ns(), sink)
+            except ConnectionClosed as exc:
+                log.warning("user websocket closed: %s", exc.rcvd or exc)
+            finally:
+                pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pinger
+            if time.monotonic() - opened < 1.0:
+                await asyncio.sleep(0.5 + self._rng.random())
+
+    async def _ping(self, ws: websockets.asyncio.client.ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.sleep(self.PING_INTERVAL_S)
+                await ws.send("PING")
+
+    async def dispatch(self, frame: str | bytes, ts_recv_ns: int, sink: UserSink) -> None:
+        """Decode one frame and hand its fills and order updates to `sink`."""
+        events, bad = decode_user_frame(frame)
+        for event in events:
+            try:
+                if isinstance(event, TradeMsg):
+                    for fill in fills_from_trade(
+                        event, me=self._me, assets=self._assets,
+                        known_order=sink.is_ours, ts_recv_ns=ts_recv_ns,
+                    ):
+                        await sink.on_fill(fill)
+                elif event.asset_id in self._assets:
+                    await sink.on_order(order_update(event))
+            except WireError as exc:
+                bad += 1
+                log.warning("malformed user event: %s", exc)
+        if bad:
+            self._dropped.inc(bad)
+            log.warning("dropped %d malformed user message(s): %.200s", bad, frame)

@@ -1,0 +1,422 @@
+"""The executor actor: approved ladders in, venue orders out, events and fills published.
+
+Thin shell over pure modules (diff, reconcile, report) and a venue adapter. Rules:
+- Only the newest pending ApprovedIntent per market is kept, and one worker per
+  market applies it, so at most one reconcile per market runs at a time.
+- Commands past `expires_at_ns` are refused; nothing is placed before the first risk
+  heartbeat; a risk silence past `risk_timeout_ms` cancels everything at the venue
+  and refuses ladders until heartbeats return (dead man's switch).
+- Kill cancels first, then acknowledges, and latches until Reset.
+- Every `reconcile_interval_ms` the venue's open orders replace our live-order map.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+import msgspec
+
+from common import bus, metrics, topics
+from common.auth import Verifier
+from common.config import Config, endpoint
+from common.errors import AuthError, VenueError
+from common.messages import (
+    Ack, ApprovedIntent, CancelMarket, EventChannel, ExecutorCommand, ExecutorReport, Fill,
+    Heartbeat, Kill, OrderEvent, Pause, Reset, StateChannel,
+)
+from services.executor.adapter import (
+    CancelOutcome, ExecutionAdapter, InFlight, OrderUpdate, Rejected,
+)
+from services.executor.diff import diff, express_ladder
+from services.executor.ledger import OrderLedger
+from services.executor.orders import LiveOrder, MarketTokens
+from services.executor.report import ladder_of
+
+log = logging.getLogger(__name__)
+
+_ack_enc = msgspec.msgpack.Encoder()
+
+
+class ExecutorActor:
+    """Live orders of one venue account and the sockets around them."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        adapter: ExecutionAdapter,
+        markets: Iterable[MarketTokens],
+        *,
+        secret: bytes,
+        clock_ns: Callable[[], int] = time.monotonic_ns,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._cfg = cfg
+        self._adapter = adapter
+        self.venue = adapter.venue
+        self.name = f"executor-{self.venue}"
+        self._clock_ns = clock_ns
+        self._wall_ns = wall_ns
+        self.markets = {m.market: m for m in markets}
+        self._tokens = {t: m for m in self.markets.values() for t in (m.yes_token, m.no_token)}
+        self.ledger = OrderLedger(self.venue, self._tokens, wall_ns)
+        self._pending: dict[str, tuple[ApprovedIntent, int]] = {}
+        self._wake = {m: asyncio.Event() for m in self.markets}
+        self._locks = {m: asyncio.Lock() for m in self.markets}
+        self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
+        self.risk_ok = False
+        self._last_risk_ns = clock_ns()
+        self._deadman_done = False
+        self.kill_all = False
+        self.killed_markets: set[str] = set()
+        self._verifier = Verifier(secret)
+        self._cmd_codec: bus.Codec[ExecutorCommand] = bus.Codec(
+            ExecutorCommand, process=self.name, channel="commands")
+        self._ev_codec: bus.Codec[EventChannel] = bus.Codec(
+            EventChannel, process=self.name, channel="events")
+        self._state_codec: bus.Codec[StateChannel] = bus.Codec(
+            StateChannel, process=self.name, channel="state")
+        b = cfg.bus
+        self._cmd = bus.pull(endpoint(cfg, "commands", self.venue), hwm=b.recv_hwm)
+        self._pub = bus.pub(endpoint(cfg, "events", self.venue), hwm=b.send_hwm)
+        self._state = bus.sub([endpoint(cfg, "state")], [topics.heartbeat("risk")], hwm=b.recv_hwm)
+        self._ctl = bus.router(endpoint(cfg, "control", self.name))
+        self._hb_seq = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start the adapter, run every loop until `stop`, then cancel all and close."""
+        control = asyncio.create_task(self._control_loop(), name="control")
+        state = asyncio.create_task(self._state_loop(), name="state")
+        tasks: list[asyncio.Task[None]] = [control, state]
+        try:
+            if not await self._start_adapter(stop):
+                return
+            with contextlib.suppress(VenueError):
+                await self.reconcile_once()
+            loops: list[Callable[[], Coroutine[Any, Any, None]]] = [
+                self._command_loop, self._watchdog_loop, self._report_loop,
+                self._reconcile_loop, self._venue_heartbeat_loop,
+            ]
+            tasks += [asyncio.create_task(f(), name=f.__name__) for f in loops]
+            tasks += [asyncio.create_task(self._worker(m)) for m in self.markets]
+            tasks.append(asyncio.create_task(self._adapter.run_user_stream(self), name="user"))
+            stopper = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            for task in done:
+                if task is not stopper and not task.cancelled() and task.exception():
+                    log.error("%s loop died: %r", task.get_name(), task.exception())
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._shutdown_cancel()
+            await self._adapter.close()
+            for sock in (self._cmd, self._pub, self._state, self._ctl):
+                sock.close(linger=0)
+
+    async def _start_adapter(self, stop: asyncio.Event) -> bool:
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                await self._adapter.start()
+                return True
+            except VenueError as exc:
+                log.warning("venue not ready (%s); retrying in %.1fs", exc, delay)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 10.0)
+        return False
+
+    async def _shutdown_cancel(self) -> None:
+        try:
+            outcome = await asyncio.wait_for(self._adapter.cancel_all(), 10)
+            await self._apply_cancel(outcome, list(self.ledger.live), reason="shutdown")
+        except (asyncio.TimeoutError, VenueError) as exc:
+            log.error("cancel-all at shutdown failed: %s", exc)
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def blocked(self, market: str) -> bool:
+        """True if ladders for `market` must be refused (kill latch or dead man's switch)."""
+        return self.kill_all or market in self.killed_markets or not self.risk_ok
+
+    def _count(self, action: str, outcome: str, n: int = 1) -> None:
+        metrics.ORDERS.labels(venue=self.venue, action=action, outcome=outcome).inc(n)
+
+    async def _command_loop(self) -> None:
+        while True:
+            frame = await self._cmd.recv()
+            recv_ns = self._clock_ns()
+            cmd = self._cmd_codec.decode(frame)
+            if cmd is not None:
+                await self.on_command(cmd, recv_ns)
+
+    async def on_command(self, cmd: ExecutorCommand, recv_ns: int) -> None:
+        """Conflate an ApprovedIntent into its market's slot, or run a CancelMarket."""
+        if cmd.venue != self.venue or (cmd.market and cmd.market not in self.markets):
+            self._count("command", "unknown_market")
+            return
+        if self._wall_ns() > cmd.expires_at_ns:
+            metrics.EXPIRED_COMMANDS.labels(process=self.name).inc()
+            return
+        match cmd:
+            case ApprovedIntent(market=m):
+                if cmd.ts_recv_ns > 0:
+                    metrics.TICK_TO_ORDER.labels(venue=self.venue).observe(
+                        (recv_ns - cmd.ts_recv_ns) / 1e9)
+                if self.blocked(m):
+                    self._count("intent", "refused")
+                    return
+                if m in self._pending:
+                    self._count("intent", "conflated")
+                self._pending[m] = (cmd, recv_ns)
+                self._wake[m].set()
+            case CancelMarket(market=m):
+                asyncio.create_task(self._cancel_market_cmd(m, cmd.reason))
+
+    async def _cancel_market_cmd(self, market: str, reason: str) -> None:
+        scope = [market] if market else list(self.markets)
+        for m in scope:
+            self._pending.pop(m, None)
+        if not market:
+            await self.cancel_scope(None, reason)
+            return
+        async with self._locks[market]:
+            await self.cancel_scope(market, reason)
+
+    async def _worker(self, market: str) -> None:
+        wake = self._wake[market]
+        while True:
+            await wake.wait()
+            wake.clear()
+            item = self._pending.pop(market, None)
+            if item is None:
+                continue
+            async with self._locks[market]:
+                try:
+                    await self.apply_intent(*item)
+                except VenueError as exc:
+                    log.warning("ladder not applied: %s", exc, extra={"market": market})
+
+    async def apply_intent(self, intent: ApprovedIntent, recv_ns: int) -> None:
+        """Diff the ladder against our live orders; cancel, then place the missing levels."""
+        m = intent.market
+        if self.blocked(m) or self._wall_ns() > intent.expires_at_ns:
+            return
+        tokens = self.markets[m]
+        desired, invalid = express_ladder(tokens, intent.bids, intent.asks)
+        if invalid:
+            self._count("place", "invalid_level", len(invalid))
+        actions = diff(desired, self.ledger.in_market(m))
+        if actions.cancels:
+            ids = list(actions.cancels)
+            await self._apply_cancel(await self._adapter.cancel(ids), ids, reason="requote")
+        if not actions.placements:
+            return
+        report = await self._adapter.place(actions.placements)
+        if report.wire_ns:
+            self.recv_to_wire_ns.append(report.wire_ns - recv_ns)
+            if intent.ts_recv_ns > 0:
+                metrics.TICK_TO_WIRE.labels(venue=self.venue).observe(
+                    (report.wire_ns - intent.ts_recv_ns) / 1e9)
+        now = self._clock_ns()
+        late: list[str] = []
+        for res in report.results:
+            kind = type(res).__name__.lower()
+            self._count("place", "placed" if kind == "placed" else kind)
+            if not isinstance(res, Rejected) and res.order_id and self.blocked(m):
+                late.append(res.order_id)
+            if isinstance(res, (Rejected, InFlight)):
+                oid = res.order_id if isinstance(res, InFlight) else ""
+                log.warning("order %s: %s", kind, res.reason, extra={"market": m, "order_id": oid})
+            await self._publish_event(self.ledger.record_place(m, res, now))
+        if late:  # a kill or dead man's switch fired while this batch was on the wire
+            await self._apply_cancel(await self._adapter.cancel(late), late, reason="blocked")
+
+    # --- cancels -----------------------------------------------------------------------------
+
+    async def cancel_scope(self, market: str | None, reason: str) -> CancelOutcome:
+        """Cancel one market (by venue market) or everything; update the live map."""
+        if market is None:
+            outcome = await self._adapter.cancel_all()
+            ids = list(self.ledger.live)
+        else:
+            outcome = await self._adapter.cancel_market(self.markets[market])
+            ids = [o.order_id for o in self.ledger.in_market(market)]
+        await self._apply_cancel(outcome, ids, reason=reason)
+        return outcome
+
+    async def _apply_cancel(self, outcome: CancelOutcome, ids: list[str], *, reason: str) -> None:
+        for ev in self.ledger.apply_cancel(outcome, ids, reason=reason, now_ns=self._clock_ns()):
+            await self._publish_event(ev)
+        self._count("cancel", "ambiguous" if outcome.ambiguous else
+                    "failed" if outcome.failed else "ok")
+        if outcome.ambiguous or outcome.failed:
+            log.warning("cancel (%s) not confirmed: %s", reason, outcome.reason,
+                        extra={"market": "", "order_id": ",".join(ids[:5])})
+
+    # --- venue truth -------------------------------------------------------------------------
+
+    async def reconcile_once(self) -> None:
+        """Replace the live map with the venue's open orders and cancel strays."""
+        requested = self._clock_ns()
+        venue_orders = await self._adapter.open_orders()
+        blocked = frozenset(self.markets) if (self.kill_all or self._deadman_done) else frozenset(
+            self.killed_markets)
+        result = self.ledger.reconcile(venue_orders, requested_ns=requested, blocked=blocked)
+        if result.adopted or result.dropped:
+            log.info("reconciled: adopted %d, dropped %d", result.adopted, result.dropped)
+        if result.cancel:
+            await self._apply_cancel(await self._adapter.cancel(result.cancel), result.cancel,
+                                     reason="reconcile")
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._cfg.executor.reconcile_interval_ms / 1000)
+            try:
+                await self.reconcile_once()
+            except VenueError as exc:
+                self._count("reconcile", "error")
+                log.warning("reconcile failed: %s", exc)
+
+    async def _venue_heartbeat_loop(self) -> None:
+        interval = self._cfg.venues.polymarket.heartbeat_interval_ms / 1000
+        while True:
+            try:
+                await self._adapter.heartbeat()
+            except VenueError as exc:
+                self._count("heartbeat", "error")
+                log.warning("venue heartbeat failed: %s", exc)
+            await asyncio.sleep(interval)
+
+    # --- risk liveness -----------------------------------------------------------------------
+
+    async def _state_loop(self) -> None:
+        while True:
+            payload = bus.payload_of(await self._state.recv_multipart())
+            msg = self._state_codec.decode(payload) if payload is not None else None
+            if isinstance(msg, Heartbeat) and msg.role == "risk":
+                self.on_risk_heartbeat()
+
+    def on_risk_heartbeat(self) -> None:
+        """Note risk is alive; re-arm commands if the dead man's switch had fired."""
+        self._last_risk_ns = self._clock_ns()
+        if not self.risk_ok:
+            log.info("risk heartbeats %s", "resumed" if self._deadman_done else "received")
+        self.risk_ok = True
+        self._deadman_done = False
+
+    async def _watchdog_loop(self) -> None:
+        timeout_ns = self._cfg.executor.risk_timeout_ms * 1_000_000
+        period = min(self._cfg.executor.risk_timeout_ms / 4000, 0.05)
+        retry_ns = 0
+        while True:
+            await asyncio.sleep(period)
+            now = self._clock_ns()
+            if now - self._last_risk_ns <= timeout_ns:
+                continue
+            if self.risk_ok or (not self._deadman_done and now >= retry_ns):
+                if self.risk_ok:
+                    log.warning("no risk heartbeat for %d ms: cancelling everything",
+                                self._cfg.executor.risk_timeout_ms)
+                self.risk_ok = False
+                self._pending.clear()
+                outcome = await self.cancel_scope(None, "risk_timeout")
+                self._deadman_done = not (outcome.ambiguous or outcome.failed)
+                retry_ns = now + 1_000_000_000
+
+    # --- control -----------------------------------------------------------------------------
+
+    async def _control_loop(self) -> None:
+        while True:
+            frames = await self._ctl.recv_multipart()
+            if len(frames) < 2:
+                continue
+            ack = await self.on_control(frames[-1])
+            await self._ctl.send_multipart([frames[0], _ack_enc.encode(ack)])
+
+    async def on_control(self, frame: bytes) -> Ack:
+        """Authenticate and apply one control message; cancel before acknowledging a Kill."""
+        try:
+            msg = self._verifier.open(frame)
+        except AuthError as exc:
+            metrics.CONTROL_REJECTED.labels(process=self.name, reason=str(exc)).inc()
+            return Ack(receiver=self.name, nonce="", ok=False, detail=str(exc))
+        match msg:
+            case Kill():
+                if msg.venue and msg.venue != self.venue:
+                    return Ack(receiver=self.name, nonce=msg.nonce, ok=True, detail="other venue")
+                if msg.market and msg.market not in self.markets:
+                    return Ack(receiver=self.name, nonce=msg.nonce, ok=True, detail="no such market")
+                log.warning("kill: %s", msg.reason, extra={"market": msg.market})
+                if msg.market:
+                    self.killed_markets.add(msg.market)
+                    self._pending.pop(msg.market, None)
+                else:
+                    self.kill_all = True
+                    self._pending.clear()
+                metrics.KILL_ACTIVE.labels(process=self.name).set(1)
+                outcome = await self.cancel_scope(msg.market or None, "kill")
+                ok = not (outcome.ambiguous or outcome.failed)
+                return Ack(receiver=self.name, nonce=msg.nonce, ok=ok, detail=outcome.reason)
+            case Reset():
+                self.kill_all = False
+                self.killed_markets.clear()
+                metrics.KILL_ACTIVE.labels(process=self.name).set(0)
+                return Ack(receiver=self.name, nonce=msg.nonce, ok=True)
+            case Pause():
+                return Ack(receiver=self.name, nonce=msg.nonce, ok=True, detail="risk pauses")
+        return Ack(receiver=self.name, nonce="", ok=False, detail="unsupported")
+
+    # --- private stream (UserSink) -------------------------------------------------------------
+
+    def is_ours(self, order_id: str) -> bool:
+        return self.ledger.is_ours(order_id)
+
+    async def on_fill(self, fill: Fill) -> None:
+        """Publish each (trade, order) fill once and shrink the order it hit."""
+        new, events = self.ledger.on_fill(fill, self._clock_ns())
+        if new:
+            await self._publish(topics.events(self.venue, fill.market), fill)
+        for ev in events:
+            await self._publish_event(ev)
+
+    async def on_order(self, update: OrderUpdate) -> None:
+        """Apply a venue order event to the live map."""
+        for ev in self.ledger.on_order(update, self._clock_ns()):
+            await self._publish_event(ev)
+
+    # --- publishing --------------------------------------------------------------------------
+
+    async def _publish(self, topic: bytes, msg: Any) -> None:
+        await bus.send_pub(self._pub, topic, self._ev_codec.encode(msg))
+
+    async def _publish_event(self, ev: OrderEvent) -> None:
+        await self._publish(topics.events(self.venue, ev.market), ev)
+
+    async def _report_loop(self) -> None:
+        markets = tuple(self.markets)
+        while True:
+            by_market: dict[str, list[LiveOrder]] = {m: [] for m in self.markets}
+            for o in self.ledger.live.values():
+                by_market.setdefault(o.market, []).append(o)
+            for m, tokens in self.markets.items():
+                bids, asks, count = ladder_of(tokens, by_market[m])
+                metrics.OPEN_ORDERS.labels(venue=self.venue, market=m).set(count)
+                await self._publish(topics.events(self.venue, m), ExecutorReport(
+                    venue=self.venue, market=m, ts_ns=self._wall_ns(), open_orders=count,
+                    best_bid=bids[0].price if bids else 0, best_ask=asks[0].price if asks else 0,
+                    bids=bids, asks=asks))
+            self._hb_seq += 1
+            await self._publish(topics.heartbeat("executor"), Heartbeat(
+                sender=self.name, role="executor", seq=self._hb_seq, ts_ns=self._wall_ns(),
+                markets=markets))
+            await asyncio.sleep(self._cfg.executor.report_interval_ms / 1000)

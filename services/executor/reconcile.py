@@ -1,0 +1,76 @@
+"""Pure reconciliation of the executor's live-order map with the venue's open orders.
+
+The venue's list is the truth, with two races handled: an order we placed after the
+venue's list was requested may be missing from it (keep ours), and an order we
+cancelled after the request may still be in it (do not adopt it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from msgspec import Struct
+
+from services.executor.orders import LiveOrder, MarketTokens, VenueOrder
+
+
+class Reconciled(Struct, frozen=True):
+    """The new live-order map and the venue orders to cancel (unknown tokens, killed scope)."""
+
+    live: dict[str, LiveOrder]
+    cancel: list[str]
+    adopted: int = 0
+    dropped: int = 0
+
+
+def reconcile(
+    local: Mapping[str, LiveOrder],
+    venue: Iterable[VenueOrder],
+    *,
+    tokens: Mapping[str, MarketTokens],
+    requested_ns: int,
+    removed_since: Mapping[str, int],
+    blocked_markets: frozenset[str] = frozenset(),
+) -> Reconciled:
+    """Replace `local` with the venue's view.
+
+    `tokens` maps token id -> market; `requested_ns` is when the venue list was
+    requested; `removed_since` holds ids we removed locally, with when (same clock).
+    Orders of `blocked_markets` (killed, dead man's switch) found at the venue are
+    cancelled, as are orders on tokens no configured market owns.
+    """
+    live: dict[str, LiveOrder] = {}
+    cancel: list[str] = []
+    adopted = 0
+    for vo in venue:
+        if removed_since.get(vo.order_id, -1) >= requested_ns:
+            continue
+        market = tokens.get(vo.token)
+        if market is None or market.market in blocked_markets:
+            cancel.append(vo.order_id)
+            continue
+        if vo.size <= 0:
+            continue
+        prev = local.get(vo.order_id)
+        if prev is None:
+            adopted += 1
+        live[vo.order_id] = LiveOrder(
+            order_id=vo.order_id,
+            market=market.market,
+            token=vo.token,
+            outcome=market.outcome_of(vo.token) or "YES",
+            side=vo.side,
+            price=vo.price,
+            size=vo.size,
+            state="live",
+            created_ns=prev.created_ns if prev is not None else requested_ns,
+        )
+    dropped = 0
+    for order_id, order in local.items():
+        if order_id in live:
+            continue
+        if order.created_ns > requested_ns:
+            live[order_id] = order
+        else:
+            dropped += 1
+    return Reconciled(live=live, cancel=cancel, adopted=adopted, dropped=dropped)

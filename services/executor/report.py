@@ -1,0 +1,36 @@
+"""Pure summaries of our live orders in YES terms, for ExecutorReport."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from common.messages import Level
+from common.prices import complement
+from services.executor.orders import LiveOrder, MarketTokens
+
+
+def ladder_of(
+    tokens: MarketTokens, orders: Iterable[LiveOrder]
+) -> tuple[tuple[Level, ...], tuple[Level, ...], int]:
+    """Our resting YES bids and YES-equivalent asks (best first) and the order count.
+
+    BUY YES at p is a bid at p; BUY NO at q is an ask at 1 - q. Orders with a cancel in
+    flight are left out; SELL orders (adopted from elsewhere) mirror the other side.
+    """
+    bids: dict[int, int] = {}
+    asks: dict[int, int] = {}
+    count = 0
+    for o in orders:
+        if o.state == "cancelling" or o.size <= 0:
+            continue
+        count += 1
+        is_yes = o.token == tokens.yes_token
+        yes_price = o.price if is_yes else complement(o.price)
+        bid_side = is_yes == (o.side == "BUY")
+        book = bids if bid_side else asks
+        book[yes_price] = book.get(yes_price, 0) + o.size
+    return (
+        tuple(Level(price=p, size=s) for p, s in sorted(bids.items(), reverse=True)),
+        tuple(Level(price=p, size=s) for p, s in sorted(asks.items())),
+        count,
+    )

@@ -1,0 +1,46 @@
+"""`python -m services.ingest --config F --venue polymarket`: one venue's market-data feed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from common import runtime
+from common.config import Config, load
+from common.errors import ConfigError
+from services.ingest.adapter import FeedAdapter
+from services.ingest.polymarket import PolymarketFeed
+from services.ingest.process import IngestActor
+
+FEEDS = {"polymarket": PolymarketFeed}
+
+
+def make_feed(cfg: Config, venue: str) -> FeedAdapter:
+    """The feed adapter of a venue."""
+    return FEEDS[venue](cfg)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, load the config and run the ingest actor until SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m services.ingest", description=__doc__)
+    parser.add_argument("--config", required=True, help="TOML config file")
+    parser.add_argument("--venue", required=True, choices=sorted(FEEDS))
+    args = parser.parse_args(argv)
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"ingest: {exc}", file=sys.stderr)
+        sys.exit(2)
+    if not any(m.venue == args.venue for m in cfg.markets):
+        print(f"ingest: no [[markets]] with venue = {args.venue!r} in {args.config}", file=sys.stderr)
+        sys.exit(2)
+
+    async def _main(stop: asyncio.Event) -> None:
+        await IngestActor(cfg, make_feed(cfg, args.venue)).run(stop)
+
+    runtime.run("ingest", f"ingest-{args.venue}", _main, level=cfg.stack.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Polymarket market-channel wire format: tolerant msgspec Structs and frame decoding.
+
+The venue sends one event object or a JSON array of them per frame, plus the bare
+texts ``PONG`` and ``NO NEW ASSETS``. Recorded payloads differ in small ways
+(numbers as strings or numbers, nulls, extra fields, a missing ``event_type``), so
+every field here accepts those variations and the kind of an event without
+``event_type`` is inferred from its shape. A malformed event is dropped and
+counted by the caller; it is never fatal.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+
+from common.errors import PriceError
+from common.prices import PRICE_SCALE, price_from_str, size_from_str
+
+Num = str | int | float | None
+"""A venue number: a decimal string ("0.51"), a JSON number, or null."""
+
+IGNORED_TEXTS = frozenset({"PONG", "NO NEW ASSETS"})
+
+
+class WireLevel(Struct):
+    price: Num = None
+    size: Num = None
+
+
+class BookMsg(Struct):
+    """``book``: full snapshot of one asset's levels, in any order."""
+
+    asset_id: str
+    market: str = ""
+    bids: list[WireLevel] | None = None
+    asks: list[WireLevel] | None = None
+    timestamp: Num = None
+    hash: str | None = None
+    tick_size: Num = None
+    min_order_size: Num = None
+
+
+class PriceChange(Struct):
+    """One level of a ``price_change``: the new aggregate size at that price (0 removes)."""
+
+    asset_id: str
+    price: Num
+    size: Num
+    side: str
+    hash: str | None = None
+    best_bid: Num = None
+    best_ask: Num = None
+
+
+class PriceChangeMsg(Struct):
+    """``price_change`` (schema since 2025-09-15): level updates, maybe for both tokens."""
+
+    price_changes: list[PriceChange]
+    market: str = ""
+    timestamp: Num = None
+
+
+class LastTradeMsg(Struct):
+    """``last_trade_price``: a trade happened on one asset (no trade id)."""
+
+    asset_id: str
+    price: Num
+    size: Num = None
+    side: str | None = None
+    market: str = ""
+    timestamp: Num = None
+    fee_rate_bps: Num = None
+    transaction_hash: str | None = None
+
+
+class TickSizeChangeMsg(Struct):
+    """``tick_size_change``: the asset's minimum tick changed; its book must be rebuilt."""
+
+    asset_id: str
+    new_tick_size: Num
+    old_tick_size: Num = None
+    market: str = ""
+    timestamp: Num = None
+
+
+class BestBidAskMsg(Struct):
+    """``best_bid_ask`` (custom feature): top of book of one asset."""
+
+    asset_id: str
+    market: str = ""
+    best_bid: Num = None
+    best_ask: Num = None
+    spread: Num = None
+    timestamp: Num = None
+
+
+class NewMarketMsg(Struct):
+    """``new_market`` (custom feature)."""
+
+    market: str = ""
+    assets_ids: list[str] | None = None
+    timestamp: Num = None
+
+
+class MarketResolvedMsg(Struct):
+    """``market_resolved`` (custom feature)."""
+
+    market: str = ""
+    assets_ids: list[str] | None = None
+    winning_asset_id: str | None = None
+    winning_outcome: str | None = None
+    timestamp: Num = None
+
+
+MarketEvent = (
+    BookMsg
+    | PriceChangeMsg
+    | LastTradeMsg
+    | TickSizeChangeMsg
+    | BestBidAskMsg
+    | NewMarketMsg
+    | MarketResolvedMsg
+)
+
+_BY_TYPE: dict[str, type[Struct]] = {
+    "book": BookMsg,
+    "price_change": PriceChangeMsg,
+    "last_trade_price": LastTradeMsg,
+    "tick_size_change": TickSizeChangeMsg,
+    "best_bid_ask": BestBidAskMsg,
+    "new_market": NewMarketMsg,
+    "market_resolved": MarketResolvedMsg,
+}
+
+
+class WireError(PriceError):
+    """An event that cannot be read; the caller drops and counts it."""
+
+
+def _infer_type(obj: dict[str, Any]) -> str:
+    """Name the event kind of an object that lacks ``event_type`` (seen in recordings)."""
+    if "price_changes" in obj:
+        return "price_change"
+    if "bids" in obj or "asks" in obj:
+        return "book"
+    if "new_tick_size" in obj:
+        return "tick_size_change"
+    if "winning_asset_id" in obj:
+        return "market_resolved"
+    if "best_bid" in obj and "best_ask" in obj:
+        return "best_bid_ask"
+    if "assets_ids" in obj:
+        return "new_market"
+    if "price" in obj and "asset_id" in obj and "type" not in obj:
+        return "last_trade_price"  # user-channel order/trade objects carry "type"
+    return ""
+
+
+def decode_frame(frame: str | bytes) -> tuple[list[MarketEvent], int]:
+    """Decode one websocket frame into events; return them and how many were malformed.
+
+    Keepalive texts and unknown event types (new venue features) yield nothing and are
+    not counted as malformed.
+    """
+    text = frame.strip() if isinstance(frame, str) else frame.strip().decode("utf-8", "replace")
+    if not text or text in IGNORED_TEXTS:
+        return [], 0
+    try:
+        raw = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return [], 1
+    items = raw if isinstance(raw, list) else [raw]
+    events: list[MarketEvent] = []
+    bad = 0
+    for item in items:
+        if not isinstance(item, dict):
+            bad += 1
+            continue
+        kind = item.get("event_type") or _infer_type(item)
+        cls = _BY_TYPE.get(kind) if isinstance(kind, str) else None
+        if cls is None:
+            if not kind:
+                bad += 1
+            continue
+        try:
+            events.append(msgspec.convert(item, cls, strict=False))  # type: ignore[arg-type]
+        except msgspec.ValidationError:
+            bad += 1
+    return events, bad
+
+
+def number_text(value: Num) -> str:
+    """The decimal text of a venue number, or WireError if it is missing."""
+    if value is None or isinstance(value, bool):
+        raise WireError(f"missing number: {value!r}")
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def pips(value: Num) -> int:
+    """A venue price as integer pips, exactly, or WireError."""
+    try:
+        result = price_from_str(number_text(value))
+    except PriceError as exc:
+        raise WireError(str(exc)) from exc
+    if not 0 <= result <= PRICE_SCALE:
+        raise WireError(f"price {value!r} outside [0, 1]")
+    return result
+
+
+def centi(value: Num) -> int:
+    """A venue size as integer centi-contracts (dust truncated), or WireError."""
+    try:
+        return size_from_str(number_text(value))
+    except PriceError as exc:
+        raise WireError(str(exc)) from exc
+
+
+def millis(value: Num) -> int:
+    """A venue timestamp in unix milliseconds; 0 when absent or unreadable."""
+    if value is None or isinstance(value, bool) or value == "":
+        return 0
+    try:
+        return int(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return 0
+
+
+def levels(raw: list[WireLevel] | None) -> list[tuple[int, int]]:
+    """Convert wire levels to (pips, centi) pairs, in the venue's order."""
+    return [(pips(lv.price), centi(lv.size)) for lv in raw or ()]

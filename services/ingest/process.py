@@ -1,0 +1,276 @@
+"""The ingest actor: one venue market websocket in, normalized books on the md PUB out.
+
+The shell owns the socket, the timers and the books; translation lives in the feed
+adapter and book maths in book.py. Every change to a market's book publishes a
+BookSnapshot (top `depth` levels, per-market sequence). When the connection drops
+or falls silent every market is marked stale until its next full snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.client import backoff
+from websockets.exceptions import ConnectionClosed, InvalidURI
+
+from common import bus, metrics, topics
+from common.config import Config, endpoint
+from common.messages import (
+    BookSnapshot,
+    Heartbeat,
+    MarketData,
+    MarketStatus,
+    TradePrint,
+)
+from services.ingest.adapter import (
+    BookReplace,
+    FeedAdapter,
+    LevelChanges,
+    MarketClosed,
+    TickChanged,
+    TradeSeen,
+)
+from services.ingest.book import L2Book
+
+log = logging.getLogger(__name__)
+
+MIN_CONNECTION_S = 1.0
+"""A connection that ends sooner than this is followed by a short jittered pause, so a
+server that accepts and closes at once cannot drive a tight reconnect loop."""
+
+
+def retry_all_but_config(exc: Exception) -> Exception | None:
+    """Treat every connection failure as transient except a malformed URL."""
+    if isinstance(exc, InvalidURI):
+        return exc
+    return None
+
+
+class IngestActor:
+    """Books and publishing for one venue feed."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        feed: FeedAdapter,
+        *,
+        clock_ns: Callable[[], int] = time.monotonic_ns,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._cfg = cfg
+        self._feed = feed
+        self._venue = feed.venue
+        self._name = f"ingest-{feed.venue}"
+        self._clock_ns = clock_ns
+        self._rng = rng or random.Random()
+        self._markets = feed.markets()
+        self._books = {m: L2Book() for m in self._markets}
+        self._seq = dict.fromkeys(self._markets, 0)
+        self._tick = {m: cfg.market(m).tick_pips for m in self._markets}
+        self._min_size = {m: cfg.market(m).min_size_centi for m in self._markets}
+        self._fresh = dict.fromkeys(self._markets, False)
+        self._stale_reason = dict.fromkeys(self._markets, "starting")
+        self._topics = {m: topics.md(self._venue, m) for m in self._markets}
+        self._codec: bus.Codec[MarketData] = bus.Codec(
+            MarketData, process=self._name, channel="md"
+        )
+        self._sock = bus.pub(endpoint(cfg, "md", self._venue), hwm=cfg.bus.send_hwm)
+        self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue=self._venue, channel="market")
+        self._reconnects = metrics.FEED_RECONNECTS.labels(venue=self._venue, channel="market")
+        self._updates = {
+            m: metrics.BOOK_UPDATES.labels(venue=self._venue, market=m) for m in self._markets
+        }
+        self._stale_gauge = {
+            m: metrics.FEED_STALE.labels(venue=self._venue, market=m) for m in self._markets
+        }
+        for gauge in self._stale_gauge.values():
+            gauge.set(1)
+        self._ws: ClientConnection | None = None
+        self._last_frame_ns = 0
+        self._hb_seq = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; then close the websocket and the PUB socket."""
+        tasks = [
+            asyncio.create_task(self._feed_loop(), name="feed"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+            asyncio.create_task(self._silence_loop(), name="silence"),
+        ]
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in [stopper, *tasks]:
+                task.cancel()
+            await asyncio.gather(stopper, *tasks, return_exceptions=True)
+            self._sock.close(linger=0)
+
+    # --- websocket ---------------------------------------------------------------------------
+
+    async def _feed_loop(self) -> None:
+        connected_before = False
+        async for ws in websockets.connect(
+            self._feed.url(),
+            process_exception=retry_all_but_config,
+            reconnect_delays=functools.partial(
+                backoff, initial_delay=1.0, min_delay=0.5, max_delay=30.0
+            ),
+            open_timeout=10,
+            max_size=16 * 2**20,
+            compression=None,
+        ):
+            if connected_before:
+                self._reconnects.inc()
+            connected_before = True
+            opened = time.monotonic()
+            self._ws = ws
+            self._last_frame_ns = self._clock_ns()
+            pinger = asyncio.create_task(self._ping_loop(ws), name="ping")
+            try:
+                for text in self._feed.subscribe_messages():
+                    await ws.send(text)
+                log.info("subscribed to %s", self._feed.url(), extra={"venue": self._venue})
+                async for frame in ws:
+                    ts_recv_ns = self._clock_ns()
+                    self._last_frame_ns = ts_recv_ns
+                    await self.on_frame(frame, ts_recv_ns)
+            except ConnectionClosed as exc:
+                log.warning("market websocket closed: %s", exc, extra={"venue": self._venue})
+            finally:
+                self._ws = None
+                pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pinger
+            await self.mark_all_stale("disconnected")
+            if time.monotonic() - opened < MIN_CONNECTION_S:
+                await asyncio.sleep(0.5 + self._rng.random())
+
+    async def _ping_loop(self, ws: ClientConnection) -> None:
+        interval = self._cfg.ingest.ping_interval_ms / 1000
+        text = self._feed.ping_message()
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.sleep(interval)
+                await ws.send(text)
+
+    async def _silence_loop(self) -> None:
+        timeout_ns = self._cfg.ingest.silence_timeout_ms * 1_000_000
+        period = min(self._cfg.ingest.silence_timeout_ms / 4000, 1.0)
+        while True:
+            await asyncio.sleep(period)
+            ws = self._ws
+            if ws is not None and self._clock_ns() - self._last_frame_ns > timeout_ns:
+                log.warning("market websocket silent; reconnecting", extra={"venue": self._venue})
+                await self.mark_all_stale("silent")
+                self._last_frame_ns = self._clock_ns()
+                await ws.close()
+
+    # --- frames -> books -> bus -------------------------------------------------------------
+
+    async def on_frame(self, frame: str | bytes, ts_recv_ns: int) -> None:
+        """Apply one frame to the books and publish what changed."""
+        updates, bad = self._feed.parse(frame)
+        if bad:
+            self._dropped.inc(bad)
+            log.warning(
+                "dropped %d malformed market message(s): %.200s", bad, frame,
+                extra={"venue": self._venue},
+            )
+        for update in updates:
+            match update:
+                case BookReplace(market=m):
+                    if update.tick:
+                        self._tick[m] = update.tick
+                    if update.min_size:
+                        self._min_size[m] = update.min_size
+                    self._books[m].replace(update.bids, update.asks)
+                    await self._publish_book(m, ts_recv_ns, update.ts_venue_ms)
+                    if not self._fresh[m]:
+                        await self._set_fresh(m)
+                case LevelChanges(market=m):
+                    book = self._books[m]
+                    applied = False
+                    for ch in update.changes:
+                        applied = book.set_level(ch.side, ch.price, ch.size) or applied
+                    if applied:
+                        await self._publish_book(m, ts_recv_ns, update.ts_venue_ms)
+                case TickChanged(market=m):
+                    self._tick[m] = update.tick
+                    self._books[m].invalidate()
+                    await self._set_stale(m, "tick_size_change")
+                case TradeSeen(market=m):
+                    msg = TradePrint(
+                        venue=self._venue, market=m, ts_recv_ns=ts_recv_ns,
+                        ts_venue_ms=update.ts_venue_ms, price=update.price,
+                        size=update.size, side=update.side,
+                    )
+                    await bus.send_pub(self._sock, self._topics[m], self._codec.encode(msg))
+                case MarketClosed(market=m):
+                    self._books[m].invalidate()
+                    await self._set_stale(m, update.reason)
+
+    async def _publish_book(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
+        bids, asks = self._books[market].top(self._cfg.ingest.depth)
+        self._seq[market] += 1
+        snap = BookSnapshot(
+            venue=self._venue, market=market, seq=self._seq[market], ts_recv_ns=ts_recv_ns,
+            ts_venue_ms=ts_venue_ms, tick=self._tick[market], bids=bids, asks=asks,
+            min_size=self._min_size[market],
+        )
+        await bus.send_pub(self._sock, self._topics[market], self._codec.encode(snap))
+        self._updates[market].inc()
+
+    async def _set_fresh(self, market: str) -> None:
+        self._fresh[market] = True
+        self._stale_reason[market] = ""
+        self._stale_gauge[market].set(0)
+        await self._publish_status(market, stale=False, reason="")
+
+    async def _set_stale(self, market: str, reason: str) -> None:
+        self._fresh[market] = False
+        self._stale_reason[market] = reason
+        self._stale_gauge[market].set(1)
+        await self._publish_status(market, stale=True, reason=reason)
+
+    async def mark_all_stale(self, reason: str) -> None:
+        """Drop every book and publish every market as stale (disconnect, silence)."""
+        for market in self._markets:
+            self._books[market].invalidate()
+            await self._set_stale(market, reason)
+
+    async def _publish_status(self, market: str, *, stale: bool, reason: str) -> None:
+        msg = MarketStatus(
+            venue=self._venue, market=market, ts_ns=time.time_ns(), stale=stale, reason=reason
+        )
+        await bus.send_pub(self._sock, self._topics[market], self._codec.encode(msg))
+
+    async def _heartbeat_loop(self) -> None:
+        """Heartbeat, and repeat the stale flag of stale markets for late subscribers."""
+        topic = topics.heartbeat("ingest")
+        markets = tuple(self._markets)
+        while True:
+            self._hb_seq += 1
+            hb = Heartbeat(
+                sender=self._name, role="ingest", seq=self._hb_seq, ts_ns=time.time_ns(),
+                markets=markets,
+            )
+            await bus.send_pub(self._sock, topic, self._codec.encode(hb))
+            for market in self._markets:
+                if not self._fresh[market]:
+                    await self._publish_status(
+                        market, stale=True, reason=self._stale_reason[market]
+                    )
+            await asyncio.sleep(self._cfg.ingest.heartbeat_interval_ms / 1000)

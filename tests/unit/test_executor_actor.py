@@ -1,0 +1,248 @@
+"""The executor actor over real bus sockets and a hand-written fake venue."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import msgspec
+
+from common import auth, bus, metrics, topics
+from common.config import Config, endpoint, parse
+from common.messages import (
+    Ack, ApprovedIntent, CancelMarket, EventChannel, ExecutorReport, Fill, Heartbeat, Kill,
+    Level, OrderEvent, Reset,
+)
+from services.executor.__main__ import market_tokens
+from services.executor.adapter import CancelOutcome, Placed, PlaceReport, UserSink
+from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.process import ExecutorActor
+
+SECRET = b"0123456789abcdef-test"
+
+
+def config(run_dir: Path) -> Config:
+    return parse(f"""
+[stack]
+run_dir = "{run_dir}"
+[executor]
+risk_timeout_ms = 300
+reconcile_interval_ms = 200
+report_interval_ms = 50
+[venues.polymarket]
+heartbeat_interval_ms = 100
+[[markets]]
+id = "m1"
+venue = "polymarket"
+venue_market = "0xc1"
+yes_token = "Y1"
+no_token = "N1"
+[[markets]]
+id = "m2"
+venue = "polymarket"
+venue_market = "0xc2"
+yes_token = "Y2"
+no_token = "N2"
+""")
+
+
+class FakeVenue:
+    """Accepts everything; keeps an open-order book; records every call in order."""
+
+    venue = "polymarket"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+        self.open: dict[str, VenueOrder] = {}
+        self.heartbeats = 0
+        self._n = 0
+
+    async def start(self) -> None:
+        self.calls.append(("start", None))
+
+    async def close(self) -> None:
+        self.calls.append(("close", None))
+
+    async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
+        self.calls.append(("place", [(o.token, o.price, o.size) for o in orders]))
+        results = []
+        for o in orders:
+            self._n += 1
+            oid = f"id{self._n}"
+            self.open[oid] = VenueOrder(order_id=oid, token=o.token, side="BUY", price=o.price,
+                                        size=o.size)
+            results.append(Placed(o, oid))
+        return PlaceReport(results=results, wire_ns=time.monotonic_ns())
+
+    async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
+        self.calls.append(("cancel", sorted(order_ids)))
+        for oid in order_ids:
+            self.open.pop(oid, None)
+        return CancelOutcome(gone=tuple(order_ids))
+
+    async def cancel_market(self, market: MarketTokens) -> CancelOutcome:
+        self.calls.append(("cancel_market", market.market))
+        tokens = {market.yes_token, market.no_token}
+        self.open = {k: v for k, v in self.open.items() if v.token not in tokens}
+        return CancelOutcome(everything=True)
+
+    async def cancel_all(self) -> CancelOutcome:
+        self.calls.append(("cancel_all", None))
+        self.open.clear()
+        return CancelOutcome(everything=True)
+
+    async def open_orders(self) -> list[VenueOrder]:
+        return list(self.open.values())
+
+    async def heartbeat(self) -> None:
+        self.heartbeats += 1
+
+    async def run_user_stream(self, sink: UserSink) -> None:
+        await asyncio.Event().wait()
+
+    def count(self, name: str) -> int:
+        return sum(1 for c in self.calls if c[0] == name)
+
+
+async def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait until `cond()` holds, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+def intent(market: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]], *,
+           ttl_ns: int = 2_000_000_000, seq: int = 1) -> ApprovedIntent:
+    return ApprovedIntent(
+        venue="polymarket", market=market, risk_seq=seq, intent_seq=seq,
+        ts_recv_ns=time.monotonic_ns(), ts_approved_ns=time.monotonic_ns(),
+        expires_at_ns=time.time_ns() + ttl_ns,
+        bids=tuple(Level(p, s) for p, s in bids), asks=tuple(Level(p, s) for p, s in asks))
+
+
+def test_executor_actor(tmp_path: Path) -> None:
+    asyncio.run(_scenario(config(tmp_path)))
+
+
+async def _scenario(cfg: Config) -> None:
+    venue = FakeVenue()
+    actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
+    enc = msgspec.msgpack.Encoder()
+    state = bus.pub(endpoint(cfg, "state"))
+    push = bus.push([endpoint(cfg, "commands", "polymarket")], send_timeout_ms=1000)
+    events = bus.sub([endpoint(cfg, "events", "polymarket")], [topics.EVENTS_ALL, b"hb."])
+    dealer = bus.dealer(endpoint(cfg, "control", "executor-polymarket"))
+    ev_codec: bus.Codec[EventChannel] = bus.Codec(EventChannel, process="t", channel="events")
+    got: list[object] = []
+    risk_alive = asyncio.Event()
+    risk_alive.set()
+    expired = metrics.EXPIRED_COMMANDS.labels(process="executor-polymarket")
+    rejected = metrics.CONTROL_REJECTED.labels(process="executor-polymarket", reason="bad_mac")
+
+    async def risk() -> None:
+        seq = 0
+        while True:
+            await risk_alive.wait()
+            seq += 1
+            hb = Heartbeat(sender="risk", role="risk", seq=seq, ts_ns=time.time_ns())
+            await state.send_multipart([topics.heartbeat("risk"), enc.encode(hb)])
+            await asyncio.sleep(0.05)
+
+    async def reader() -> None:
+        while True:
+            got.append(ev_codec.decode((await events.recv_multipart())[1]))
+
+    async def send(cmd: object) -> None:
+        assert await bus.send_push(push, enc.encode(cmd), process="t", channel="commands")
+
+    async def control(msg: object, secret: bytes = SECRET) -> Ack:
+        await dealer.send(auth.seal(msg, secret))  # type: ignore[arg-type]
+        reply = await asyncio.wait_for(dealer.recv(), 5)
+        return msgspec.msgpack.decode(reply, type=Ack)
+
+    def reports(market: str) -> list[ExecutorReport]:
+        return [m for m in got if isinstance(m, ExecutorReport) and m.market == market]
+
+    stop = asyncio.Event()
+    run = asyncio.create_task(actor.run(stop))
+    tasks = [asyncio.create_task(reader())]
+    try:
+        await eventually(lambda: any(isinstance(m, Heartbeat) for m in got))
+        # no risk heartbeat yet: nothing is placed
+        await send(intent("m1", [(4800, 1000)], []))
+        await asyncio.sleep(0.1)
+        assert venue.count("place") == 0
+        tasks.append(asyncio.create_task(risk()))
+        await eventually(lambda: actor.risk_ok)
+
+        ladder = intent("m1", [(4800, 1000), (4700, 1000)], [(5200, 1000)])
+        await send(ladder)
+        await eventually(lambda: venue.count("place") == 1)
+        assert venue.calls[-1] == ("place", [("Y1", 4800, 1000), ("Y1", 4700, 1000),
+                                             ("N1", 4800, 1000)])
+        await eventually(lambda: any(r.open_orders == 3 for r in reports("m1")))
+        rep = [r for r in reports("m1") if r.open_orders == 3][-1]
+        assert (rep.best_bid, rep.best_ask) == (4800, 5200)
+        assert sum(isinstance(m, OrderEvent) and m.status == "placed" for m in got) == 3
+
+        await send(intent("m1", [(4800, 1000), (4700, 1000)], [(5200, 1000)], seq=2))
+        await send(intent("m1", [(4800, 1000)], [(5300, 1000)], seq=3))
+        await eventually(lambda: venue.count("place") == 2)
+        assert venue.calls[-2][0] == "cancel" and venue.calls[-1] == ("place", [("N1", 4700, 1000)])
+        assert len(venue.calls[-2][1]) == 2  # type: ignore[arg-type]
+
+        n_expired = expired._value.get()
+        await send(intent("m2", [(4000, 1000)], [], ttl_ns=-1))
+        await eventually(lambda: expired._value.get() == n_expired + 1)
+
+        ack = await control(Kill(sender="t", nonce=auth.new_nonce(), ts_ns=time.time_ns(),
+                                 reason="test"))
+        assert ack.ok and ack.receiver == "executor-polymarket"
+        assert venue.calls[-1] == ("cancel_all", None) and actor.ledger.live == {}
+        await send(intent("m2", [(4000, 1000)], []))
+        await asyncio.sleep(0.1)
+        assert venue.count("place") == 2
+        bad = await control(Reset(sender="t", nonce="n1", ts_ns=time.time_ns()), b"x" * 16)
+        assert not bad.ok and rejected._value.get() >= 1 and actor.kill_all
+        assert (await control(Reset(sender="t", nonce=auth.new_nonce(),
+                                    ts_ns=time.time_ns()))).ok
+        await send(intent("m2", [(4000, 1000)], []))
+        await eventually(lambda: venue.count("place") == 3)
+
+        await send(CancelMarket(venue="polymarket", market="m2", reason="halt", risk_seq=9,
+                                expires_at_ns=time.time_ns() + 10**9))
+        await eventually(lambda: ("cancel_market", "m2") in venue.calls)
+
+        risk_alive.clear()  # dead man's switch
+        n_cancel_all = venue.count("cancel_all")
+        await eventually(lambda: venue.count("cancel_all") == n_cancel_all + 1, 3)
+        assert not actor.risk_ok
+        await send(intent("m2", [(4100, 1000)], []))
+        await asyncio.sleep(0.1)
+        assert venue.count("place") == 3
+        risk_alive.set()
+        await eventually(lambda: actor.risk_ok)
+        await send(intent("m2", [(4100, 1000)], []))
+        await eventually(lambda: venue.count("place") == 4)
+
+        fill = Fill(venue="polymarket", market="m2", trade_id="t1", order_id="x", outcome="YES",
+                    side="BUY", price=4100, size=100, fee=0, ts_venue_ms=1, ts_recv_ns=1)
+        await actor.on_fill(fill)
+        await actor.on_fill(fill)
+        await eventually(lambda: any(isinstance(m, Fill) for m in got))
+        await asyncio.sleep(0.05)
+        assert sum(isinstance(m, Fill) for m in got) == 1
+        assert venue.heartbeats >= 1 and actor.recv_to_wire_ns
+    finally:
+        stop.set()
+        await asyncio.wait_for(run, 10)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sock in (state, push, events, dealer):
+            sock.close(linger=0)
+    assert venue.calls[-2:] == [("cancel_all", None), ("close", None)]

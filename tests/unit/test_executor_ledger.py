@@ -1,0 +1,65 @@
+"""The executor's order ledger: placement outcomes, cancels, fills and venue order events."""
+
+from __future__ import annotations
+
+from common.messages import Fill
+from services.executor.adapter import CancelOutcome, InFlight, OrderUpdate, Placed, Rejected
+from services.executor.ledger import OrderLedger
+from services.executor.orders import DesiredOrder, MarketTokens
+
+M = MarketTokens(market="m", venue_market="0xc", yes_token="Y", no_token="N", tick=100,
+                 min_size=500)
+REQ = DesiredOrder(market="m", token="Y", outcome="YES", price=4800, size=1000)
+
+
+def ledger() -> OrderLedger:
+    return OrderLedger("polymarket", {"Y": M, "N": M}, lambda: 42)
+
+
+def test_placement_outcomes() -> None:
+    led = ledger()
+    assert led.record_place("m", Placed(REQ, "a"), 1).status == "placed"
+    assert led.record_place("m", InFlight(REQ, "b", "timeout"), 2).status == "unknown"
+    ev = led.record_place("m", Rejected(REQ, "crosses book"), 3)
+    assert (ev.status, ev.reason, ev.order_id) == ("rejected", "crosses book", "")
+    assert {k: o.state for k, o in led.live.items()} == {"a": "live", "b": "inflight"}
+
+
+def test_cancels_definitive_and_ambiguous() -> None:
+    led = ledger()
+    for oid in "abc":
+        led.record_place("m", Placed(REQ, oid), 1)
+    events = led.apply_cancel(CancelOutcome(gone=("a",)), ["a", "b"], reason="r", now_ns=5)
+    assert [e.order_id for e in events] == ["a"] and led.is_ours("a") and "a" not in led.live
+    assert led.apply_cancel(CancelOutcome(ambiguous=True), ["b"], reason="r", now_ns=6) == []
+    assert led.live["b"].state == "cancelling"
+    events = led.apply_cancel(CancelOutcome(everything=True), ["b", "c"], reason="kill", now_ns=7)
+    assert sorted(e.order_id for e in events) == ["b", "c"] and led.live == {}
+
+
+def fill(size: int, trade: str = "t1") -> Fill:
+    return Fill(venue="polymarket", market="m", trade_id=trade, order_id="a", outcome="YES",
+                side="BUY", price=4800, size=size, fee=0, ts_venue_ms=0, ts_recv_ns=0)
+
+
+def test_fills_once_per_trade_and_order() -> None:
+    led = ledger()
+    led.record_place("m", Placed(REQ, "a"), 1)
+    assert led.on_fill(fill(400), 2) == (True, [])
+    assert led.on_fill(fill(400), 3) == (False, [])  # MINED / CONFIRMED repeat
+    assert led.live["a"].size == 600
+    new, events = led.on_fill(fill(600, "t2"), 4)
+    assert new and [e.status for e in events] == ["filled"] and led.live == {}
+    assert len(led.fills) == 2
+
+
+def test_venue_order_events() -> None:
+    led = ledger()
+    led.record_place("m", InFlight(REQ, "a", "timeout"), 1)
+    update = OrderUpdate(order_id="a", token="Y", side="BUY", price=4800, remaining=700,
+                         kind="update")
+    assert led.on_order(update, 2) == []
+    assert (led.live["a"].state, led.live["a"].size) == ("live", 700)
+    gone = OrderUpdate(order_id="a", token="Y", side="BUY", price=4800, remaining=0,
+                       kind="cancelled", reason="CANCELED")
+    assert [e.status for e in led.on_order(gone, 3)] == ["cancelled"] and led.live == {}

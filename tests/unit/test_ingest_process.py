@@ -1,0 +1,146 @@
+"""The ingest actor against a local websocket server speaking the market channel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from websockets.asyncio.server import ServerConnection, serve
+
+from common import bus, metrics, topics
+from common.config import Config, endpoint, parse
+from common.messages import BookSnapshot, Heartbeat, MarketData, MarketStatus, TradePrint
+from services.ingest.polymarket import PolymarketFeed
+from services.ingest.process import IngestActor
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "polymarket"
+YES = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
+
+
+def config(run_dir: Path, port: int) -> Config:
+    return parse(f"""
+[stack]
+run_dir = "{run_dir}"
+[venues.polymarket]
+ws_url = "ws://127.0.0.1:{port}/ws"
+[ingest]
+depth = 2
+ping_interval_ms = 50
+heartbeat_interval_ms = 50
+silence_timeout_ms = 400
+[[markets]]
+id = "m1"
+venue = "polymarket"
+venue_market = "0xdd22"
+yes_token = "{YES}"
+no_token = "2"
+""")
+
+
+async def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait until `cond()` holds, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+class ScriptedVenue:
+    """Per connection: wait for `go`, send the next script, then answer PINGs (or not)."""
+
+    def __init__(self, scripts: list[tuple[list[str], bool]]) -> None:
+        self.scripts = scripts
+        self.subscriptions: list[object] = []
+        self.pings = 0
+        self.go = asyncio.Event()
+        self.conns: list[ServerConnection] = []
+
+    async def handler(self, ws: ServerConnection) -> None:
+        self.conns.append(ws)
+        self.subscriptions.append(json.loads(await ws.recv()))
+        script, pong = self.scripts.pop(0) if self.scripts else ([], True)
+        await self.go.wait()
+        for frame in script:
+            await ws.send(frame)
+        async for msg in ws:
+            if msg == "PING":
+                self.pings += 1
+                if pong:
+                    await ws.send("PONG")
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def test_books_trades_staleness_and_reconnect(tmp_path: Path) -> None:
+    asyncio.run(_scenario(tmp_path))
+
+
+async def _scenario(tmp_path: Path) -> None:
+    book = fixture("ws_market_book_msg.json")
+    venue = ScriptedVenue([
+        ([f"[{book}]", "PONG", "{garbage", fixture("ws_market_price_change_msg.json"),
+          fixture("ws_market_last_trade_msg.json"), fixture("ws_market_tick_size_msg.json")],
+         True),
+        ([book], False),  # second connection: a book, then silence (no PONG)
+        ([book], True),
+    ])
+    dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue="polymarket", channel="market")
+    reconnects = metrics.FEED_RECONNECTS.labels(venue="polymarket", channel="market")
+    dropped0, reconnects0 = dropped._value.get(), reconnects._value.get()
+    async with serve(venue.handler, "127.0.0.1", 0) as server:
+        cfg = config(tmp_path, server.sockets[0].getsockname()[1])
+        actor = IngestActor(cfg, PolymarketFeed(cfg))
+        sub = bus.sub([endpoint(cfg, "md", "polymarket")],
+                      [topics.md("polymarket", "m1"), topics.heartbeat("ingest")])
+        codec: bus.Codec[MarketData] = bus.Codec(MarketData, process="test", channel="md")
+        got: list[object] = []
+
+        async def reader() -> None:
+            while True:
+                got.append(codec.decode((await sub.recv_multipart())[1]))
+
+        def of(kind: type) -> list:  # type: ignore[type-arg]
+            return [m for m in got if isinstance(m, kind)]
+
+        stop = asyncio.Event()
+        run = asyncio.create_task(actor.run(stop))
+        read = asyncio.create_task(reader())
+        try:
+            await eventually(lambda: bool(of(Heartbeat)) and bool(venue.subscriptions))
+            venue.go.set()
+            await eventually(lambda: any(m.reason == "tick_size_change" for m in of(MarketStatus)))
+            assert venue.subscriptions[0] == {"type": "market", "assets_ids": [YES],
+                                              "custom_feature_enabled": True}
+            first, second = of(BookSnapshot)[:2]
+            assert (first.seq, second.seq) == (1, 2)
+            assert first.tick == 100 and first.ts_venue_ms == 1703875200000
+            assert [(lv.price, lv.size) for lv in first.bids] == [(5000, 20000), (4900, 35000)]
+            assert [(lv.price, lv.size) for lv in first.asks] == [(5100, 15000), (5200, 25000)]
+            assert [(lv.price, lv.size) for lv in second.bids] == [(5100, 15000), (5000, 20000)]
+            assert second.ts_recv_ns > first.ts_recv_ns > 0
+            (trade,) = of(TradePrint)
+            assert (trade.price, trade.size, trade.side) == (5100, 2500, "BUY")
+            assert any(not m.stale for m in of(MarketStatus))
+            assert dropped._value.get() == dropped0 + 1
+            await eventually(lambda: venue.pings >= 2)
+
+            await venue.conns[0].close()  # venue drops us: stale, reconnect, fresh book
+            await eventually(lambda: any(m.reason == "disconnected" for m in of(MarketStatus)))
+            await eventually(lambda: len(of(BookSnapshot)) >= 3, 10)
+            assert reconnects._value.get() >= reconnects0 + 1
+            n_status = len(of(MarketStatus))
+            await eventually(lambda: any(m.reason == "silent" for m in of(MarketStatus)), 10)
+            await eventually(lambda: len(venue.subscriptions) >= 3, 10)
+            assert len(of(MarketStatus)) > n_status
+        finally:
+            stop.set()
+            await asyncio.wait_for(run, 5)
+            read.cancel()
+            await asyncio.gather(read, return_exceptions=True)
+            sub.close(linger=0)
