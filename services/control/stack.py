@@ -32,16 +32,32 @@ class StackError(PmmError):
     """The stack is not in the state a command needs; the message says what to do."""
 
 
-def supervisor(run_dir: Path) -> Any:
-    """An XML-RPC proxy to the stack's supervisord over its unix socket."""
-    sock = run_dir / "supervisor.sock"
-    transport = SupervisorTransport(None, None, f"unix://{sock}")
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+class _Supervisor:
+    """An XML-RPC proxy to the stack's supervisord over its unix socket; closes its connection."""
+
+    def __init__(self, run_dir: Path) -> None:
+        sock = run_dir / "supervisor.sock"
+        self._transport = SupervisorTransport(None, None, f"unix://{sock}")
+        self.proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=self._transport)
+
+    def __enter__(self) -> Any:
+        return self.proxy.supervisor
+
+    def __exit__(self, *exc: object) -> None:
+        self._transport.close()
+
+
+def supervisor(run_dir: Path) -> _Supervisor:
+    """Use as `with supervisor(run_dir) as sv: sv.getState()`."""
+    return _Supervisor(run_dir)
 
 
 def is_running(run_dir: Path) -> bool:
+    if not (run_dir / "supervisor.sock").exists():
+        return False
     try:
-        return supervisor(run_dir).supervisor.getState()["statename"] == "RUNNING"
+        with supervisor(run_dir) as sv:
+            return bool(sv.getState()["statename"] == "RUNNING")
     except (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError):
         return False
 
@@ -128,7 +144,8 @@ def up(
     last = ""
     while time.monotonic() < deadline:
         try:
-            infos = supervisor(run_dir).supervisor.getAllProcessInfo()
+            with supervisor(run_dir) as sv:
+                infos = sv.getAllProcessInfo()
         except (OSError, xmlrpc.client.Fault):
             time.sleep(0.2)
             continue
@@ -152,12 +169,12 @@ def up(
 
 def stop_programs(run_dir: Path, names: list[str]) -> None:
     """Stop the named process groups in order (each waits for its processes to exit)."""
-    proxy = supervisor(run_dir)
-    for name in names:
-        try:
-            proxy.supervisor.stopProcessGroup(name, True)
-        except xmlrpc.client.Fault:
-            continue
+    with supervisor(run_dir) as sv:
+        for name in names:
+            try:
+                sv.stopProcessGroup(name, True)
+            except xmlrpc.client.Fault:
+                continue
 
 
 def down(run_dir: Path, *, progress: Callable[[str], None], timeout_s: float = 30) -> None:
@@ -165,8 +182,8 @@ def down(run_dir: Path, *, progress: Callable[[str], None], timeout_s: float = 3
     if not is_running(run_dir):
         raise StackError(f"no stack is running in {run_dir}; nothing to stop")
     progress("stopping every process (executors cancel their orders first)")
-    proxy = supervisor(run_dir)
-    proxy.supervisor.shutdown()
+    with supervisor(run_dir) as sv:
+        sv.shutdown()
     deadline = time.monotonic() + timeout_s
     pidfile = run_dir / "supervisord.pid"
     while time.monotonic() < deadline:

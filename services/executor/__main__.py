@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
 
 from common import runtime
 from common.auth import load_secret
@@ -19,11 +18,6 @@ from services.executor.polymarket import PolymarketExecution
 from services.executor.process import ExecutorActor
 
 log = logging.getLogger(__name__)
-
-SIM_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-"""The well-known first Hardhat/Anvil development key: used only against a local
-simulator when no key is configured, so the demo needs no credentials."""
-
 
 def market_tokens(cfg: Config, venue: str) -> list[MarketTokens]:
     """The configured markets of a venue as executor records."""
@@ -39,19 +33,15 @@ def market_tokens(cfg: Config, venue: str) -> list[MarketTokens]:
 
 
 def polymarket_key(cfg: Config) -> str:
-    """The signing key from $<private_key_env>, or the dev key for a local simulator."""
+    """The signing key from $<private_key_env> (`pmm up` makes a throwaway one for the simulator)."""
     pm = cfg.venues.polymarket
     key = os.environ.get(pm.private_key_env, "").strip()
     if key:
         return key
-    host = urlparse(pm.rest_url).hostname or ""
-    if cfg.sim.enabled and host in ("127.0.0.1", "localhost", "::1"):
-        log.warning("$%s is not set: using the local development key against the simulator",
-                    pm.private_key_env)
-        return SIM_DEV_KEY
     raise ConfigError(
         f"${pm.private_key_env} is not set; the executor needs the Polymarket signing key "
-        f"(named by venues.polymarket.private_key_env)"
+        f"(named by venues.polymarket.private_key_env); `pmm up` sets a throwaway one when "
+        f"[sim] enabled = true"
     )
 
 
@@ -67,13 +57,14 @@ def main(argv: list[str] | None = None) -> None:
         if not markets:
             raise ConfigError(f"no [[markets]] with venue = {args.venue!r} in {args.config}")
         secret = load_secret(cfg.control.secret_env)
+        private_key = polymarket_key(cfg)
     except ConfigError as exc:
         print(f"executor: {exc}", file=sys.stderr)
         sys.exit(2)
 
     async def _main(stop: asyncio.Event) -> None:
         with ThreadPoolExecutor(cfg.executor.workers, thread_name_prefix="venue") as pool:
-            adapter = PolymarketExecution(cfg, markets, private_key=polymarket_key(cfg),
+            adapter = PolymarketExecution(cfg, markets, private_key=private_key,
                                           pool=pool)
             await ExecutorActor(cfg, adapter, markets, secret=secret).run(stop)
 

@@ -116,7 +116,8 @@ seed = {seed}
         return data
 
     def processes(self) -> dict[str, dict[str, Any]]:
-        infos = stack_mod.supervisor(self.run_dir).supervisor.getAllProcessInfo()
+        with stack_mod.supervisor(self.run_dir) as sv:
+            infos = sv.getAllProcessInfo()
         return {i["name"]: i for i in infos}
 
     def open_orders_by_market(self) -> Counter[str]:

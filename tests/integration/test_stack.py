@@ -42,9 +42,11 @@ def test_quotes_rest_on_every_market(stack: Stack) -> None:
 
 
 def test_status_reports_quotes_with_the_contract_keys(stack: Stack) -> None:
-    doc = eventually(lambda: (d := stack.status_cli()) if all(m["open_orders"] > 0 and m["bid"] and m["ask"]
-                                                               for m in d["markets"]) else None,
-                     timeout=20, what="status shows our quotes on every market")
+    def quoted() -> dict | None:
+        d = stack.status_cli()
+        return d if all(m["open_orders"] > 0 and m["bid"] and m["ask"] for m in d["markets"]) else None
+
+    doc = eventually(quoted, timeout=20, what="status shows our quotes on every market")
     assert set(doc["kill"]) >= {"active", "reason"} and doc["kill"]["active"] is False
     keys = {"id", "venue", "bid", "ask", "position_yes", "position_no", "net_position",
             "realized_pnl_usd", "marked_pnl_usd", "open_orders", "fills", "halted"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
 import subprocess
 import sys
@@ -17,7 +16,9 @@ import pytest
 
 from common.config import Config, load
 from common.messages import Level
-from services.executor.__main__ import SIM_DEV_KEY, market_tokens
+from eth_account import Account
+
+from services.executor.__main__ import market_tokens
 from services.executor.adapter import Placed, Rejected
 from services.executor.diff import diff, express_ladder
 from services.executor.orders import LiveOrder
@@ -27,10 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 YES = "65994051353407136026068139642239762195551974674481254671171801932086235956830"
 NO = "86366076304153652201713126200538373994702803233695533981746898961753912700602"
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("services.venue_sim.__main__") is None,
-    reason="services.venue_sim is not in this tree yet",
-)
 
 
 def free_port() -> int:
@@ -98,7 +95,7 @@ def test_ladder_lifecycle_on_the_simulator(sim: Config) -> None:
 async def _lifecycle(cfg: Config) -> None:
     (tokens,) = market_tokens(cfg, "polymarket")
     with ThreadPoolExecutor(cfg.executor.workers) as pool:
-        venue = PolymarketExecution(cfg, [tokens], private_key=SIM_DEV_KEY, pool=pool)
+        venue = PolymarketExecution(cfg, [tokens], private_key=Account.create().key.hex(), pool=pool)
         await venue.start()
         await venue.cancel_all()
         await venue.heartbeat()
@@ -149,7 +146,7 @@ def test_signing_and_wire_figures(sim: Config) -> None:
 async def _figures(cfg: Config) -> None:
     (tokens,) = market_tokens(cfg, "polymarket")
     with ThreadPoolExecutor(cfg.executor.workers) as pool:
-        venue = PolymarketExecution(cfg, [tokens], private_key=SIM_DEV_KEY, pool=pool)
+        venue = PolymarketExecution(cfg, [tokens], private_key=Account.create().key.hex(), pool=pool)
         await venue.start()
         desired, _ = express_ladder(tokens, [Level(p, 1000) for p in range(500, 2000, 100)], [])
         samples = []
