@@ -1,0 +1,98 @@
+"""The baseline: a bare pyzmq relay chain with the same hops as the pipeline.
+
+ingest --PUB/SUB--> quoter --PUSH/PULL--> risk --PUSH/PULL--> executor. Each relay
+process receives a frame and forwards it unchanged; the sink records
+monotonic_ns() - the timestamp the source put in the frame. Same machine, same run,
+same message rate as the pipeline measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import sys
+import time
+
+import zmq
+
+
+def source(out_ep: str, rate: float, count: int, size: int) -> None:
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PUB)
+    s.setsockopt(zmq.LINGER, 0)
+    s.bind(out_ep)
+    time.sleep(1.0)  # let subscribers join
+    pad = b"x" * max(0, size - 8)
+    period = 1.0 / rate
+    nxt = time.perf_counter()
+    for _ in range(count):
+        nxt += period
+        while time.perf_counter() < nxt:
+            pass
+        s.send_multipart((b"md.|", struct.pack("<q", time.monotonic_ns()) + pad))
+    time.sleep(0.5)
+    s.close()
+    ctx.term()
+
+
+def relay_sub(in_ep: str, out_ep: str) -> None:
+    ctx = zmq.Context()
+    i = ctx.socket(zmq.SUB)
+    i.setsockopt(zmq.SUBSCRIBE, b"md.")
+    i.connect(in_ep)
+    o = ctx.socket(zmq.PUSH)
+    o.setsockopt(zmq.LINGER, 0)
+    o.connect(out_ep)
+    while True:
+        _, payload = i.recv_multipart()
+        o.send(payload)
+
+
+def relay_pull(in_ep: str, out_ep: str) -> None:
+    ctx = zmq.Context()
+    i = ctx.socket(zmq.PULL)
+    i.bind(in_ep)
+    o = ctx.socket(zmq.PUSH)
+    o.setsockopt(zmq.LINGER, 0)
+    o.connect(out_ep)
+    while True:
+        o.send(i.recv())
+
+
+def sink(in_ep: str, count: int, out_path: str, timeout_s: float) -> None:
+    ctx = zmq.Context()
+    i = ctx.socket(zmq.PULL)
+    i.bind(in_ep)
+    samples = []
+    deadline = time.monotonic() + timeout_s
+    while len(samples) < count and time.monotonic() < deadline:
+        if i.poll(200):
+            frame = i.recv()
+            samples.append(time.monotonic_ns() - struct.unpack_from("<q", frame)[0])
+    with open(out_path, "wb") as f:
+        f.write(struct.pack(f"<{len(samples)}q", *samples))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("role", choices=["source", "relay_sub", "relay_pull", "sink"])
+    p.add_argument("--in", dest="in_ep", default="")
+    p.add_argument("--out", dest="out_ep", default="")
+    p.add_argument("--rate", type=float, default=1000)
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--size", type=int, default=200)
+    p.add_argument("--path", default="")
+    p.add_argument("--timeout", type=float, default=60)
+    a = p.parse_args()
+    if a.role == "source":
+        source(a.out_ep, a.rate, a.count, a.size)
+    elif a.role == "relay_sub":
+        relay_sub(a.in_ep, a.out_ep)
+    elif a.role == "relay_pull":
+        relay_pull(a.in_ep, a.out_ep)
+    else:
+        sink(a.in_ep, a.count, a.path, a.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
