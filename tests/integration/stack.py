@@ -72,6 +72,11 @@ seed = {seed}
             raise AssertionError(f"pmm {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
 
+    def pmm_background(self, *args: str) -> subprocess.Popen[str]:
+        cmd = [sys.executable, "-m", "services.control.cli", *args, "--config", str(self.config_path)]
+        return subprocess.Popen(cmd, cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
     def up(self) -> None:
         self.pmm("up")
 

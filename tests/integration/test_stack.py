@@ -80,13 +80,16 @@ def test_kill_9_of_one_quoter_leaves_the_rest_running(stack: Stack) -> None:
 def test_kill_switch_empties_the_venue_within_a_second_and_latches(stack: Stack) -> None:
     eventually(lambda: sum(stack.open_orders_by_market().values()) > 0, timeout=20)
     t0 = time.monotonic()
-    stack.pmm("kill", "--reason", "integration test")
-    eventually(lambda: sum(stack.open_orders_by_market().values()) == 0, timeout=5, interval=0.02,
+    proc = stack.pmm_background("kill", "--reason", "integration test")
+    eventually(lambda: sum(stack.open_orders_by_market().values()) == 0, timeout=5, interval=0.01,
                what="zero open orders after kill")
     elapsed = time.monotonic() - t0
-    # The CLI's own start-up (interpreter, imports) is part of what the operator waits for,
-    # but the promise is about the venue: measure from the moment the kill was acknowledged.
-    assert elapsed < 5
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "risk" in out and "executor-polymarket" in out and "NO ANSWER" not in out
+    # From typing `pmm kill` (interpreter start included) to an empty book at the venue.
+    assert elapsed < 1.0, f"kill took {elapsed:.3f}s to empty the venue"
+    print(f"kill -> zero open orders at the simulator: {elapsed * 1000:.0f} ms")
     # Latched: nothing is placed afterwards, while quoters keep sending intents.
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
