@@ -157,7 +157,8 @@ class RiskGate:
                 log.info("quoter back", extra={"market": market})
 
     def on_intent(self, intent: QuoteIntent) -> tuple[str, ApprovedIntent] | None:
-        """Run the limits on an intent; return (venue, command) or None for an unknown market."""
+        """Run the limits on an intent; return (venue, command), or None for an unknown market
+        or while paused (pause stops new quotes and leaves resting orders alone)."""
         market = self.markets.get(intent.market)
         if market is None:
             metrics.RISK_REJECTIONS.labels(reason="unknown_market").inc()
@@ -179,6 +180,8 @@ class RiskGate:
         metrics.RISK_DECISIONS.labels(market=market.id, outcome=decision.outcome).inc()
         for reason in decision.reasons:
             metrics.RISK_REJECTIONS.labels(reason=reason).inc()
+        if decision.reasons == ("paused",):
+            return None  # paused: no new quotes, and the resting ones stay where they are
         if decision.outcome == "rejected":
             self.rejected += 1
         cmd = ApprovedIntent(
@@ -287,8 +290,6 @@ class RiskGate:
                 log.warning("kill switch and halts reset", extra={"sender": msg.sender})
             case Pause():
                 self.paused = msg.paused
-                if msg.paused:
-                    out = [self.cancel(v, "", "paused") for v in self.venues()]
                 log.warning("paused=%s", msg.paused, extra={"sender": msg.sender})
         metrics.KILL_ACTIVE.labels(process="risk").set(1 if self.kill_active else 0)
         return Ack(receiver="risk", nonce=msg.nonce, ok=True), out

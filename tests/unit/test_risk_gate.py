@@ -127,10 +127,12 @@ def test_kill_levels(gate: tuple[RiskGate, Clock]) -> None:
     assert g.on_intent(intent("b"))[1].bids != ()  # type: ignore[index]
 
 
-def test_pause_stops_approving(gate: tuple[RiskGate, Clock]) -> None:
+def test_pause_stops_new_quotes_and_keeps_resting_orders(gate: tuple[RiskGate, Clock]) -> None:
     g, _ = gate
-    _, cmds = g.on_control(Pause(sender="t", nonce="p", ts_ns=0, paused=True))
-    assert cmds and g.on_intent(intent("a"))[1].bids == ()  # type: ignore[index]
+    ack, cmds = g.on_control(Pause(sender="t", nonce="p", ts_ns=0, paused=True))
+    assert ack.ok and cmds == []  # nothing is cancelled
+    assert g.on_intent(intent("a")) is None  # nothing new reaches the executor
+    assert g.risk_state().paused
     g.on_control(Pause(sender="t", nonce="r", ts_ns=0, paused=False))
     assert g.on_intent(intent("a"))[1].bids != ()  # type: ignore[index]
 
