@@ -1,0 +1,86 @@
+"""pmm demo, up, down: start and stop the stack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from common.config import Config, load
+from services.control import render, stack
+from services.control.commands import add, config_path, fetch_status, say
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    cfg = load(path)
+    stack.up(cfg, path, progress=say)
+    say(f"stack is up; `pmm status` shows it, `pmm down` stops it (logs: {cfg.run_dir}/logs)")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    cfg, _ = stack.find(args.config)
+    stack.down(cfg.run_dir, progress=say)
+    return 0
+
+
+def _open_orders_at_sim(cfg: Config) -> int | None:
+    try:
+        resp = httpx.get(f"http://{cfg.sim.host}:{cfg.sim.port}/_sim/state", timeout=3.0)
+        resp.raise_for_status()
+    except httpx.HTTPError:
+        return None
+    accounts: dict[str, Any] = resp.json().get("accounts", {})
+    return sum(len(a.get("open_orders", [])) for a in accounts.values())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    path = config_path(args.config)
+    cfg = load(path)
+    if stack.is_running(cfg.run_dir):
+        say("a demo stack is already running; stopping it first")
+        stack.down(cfg.run_dir, progress=say)
+    stack.up(cfg, path, progress=say)
+    say("demo running: quotes, fills, positions and P&L below; Ctrl-C stops everything")
+    started = time.monotonic()
+    tty = sys.stdout.isatty()
+    try:
+        while args.duration is None or time.monotonic() - started < args.duration:
+            try:
+                text = render.table(fetch_status(cfg))
+            except stack.StackError as exc:
+                text = f"(waiting for the control plane: {exc})"
+            elapsed = time.monotonic() - started
+            if tty:
+                sys.stdout.write("\x1b[H\x1b[2J")
+            sys.stdout.write(f"pmm demo - {elapsed:5.0f}s - Ctrl-C stops\n{text}\n\n")
+            sys.stdout.flush()
+            time.sleep(1.0 if tty else 5.0)
+    except KeyboardInterrupt:
+        say("\nCtrl-C: stopping quoters, then executors (they cancel every order), then the rest")
+    venues = cfg.venues_in_use()
+    stack.stop_programs(
+        cfg.run_dir,
+        ["control", "quoter", *(f"ingest-{v}" for v in venues), *(f"executor-{v}" for v in venues), "risk"],
+    )
+    left = _open_orders_at_sim(cfg) if cfg.sim.enabled else None
+    if left is not None:
+        say(f"open orders left at the simulator: {left}")
+    stack.down(cfg.run_dir, progress=say)
+    return 0 if not left else 1
+
+
+def register(sub: Any) -> None:
+    p = add(sub, "demo", "Run the whole stack on the built-in simulator with a live status view.",
+            "pmm demo                  # whole stack on the simulator; Ctrl-C stops\n"
+            "pmm demo --duration 60    # stop by itself after a minute", cmd_demo)
+    p.add_argument("--config", default="deploy/demo.toml")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p = add(sub, "up", "Start the stack under supervisord.", "pmm up --config deploy/demo.toml", cmd_up)
+    p.add_argument("--config", default="deploy/demo.toml")
+    p = add(sub, "down", "Stop the stack (executors cancel their orders first).", "pmm down", cmd_down)
+    p.add_argument("--config", default=None)
