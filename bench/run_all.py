@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHES = [
     ["bench/latency.py", "--rate", "1000", "--duration", "15"],
     ["bench/executor_wire.py"],
+    ["bench/quoter_decisions.py"],
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +28,13 @@ Fraction = Annotated[float, Meta(ge=0, le=1)]
 
 class _Cfg(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
+
+
+class QuoteTier(_Cfg):
+    """One tier of a tiered ladder: its half-spread from the reservation price and its size."""
+
+    spread: Annotated[float, Meta(gt=0, le=0.5)]
+    size: Annotated[float, Meta(gt=0, le=1e7)]
 
 
 class QuotingConfig(_Cfg):
@@ -47,6 +55,30 @@ class QuotingConfig(_Cfg):
     level_spacing: Annotated[float, Meta(ge=0, le=0.5)] = 0.0
     level_decay: Annotated[float, Meta(gt=0, le=1)] = 0.5
     max_quote_age_ms: PositiveMs = 30_000
+    # --- quoting engine (issue 4; services/quoter/*, ARCHITECTURE.md "Quoting engine") ---
+    model: Literal["heuristic", "avellaneda_stoikov"] = "heuristic"
+    vwap_window_ms: PositiveMs = 60_000
+    vwap_max_trades: Annotated[int, Meta(ge=1, le=10_000)] = 200
+    vol_alpha: Annotated[float, Meta(gt=0, le=1)] = 0.1
+    resolution_widen_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 86_400.0
+    resolution_widen: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    liquidity_min_depth: Annotated[float, Meta(ge=0, le=1e8)] = 50.0
+    liquidity_widen: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    inventory_widen_threshold: Fraction = 0.5
+    inventory_widen: Annotated[float, Meta(ge=0, le=100)] = 0.5
+    moderate_threshold: Fraction = 0.5
+    aggressive_threshold: Fraction = 0.8
+    moderate_add_factor: Fraction = 0.5
+    moderate_reduce_factor: Annotated[float, Meta(ge=1, le=10)] = 1.5
+    aggressive_add_factor: Fraction = 0.25
+    aggressive_reduce_factor: Annotated[float, Meta(ge=1, le=10)] = 2.0
+    tiers: tuple[QuoteTier, ...] = ()
+    gamma: Annotated[float, Meta(gt=0, le=100)] = 0.1
+    order_intensity: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
+    horizon_s: Annotated[float, Meta(gt=0, le=1e9)] = 3600.0
+    stop_adding_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 3600.0
+    exit_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 900.0
+    exit_threshold: Fraction = 0.2
 
 
 class MarketConfig(_Cfg):
@@ -65,6 +97,20 @@ class MarketConfig(_Cfg):
     max_loss_usd: Dollars = 100.0
     sim_start_probability: Annotated[float, Meta(gt=0, lt=1)] = 0.5
     quoting: dict[str, Any] = {}
+    resolves_at: str | float = ""
+    """When the market resolves: ISO-8601 ("2026-12-31T23:00:00Z") or unix seconds; "" unknown."""
+
+    def __post_init__(self) -> None:
+        if self.resolves_at != "" and self.resolves_at_ns is None:
+            raise ValueError(
+                f"resolves_at {self.resolves_at!r} is neither ISO-8601 "
+                "(2026-12-31T23:00:00Z) nor unix seconds"
+            )
+
+    @property
+    def resolves_at_ns(self) -> int | None:
+        """Resolution time in unix nanoseconds, or None when unknown or unparseable."""
+        return resolution_ns(self.resolves_at)
 
     @property
     def tick_pips(self) -> int:
@@ -73,6 +119,21 @@ class MarketConfig(_Cfg):
     @property
     def min_size_centi(self) -> int:
         return round(self.min_size * SIZE_SCALE)
+
+
+def resolution_ns(value: str | float) -> int | None:
+    """Parse a resolution time (ISO-8601 string, or unix seconds) to unix ns; None if absent."""
+    if isinstance(value, int | float):
+        return int(value * 1_000_000_000) if value > 0 else None
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1000
 
 
 class StackConfig(_Cfg):
@@ -107,8 +168,28 @@ class PolymarketConfig(_Cfg):
     request_timeout_ms: PositiveMs = 5000
 
 
+class KalshiConfig(_Cfg):
+    """Kalshi trade API v2. Rate limits are token buckets (2026 model); all of it is config."""
+
+    rest_url: str = "http://127.0.0.1:8711/trade-api/v2"
+    ws_url: str = "ws://127.0.0.1:8711/trade-api/ws/v2"
+    key_id_env: str = "PMM_KALSHI_KEY_ID"
+    private_key_file_env: str = "PMM_KALSHI_PRIVATE_KEY_FILE"
+    request_timeout_ms: PositiveMs = 5000
+    max_batch: Annotated[int, Meta(ge=1, le=20)] = 20
+    write_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
+    write_burst_s: Annotated[float, Meta(gt=0, le=60)] = 2.0
+    read_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 200.0
+    order_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
+    cancel_cost: Annotated[int, Meta(ge=0, le=1000)] = 2
+    read_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
+    order_group_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
+    """Order-group fill-volume breaker (contracts per rolling 15 s); 0 = no order group."""
+
+
 class VenuesConfig(_Cfg):
     polymarket: PolymarketConfig = PolymarketConfig()
+    kalshi: KalshiConfig = KalshiConfig()
 
 
 class IngestConfig(_Cfg):
@@ -179,6 +260,10 @@ class SimConfig(_Cfg):
     heartbeat_timeout_ms: PositiveMs = 10_000
     trade_confirm_ms: Annotated[int, Meta(ge=0, le=60_000)] = 200
     flow: SimFlowConfig = SimFlowConfig()
+    kalshi_public_key_file_env: str = "PMM_SIM_KALSHI_PUBLIC_KEY_FILE"
+    """Env var naming a PEM public key the simulator accepts for Kalshi key id
+    `$<venues.kalshi.key_id_env>` (`pmm up` makes a throwaway pair per run dir)."""
+    kalshi_auth_window_ms: PositiveMs = 30_000
 
 
 class Config(_Cfg):

@@ -99,6 +99,11 @@ class QuoteIntent(_Msg, tag="intent"):
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
     book_seq: Seq = 0
+    exit_bids: tuple[Level, ...] = ()
+    """Exit orders (issue 4): the one non-post-only case, marketable limit orders that cut
+    inventory before resolution. Empty unless the engine is exiting; receivers that do not
+    handle exits yet ignore them (the post-only `bids`/`asks` are unaffected)."""
+    exit_asks: tuple[Level, ...] = ()
 
 
 class Heartbeat(_Msg, tag="hb"):
@@ -126,6 +131,10 @@ class ApprovedIntent(_Msg, tag="approved"):
     expires_at_ns: int
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
+    exit_bids: tuple[Level, ...] = ()
+    """Approved exit orders (non-post-only, see QuoteIntent.exit_bids); empty until risk
+    forwards them."""
+    exit_asks: tuple[Level, ...] = ()
 
 
 class CancelMarket(_Msg, tag="cancel"):
@@ -250,6 +259,19 @@ class Pause(_Msg, tag="pause"):
     paused: bool
 
 
+class Flatten(_Msg, tag="flatten"):
+    """Trade inventory back to flat (one market, or every market when `market` is empty).
+
+    Sent to risk, which owns positions; it pulls the market's quotes and works the
+    position out. Idempotent: a repeat while flattening changes nothing."""
+
+    sender: str
+    nonce: str
+    ts_ns: int
+    market: str = ""
+    reason: str = ""
+
+
 class Ack(_Msg, tag="ack"):
     """Reply to a control message, naming the receiver."""
 
@@ -259,7 +281,7 @@ class Ack(_Msg, tag="ack"):
     detail: str = ""
 
 
-ControlMessage = Kill | Reset | Pause
+ControlMessage = Kill | Reset | Pause | Flatten
 
 MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat
 IntentChannel = QuoteIntent | Heartbeat

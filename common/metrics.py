@@ -113,3 +113,69 @@ VENUE_LATENCY = Histogram(
     "pmm_venue_request_seconds", "Venue REST round trip", ["venue", "endpoint"],
     buckets=LATENCY_BUCKETS,
 )
+
+# --- cockpit (issue 7): per-hop latency, trading quality, liveness -----------------------------
+
+HOP_LATENCY = Histogram(
+    "pmm_hop_latency_seconds",
+    "One hop of the hot path: book_to_intent (ingest receive to quoter send), quoter_to_risk, "
+    "risk_to_executor",
+    ["hop"], buckets=LATENCY_BUCKETS,
+)
+RATE_LIMIT_WAITS = Counter(
+    "pmm_rate_limit_waits_total", "Venue calls delayed by our own rate limiter", ["venue"],
+)
+RATE_LIMIT_WAIT_SECONDS = Counter(
+    "pmm_rate_limit_wait_seconds_total", "Time venue calls spent waiting on our rate limiter",
+    ["venue"],
+)
+# Derived by the control process from fills and the books that follow them (services/control/quality.py).
+MARKOUT_HORIZONS = ("1s", "5s", "30s")
+MARKOUT_BUCKETS = (-0.05, -0.02, -0.01, -0.005, -0.002, 0.0, 0.002, 0.005, 0.01, 0.02, 0.05)
+FILL_MARKOUT = Histogram(
+    "pmm_fill_markout_usd_per_contract",
+    "Mid move after a fill in our favour (negative: adverse selection), per contract",
+    ["market", "horizon"], buckets=MARKOUT_BUCKETS,
+)
+SPREAD_CAPTURED = Histogram(
+    "pmm_fill_spread_captured_usd_per_contract",
+    "Edge of a fill against the book mid at fill time, per contract",
+    ["market"], buckets=MARKOUT_BUCKETS,
+)
+SPREAD_CAPTURED_USD = Gauge(
+    "pmm_spread_captured_usd", "Cumulative edge of our fills against the mid, size-weighted",
+    ["market"], multiprocess_mode="livemostrecent",
+)
+HALTS = Counter("pmm_halts_total", "Markets entering the halted state", ["market"])
+POSITION_SIDE = Gauge(
+    "pmm_position_side_contracts", "Gross tokens held per outcome (YES or NO)",
+    ["market", "outcome"], multiprocess_mode="livemostrecent",
+)
+MAX_LOSS = Gauge(
+    "pmm_market_max_loss_usd", "Configured loss limit of a market", ["market"],
+    multiprocess_mode="livemostrecent",
+)
+QUOTE_PRICE = Gauge(
+    "pmm_quote_price_usd", "Our best resting price per side (bid, ask) and the book mid (mid)",
+    ["market", "side"], multiprocess_mode="livemostrecent",
+)
+BOOK_AGE = Gauge(
+    "pmm_book_age_seconds", "Seconds since the last book of a market reached control",
+    ["market"], multiprocess_mode="livemostrecent",
+)
+HEARTBEAT_AGE = Gauge(
+    "pmm_heartbeat_age_seconds", "Seconds since a process's last heartbeat reached control",
+    ["process", "role"], multiprocess_mode="livemostrecent",
+)
+
+# --- venue adapters: sequence gaps, rate limits, recovered fills (issue 3) ------------------
+FEED_SEQUENCE_GAPS = Counter(
+    "pmm_feed_sequence_gaps_total", "Book sequence gaps that forced a resubscribe", ["venue"],
+)
+VENUE_RATE_LIMITED = Counter(
+    "pmm_venue_rate_limited_total", "Venue answers of HTTP 429 (rate limited)", ["venue"],
+)
+FILLS_RECOVERED = Counter(
+    "pmm_fills_recovered_total", "Fills read back from venue REST after a user-stream reconnect",
+    ["venue"],
+)

@@ -9,9 +9,9 @@ import argparse
 import sys
 
 from common.errors import PmmError
-from services.control.commands import lifecycle, operate
+from services.control.commands import lifecycle, operate, preview
 
-FAMILIES = [lifecycle, operate]
+FAMILIES = [lifecycle, operate, preview]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from common import config, runtime
+from common import overlay, runtime
 from common.errors import ConfigError
 from services.quoter.actor import Quoter
 
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
-        cfg = config.load(args.config)
+        cfg = overlay.load_effective(args.config)  # config file + run-dir overlay (issue 7)
     except ConfigError as exc:
         print(f"quoter: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     quoter = Quoter(cfg, args.shard, shards)
 
     async def _main(stop: asyncio.Event) -> None:
+        watcher = asyncio.create_task(overlay.watch(cfg, quoter.reconfigure, stop))  # issue 7
         await quoter.run(stop)
+        watcher.cancel()
 
     runtime.run("quoter", quoter.name, _main, level=cfg.stack.log_level)
 

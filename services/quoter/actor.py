@@ -1,12 +1,15 @@
-"""The quoter process shell: sockets, timers and per-market state around `strategy`.
+"""The quoter process shell: sockets, timers and per-market state around `engine.step`.
 
 One quoter owns the markets with index k % shards == shard in `[[markets]]`. It
-subscribes to their books (every ingest md endpoint) and positions (risk's state
-endpoint), conflates to the newest book per market, and PUSHes the whole desired
-ladder to risk as a `QuoteIntent`: on a change beyond the threshold, when the last
-one is older than `max_quote_age_ms`, and at least every `interval_ms` as a floor.
-A stale book gives an empty ladder (pull quotes). A `Heartbeat` naming its markets
-goes on the same PUSH socket every `[quoter] heartbeat_interval_ms`.
+subscribes to their books and trades (every ingest md endpoint) and positions (risk's
+state endpoint), conflates to the newest book per market, and steps the quoting engine
+on every book change (event-driven) and at least every `interval_ms` (the timer floor).
+The engine decides whether to send (`requote.py`): on a change beyond the threshold, when
+the live ladder is older than `max_quote_age_ms`, and on every timer step; the actor PUSHes the whole
+desired ladder to risk as a `QuoteIntent`. A stale book gives an empty ladder (pull
+quotes). A `Heartbeat` naming its markets goes on the same PUSH socket every
+`[quoter] heartbeat_interval_ms`. `reconfigure(cfg)` swaps parameters between steps and
+keeps every estimator, so a config change takes effect at the next requote.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import zmq
 import zmq.asyncio
@@ -31,9 +34,10 @@ from common.messages import (
     PositionUpdate,
     QuoteIntent,
     StateChannel,
+    TradePrint,
 )
-from common.prices import PRICE_SCALE, SIZE_SCALE
-from services.quoter.strategy import Ladder, build_ladder, ladder_changed
+from services.quoter import engine
+from services.quoter.model import Decision, EngineInputs, EngineState, Ladder, TradeTick
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +60,21 @@ class MarketState:
     quoting: QuotingConfig
     book: BookSnapshot | None = None
     status_stale: bool = False
-    net_contracts: float = 0.0
+    net_centi: int = 0
+    position_yes: int = 0
+    position_no: int = 0
     dirty: bool = False
     unquoted_book: bool = False
-    sent: Ladder | None = None
-    sent_ns: int = 0
+    new_book: bool = False
+    trades: list[TradeTick] = field(default_factory=list)
+    engine: EngineState = field(default_factory=EngineState)
+    stepped_ns: int = 0
+    """Monotonic time of the last engine step (the timer floor counts from it)."""
+
+    @property
+    def sent(self) -> Ladder | None:
+        """The live ladder: the last one sent to risk."""
+        return self.engine.last_sent
 
 
 class Quoter:
@@ -108,7 +122,18 @@ class Quoter:
         if st.unquoted_book:
             metrics.BOOKS_CONFLATED.labels(market=book.market).inc()
         st.book = book
-        st.unquoted_book = st.dirty = True
+        st.unquoted_book = st.dirty = st.new_book = True
+
+    def on_trade(self, trade: TradePrint) -> None:
+        """Keep the trade for the vwap fair value (bounded); a vwap market requotes on it."""
+        st = self.markets.get(trade.market)
+        if st is None:
+            return
+        st.trades.append(TradeTick(ts_ns=self._wall(), price=trade.price, size=trade.size))
+        if len(st.trades) > st.quoting.vwap_max_trades:
+            del st.trades[: len(st.trades) - st.quoting.vwap_max_trades]
+        if st.quoting.fv_method == "vwap" and st.book is not None:
+            st.dirty = True
 
     def on_status(self, status: MarketStatus) -> None:
         """Track feed staleness from ingest; a flip forces a requote."""
@@ -128,29 +153,59 @@ class Quoter:
         st = self.markets.get(update.market)
         if st is None:
             return
-        net = update.net_position / SIZE_SCALE
-        if net != st.net_contracts:
-            st.net_contracts = net
+        st.position_yes, st.position_no = update.position_yes, update.position_no
+        if update.net_position != st.net_centi:
+            st.net_centi = update.net_position
             st.dirty = st.book is not None
+
+    def reconfigure(self, cfg: Config) -> list[str]:
+        """Swap in new parameters for this shard's markets, keeping every estimator (EMA,
+        volatility, trades, live ladder): the change takes effect at the next requote.
+        Returns the ids of the markets whose parameters changed. Markets added to or
+        removed from the config need a restart (subscriptions are fixed) and are logged."""
+        changed: list[str] = []
+        new_markets = {m.id: m for m in cfg.markets}
+        for market_id, st in self.markets.items():
+            market = new_markets.get(market_id)
+            if market is None:
+                log.warning(
+                    "market %s left the config; restart the quoter to drop it", market_id,
+                    extra={"market": market_id},
+                )
+                continue
+            quoting = cfg.quoting_for(market)
+            if quoting != st.quoting or market != st.market:
+                st.market, st.quoting = market, quoting
+                st.dirty = st.book is not None
+                changed.append(market_id)
+        self.cfg = cfg
+        log.info("reconfigured %d markets", len(changed), extra={"markets": ",".join(changed)})
+        return changed
 
     # --- decisions -----------------------------------------------------------------------
 
-    def compute(self, st: MarketState) -> Ladder | None:
-        """The ladder for a market now, or None if it has never had a book."""
+    def decide(
+        self, st: MarketState, now_ns: int, *, timer: bool = False
+    ) -> tuple[EngineState, Decision] | None:
+        """Step the engine for a market at engine time `now_ns` (unix ns); None without a
+        book. `timer` marks the periodic floor step (it re-sends). The caller stores the
+        returned state (see `quote`)."""
         if st.book is None:
             return None
-        min_size = max(st.book.min_size, st.market.min_size_centi)
-        stale = st.book.stale or st.status_stale
-        return build_ladder(st.book, st.quoting, st.net_contracts, min_size, stale=stale)
-
-    def should_send(self, st: MarketState, ladder: Ladder, now_ns: int) -> bool:
-        """Send when changed beyond the threshold or when the last send is too old."""
-        threshold = round(st.quoting.threshold * PRICE_SCALE)
-        age_ms = (now_ns - st.sent_ns) / 1e6
-        if ladder_changed(st.sent, ladder, threshold) or age_ms >= st.quoting.max_quote_age_ms:
-            return True
-        metrics.REQUOTES_SKIPPED.labels(market=st.market.id).inc()
-        return False
+        inputs = EngineInputs(
+            book=st.book,
+            new_book=st.new_book,
+            trades=tuple(st.trades),
+            net_centi=st.net_centi,
+            position_yes=st.position_yes,
+            position_no=st.position_no,
+            stale=st.book.stale or st.status_stale,
+            min_size_centi=max(st.book.min_size, st.market.min_size_centi),
+            timer=timer,
+        )
+        st.trades.clear()
+        st.new_book = False
+        return engine.step(st.engine, inputs, st.quoting, st.market, now_ns)
 
     def intent(self, st: MarketState, ladder: Ladder, now_ns: int) -> QuoteIntent:
         """Wrap a ladder as the next QuoteIntent, carrying the book receive time."""
@@ -166,6 +221,8 @@ class Quoter:
             bids=ladder.bids,
             asks=ladder.asks,
             book_seq=st.book.seq,
+            exit_bids=ladder.exit_bids,
+            exit_asks=ladder.exit_asks,
         )
 
     # --- outputs -------------------------------------------------------------------------
@@ -189,19 +246,25 @@ class Quoter:
             log.warning("risk did not take an intent; is it running?")
         return sent
 
-    async def quote(self, st: MarketState, *, force: bool) -> None:
-        """Compute and, if needed (or forced), send the ladder of one market."""
+    async def quote(self, st: MarketState, *, timer: bool = False) -> None:
+        """Step the engine for one market and send its ladder if the engine says so."""
         st.dirty = st.unquoted_book = False
-        ladder = self.compute(st)
-        if ladder is None:
+        st.stepped_ns = self._mono()
+        stepped = self.decide(st, self._wall(), timer=timer)
+        if stepped is None:
             return
-        now = self._mono()
-        if not force and not self.should_send(st, ladder, now):
+        old, (new, decision) = st.engine, stepped
+        st.engine = new
+        if not decision.send:
+            metrics.REQUOTES_SKIPPED.labels(market=st.market.id).inc()
             return
+        ladder = decision.ladder
         msg = self.intent(st, ladder, time.monotonic_ns())
-        if await self._send(self._out.encode(msg)):
-            st.sent, st.sent_ns = ladder, now
+        if not await self._send(self._out.encode(msg)):
+            st.engine = engine.commit_unsent(new, old)
+        else:
             metrics.QUOTES.labels(market=st.market.id).inc()
+            metrics.HOP_LATENCY.labels(hop="book_to_intent").observe(max(0, msg.ts_sent_ns - msg.ts_recv_ns) / 1e9)
             if ladder.empty:
                 log.debug("pulled quotes", extra={"market": st.market.id})
 
@@ -225,6 +288,8 @@ class Quoter:
                     self.on_book(msg)
                 case MarketStatus():
                     self.on_status(msg)
+                case TradePrint():
+                    self.on_trade(msg)
                 case _:
                     pass
 
@@ -269,11 +334,11 @@ class Quoter:
                     self._drain_md(await _drain(md))
                 now = self._mono()
                 for st in self.markets.values():
-                    floor_due = st.sent is not None and (
-                        now - st.sent_ns >= st.quoting.interval_ms * 1_000_000
+                    floor_due = st.book is not None and (
+                        now - st.stepped_ns >= st.quoting.interval_ms * 1_000_000
                     )
                     if st.dirty or floor_due:
-                        await self.quote(st, force=floor_due)
+                        await self.quote(st, timer=floor_due)
                 if now >= next_hb:
                     await self.heartbeat()
                     next_hb = now + hb_every_ns

@@ -1,4 +1,5 @@
-"""Property tests of the quoting maths: every ladder is valid for every book and inventory."""
+"""Property tests of the quoting engine, for BOTH models (heuristic, avellaneda_stoikov):
+every ladder is valid for every book, inventory, history and parameter set."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from hypothesis import strategies as st
 from common.config import QuotingConfig
 from common.messages import Level
 from common.prices import ONE_DOLLAR
-from services.quoter.strategy import Book, Ladder, build_ladder
+from services.quoter.engine import step
+from services.quoter.model import Book, Decision, EngineInputs, EngineState, MarketInfo
 
 TICKS = st.sampled_from([1, 10, 100])
+T0 = 1_800_000_000 * 10**9
+S = 10**9
+MODELS = st.sampled_from(["heuristic", "avellaneda_stoikov"])
 
 
 @st.composite
@@ -41,32 +46,71 @@ def configs(draw: st.DrawFn) -> QuotingConfig:
     max_spread = draw(st.floats(min_spread, 0.3))
     return msgspec.structs.replace(
         QuotingConfig(),
+        model=draw(MODELS),
         spread=draw(st.floats(min_spread, max_spread)),
         min_spread=min_spread,
         max_spread=max_spread,
         size=draw(st.floats(0.5, 5000)),
         max_inventory=draw(st.floats(1, 10_000)),
         skew=draw(st.floats(0, 10)),
-        fv_method=draw(st.sampled_from(["mid_price", "weighted_mid", "microprice", "vwap"])),
+        vol_mult=draw(st.floats(0, 100)),
+        fv_method=draw(st.sampled_from(["mid_price", "weighted_mid", "microprice", "vwap", "ema"])),
         max_orders=draw(st.integers(1, 8)),
         level_spacing=draw(st.sampled_from([0.0, 0.001, 0.01, 0.05])),
         level_decay=draw(st.floats(0.05, 1)),
+        liquidity_min_depth=draw(st.sampled_from([0.0, 50.0, 5000.0])),
+        inventory_widen=draw(st.sampled_from([0.0, 0.5, 3.0])),
+        gamma=draw(st.floats(0.01, 10)),
+        order_intensity=draw(st.floats(1, 1000)),
+        horizon_s=draw(st.floats(1, 86_400)),
     )
 
 
-nets = st.floats(-20_000, 20_000, allow_nan=False)
+@st.composite
+def states(draw: st.DrawFn, book: Book, params: QuotingConfig) -> EngineState:
+    """An engine state warmed on a few earlier books (moved mids feed EMA and volatility)."""
+    state = EngineState()
+    for i, shift in enumerate(draw(st.lists(st.integers(-5, 5), max_size=4))):
+        moved = Book(
+            tick=book.tick,
+            bids=tuple(Level(max(book.tick, lv.price + shift * book.tick), lv.size) for lv in book.bids),
+            asks=tuple(Level(min(ONE_DOLLAR - book.tick, lv.price + shift * book.tick), lv.size)
+                       for lv in book.asks),
+        )
+        state, _ = step(state, EngineInputs(book=moved), params, MarketInfo(), T0 + i * S)
+    return state
+
+
+markets = st.sampled_from([
+    MarketInfo(),
+    MarketInfo(resolves_at_ns=T0 + 10 * S + 86_400 * S),
+    MarketInfo(resolves_at_ns=T0 + 10 * S + 1800 * S),  # inside stop-adding
+    MarketInfo(resolves_at_ns=T0 + 10 * S + 300 * S),  # inside exit
+])
+nets = st.integers(-2_000_000, 2_000_000)
 min_sizes = st.integers(0, 2000)
 
 
-@settings(max_examples=400)
-@given(books(), configs(), nets, min_sizes)
-def test_ladder_is_always_valid(book: Book, cfg: QuotingConfig, net: float, min_size: int) -> None:
-    ladder = build_ladder(book, cfg, net, min_size)
+def run(state: EngineState, book: Book, params: QuotingConfig, net: int, min_size: int,
+        market: MarketInfo = MarketInfo()) -> Decision:
+    inputs = EngineInputs(book=book, net_centi=net, min_size_centi=min_size, new_book=False)
+    return step(state, inputs, params, market, T0 + 10 * S)[1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), books(), configs(), nets, min_sizes, markets)
+def test_ladder_is_always_valid(
+    data: st.DataObject, book: Book, params: QuotingConfig, net: int, min_size: int,
+    market: MarketInfo,
+) -> None:
+    state = data.draw(states(book, params))
+    ladder = run(state, book, params, net, min_size, market).ladder
     tick = book.tick
+    grow = max(1.0, params.moderate_reduce_factor, params.aggressive_reduce_factor)
     for lv in (*ladder.bids, *ladder.asks):
         assert tick <= lv.price <= ONE_DOLLAR - tick and lv.price % tick == 0
         assert lv.size >= max(1, min_size)
-        assert lv.size <= math.floor(cfg.size * 100 + 1e-6)
+        assert lv.size <= math.floor(params.size * 100 * grow + 1e-6)
     if ladder.bids and ladder.asks:
         assert ladder.bids[0].price < ladder.asks[0].price
     if ladder.bids:
@@ -75,41 +119,48 @@ def test_ladder_is_always_valid(book: Book, cfg: QuotingConfig, net: float, min_
         assert ladder.asks[0].price > book.bids[0].price, "an ask would cross the book"
     bid_prices = [lv.price for lv in ladder.bids]
     ask_prices = [lv.price for lv in ladder.asks]
-    assert bid_prices == sorted(bid_prices, reverse=True)
-    assert len(set(bid_prices)) == len(bid_prices)
-    assert ask_prices == sorted(ask_prices)
-    assert len(set(ask_prices)) == len(ask_prices)
+    assert all(a > b for a, b in zip(bid_prices, bid_prices[1:], strict=False)), "bids not monotone"
+    assert all(a < b for a, b in zip(ask_prices, ask_prices[1:], strict=False)), "asks not monotone"
+    # Exits only ever reduce |net|, at prices resting on the book.
+    assert not (ladder.exit_bids and ladder.exit_asks)
+    exits = ladder.exit_asks if net > 0 else ladder.exit_bids
+    assert sum(lv.size for lv in exits) <= abs(net)
+    book_prices = {lv.price for lv in (*book.bids, *book.asks)}
+    assert all(lv.price in book_prices for lv in exits)
 
 
-@settings(max_examples=300)
-@given(books(), configs(), nets, min_sizes)
+@settings(max_examples=300, deadline=None)
+@given(st.data(), books(), configs(), nets, min_sizes)
 def test_adding_side_never_exceeds_max_inventory(
-    book: Book, cfg: QuotingConfig, net: float, min_size: int
+    data: st.DataObject, book: Book, params: QuotingConfig, net: int, min_size: int
 ) -> None:
-    ladder = build_ladder(book, cfg, net, min_size)
-    max_inv = math.floor(cfg.max_inventory * 100 + 1e-6)
-    net_centi = round(net * 100)
+    state = data.draw(states(book, params))
+    ladder = run(state, book, params, net, min_size).ladder
+    max_inv = math.floor(params.max_inventory * 100 + 1e-6)
     if net >= 0:
-        assert net_centi + sum(lv.size for lv in ladder.bids) <= max(max_inv, net_centi)
+        assert net + sum(lv.size for lv in ladder.bids) <= max(max_inv, net)
     if net <= 0:
-        assert -net_centi + sum(lv.size for lv in ladder.asks) <= max(max_inv, -net_centi)
+        assert -net + sum(lv.size for lv in ladder.asks) <= max(max_inv, -net)
 
 
-def _top(ladder: Ladder) -> tuple[int | None, int | None]:
+def _top(d: Decision) -> tuple[int | None, int | None]:
     return (
-        ladder.bids[0].price if ladder.bids else None,
-        ladder.asks[0].price if ladder.asks else None,
+        d.bids[0].price if d.bids else None,
+        d.asks[0].price if d.asks else None,
     )
 
 
-@settings(max_examples=300)
-@given(books(), configs(), st.floats(0, 20_000), min_sizes)
+@settings(max_examples=300, deadline=None)
+@given(st.data(), books(), configs(), st.integers(0, 2_000_000))
 def test_skew_moves_quotes_away_from_heavy_side(
-    book: Book, cfg: QuotingConfig, inventory: float, min_size: int
+    data: st.DataObject, book: Book, params: QuotingConfig, inventory: int
 ) -> None:
-    flat_bid, flat_ask = _top(build_ladder(book, cfg, 0.0, 0))
-    long_bid, long_ask = _top(build_ladder(book, cfg, inventory, 0))
-    short_bid, short_ask = _top(build_ladder(book, cfg, -inventory, 0))
+    # Isolate the skew: no inventory widening (which widens both quotes on purpose).
+    params = msgspec.structs.replace(params, inventory_widen=0.0)
+    state = data.draw(states(book, params))
+    flat_bid, flat_ask = _top(run(state, book, params, 0, 0))
+    long_bid, long_ask = _top(run(state, book, params, inventory, 0))
+    short_bid, short_ask = _top(run(state, book, params, -inventory, 0))
     # Long: both quotes at or below flat (selling is cheaper, buying less eager); short: above.
     if flat_bid is not None and long_bid is not None:
         assert long_bid <= flat_bid
@@ -119,3 +170,14 @@ def test_skew_moves_quotes_away_from_heavy_side(
         assert short_bid >= flat_bid
     if flat_ask is not None and short_ask is not None:
         assert short_ask >= flat_ask
+
+
+@settings(max_examples=200, deadline=None)
+@given(books(), configs(), st.integers(1, 2_000_000))
+def test_heuristic_skew_is_at_least_one_tick(book: Book, params: QuotingConfig, inventory: int) -> None:
+    params = msgspec.structs.replace(params, model="heuristic", inventory_widen=0.0,
+                                     skew=max(params.skew, 0.01))
+    flat = run(EngineState(), book, params, 0, 0)
+    long = run(EngineState(), book, params, inventory, 0)
+    # Any inventory at all moves the reservation (the ladder's centre) a whole tick down.
+    assert long.reservation <= flat.reservation - book.tick + 1e-9
