@@ -66,14 +66,14 @@ class Verifier:
         now = time.time_ns() if now_ns is None else now_ns
         try:
             env = _env_dec.decode(frame)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
             raise AuthError("malformed") from exc
         expected = hmac.new(self._secret, env.body, hashlib.sha256).digest()
         if not hmac.compare_digest(expected, env.mac):
             raise AuthError("bad_mac")
         try:
             msg = _msg_dec.decode(env.body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
             raise AuthError("malformed") from exc
         if abs(now - msg.ts_ns) > self._window_ns:
             raise AuthError("stale")

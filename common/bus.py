@@ -26,6 +26,10 @@ from common.errors import BusError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+MAX_MESSAGE_BYTES = 1 << 20
+"""Receiving sockets drop a peer that sends a larger frame (ZMQ_MAXMSGSIZE): no message on
+pmm's bus comes near it, so anything bigger is garbage or an attack, never read into memory."""
+
 _ctx: zmq.asyncio.Context | None = None
 
 
@@ -48,6 +52,8 @@ def _prepare_ipc(endpoint: str) -> None:
 def _socket(kind: int, *, linger_ms: int = 0) -> zmq.asyncio.Socket:
     sock = context().socket(kind)
     sock.setsockopt(zmq.LINGER, linger_ms)
+    if kind in (zmq.SUB, zmq.PULL, zmq.ROUTER, zmq.DEALER):
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
     return sock
 
 
@@ -140,7 +146,7 @@ class Codec(Generic[T]):
         """Decode a frame, or count it as dropped and return None."""
         try:
             return self._dec.decode(frame)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
             self._dropped.inc()
             log.warning(
                 "dropped frame on %s: %s", self.channel, str(exc)[:200],

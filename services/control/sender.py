@@ -51,7 +51,7 @@ async def deliver(
                         break
                     try:
                         ack = _ack_dec.decode(await sock.recv())
-                    except (msgspec.DecodeError, msgspec.ValidationError):
+                    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
                         continue
                     if ack.nonce == msg.nonce:
                         results[name] = ack

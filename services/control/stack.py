@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 import xmlrpc.client
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +86,7 @@ def environment(cfg: Config, config_path: Path) -> dict[str, str]:
         PMM_QUOTERS=str(cfg.stack.quoters),
         PMM_SIM_AUTOSTART="true" if cfg.sim.enabled else "false",
         PMM_POLYMARKET="true" if "polymarket" in venues else "false",
+        PMM_KALSHI="true" if "kalshi" in venues else "false",
         PROMETHEUS_MULTIPROC_DIR=str(run_dir / "metrics"),
         PYTHONUNBUFFERED="1",
     )
@@ -103,7 +105,31 @@ def environment(cfg: Config, config_path: Path) -> dict[str, str]:
         # The simulator accepts any key: make a throwaway one for this run dir.
         path = _secret_file(run_dir, "sim_polymarket_key", lambda: "0x" + secrets.token_hex(32))
         env[key_env] = path.read_text().strip()
+    if "kalshi" in venues:
+        _kalshi_environment(cfg, env)
     return env
+
+
+def _kalshi_environment(cfg: Config, env: dict[str, str]) -> None:
+    """Kalshi credentials: the operator's, or a throwaway RSA key the simulator is told about."""
+    k = cfg.venues.kalshi
+    if env.get(k.key_id_env) and env.get(k.private_key_file_env):
+        return
+    if not cfg.sim.enabled:
+        raise StackError(
+            f"${k.key_id_env} and ${k.private_key_file_env} are not set: export the Kalshi API "
+            "key id and the path of its private key PEM (or run against the simulator with "
+            "[sim] enabled = true)"
+        )
+    from common.kalshi_auth import KalshiSigner, new_private_pem
+
+    key_path = _secret_file(cfg.run_dir, "sim_kalshi_key.pem", lambda: new_private_pem().decode())
+    key_id = _secret_file(cfg.run_dir, "sim_kalshi_key_id", lambda: str(uuid.uuid4()))
+    signer = KalshiSigner.from_pem("", key_path.read_bytes())
+    pub = _secret_file(cfg.run_dir, "sim_kalshi_key.pub.pem", lambda: signer.public_pem().decode())
+    env[k.key_id_env] = key_id.read_text().strip()
+    env[k.private_key_file_env] = str(key_path)
+    env[cfg.sim.kalshi_public_key_file_env] = str(pub)
 
 
 def control_secret(cfg: Config) -> bytes:
@@ -203,3 +229,21 @@ def find(config_arg: str | None) -> tuple[Config, Path]:
         raise StackError("no stack found: start one with `pmm up --config FILE` or pass --config")
     path = Path(path_text)
     return config_mod.load(path), path
+
+
+def restart_programs(run_dir: Path, names: list[str], *, progress: Callable[[str], None]) -> None:
+    """Restart the named process groups one after another so they re-read config and overlay."""
+    if not is_running(run_dir):
+        return
+    with supervisor(run_dir) as sv:
+        groups = {i["group"] for i in sv.getAllProcessInfo()}
+        for name in names:
+            if name not in groups:
+                continue
+            progress(f"restarting {name}")
+            try:
+                sv.stopProcessGroup(name, True)
+                sv.startProcessGroup(name, True)
+            except xmlrpc.client.Fault as exc:
+                raise StackError(f"supervisord could not restart {name}: {exc.faultString}; "
+                                 f"see {run_dir}/logs/{name}*.log") from exc

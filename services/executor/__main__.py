@@ -9,10 +9,12 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from common import runtime
+from common import overlay, runtime
 from common.auth import load_secret
-from common.config import Config, load
+from common.config import Config
 from common.errors import ConfigError
+from common.kalshi_auth import KalshiSigner
+from services.executor.kalshi import KalshiExecution, kalshi_tokens
 from services.executor.orders import MarketTokens
 from services.executor.polymarket import PolymarketExecution
 from services.executor.process import ExecutorActor
@@ -20,16 +22,18 @@ from services.executor.process import ExecutorActor
 log = logging.getLogger(__name__)
 
 def market_tokens(cfg: Config, venue: str) -> list[MarketTokens]:
-    """The configured markets of a venue as executor records."""
-    return [
-        MarketTokens(
-            market=m.id, venue_market=m.venue_market, yes_token=m.yes_token,
-            no_token=m.no_token, tick=m.tick_pips, min_size=m.min_size_centi,
-            neg_risk=m.neg_risk,
-        )
-        for m in cfg.markets
-        if m.venue == venue
-    ]
+    """The configured markets of a venue as executor records (Kalshi: `<ticker>:yes|no`)."""
+    out = []
+    for m in cfg.markets:
+        if m.venue != venue:
+            continue
+        yes, no = (m.yes_token, m.no_token) if venue == "polymarket" else kalshi_tokens(
+            m.venue_market)
+        out.append(MarketTokens(
+            market=m.id, venue_market=m.venue_market, yes_token=yes, no_token=no,
+            tick=m.tick_pips, min_size=m.min_size_centi, neg_risk=m.neg_risk,
+        ))
+    return out
 
 
 def polymarket_key(cfg: Config) -> str:
@@ -49,20 +53,28 @@ def main(argv: list[str] | None = None) -> None:
     """Parse arguments, load the config and run the executor until SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m services.executor", description=__doc__)
     parser.add_argument("--config", required=True, help="TOML config file")
-    parser.add_argument("--venue", required=True, choices=["polymarket"])
+    parser.add_argument("--venue", required=True, choices=["kalshi", "polymarket"])
     args = parser.parse_args(argv)
     try:
-        cfg = load(args.config)
+        cfg = overlay.load_effective(args.config)  # config file + run-dir overlay (issue 7)
         markets = market_tokens(cfg, args.venue)
         if not markets:
             raise ConfigError(f"no [[markets]] with venue = {args.venue!r} in {args.config}")
         secret = load_secret(cfg.control.secret_env)
-        private_key = polymarket_key(cfg)
+        if args.venue == "kalshi":
+            k = cfg.venues.kalshi
+            signer = KalshiSigner.from_env(k.key_id_env, k.private_key_file_env)
+        else:
+            private_key = polymarket_key(cfg)
     except ConfigError as exc:
         print(f"executor: {exc}", file=sys.stderr)
         sys.exit(2)
 
     async def _main(stop: asyncio.Event) -> None:
+        if args.venue == "kalshi":
+            adapter = KalshiExecution(cfg, markets, signer=signer)
+            await ExecutorActor(cfg, adapter, markets, secret=secret).run(stop)
+            return
         with ThreadPoolExecutor(cfg.executor.workers, thread_name_prefix="venue") as pool:
             adapter = PolymarketExecution(cfg, markets, private_key=private_key,
                                           pool=pool)

@@ -99,7 +99,7 @@ def decode_user_frame(frame: str | bytes) -> tuple[list[TradeMsg | OrderMsg], in
         return [], 0
     try:
         raw = msgspec.json.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return [], 1
     out: list[TradeMsg | OrderMsg] = []
     bad = 0

@@ -172,6 +172,7 @@ class ExecutorActor:
                 if cmd.ts_recv_ns > 0:
                     metrics.TICK_TO_ORDER.labels(venue=self.venue).observe(
                         (recv_ns - cmd.ts_recv_ns) / 1e9)
+                    metrics.HOP_LATENCY.labels(hop="risk_to_executor").observe(max(0, recv_ns - cmd.ts_approved_ns) / 1e9)
                 if self.blocked(m):
                     self._count("intent", "refused")
                     return

@@ -6,19 +6,24 @@ import argparse
 import asyncio
 import sys
 
-from common import runtime
-from common.config import Config, load
+from common import overlay, runtime
+from common.config import Config
 from common.errors import ConfigError
+from common.kalshi_auth import KalshiSigner
 from services.ingest.adapter import FeedAdapter
+from services.ingest.kalshi import KalshiFeed
 from services.ingest.polymarket import PolymarketFeed
 from services.ingest.process import IngestActor
 
-FEEDS = {"polymarket": PolymarketFeed}
+FEEDS = ("kalshi", "polymarket")
 
 
 def make_feed(cfg: Config, venue: str) -> FeedAdapter:
-    """The feed adapter of a venue."""
-    return FEEDS[venue](cfg)
+    """The feed adapter of a venue (Kalshi signs its websocket upgrade: key from the env)."""
+    if venue == "kalshi":
+        k = cfg.venues.kalshi
+        return KalshiFeed(cfg, KalshiSigner.from_env(k.key_id_env, k.private_key_file_env))
+    return PolymarketFeed(cfg)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,16 +33,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--venue", required=True, choices=sorted(FEEDS))
     args = parser.parse_args(argv)
     try:
-        cfg = load(args.config)
+        cfg = overlay.load_effective(args.config)  # config file + run-dir overlay (issue 7)
     except ConfigError as exc:
         print(f"ingest: {exc}", file=sys.stderr)
         sys.exit(2)
     if not any(m.venue == args.venue for m in cfg.markets):
         print(f"ingest: no [[markets]] with venue = {args.venue!r} in {args.config}", file=sys.stderr)
         sys.exit(2)
+    try:
+        feed = make_feed(cfg, args.venue)
+    except ConfigError as exc:
+        print(f"ingest: {exc}", file=sys.stderr)
+        sys.exit(2)
 
     async def _main(stop: asyncio.Event) -> None:
-        await IngestActor(cfg, make_feed(cfg, args.venue)).run(stop)
+        await IngestActor(cfg, feed).run(stop)
 
     runtime.run("ingest", f"ingest-{args.venue}", _main, level=cfg.stack.log_level)
 

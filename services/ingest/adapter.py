@@ -68,7 +68,15 @@ class MarketClosed(Struct, frozen=True):
     reason: str
 
 
-FeedUpdate = BookReplace | LevelChanges | TickChanged | TradeSeen | MarketClosed
+class Resubscribe(Struct, frozen=True):
+    """The market's book is invalid (sequence gap): mark it stale and send `messages`."""
+
+    market: str
+    reason: str
+    messages: list[str]
+
+
+FeedUpdate = BookReplace | LevelChanges | TickChanged | TradeSeen | MarketClosed | Resubscribe
 
 
 class FeedAdapter(Protocol):
@@ -85,7 +93,11 @@ class FeedAdapter(Protocol):
         ...
 
     def ping_message(self) -> str:
-        """The application-level keepalive text."""
+        """The application-level keepalive text ("" when the venue uses protocol pings)."""
+        ...
+
+    def connect_headers(self) -> dict[str, str]:
+        """Headers for the websocket upgrade, made fresh per connect (signed auth)."""
         ...
 
     def markets(self) -> list[str]:

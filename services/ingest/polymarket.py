@@ -62,6 +62,9 @@ class PolymarketFeed:
     def ping_message(self) -> str:
         return "PING"
 
+    def connect_headers(self) -> dict[str, str]:
+        return {}  # the market channel is public
+
     def markets(self) -> list[str]:
         return [m.id for m in self._markets]
 

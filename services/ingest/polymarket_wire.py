@@ -170,7 +170,7 @@ def decode_frame(frame: str | bytes) -> tuple[list[MarketEvent], int]:
         return [], 0
     try:
         raw = msgspec.json.decode(text)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return [], 1
     items = raw if isinstance(raw, list) else [raw]
     events: list[MarketEvent] = []

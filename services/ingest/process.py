@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import websockets
 from websockets.asyncio.client import ClientConnection
@@ -35,6 +34,7 @@ from services.ingest.adapter import (
     FeedAdapter,
     LevelChanges,
     MarketClosed,
+    Resubscribe,
     TickChanged,
     TradeSeen,
 )
@@ -85,6 +85,7 @@ class IngestActor:
         self._sock = bus.pub(endpoint(cfg, "md", self._venue), hwm=cfg.bus.send_hwm)
         self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue=self._venue, channel="market")
         self._reconnects = metrics.FEED_RECONNECTS.labels(venue=self._venue, channel="market")
+        self._gaps = metrics.FEED_SEQUENCE_GAPS.labels(venue=self._venue)
         self._updates = {
             m: metrics.BOOK_UPDATES.labels(venue=self._venue, market=m) for m in self._markets
         }
@@ -120,18 +121,30 @@ class IngestActor:
 
     # --- websocket ---------------------------------------------------------------------------
 
+    async def _connections(self) -> AsyncIterator[ClientConnection]:
+        """Connect forever with jittered exponential backoff; fresh (signed) headers each time."""
+        delays = backoff(initial_delay=1.0, min_delay=0.5, max_delay=30.0)
+        while True:
+            try:
+                ws = await websockets.connect(
+                    self._feed.url(), additional_headers=self._feed.connect_headers(),
+                    open_timeout=10, max_size=16 * 2**20, compression=None,
+                )
+            except InvalidURI:
+                raise
+            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
+                delay = next(delays)
+                log.warning("market websocket connect failed (%s); retrying in %.1fs", exc, delay,
+                            extra={"venue": self._venue})
+                await asyncio.sleep(delay)
+                continue
+            delays = backoff(initial_delay=1.0, min_delay=0.5, max_delay=30.0)
+            async with ws:
+                yield ws
+
     async def _feed_loop(self) -> None:
         connected_before = False
-        async for ws in websockets.connect(
-            self._feed.url(),
-            process_exception=retry_all_but_config,
-            reconnect_delays=functools.partial(
-                backoff, initial_delay=1.0, min_delay=0.5, max_delay=30.0
-            ),
-            open_timeout=10,
-            max_size=16 * 2**20,
-            compression=None,
-        ):
+        async for ws in self._connections():
             if connected_before:
                 self._reconnects.inc()
             connected_before = True
@@ -161,6 +174,8 @@ class IngestActor:
     async def _ping_loop(self, ws: ClientConnection) -> None:
         interval = self._cfg.ingest.ping_interval_ms / 1000
         text = self._feed.ping_message()
+        if not text:
+            return
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await asyncio.sleep(interval)
@@ -221,6 +236,17 @@ class IngestActor:
                 case MarketClosed(market=m):
                     self._books[m].invalidate()
                     await self._set_stale(m, update.reason)
+                case Resubscribe(market=m):
+                    self._books[m].invalidate()
+                    self._gaps.inc()
+                    log.warning("book invalid (%s): resubscribing", update.reason,
+                                extra={"venue": self._venue, "market": m})
+                    await self._set_stale(m, update.reason)
+                    ws = self._ws
+                    if ws is not None:
+                        with contextlib.suppress(ConnectionClosed):
+                            for text in update.messages:
+                                await ws.send(text)
 
     async def _publish_book(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
         bids, asks = self._books[market].top(self._cfg.ingest.depth)

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from common import config, runtime
+from common import overlay, runtime
 from common.auth import load_secret
 from common.errors import ConfigError
 from services.risk.actor import NAME, RiskActor
@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", required=True, help="stack config TOML")
     args = parser.parse_args(argv)
     try:
-        cfg = config.load(args.config)
+        cfg = overlay.load_effective(args.config)  # config file + run-dir overlay (issue 7)
         secret = load_secret(cfg.control.secret_env)
     except ConfigError as exc:
         print(f"risk: {exc}", file=sys.stderr)

@@ -58,7 +58,7 @@ def _nonce_of(frame: bytes) -> str:
     """Best-effort nonce of a refused control frame, so the sender can match the Ack."""
     try:
         return _ctl_dec.decode(_env_dec.decode(frame).body).nonce
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return ""
 
 

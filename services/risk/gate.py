@@ -165,6 +165,7 @@ class RiskGate:
             log.warning("intent for unknown market dropped", extra={"market": intent.market})
             return None
         self._seen(intent.market)
+        metrics.HOP_LATENCY.labels(hop="quoter_to_risk").observe(max(0, time.monotonic_ns() - intent.ts_sent_ns) / 1e9)
         pos = self.positions.get(intent.market, Position())
         other = self.total_exposure() - self._market_exposure(intent.market, pos)
         gate = limits.GateState(

@@ -257,6 +257,10 @@ class Engine:
         self.events.append(Traded(trade))
         return trade
 
+    def new_uuid(self) -> str:
+        """A deterministic (seeded) UUID4, for venues whose ids are UUIDs (Kalshi)."""
+        return self._trade_id()
+
     def _trade_id(self) -> str:
         b = bytearray(self._ids.getrandbits(128).to_bytes(16, "big"))
         b[6] = (b[6] & 0x0F) | 0x40
@@ -319,3 +323,73 @@ class Engine:
         for o in due:
             self.cancel(o.account, o.id, "CANCELED")
         return [o.id for o in due]
+
+    # --- amending (Kalshi) ------------------------------------------------------------------
+
+    def decrease(self, account: str, order_id: str, reduce_by: int) -> int:
+        """Shrink a live order in place, keeping its queue priority; return the new remaining.
+
+        Reducing to zero cancels it. Raise OrderRejected (404) for an unknown order.
+        """
+        order = self.orders.get(order_id)
+        if order is None or order.account != account or order.status != "LIVE":
+            raise OrderRejected("order not found", 404)
+        cut = min(max(0, reduce_by), order.remaining)
+        if cut == order.remaining:
+            self.cancel(account, order_id)
+            return 0
+        book = self.books[order.market]
+        side = book.bids if order.yes_bid else book.asks
+        size = side.reduce(order.yes_price, cut)
+        acct = self.accounts[account]
+        if order.side == "BUY":
+            acct.locked -= order.price * cut
+        else:
+            acct.reserved[order.asset_id] -= cut
+        order.original_size -= cut
+        now = self.clock_ms()
+        self.events.append(OrderChanged("UPDATE", order, order.size_matched, "LIVE", now))
+        self.events.append(LevelChanged(order.market, order.yes_bid, order.yes_price, size, order.id))
+        return order.remaining
+
+    def amend(self, account: str, order_id: str, price: int, remaining: int) -> Order:
+        """Move a live post-only order to `price` (its own token terms) with `remaining` left.
+
+        The order keeps its id and loses queue priority; an amend that would cross is
+        refused like a post-only placement and leaves the order untouched.
+        """
+        order = self.orders.get(order_id)
+        if order is None or order.account != account or order.status != "LIVE":
+            raise OrderRejected("order not found", 404)
+        market = self.markets[order.market]
+        tick = market.tick
+        if price % tick or not tick <= price <= ONE - tick:
+            raise OrderRejected(f"price {price_to_str(price)} is not on the market's price grid")
+        if remaining <= 0 or remaining < market.min_size:
+            raise OrderRejected("count below the market minimum")
+        book = self.books[order.market]
+        limit = price if order.is_yes else ONE - price
+        opposite = book.asks if order.yes_bid else book.bids
+        if opposite.crosses(limit):
+            raise OrderRejected(POST_ONLY_CROSSES)
+        acct = self.accounts[account]
+        if order.side == "BUY":
+            extra = price * remaining - order.price * order.remaining
+            if extra > acct.free_collateral():
+                raise OrderRejected(NO_BALANCE)
+        side = book.bids if order.yes_bid else book.asks
+        old_price = order.yes_price
+        size = side.remove(order)
+        self.events.append(LevelChanged(order.market, order.yes_bid, old_price, size, order.id))
+        self._release(order)
+        order.price = price
+        order.original_size = order.size_matched + remaining
+        if order.side == "BUY":
+            acct.locked += price * remaining
+        else:
+            acct.reserved[order.asset_id] = acct.reserved.get(order.asset_id, 0) + remaining
+        size = side.add(order)
+        now = self.clock_ms()
+        self.events.append(OrderChanged("UPDATE", order, order.size_matched, "LIVE", now))
+        self.events.append(LevelChanged(order.market, order.yes_bid, order.yes_price, size, order.id))
+        return order

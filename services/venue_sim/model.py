@@ -40,6 +40,7 @@ class SimMarket:
     neg_risk: bool = False
     start_probability: float = 0.5
     name: str = ""
+    venue: str = "polymarket"
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,7 +159,7 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
             try:
                 params = msgspec.json.decode(await request.read())
                 tokens = [str(p["token_id"]) for p in params]
-            except (msgspec.DecodeError, TypeError, KeyError):
+            except (msgspec.DecodeError, UnicodeDecodeError, TypeError, KeyError):
                 venue.count_malformed("rest")
                 return error("Invalid payload: expected [{\"token_id\": ...}]")
         else:

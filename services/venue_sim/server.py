@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import os
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from common.config import Config
+from common.errors import ConfigError
 from common.prices import MONEY_SCALE, price_to_str, size_to_str
 from services.venue_sim import wire
 from services.venue_sim.accounts import Heartbeats, KeyStore
@@ -28,7 +32,12 @@ from services.venue_sim.engine import (
     Trade,
     Traded,
 )
+from services.venue_sim.faults import Faults, add_fault_routes
 from services.venue_sim.flow import Flow
+from services.venue_sim.kalshi import KalshiBook, add_kalshi_routes
+from services.venue_sim.kalshi_ws import WS_PATH as KALSHI_WS_PATH
+from services.venue_sim.kalshi_ws import KalshiHub
+from services.venue_sim.kalshi_wire import tokens as kalshi_tokens
 from services.venue_sim.ws import Hub
 
 log = logging.getLogger(__name__)
@@ -44,15 +53,17 @@ def wall_ms() -> int:
 
 
 def sim_markets(cfg: Config) -> list[SimMarket]:
-    return [
-        SimMarket(
-            condition_id=m.venue_market, yes_token=m.yes_token, no_token=m.no_token,
+    """Every configured market; a Kalshi ticker gets synthetic `<ticker>:yes|no` tokens."""
+    out = []
+    for m in cfg.markets:
+        yes, no = (m.yes_token, m.no_token) if m.venue == "polymarket" else kalshi_tokens(
+            m.venue_market)
+        out.append(SimMarket(
+            condition_id=m.venue_market, yes_token=yes, no_token=no,
             tick=m.tick_pips, min_size=m.min_size_centi, neg_risk=m.neg_risk,
-            start_probability=m.sim_start_probability, name=m.name or m.id,
-        )
-        for m in cfg.markets
-        if m.venue == "polymarket"
-    ]
+            start_probability=m.sim_start_probability, name=m.name or m.id, venue=m.venue,
+        ))
+    return out
 
 
 class Venue:
@@ -67,6 +78,9 @@ class Venue:
         self.keys = KeyStore(cfg.sim.seed)
         self.heartbeats = Heartbeats(cfg.sim.heartbeat_timeout_ms, cfg.sim.seed)
         self.hub = Hub(self)
+        self.faults = Faults()
+        self.kalshi = KalshiBook(self)
+        self.khub = KalshiHub(self)
         self.malformed: Counter[str] = Counter()
         self.orders_accepted = 0
         self.orders_rejected = 0
@@ -113,6 +127,7 @@ class Venue:
         if not events:
             return
         now = self.clock_ms()
+        events = self._publish_kalshi(events, now)
         levels: dict[str, dict[tuple[bool, int], LevelChanged]] = {}
         traded: dict[str, list[Trade]] = {}
         for ev in events:
@@ -146,6 +161,47 @@ class Venue:
                 )
             self._send_books(market)
         self._schedule_confirmations([t for ts in traded.values() for t in ts])
+
+    def _publish_kalshi(self, events: list[Any], now: int) -> list[Any]:
+        """Send the Kalshi markets' events to the Kalshi hub; return the other events."""
+        rest: list[Any] = []
+        touched: set[str] = set()
+        for ev in events:
+            cid = ev.trade.market if isinstance(ev, Traded) else (
+                ev.market if isinstance(ev, LevelChanged) else ev.order.market)
+            if self.engine.markets[cid].venue != "kalshi":
+                rest.append(ev)
+            elif isinstance(ev, LevelChanged):
+                self.khub.on_level(ev, now)
+                touched.add(cid)
+            elif isinstance(ev, Traded):
+                self.khub.on_trade(ev.trade)
+        for cid in touched:
+            self.khub.on_ticker(cid, now)
+        return rest
+
+    async def drop_websockets(self) -> None:
+        """Close every websocket at once (fault injection); clients must reconnect."""
+        await self.hub.close_all()
+        await self.khub.close_all()
+
+    def change_tick(self, cid: str, tick: int) -> None:
+        """Switch a market's tick (fault injection); Polymarket clients get tick_size_change."""
+        old = self.engine.markets[cid]
+        new = dataclasses.replace(old, tick=tick)
+        self.engine.markets[cid] = new
+        self.engine.tokens[new.yes_token] = (new, True)
+        self.engine.tokens[new.no_token] = (new, False)
+        self.flow.markets = list(self.engine.markets.values())
+        if new.venue != "polymarket":
+            return
+        now = str(self.clock_ms())
+        for token in (new.yes_token, new.no_token):
+            msg = {"event_type": "tick_size_change", "asset_id": token, "market": cid,
+                   "old_tick_size": price_to_str(old.tick), "new_tick_size": price_to_str(tick),
+                   "timestamp": now}
+            self.hub.to_market({token}, lambda wanted, msg=msg: msg)
+        self._send_books(new)
 
     def _send_books(self, market: SimMarket) -> None:
         self.hub.to_market(
@@ -235,6 +291,7 @@ class Venue:
         for handle in self._timers:
             handle.cancel()
         await self.hub.close_all()
+        await self.khub.close_all()
 
     # --- the venue's own truth ------------------------------------------------------------
 
@@ -291,6 +348,21 @@ class Venue:
         return {"accounts": accounts, "markets": markets}
 
 
+def register_env_kalshi_key(venue: Venue) -> None:
+    """Accept the Kalshi key `pmm up` made for this run (public key file and key id from env)."""
+    key_id = os.environ.get(venue.cfg.venues.kalshi.key_id_env, "").strip()
+    path = os.environ.get(venue.sim.kalshi_public_key_file_env, "").strip()
+    if not key_id or not path:
+        return
+    try:
+        venue.kalshi.register(key_id, Path(path).read_bytes())
+    except (OSError, ConfigError) as exc:
+        log.error("cannot load the Kalshi public key named by $%s: %s; Kalshi requests will get "
+                  "401 until it is fixed", venue.sim.kalshi_public_key_file_env, exc)
+        return
+    log.info("kalshi key accepted from the environment")
+
+
 def _filtered_price_change(msg: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None:
     entries = [e for e in msg["price_changes"] if e["asset_id"] in wanted]
     if not entries:
@@ -316,8 +388,14 @@ def build_app(venue: Venue) -> web.Application:
     async def user_ws(request: web.Request) -> web.StreamResponse:
         return await venue.hub.handle(request, "user")
 
+    async def kalshi_ws(request: web.Request) -> web.StreamResponse:
+        return await venue.khub.handle(request)
+
     app.router.add_get("/ws/market", market_ws)
     app.router.add_get("/ws/user", user_ws)
+    app.router.add_get(KALSHI_WS_PATH, kalshi_ws)
+    add_kalshi_routes(app, venue)
+    add_fault_routes(app, venue)
 
     async def on_startup(_: web.Application) -> None:
         venue.start()
@@ -342,6 +420,7 @@ async def start_site(venue: Venue, host: str, port: int) -> web.AppRunner:
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
     """Serve the venue at cfg.sim.host:port until `stop` is set."""
     venue = Venue(cfg)
+    register_env_kalshi_key(venue)
     runner = await start_site(venue, cfg.sim.host, cfg.sim.port)
     log.info(
         "venue simulator listening",

@@ -99,7 +99,7 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
     async def post_order(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         try:
             send = send_order_decoder.decode(body)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             venue.count_malformed("rest_order")
             return error(f"Invalid order payload: {exc}")
         try:
@@ -113,7 +113,7 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
     async def post_orders(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         try:
             legs = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             venue.count_malformed("rest_order")
             return error(f"Invalid order payload: {exc}")
         if not isinstance(legs, list):
@@ -150,7 +150,7 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
     def json_body(body: str) -> Any:
         try:
             return msgspec.json.decode(body) if body else None
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             venue.count_malformed("rest")
             return None
 

@@ -127,7 +127,7 @@ class Hub:
     def _on_text(self, conn: Conn, text: str) -> None:
         try:
             msg = msgspec.json.decode(text)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):
             msg = None
         if not isinstance(msg, dict):
             self.venue.count_malformed(f"ws_{conn.channel}")

@@ -32,10 +32,12 @@ def free_port() -> int:
 class Stack:
     """A running stack: its config, its simulator, its status, and its processes."""
 
-    def __init__(self, *, extra: str = "", quoters: int = 2, seed: int = 11) -> None:
+    def __init__(self, *, extra: str = "", quoters: int = 2, seed: int = 11,
+                 base: str = "demo.toml") -> None:
+        """`base`: the deploy/ config whose [[markets]] the stack trades (demo-kalshi.toml...)."""
         self.dir = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
         self.sim_port, self.control_port, self.exporter_port = free_port(), free_port(), free_port()
-        demo = (ROOT / "deploy" / "demo.toml").read_text()
+        demo = (ROOT / "deploy" / base).read_text()
         markets = demo[demo.index("[[markets]]"):]
         text = f"""
 [stack]
@@ -44,6 +46,9 @@ quoters = {quoters}
 [venues.polymarket]
 rest_url = "http://127.0.0.1:{self.sim_port}"
 ws_url = "ws://127.0.0.1:{self.sim_port}/ws"
+[venues.kalshi]
+rest_url = "http://127.0.0.1:{self.sim_port}/trade-api/v2"
+ws_url = "ws://127.0.0.1:{self.sim_port}/trade-api/ws/v2"
 [quoting]
 interval_ms = 1000
 [control]
@@ -136,10 +141,14 @@ seed = {seed}
 
     def sim_positions(self) -> dict[str, tuple[Decimal, Decimal]]:
         """Per market, (YES, NO) shares our account holds according to the simulator's fills."""
+        from services.venue_sim.kalshi_wire import tokens as kalshi_tokens
+
         tokens = {}
         for m in self.cfg.markets:
-            tokens[m.yes_token] = (m.id, 0)
-            tokens[m.no_token] = (m.id, 1)
+            yes, no = (m.yes_token, m.no_token) if m.venue == "polymarket" else kalshi_tokens(
+                m.venue_market)
+            tokens[yes] = (m.id, 0)
+            tokens[no] = (m.id, 1)
         pos: dict[str, list[Decimal]] = {m.id: [Decimal(0), Decimal(0)] for m in self.cfg.markets}
         for acct in self.sim_state()["accounts"].values():
             for f in acct["fills"]:

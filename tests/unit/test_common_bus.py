@@ -31,6 +31,9 @@ def test_codec_round_trips_a_tagged_message() -> None:
         msgspec.msgpack.encode({"t": "book", "venue": "polymarket", "market": "m", "seq": 1,
                                 "ts_recv_ns": 1, "ts_venue_ms": 1, "tick": 100,
                                 "bids": [[20000, 1]], "asks": []}),
+        # Invalid UTF-8 inside a string raises UnicodeDecodeError, not msgspec.DecodeError.
+        msgspec.msgpack.encode({"t": "status", "venue": "polymarket", "market": "m", "ts_ns": 1,
+                                "stale": True}).replace(b"\xa1m", b"\xa1\x93"),
     ],
 )
 def test_bad_frames_are_dropped_and_counted(frame: bytes) -> None:

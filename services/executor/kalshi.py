@@ -1,0 +1,336 @@
+"""Kalshi order entry (trade API v2) through httpx with RSA-PSS signed requests.
+
+Every ladder order is a post-only `good_till_canceled` order on Kalshi's single book:
+BUY YES at p is a `bid` at p, BUY NO at q is an `ask` at 1 - q. Each order carries a
+fresh client order id (idempotency). Placements and cancels use the batch endpoints;
+both go through token buckets sized from config (cancels ahead of placements) and a
+429 backs off. A 4xx answer is definitive; a timeout or a 5xx leaves placements in
+flight (adopted or dropped by the next reconciliation) and cancels ambiguous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from common import metrics
+from common.config import Config
+from common.errors import PriceError, VenueError
+from common.kalshi_auth import KalshiSigner, path_of
+from common.messages import Fill, Venue
+from common.prices import ONE_DOLLAR, complement, price_from_str, size_from_str, size_to_str
+from services.executor.adapter import (
+    CancelOutcome,
+    InFlight,
+    Placed,
+    PlaceReport,
+    PlaceResult,
+    Rejected,
+    UserSink,
+)
+from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+CANCEL_RETRIES = 3
+
+
+def kalshi_tokens(ticker: str) -> tuple[str, str]:
+    """The executor's YES and NO token names of a Kalshi market (never sent to the venue)."""
+    return f"{ticker}:yes", f"{ticker}:no"
+
+
+def dollars(pips: int) -> str:
+    return format(Decimal(pips) / ONE_DOLLAR, ".4f")
+
+
+def fill_from_wire(body: dict[str, Any], market: str, ts_recv_ns: int) -> Fill:
+    """A Kalshi fill (REST Fill or `fill` channel body) as our Fill, in the token's own price."""
+    outcome = str(body.get("side") or body.get("outcome_side") or "")
+    action = str(body.get("action") or "buy")
+    if outcome not in ("yes", "no") or action not in ("buy", "sell"):
+        raise PriceError(f"bad fill side {outcome!r}/{action!r}")
+    yes_price = price_from_str(str(body["yes_price_dollars"]))
+    try:
+        fee = int(Decimal(str(body.get("fee_cost") or "0")) * 1_000_000)
+    except InvalidOperation as exc:
+        raise PriceError(f"bad fee {body.get('fee_cost')!r}") from exc
+    ts_ms = int(body.get("ts_ms") or 0) or int(body.get("ts") or 0) * 1000
+    return Fill(
+        venue="kalshi", market=market, trade_id=str(body["trade_id"]),
+        order_id=str(body["order_id"]), outcome="YES" if outcome == "yes" else "NO",
+        side="BUY" if action == "buy" else "SELL",
+        price=yes_price if outcome == "yes" else complement(yes_price),
+        size=size_from_str(str(body["count_fp"])), fee=fee, ts_venue_ms=ts_ms,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        data = resp.json()
+    except ValueError:
+        return f"{resp.status_code}: {resp.text[:200]}"
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        return f"{resp.status_code}: {err.get('code', '')} {str(err.get('message', ''))[:200]}"
+    return f"{resp.status_code}: {str(err or data)[:200]}"
+
+
+class KalshiExecution:
+    """ExecutionAdapter for one Kalshi API key."""
+
+    venue: Venue = "kalshi"
+
+    def __init__(self, cfg: Config, markets: Sequence[MarketTokens], *,
+                 signer: KalshiSigner) -> None:
+        k = cfg.venues.kalshi
+        self._cfg = cfg
+        self._k = k
+        self._signer = signer
+        self._base = k.rest_url.rstrip("/")
+        self._base_path = path_of(self._base)
+        self._http = httpx.AsyncClient(timeout=k.request_timeout_ms / 1000)
+        self._write = TokenBucket(k.write_tokens_per_s, k.write_tokens_per_s * k.write_burst_s)
+        self._read = TokenBucket(k.read_tokens_per_s, k.read_tokens_per_s)
+        self._markets = list(markets)
+        self._by_ticker = {m.venue_market: m for m in self._markets}
+        self.sign_ns: deque[int] = deque(maxlen=10_000)
+        self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
+        self._waits = metrics.RATE_LIMIT_WAITS.labels(venue=self.venue)
+        self._wait_s = metrics.RATE_LIMIT_WAIT_SECONDS.labels(venue=self.venue)
+
+    # --- transport ---------------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, *, body: Any = None,
+                      params: dict[str, Any] | None = None, cost: int = 0,
+                      write: bool = False, urgent: bool = False) -> httpx.Response:
+        """One signed request after its rate-limit tokens; raise VenueError if nothing came back."""
+        bucket = self._write if write else self._read
+        waited = await bucket.take(cost or self._k.read_cost, urgent=urgent)
+        if waited:
+            self._waits.inc()
+            self._wait_s.inc(waited)
+        t0 = time.perf_counter_ns()
+        headers = self._signer.headers(method, self._base_path + path)
+        self.sign_ns.append(time.perf_counter_ns() - t0)
+        start = time.perf_counter()
+        try:
+            resp = await self._http.request(method, self._base + path, json=body, params=params,
+                                            headers=headers)
+        except httpx.HTTPError as exc:
+            raise VenueError(f"{method} {path}: {type(exc).__name__}", definitive=False) from None
+        finally:
+            metrics.VENUE_LATENCY.labels(venue=self.venue, endpoint=path.split("/")[1]).observe(
+                time.perf_counter() - start)
+        if resp.status_code == 429:
+            self._limited.inc()
+            pause = bucket.limited()
+            log.warning("kalshi rate limited (429); backing off %.2fs", pause)
+        elif resp.status_code < 500:
+            bucket.ok()
+        return resp
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the key works (balance read); raise VenueError if the venue cannot be used."""
+        resp = await self.request("GET", "/portfolio/balance")
+        if resp.status_code != 200:
+            raise VenueError(f"kalshi balance: {_error_text(resp)}", definitive=True,
+                             status=resp.status_code)
+        log.info("kalshi adapter ready", extra={"key_id": self._signer.key_id})
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    # --- orders ------------------------------------------------------------------------------
+
+    def _order_body(self, d: DesiredOrder) -> dict[str, Any]:
+        tokens = next(m for m in self._markets if m.market == d.market)
+        bid = d.token == tokens.yes_token
+        return {"ticker": tokens.venue_market, "client_order_id": str(uuid.uuid4()),
+                "side": "bid" if bid else "ask", "count": size_to_str(d.size),
+                "price": dollars(d.price if bid else complement(d.price)),
+                "time_in_force": "good_till_canceled", "post_only": True,
+                "self_trade_prevention_type": "maker", "cancel_order_on_pause": True}
+
+    async def _place_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
+        bodies = [self._order_body(d) for d in chunk]
+        wire_ns = time.monotonic_ns()
+        try:
+            resp = await self.request("POST", "/portfolio/events/orders/batched",
+                                      body={"orders": bodies}, write=True,
+                                      cost=self._k.order_cost * len(chunk))
+        except VenueError as exc:
+            return [InFlight(d, "", str(exc)) for d in chunk], wire_ns
+        if resp.status_code >= 500:
+            return [InFlight(d, "", _error_text(resp)) for d in chunk], wire_ns
+        if resp.status_code != 201:
+            return [Rejected(d, _error_text(resp)) for d in chunk], wire_ns
+        rows = resp.json().get("orders") or []
+        out: list[PlaceResult] = []
+        for k, d in enumerate(chunk):
+            row = rows[k] if k < len(rows) and isinstance(rows[k], dict) else None
+            if row is None:
+                out.append(InFlight(d, "", "no result row"))
+            elif row.get("order_id") and not row.get("error"):
+                out.append(Placed(d, str(row["order_id"])))
+            else:
+                err = row.get("error") or {}
+                out.append(Rejected(d, str(err.get("code") or err) if isinstance(err, dict)
+                                    else str(err)))
+        return out, wire_ns
+
+    async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
+        """Post post-only orders in batches of at most max_batch, concurrently."""
+        n = self._k.max_batch
+        done = await asyncio.gather(*(self._place_chunk(orders[i:i + n])
+                                      for i in range(0, len(orders), n)))
+        wire = [ns for _, ns in done if ns]
+        return PlaceReport(results=[r for rs, _ in done for r in rs],
+                           wire_ns=min(wire) if wire else 0)
+
+    async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
+        """Batch cancel by id; an unknown id is already gone. 429s are retried after back-off."""
+        ids = list(dict.fromkeys(order_ids))
+        if not ids:
+            return CancelOutcome()
+        gone: list[str] = []
+        failed: list[str] = []
+        ambiguous, reason = False, ""
+        n = self._k.max_batch
+        for i in range(0, len(ids), n):
+            chunk = ids[i:i + n]
+            for attempt in range(CANCEL_RETRIES):
+                try:
+                    resp = await self.request(
+                        "DELETE", "/portfolio/events/orders/batched",
+                        body={"orders": [{"order_id": oid} for oid in chunk]}, write=True,
+                        cost=self._k.cancel_cost * len(chunk), urgent=True)
+                except VenueError as exc:
+                    ambiguous, reason = True, str(exc)
+                    break
+                if resp.status_code == 429 and attempt + 1 < CANCEL_RETRIES:
+                    continue
+                if resp.status_code >= 500:
+                    ambiguous, reason = True, _error_text(resp)
+                elif resp.status_code != 200:
+                    failed += chunk
+                    reason = _error_text(resp)
+                else:
+                    for row in resp.json().get("orders") or ():
+                        err = row.get("error")
+                        code = err.get("code") if isinstance(err, dict) else err
+                        (gone if not err or code == "not_found" else failed).append(
+                            str(row.get("order_id")))
+                break
+        return CancelOutcome(gone=tuple(gone), failed=tuple(failed), ambiguous=ambiguous,
+                             reason=reason)
+
+    async def cancel_market(self, market: MarketTokens) -> CancelOutcome:
+        """Cancel every resting order of one market (listed, then batch-cancelled)."""
+        ids = [o.order_id for o in await self.open_orders(ticker=market.venue_market)]
+        outcome = await self.cancel(ids)
+        clean = not (outcome.ambiguous or outcome.failed)
+        return CancelOutcome(gone=outcome.gone, failed=outcome.failed,
+                             ambiguous=outcome.ambiguous, everything=clean, reason=outcome.reason)
+
+    async def cancel_all(self) -> CancelOutcome:
+        """DELETE /portfolio/events/orders: every resting order of the account."""
+        for attempt in range(CANCEL_RETRIES):
+            try:
+                resp = await self.request("DELETE", "/portfolio/events/orders", write=True,
+                                          cost=self._k.cancel_cost, urgent=True)
+            except VenueError as exc:
+                return CancelOutcome(ambiguous=True, reason=str(exc))
+            if resp.status_code == 429 and attempt + 1 < CANCEL_RETRIES:
+                continue
+            if resp.status_code == 200:
+                ids = [str(r.get("order_id")) for r in resp.json().get("orders") or ()]
+                return CancelOutcome(gone=tuple(ids), everything=True)
+            if resp.status_code >= 500:
+                return CancelOutcome(ambiguous=True, reason=_error_text(resp))
+            return CancelOutcome(failed=("*",), reason=_error_text(resp))
+        return CancelOutcome(ambiguous=True, reason="rate limited")
+
+    async def open_orders(self, ticker: str = "") -> list[VenueOrder]:
+        """Every resting order (all pages); malformed rows are counted and skipped."""
+        out: list[VenueOrder] = []
+        cursor = ""
+        while True:
+            params: dict[str, Any] = {"status": "resting", "limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            if ticker:
+                params["ticker"] = ticker
+            resp = await self.request("GET", "/portfolio/orders", params=params)
+            if resp.status_code != 200:
+                raise VenueError(f"open orders: {_error_text(resp)}",
+                                 definitive=resp.status_code < 500, status=resp.status_code)
+            data = resp.json()
+            for row in data.get("orders") or ():
+                try:
+                    out.append(self._venue_order(row))
+                except (KeyError, TypeError, PriceError) as exc:
+                    metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
+                    log.warning("malformed open order skipped: %s", exc)
+            cursor = data.get("cursor") or ""
+            if not cursor:
+                return out
+
+    def _venue_order(self, row: dict[str, Any]) -> VenueOrder:
+        yes_tok, no_tok = kalshi_tokens(str(row["ticker"]))
+        is_yes = row.get("outcome_side", row.get("side")) == "yes"
+        yes_price = price_from_str(str(row["yes_price_dollars"]))
+        buy = row.get("action", "buy") == "buy"
+        return VenueOrder(
+            order_id=str(row["order_id"]), token=yes_tok if is_yes else no_tok,
+            side="BUY" if buy else "SELL",
+            price=yes_price if is_yes else complement(yes_price),
+            size=size_from_str(str(row["remaining_count_fp"])), venue_market=str(row["ticker"]),
+        )
+
+    async def fills_since(self, min_ts_s: int, ts_recv_ns: int) -> list[Fill]:
+        """Our fills at or after `min_ts_s` (unix s) from REST, oldest first."""
+        out: list[Fill] = []
+        cursor = ""
+        while True:
+            params: dict[str, Any] = {"min_ts": min_ts_s, "limit": 200}
+            if cursor:
+                params["cursor"] = cursor
+            resp = await self.request("GET", "/portfolio/fills", params=params)
+            if resp.status_code != 200:
+                raise VenueError(f"fills: {_error_text(resp)}",
+                                 definitive=resp.status_code < 500, status=resp.status_code)
+            data = resp.json()
+            for row in data.get("fills") or ():
+                m = self._by_ticker.get(str(row.get("ticker") or row.get("market_ticker")))
+                if m is None:
+                    continue
+                try:
+                    out.append(fill_from_wire(row, m.market, ts_recv_ns))
+                except (KeyError, TypeError, ValueError, PriceError) as exc:
+                    metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
+                    log.warning("malformed fill skipped: %s", exc)
+            cursor = data.get("cursor") or ""
+            if not cursor:
+                return list(reversed(out))
+
+    async def heartbeat(self) -> None:
+        """Kalshi has no heartbeat endpoint; orders carry cancel_order_on_pause."""
+
+    async def run_user_stream(self, sink: UserSink) -> None:
+        """Follow the `fill` channel; after each (re)connect recover the gap from REST fills."""
+        from services.executor.kalshi_user import KalshiUserChannel
+
+        await KalshiUserChannel(self._cfg, self, self._signer, self._by_ticker).run(sink)

@@ -1,0 +1,73 @@
+"""A token bucket per venue budget, with cancels ahead of placements and 429 back-off.
+
+Placements may only spend tokens above a reserve kept for cancels, so a burst of
+placements can never leave a cancel waiting; cancels (`urgent`) may spend down to
+zero. A 429 from the venue empties the bucket and blocks it for an exponentially
+growing pause (reset by the next success), since Kalshi sends no Retry-After.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+CANCEL_RESERVE = 0.25
+"""Share of the bucket placements may not touch."""
+MAX_PAUSE_S = 5.0
+
+
+class TokenBucket:
+    """`rate` tokens per second up to `capacity`; `take` waits until a cost is affordable."""
+
+    def __init__(self, rate: float, capacity: float, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.capacity = max(capacity, 1.0)
+        self.reserve = self.capacity * CANCEL_RESERVE
+        self.tokens = self.capacity
+        self._clock = clock
+        self._stamp = clock()
+        self._blocked_until = 0.0
+        self._pause = 0.0
+        self.rate_limited = 0
+
+    def _refill(self) -> float:
+        now = self._clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        return now
+
+    def wait_needed(self, cost: float, *, urgent: bool) -> float:
+        """Seconds until `cost` is affordable (0 if now); never more than one refill of it."""
+        now = self._refill()
+        floor = 0.0 if urgent else self.reserve
+        cost = min(cost, self.capacity - floor)
+        blocked = max(0.0, self._blocked_until - now)
+        short = cost + floor - self.tokens
+        return max(blocked, short / self.rate if short > 0 else 0.0)
+
+    async def take(self, cost: float, *, urgent: bool = False) -> float:
+        """Wait for and spend `cost` tokens; return the seconds waited."""
+        waited = 0.0
+        while True:
+            delay = self.wait_needed(cost, urgent=urgent)
+            if delay <= 0:
+                floor = 0.0 if urgent else self.reserve
+                self.tokens -= min(cost, self.capacity - floor)
+                return waited
+            await asyncio.sleep(delay)
+            waited += delay
+
+    def limited(self) -> float:
+        """The venue said 429: empty the bucket and pause; return the pause in seconds."""
+        self._refill()
+        self.rate_limited += 1
+        self._pause = min(MAX_PAUSE_S, self._pause * 2 if self._pause else 0.1)
+        self.tokens = 0.0
+        self._blocked_until = self._clock() + self._pause
+        return self._pause
+
+    def ok(self) -> None:
+        """A request went through: the next 429 starts the back-off afresh."""
+        self._pause = 0.0

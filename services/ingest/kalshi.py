@@ -1,0 +1,199 @@
+"""Kalshi market websocket (trade API v2) as a FeedAdapter.
+
+Kalshi's book holds YES bids and NO bids only; a NO bid at q is a YES ask at 1 - q,
+so the normalized YES book is bids = yes levels, asks = (1 - q, size) of the no
+levels. Each market gets its own `orderbook_delta` subscription, so a sequence gap
+(seq != last + 1 on a sid, or a delta that would make a level negative) affects one
+market only: the book goes stale and the feed unsubscribes that sid and subscribes
+again for a fresh snapshot. The connection is authenticated by signed headers on
+the upgrade; Kalshi's protocol pings are answered by the websocket library.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import msgspec
+
+from common.config import Config, MarketConfig
+from common.errors import PriceError
+from common.kalshi_auth import KalshiSigner, path_of
+from common.messages import Venue
+from common.prices import complement, price_from_str, size_from_str
+from services.ingest.adapter import (
+    BookReplace,
+    FeedUpdate,
+    LevelChange,
+    LevelChanges,
+    Resubscribe,
+    TradeSeen,
+)
+
+
+class _Bad(Exception):
+    """A Kalshi message that cannot be read."""
+
+
+def _pips(text: Any) -> int:
+    try:
+        value = price_from_str(str(text))
+    except PriceError as exc:
+        raise _Bad(str(exc)) from exc
+    if not 0 <= value <= 10_000:
+        raise _Bad(f"price {text!r} outside [0, 1]")
+    return value
+
+
+def _centi(text: Any) -> int:
+    try:
+        return size_from_str(str(text))
+    except PriceError as exc:
+        raise _Bad(str(exc)) from exc
+
+
+def _signed_centi(text: Any) -> int:
+    s = str(text).strip()
+    return -_centi(s[1:]) if s.startswith("-") else _centi(s)
+
+
+class KalshiFeed:
+    """Subscription, sequence checking and translation for Kalshi's websocket."""
+
+    venue: Venue = "kalshi"
+
+    def __init__(self, cfg: Config, signer: KalshiSigner | None) -> None:
+        self._cfg = cfg
+        self._signer = signer
+        self._markets: list[MarketConfig] = [m for m in cfg.markets if m.venue == "kalshi"]
+        self._by_ticker = {m.venue_market: m.id for m in self._markets}
+        self._ids = itertools.count(1)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pending: dict[int, str] = {}
+        """command id -> ticker of an orderbook subscribe not yet acknowledged."""
+        self._sid_market: dict[int, str] = {}
+        self._seq: dict[int, int] = {}
+        self._levels: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+        self._trade_sid = -1
+
+    def url(self) -> str:
+        return self._cfg.venues.kalshi.ws_url
+
+    def connect_headers(self) -> dict[str, str]:
+        """Signed upgrade headers, made fresh for each (re)connect."""
+        if self._signer is None:
+            return {}
+        return self._signer.headers("GET", path_of(self.url()))
+
+    def _subscribe_book(self, ticker: str) -> str:
+        cmd_id = next(self._ids)
+        self._pending[cmd_id] = ticker
+        return json.dumps({"id": cmd_id, "cmd": "subscribe", "params": {
+            "channels": ["orderbook_delta"], "market_ticker": ticker}}, separators=(",", ":"))
+
+    def subscribe_messages(self) -> list[str]:
+        self._reset()
+        out = [self._subscribe_book(m.venue_market) for m in self._markets]
+        out.append(json.dumps({"id": next(self._ids), "cmd": "subscribe", "params": {
+            "channels": ["trade"], "market_tickers": [m.venue_market for m in self._markets]}},
+            separators=(",", ":")))
+        return out
+
+    def ping_message(self) -> str:
+        return ""  # Kalshi uses protocol ping frames, answered by the library
+
+    def markets(self) -> list[str]:
+        return [m.id for m in self._markets]
+
+    def parse(self, frame: str | bytes) -> tuple[list[FeedUpdate], int]:
+        try:
+            msg = msgspec.json.decode(frame)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return [], 1
+        if not isinstance(msg, dict):
+            return [], 1
+        out: list[FeedUpdate] = []
+        try:
+            self._translate(msg, out)
+        except (_Bad, KeyError, TypeError, ValueError):
+            return out, 1
+        return out, 0
+
+    def _translate(self, msg: dict[str, Any], out: list[FeedUpdate]) -> None:
+        kind = msg.get("type")
+        body = msg.get("msg") or {}
+        if kind == "subscribed":
+            ticker = self._pending.pop(msg.get("id", -1), None)
+            if ticker is not None and body.get("channel") == "orderbook_delta":
+                self._sid_market[int(body["sid"])] = ticker
+            return
+        if kind == "orderbook_snapshot":
+            sid, ticker = int(msg["sid"]), str(body["market_ticker"])
+            market = self._by_ticker.get(ticker)
+            if market is None:
+                return
+            self._sid_market[sid] = ticker
+            self._seq[sid] = int(msg["seq"])
+            yes = {_pips(p): _centi(s) for p, s in body.get("yes_dollars_fp") or ()}
+            no = {_pips(p): _centi(s) for p, s in body.get("no_dollars_fp") or ()}
+            self._levels[ticker] = (yes, no)
+            out.append(BookReplace(
+                market=market, ts_venue_ms=int(body.get("ts_ms") or 0),
+                bids=sorted(yes.items()), asks=sorted((complement(p), s) for p, s in no.items())))
+            return
+        if kind == "orderbook_delta":
+            self._delta(msg, body, out)
+            return
+        if kind == "trade":
+            market = self._by_ticker.get(str(body.get("market_ticker")))
+            if market is None:
+                return
+            taker = str(body.get("taker_side") or body.get("taker_outcome_side") or "")
+            if taker not in ("yes", "no"):
+                raise _Bad(f"bad taker side {taker!r}")
+            ts = int(body.get("ts") or 0)
+            out.append(TradeSeen(market=market, ts_venue_ms=ts * 1000 if ts < 10**11 else ts,
+                                 price=_pips(body["yes_price_dollars"]),
+                                 size=_centi(body["count_fp"]),
+                                 side="BUY" if taker == "yes" else "SELL"))
+            return
+        # ticker, unsubscribed, ok, error: nothing changes the books
+
+    def _delta(self, msg: dict[str, Any], body: dict[str, Any], out: list[FeedUpdate]) -> None:
+        sid, seq = int(msg["sid"]), int(msg["seq"])
+        ticker = self._sid_market.get(sid)
+        last = self._seq.get(sid)
+        if ticker is None or last is None:
+            return  # a delta before its snapshot (or of a dropped sid) is ignored
+        market = self._by_ticker[ticker]
+        yes, no = self._levels[ticker]
+        side = body.get("side")
+        price = _pips(body["price_dollars"])
+        levels = yes if side == "yes" else no if side == "no" else None
+        if levels is None:
+            raise _Bad(f"bad side {side!r}")
+        size = levels.get(price, 0) + _signed_centi(body["delta_fp"])
+        if seq != last + 1 or size < 0:
+            out.append(self._resubscribe(sid, ticker, market,
+                                         "sequence_gap" if seq != last + 1 else "negative_level"))
+            return
+        self._seq[sid] = seq
+        if size:
+            levels[price] = size
+        else:
+            levels.pop(price, None)
+        change = (LevelChange(side="BUY", price=price, size=size) if side == "yes"
+                  else LevelChange(side="SELL", price=complement(price), size=size))
+        out.append(LevelChanges(market=market, ts_venue_ms=int(body.get("ts_ms") or 0),
+                                changes=[change]))
+
+    def _resubscribe(self, sid: int, ticker: str, market: str, reason: str) -> Resubscribe:
+        self._seq.pop(sid, None)
+        self._sid_market.pop(sid, None)
+        unsub = json.dumps({"id": next(self._ids), "cmd": "unsubscribe",
+                            "params": {"sids": [sid]}}, separators=(",", ":"))
+        return Resubscribe(market=market, reason=reason,
+                           messages=[unsub, self._subscribe_book(ticker)])

@@ -1,0 +1,99 @@
+"""Fault injection for the venue simulator: `POST /_sim/fault {"kind": ..., "count": n}`.
+
+Kinds (each armed for the next `count` occurrences unless noted):
+- `http_429`: trading requests answer 429 without acting (rate-limit burst).
+- `http_500`: trading requests answer 500 without acting.
+- `http_500_after`: trading requests act, then answer 500 (an ambiguous outcome).
+- `slow`: trading requests are delayed by `ms` first.
+- `post_only_reject`: order placements are refused as crossing post-only orders.
+- `seq_gap`: the next Kalshi book delta (to one subscription) is not sent; its seq is used.
+- `drop_ws`: every websocket is closed now (count ignored).
+- `tick_size_change`: market `market` (condition id / ticker) switches to tick `tick` now.
+`DELETE /_sim/fault` disarms everything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from services.venue_sim.server import Venue
+
+KINDS = frozenset({
+    "http_429", "http_500", "http_500_after", "slow", "post_only_reject", "seq_gap",
+    "drop_ws", "tick_size_change",
+})
+
+
+class Faults:
+    """Armed faults and how many fired, per kind."""
+
+    def __init__(self) -> None:
+        self.armed: Counter[str] = Counter()
+        self.fired: Counter[str] = Counter()
+        self.slow_ms = 0
+
+    def arm(self, kind: str, count: int = 1, **params: Any) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(KINDS)}")
+        self.armed[kind] += max(1, count)
+        if kind == "slow":
+            self.slow_ms = int(params.get("ms", 1000))
+
+    def take(self, kind: str) -> bool:
+        """Consume one armed occurrence of `kind`; True if it fires."""
+        if self.armed[kind] <= 0:
+            return False
+        self.armed[kind] -= 1
+        self.fired[kind] += 1
+        return True
+
+    def clear(self) -> None:
+        self.armed.clear()
+        self.slow_ms = 0
+
+    def view(self) -> dict[str, Any]:
+        return {"armed": {k: v for k, v in self.armed.items() if v > 0},
+                "fired": dict(self.fired)}
+
+
+def add_fault_routes(app: web.Application, venue: Venue) -> None:
+    """`POST /_sim/fault` arms (or, for drop_ws / tick_size_change, runs) a fault."""
+
+    async def arm(request: web.Request) -> web.Response:
+        try:
+            data = msgspec.json.decode(await request.read())
+            kind = str(data["kind"])
+            count = int(data.get("count", 1))
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            return web.json_response({"error": "expected {kind, count?, ...}"}, status=400)
+        try:
+            venue.faults.arm(kind, count, **{k: v for k, v in data.items()
+                                             if k not in ("kind", "count")})
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if kind == "drop_ws":
+            venue.faults.take("drop_ws")
+            await venue.drop_websockets()
+        elif kind == "tick_size_change":
+            venue.faults.take("tick_size_change")
+            try:
+                venue.change_tick(str(data["market"]), round(float(data["tick"]) * 10_000))
+            except (KeyError, ValueError) as exc:
+                return web.json_response({"error": f"tick_size_change: {exc}"}, status=400)
+        return web.json_response(venue.faults.view())
+
+    async def clear(request: web.Request) -> web.Response:
+        venue.faults.clear()
+        return web.json_response(venue.faults.view())
+
+    async def view(request: web.Request) -> web.Response:
+        return web.json_response(venue.faults.view())
+
+    app.router.add_post("/_sim/fault", arm)
+    app.router.add_delete("/_sim/fault", clear)
+    app.router.add_get("/_sim/fault", view)

@@ -1,0 +1,263 @@
+"""Kalshi websocket (/trade-api/ws/v2) on the simulator.
+
+The HTTP upgrade must carry a valid signature of ``ts + "GET" + "/trade-api/ws/v2"``
+(401 otherwise). Commands: subscribe (channels orderbook_delta, ticker, trade, fill),
+unsubscribe. Each channel of a subscribe gets its own `sid`; `orderbook_delta`
+subscriptions carry `seq` from 1 (the snapshot) upwards, per sid. The server pings
+every 10 s. A mirror of each market's bid levels turns the engine's absolute level
+sizes into Kalshi's signed `delta_fp`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from services.venue_sim import kalshi_wire as kw
+from services.venue_sim.accounts import AuthFailed
+from services.venue_sim.book import ONE
+from services.venue_sim.engine import LevelChanged, Trade
+from services.venue_sim.ws import QUEUE_LIMIT
+
+if TYPE_CHECKING:
+    from services.venue_sim.server import Venue
+
+log = logging.getLogger(__name__)
+
+WS_PATH = "/trade-api/ws/v2"
+CHANNELS = frozenset({"orderbook_delta", "ticker", "trade", "fill"})
+PING_S = 10.0
+_enc = msgspec.json.Encoder()
+
+
+@dataclass(eq=False)
+class Sub:
+    sid: int
+    channel: str
+    markets: set[str]
+    seq: int = 0
+
+
+@dataclass(eq=False)
+class KConn:
+    ws: web.WebSocketResponse
+    account: str
+    subs: dict[int, Sub] = field(default_factory=dict)
+    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+
+    def send(self, msg: dict[str, Any]) -> bool:
+        try:
+            self.queue.put_nowait(_enc.encode(msg))
+        except asyncio.QueueFull:
+            return False
+        return True
+
+
+class KalshiHub:
+    """Every Kalshi websocket, their subscriptions, and the book mirror for deltas."""
+
+    def __init__(self, venue: Venue) -> None:
+        self.venue = venue
+        self.conns: set[KConn] = set()
+        self._sids = itertools.count(1)
+        self.mirror: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+        """ticker -> (yes bid levels, no bid levels), prices in each side's own dollars."""
+        self.slow_disconnects = 0
+
+    # --- engine events -> messages ---------------------------------------------------------
+
+    def on_level(self, ev: LevelChanged, now_ms: int) -> None:
+        yes, no = self.mirror.setdefault(ev.market, ({}, {}))
+        levels, price, side = (yes, ev.price, "yes") if ev.yes_bid else (no, ONE - ev.price, "no")
+        delta = ev.size - levels.get(price, 0)
+        if ev.size > 0:
+            levels[price] = ev.size
+        else:
+            levels.pop(price, None)
+        if delta == 0:
+            return
+        body = {"market_ticker": ev.market, "market_id": ev.market,
+                "price_dollars": kw.dollars(price), "delta_fp": kw.fp(delta), "side": side,
+                "ts": kw.iso(now_ms), "ts_ms": now_ms}
+        gap = False
+        for conn, sub in self._subs("orderbook_delta", ev.market):
+            if sub.seq == 0:
+                continue  # snapshot not sent yet
+            sub.seq += 1
+            if not gap and self.venue.faults.armed["seq_gap"] > 0:
+                gap = True
+                continue
+            self._deliver(conn, {"type": "orderbook_delta", "sid": sub.sid, "seq": sub.seq,
+                                 "msg": body})
+        if gap:
+            self.venue.faults.take("seq_gap")
+
+    def on_trade(self, trade: Trade) -> None:
+        taker_yes = (trade.taker_outcome.lower() == "yes") == (trade.taker_side == "BUY")
+        body = {"trade_id": trade.id, "market_ticker": trade.market,
+                "yes_price_dollars": kw.dollars(trade.yes_price),
+                "no_price_dollars": kw.dollars(ONE - trade.yes_price),
+                "count_fp": kw.fp(trade.size), "taker_side": "yes" if taker_yes else "no",
+                "ts": trade.match_ms // 1000}
+        for conn, sub in self._subs("trade", trade.market):
+            self._deliver(conn, {"type": "trade", "sid": sub.sid, "msg": body})
+        engine = self.venue.engine
+        for account in {trade.taker_account, trade.maker_account}:
+            if engine.accounts[account].internal:
+                continue
+            oid = trade.taker_order_id if trade.taker_account == account else trade.maker_order_id
+            yes_t, no_t = kw.tokens(trade.market)
+            pos = engine.accounts[account].positions
+            fill = kw.fill_json(trade, account, self.venue.kalshi.client_ids.get(oid, ""),
+                                ws=True, post_position=pos.get(yes_t, 0) - pos.get(no_t, 0))
+            for conn in self.conns:
+                if conn.account != account:
+                    continue
+                for sub in conn.subs.values():
+                    if sub.channel == "fill" and (not sub.markets or trade.market in sub.markets):
+                        self._deliver(conn, {"type": "fill", "sid": sub.sid, "msg": fill})
+
+    def on_ticker(self, ticker: str, now_ms: int) -> None:
+        subs = list(self._subs("ticker", ticker))
+        if not subs:
+            return
+        m = kw.market_json(self.venue.engine, self.venue.engine.markets[ticker])
+        body = {"market_ticker": ticker, "market_id": ticker,
+                "price_dollars": m["last_price_dollars"], "yes_bid_dollars": m["yes_bid_dollars"],
+                "yes_ask_dollars": m["yes_ask_dollars"], "no_bid_dollars": m["no_bid_dollars"],
+                "yes_bid_size_fp": m["yes_bid_size_fp"], "yes_ask_size_fp": m["yes_ask_size_fp"],
+                "ts": now_ms // 1000, "time": kw.iso(now_ms)}
+        for conn, sub in subs:
+            self._deliver(conn, {"type": "ticker", "sid": sub.sid, "msg": body})
+
+    def _subs(self, channel: str, ticker: str) -> list[tuple[KConn, Sub]]:
+        return [(c, s) for c in list(self.conns) for s in c.subs.values()
+                if s.channel == channel and (not s.markets or ticker in s.markets)]
+
+    def _deliver(self, conn: KConn, msg: dict[str, Any]) -> None:
+        if not conn.send(msg):
+            self.slow_disconnects += 1
+            log.warning("kalshi websocket client too slow, disconnecting")
+            self.conns.discard(conn)
+            with contextlib.suppress(asyncio.QueueFull):
+                conn.queue.get_nowait()
+                conn.queue.put_nowait(None)
+
+    # --- connections ---------------------------------------------------------------------
+
+    async def close_all(self) -> None:
+        for conn in list(self.conns):
+            self.conns.discard(conn)
+            with contextlib.suppress(asyncio.QueueFull):
+                conn.queue.put_nowait(None)
+            await conn.ws.close()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            account = self.venue.kalshi.authenticate(request.headers, "GET", WS_PATH)
+        except AuthFailed:
+            self.venue.count_malformed("kalshi_ws_auth")
+            return web.json_response(kw.err(kw.AUTH_FAILED, "authentication required"),
+                                     status=401)
+        ws = web.WebSocketResponse(max_msg_size=1 << 20, heartbeat=PING_S)
+        await ws.prepare(request)
+        conn = KConn(ws=ws, account=account)
+        self.conns.add(conn)
+        writer = asyncio.create_task(self._write(conn))
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    self._on_command(conn, msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    self.venue.count_malformed("kalshi_ws")
+        finally:
+            self.conns.discard(conn)
+            with contextlib.suppress(asyncio.QueueFull):
+                conn.queue.put_nowait(None)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        return ws
+
+    async def _write(self, conn: KConn) -> None:
+        while True:
+            item = await conn.queue.get()
+            if item is None:
+                await conn.ws.close()
+                return
+            try:
+                await conn.ws.send_str(item.decode())
+            except ConnectionError:
+                return
+
+    def _error(self, conn: KConn, cmd_id: Any, code: int, text: str) -> None:
+        self.venue.count_malformed("kalshi_ws")
+        conn.send({"id": cmd_id, "type": "error", "msg": {"code": code, "msg": text}})
+
+    def _on_command(self, conn: KConn, text: str) -> None:
+        try:
+            cmd = msgspec.json.decode(text)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            cmd = None
+        if not isinstance(cmd, dict):
+            self._error(conn, None, 1, "Unable to process message")
+            return
+        cmd_id, name = cmd.get("id"), cmd.get("cmd")
+        params = cmd.get("params") or {}
+        if name == "subscribe":
+            self._subscribe(conn, cmd_id, params)
+        elif name == "unsubscribe":
+            sids = params.get("sids")
+            if not isinstance(sids, list):
+                self._error(conn, cmd_id, 4, "Sids required")
+                return
+            for sid in sids:
+                sub = conn.subs.pop(sid, None)
+                if sub is None:
+                    self._error(conn, cmd_id, 7, "Unknown sid")
+                    continue
+                conn.send({"id": cmd_id, "sid": sid, "seq": sub.seq, "type": "unsubscribed"})
+        else:
+            self._error(conn, cmd_id, 5, "Unknown command")
+
+    def _subscribe(self, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
+        channels = params.get("channels")
+        if not isinstance(channels, list) or not channels:
+            self._error(conn, cmd_id, 3, "Channels required")
+            return
+        tickers = params.get("market_tickers") or (
+            [params["market_ticker"]] if params.get("market_ticker") else [])
+        if not isinstance(tickers, list):
+            self._error(conn, cmd_id, 11, "Invalid parameter")
+            return
+        engine = self.venue.engine
+        for t in tickers:
+            m = engine.markets.get(t)
+            if m is None or m.venue != "kalshi":
+                self._error(conn, cmd_id, 16, "Market not found")
+                return
+        for channel in channels:
+            if channel not in CHANNELS:
+                self._error(conn, cmd_id, 8, "Unknown channel")
+                continue
+            if channel == "orderbook_delta" and not tickers:
+                self._error(conn, cmd_id, 14, "Market ticker required")
+                continue
+            sub = Sub(sid=next(self._sids), channel=channel, markets=set(tickers))
+            conn.subs[sub.sid] = sub
+            conn.send({"id": cmd_id, "type": "subscribed",
+                       "msg": {"channel": channel, "sid": sub.sid}})
+            if channel == "orderbook_delta":
+                for t in tickers:
+                    sub.seq += 1
+                    yes, no = kw.book_levels(engine, t)
+                    conn.send({"type": "orderbook_snapshot", "sid": sub.sid, "seq": sub.seq,
+                               "msg": {"market_ticker": t, "market_id": t,
+                                       "yes_dollars_fp": yes, "no_dollars_fp": no}})
