@@ -10,8 +10,9 @@ import sys
 
 from common.errors import PmmError
 from services.control.commands import lifecycle, operate, preview
+from services.control.commands import markets as market_commands
 
-FAMILIES = [lifecycle, operate, preview]
+FAMILIES = [lifecycle, operate, market_commands, preview]
 
 
 def build_parser() -> argparse.ArgumentParser:

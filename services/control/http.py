@@ -13,6 +13,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from common.config import Config, control_targets
 from common.messages import ControlMessage, Kill, Pause, Reset
+from services.control.http_markets import add_routes as add_market_routes
 from services.control.sender import deliver
 from services.control.state import StatusView
 
@@ -29,9 +30,10 @@ def make_app(cfg: Config, view: StatusView, secret: bytes, metrics_dir: str | No
         header = request.headers.get("Authorization", "")
         return header.startswith("Bearer ") and hmac.compare_digest(header[7:], token)
 
-    async def send(make: Callable[[str, int], ControlMessage]) -> web.Response:
+    async def send(make: Callable[[str, int], ControlMessage],
+                   targets: dict[str, str] | None = None) -> web.Response:
         acks = await deliver(
-            control_targets(cfg), make, secret,
+            targets or control_targets(cfg), make, secret,
             ack_timeout_ms=cfg.control.ack_timeout_ms, retries=cfg.control.retries,
         )
         body = {name: (a.ok if a else None) for name, a in acks.items()}
@@ -98,4 +100,5 @@ def make_app(cfg: Config, view: StatusView, secret: bytes, metrics_dir: str | No
     app.router.add_post("/reset", guarded(reset))
     app.router.add_post("/pause", guarded(pauser(True)))
     app.router.add_post("/resume", guarded(pauser(False)))
+    add_market_routes(app, cfg, guarded, send, body_of)
     return app

@@ -17,6 +17,12 @@ from common.messages import (
 from common.prices import money_to_float, price_to_float, size_to_float
 
 
+def _mid(book: BookSnapshot | None) -> float | None:
+    if book is None or not book.bids or not book.asks:
+        return None
+    return round((book.bids[0].price + book.asks[0].price) / 2) / 10_000
+
+
 class StatusView:
     """Latest risk, executor and market-data facts per market, rendered on request."""
 
@@ -82,6 +88,9 @@ class StatusView:
                     "book_bid": price_to_float(book.bids[0].price) if book and book.bids else None,
                     "book_ask": price_to_float(book.asks[0].price) if book and book.asks else None,
                     "stale": self.stale.get(m.id, True),
+                    "fair_value": _mid(book),
+                    "skew": (size_to_float(pos.net_position) / self.cfg.quoting_for(m).max_inventory)
+                    if pos else 0.0,
                 }
             )
         risk = self.risk

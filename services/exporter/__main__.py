@@ -19,6 +19,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 from common import runtime
 from common.config import Config
+from services.exporter.supervision import SupervisorCollector
 
 log = logging.getLogger("exporter")
 _PID = re.compile(r"_(\d+)\.db$")
@@ -48,6 +49,7 @@ async def main(cfg: Config, stop: asyncio.Event) -> None:
         raise SystemExit("PROMETHEUS_MULTIPROC_DIR is not set; start the stack with `pmm up`")
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)
+    registry.register(SupervisorCollector(cfg.run_dir))
     server, thread = start_http_server(cfg.exporter.port, addr=cfg.exporter.host, registry=registry)
     log.info("serving metrics on http://%s:%d/metrics", cfg.exporter.host, cfg.exporter.port)
     try:

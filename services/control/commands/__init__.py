@@ -67,10 +67,11 @@ def fetch_status(cfg: Config) -> dict[str, Any]:
     return data
 
 
-def send(cfg: Config, make: Callable[[str, int], ControlMessage], verb: str) -> int:
-    """Deliver a control message to risk and every executor; print each acknowledgement."""
+def send(cfg: Config, make: Callable[[str, int], ControlMessage], verb: str,
+         targets: dict[str, str] | None = None) -> int:
+    """Deliver a control message to risk and every executor (or `targets`); print each ack."""
     secret = stack.control_secret(cfg)
-    targets = control_targets(cfg)
+    targets = targets or control_targets(cfg)
     say(f"sending {verb} to {', '.join(targets)}")
     acks = asyncio.run(
         deliver(targets, make, secret, ack_timeout_ms=cfg.control.ack_timeout_ms,

@@ -8,24 +8,55 @@ import sys
 import time
 from typing import Any
 
-from common.messages import ControlMessage, Kill, Pause, Reset
+from common.config import control_targets
+from common.messages import ControlMessage, Flatten, Kill, Pause, Reset
 from services.control import render, stack
 from services.control.commands import add, fetch_status, send
+
+
+def _status_doc(cfg: Any, market: str | None) -> dict[str, Any]:
+    doc = fetch_status(cfg)
+    if market:
+        ids = [m["id"] for m in doc.get("markets", [])]
+        if market not in ids:
+            raise stack.StackError(f"unknown market {market!r}; running markets: "
+                                   f"{', '.join(ids) or 'none'} (`pmm list`)")
+        doc["markets"] = [m for m in doc["markets"] if m["id"] == market]
+    return doc
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     cfg, _ = stack.find(args.config)
     if args.json:
-        print(json.dumps(fetch_status(cfg), indent=2))
+        print(json.dumps(_status_doc(cfg, args.id), indent=2))
         return 0
+    frames = 0
     while True:
-        text = render.table(fetch_status(cfg))
+        text = render.table(_status_doc(cfg, args.id), color=args.watch and sys.stdout.isatty())
         if not args.watch:
             print(text)
             return 0
-        sys.stdout.write("\x1b[H\x1b[2J" + text + "\n(refreshing every second; Ctrl-C leaves)\n")
+        frames += 1
+        stamp = time.strftime("%H:%M:%S")
+        # Home the cursor and clear to the end of screen: redraws in place without flicker.
+        sys.stdout.write(f"\x1b[H\x1b[J pmm status - {stamp} - refresh {frames} - Ctrl-C leaves\n\n"
+                         + text + "\n")
         sys.stdout.flush()
-        time.sleep(1.0)
+        if args.count and frames >= args.count:
+            return 0
+        time.sleep(args.interval)
+
+
+def cmd_flatten(args: argparse.Namespace) -> int:
+    cfg, _ = stack.find(args.config)
+    if args.market:
+        cfg.market(args.market)
+
+    def make(nonce: str, ts: int) -> ControlMessage:
+        return Flatten(sender="cli", nonce=nonce, ts_ns=ts, market=args.market or "",
+                       reason=args.reason)
+
+    return send(cfg, make, "flatten", targets={"risk": control_targets(cfg)["risk"]})
 
 
 def cmd_kill(args: argparse.Namespace) -> int:
@@ -59,6 +90,15 @@ def register(sub: Any) -> None:
     p.add_argument("--config", default=None)
     p.add_argument("--json", action="store_true", help="print the JSON document for scripts")
     p.add_argument("--watch", action="store_true", help="refresh in place every second")
+    p.add_argument("id", nargs="?", default=None, help="show only this market")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    p.add_argument("--count", type=int, default=0, help="with --watch: stop after N refreshes")
+
+    p = add(sub, "flatten", "Work inventory back to flat (all markets, or one).",
+            "pmm flatten\npmm flatten --market fed-cut-dec", cmd_flatten)
+    p.add_argument("--config", default=None)
+    p.add_argument("--market", default=None, help="a market id (`pmm list`)")
+    p.add_argument("--reason", default="operator flatten", help="logged with the request")
 
     p = add(sub, "kill", "Latch the kill switch: cancel every order and quote nothing until reset.",
             "pmm kill --reason 'news: venue outage'\n"
