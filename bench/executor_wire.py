@@ -2,10 +2,11 @@
 
 Measures, in one process against the built-in simulator (started here on a free port):
 - the CPU path per command: decode the ApprovedIntent, express the ladder as venue orders,
-  diff against live orders, sign every new order with py-clob-client-v2 (coincurve), and
+  diff against live orders, sign every new order with the adapter's signer (pm_signer since
+  issue 9; bench/signing.py compares it with py-clob-client-v2), and
   serialise the batch body with its L2 HMAC headers: once for a one-level requote (one
   order to sign) and once for a fresh two-sided three-level ladder (six orders);
-- signing alone, which dominates.
+- signing one order alone.
 Prints the figures and writes bench/results/executor_wire.json.
 """
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import httpx
 import msgspec
 from eth_account import Account
-from py_clob_client_v2.clob_types import PostOrdersV2Args, RequestArgs
+from py_clob_client_v2.clob_types import RequestArgs
 from py_clob_client_v2.headers.headers import create_level_2_headers
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 
@@ -125,7 +126,7 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        print(f"executor command-to-wire, {rounds} rounds, py-clob-client-v2 signing (coincurve)")
+        print(f"executor command-to-wire, {rounds} rounds, the adapter's signer (pm_signer)")
         result = asyncio.run(measure(cfg, rounds))
     finally:
         sim.terminate()

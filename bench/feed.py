@@ -35,7 +35,8 @@ def _change(asset: str, market: str, present: bool) -> str:
     })
 
 
-async def run(port: int, assets: dict[str, str], rate: float, duration: float, warmup: float) -> None:
+async def run(port: int, assets: dict[str, str], rate: float, duration: float, warmup: float,
+              report: str = "") -> None:
     clients: set[ServerConnection] = set()
 
     async def handler(ws: ServerConnection) -> None:
@@ -68,7 +69,11 @@ async def run(port: int, assets: dict[str, str], rate: float, duration: float, w
             n += 1
             delay = start + n * period - time.perf_counter()
             await asyncio.sleep(max(0.0, delay))
-        print(f"feed: sent {n} updates in {time.perf_counter() - start:.1f}s", flush=True)
+        elapsed = time.perf_counter() - start
+        print(f"feed: sent {n} updates in {elapsed:.1f}s", flush=True)
+        if report:
+            with open(report, "w") as f:
+                json.dump({"sent": n, "seconds": elapsed}, f)
         await asyncio.sleep(1.0)
 
 
@@ -79,8 +84,9 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=1000)
     p.add_argument("--duration", type=float, default=10)
     p.add_argument("--warmup", type=float, default=5)
+    p.add_argument("--report", default="", help="write {sent, seconds} here as JSON at the end")
     a = p.parse_args()
-    asyncio.run(run(a.port, json.loads(a.assets), a.rate, a.duration, a.warmup))
+    asyncio.run(run(a.port, json.loads(a.assets), a.rate, a.duration, a.warmup, a.report))
 
 
 if __name__ == "__main__":

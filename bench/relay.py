@@ -59,6 +59,36 @@ def relay_pull(in_ep: str, out_ep: str) -> None:
         o.send(i.recv())
 
 
+def arelay(in_ep: str, out_ep: str, sub: bool) -> None:
+    """The same hop the services make: zmq.asyncio on uvloop, Poller, then drain and forward."""
+    import uvloop
+    import zmq.asyncio
+
+    async def run() -> None:
+        ctx = zmq.asyncio.Context()
+        i = ctx.socket(zmq.SUB if sub else zmq.PULL)
+        if sub:
+            i.setsockopt(zmq.SUBSCRIBE, b"md.")
+            i.connect(in_ep)
+        else:
+            i.bind(in_ep)
+        o = ctx.socket(zmq.PUSH)
+        o.setsockopt(zmq.LINGER, 0)
+        o.connect(out_ep)
+        poller = zmq.asyncio.Poller()
+        poller.register(i, zmq.POLLIN)
+        while True:
+            await poller.poll(100)
+            while True:
+                try:
+                    frames = await i.recv_multipart(flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                await o.send(frames[-1])
+
+    uvloop.run(run())
+
+
 def sink(in_ep: str, count: int, out_path: str, timeout_s: float) -> None:
     ctx = zmq.Context()
     i = ctx.socket(zmq.PULL)
@@ -75,7 +105,7 @@ def sink(in_ep: str, count: int, out_path: str, timeout_s: float) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["source", "relay_sub", "relay_pull", "sink"])
+    p.add_argument("role", choices=["source", "relay_sub", "relay_pull", "arelay_sub", "arelay_pull", "sink"])
     p.add_argument("--in", dest="in_ep", default="")
     p.add_argument("--out", dest="out_ep", default="")
     p.add_argument("--rate", type=float, default=1000)
@@ -90,6 +120,8 @@ def main() -> None:
         relay_sub(a.in_ep, a.out_ep)
     elif a.role == "relay_pull":
         relay_pull(a.in_ep, a.out_ep)
+    elif a.role in ("arelay_sub", "arelay_pull"):
+        arelay(a.in_ep, a.out_ep, a.role == "arelay_sub")
     else:
         sink(a.in_ep, a.count, a.path, a.timeout)
 

@@ -99,6 +99,9 @@ class MarketConfig(_Cfg):
     quoting: dict[str, Any] = {}
     resolves_at: str | float = ""
     """When the market resolves: ISO-8601 ("2026-12-31T23:00:00Z") or unix seconds; "" unknown."""
+    event: str = ""
+    """The real-world event this market prices; markets sharing it (across venues) share the
+    per-event limit and self-cross prevention. "" = the market is its own event."""
 
     def __post_init__(self) -> None:
         if self.resolves_at != "" and self.resolves_at_ns is None:
@@ -142,6 +145,24 @@ class StackConfig(_Cfg):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class CurveConfig(_Cfg):
+    """CURVE encryption and authentication (pyzmq zmq.auth) for sockets that leave the host.
+
+    Files are zmq.auth certificates (`zmq.auth.create_certificates`): `*.key_secret` holds a
+    public and a secret key, `*.key` a public key only. A process applies CURVE to a socket
+    whose endpoint is tcp:// when `enabled`; ipc:// stays on the host and is left alone."""
+
+    enabled: bool = False
+    server_cert: str = ""
+    """This process's own certificate (with secret) for the sockets it binds."""
+    server_public: str = ""
+    """The public certificate of the server(s) this process connects to."""
+    client_cert: str = ""
+    """This process's certificate (with secret) for the sockets it connects."""
+    trusted_keys_dir: str = ""
+    """Public certificates of every client a server accepts; checked at startup."""
+
+
 class BusConfig(_Cfg):
     """Endpoints. Empty means an ipc:// socket in the run dir; set tcp:// ones to span hosts."""
 
@@ -154,6 +175,7 @@ class BusConfig(_Cfg):
     send_hwm: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
     recv_hwm: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
     send_timeout_ms: PositiveMs = 100
+    curve: CurveConfig = CurveConfig()
 
 
 class PolymarketConfig(_Cfg):
@@ -166,6 +188,12 @@ class PolymarketConfig(_Cfg):
     heartbeat_interval_ms: PositiveMs = 5000
     max_batch: Annotated[int, Meta(ge=1, le=15)] = 15
     request_timeout_ms: PositiveMs = 5000
+    # Per-signer trading token buckets (venues.md A7; Standard tier defaults, 1 token per order
+    # or per cancelled id). Cancels never wait behind placements.
+    order_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 40.0
+    order_burst: Annotated[float, Meta(ge=1, le=1e6)] = 60.0
+    cancel_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 80.0
+    cancel_burst: Annotated[float, Meta(ge=1, le=1e6)] = 120.0
 
 
 class KalshiConfig(_Cfg):
@@ -197,6 +225,9 @@ class IngestConfig(_Cfg):
     silence_timeout_ms: PositiveMs = 15_000
     ping_interval_ms: PositiveMs = 10_000
     heartbeat_interval_ms: PositiveMs = 500
+    grid_refresh_ms: PositiveMs = 30_000
+    """Kalshi: re-read every market's price grid over REST this often (also read on every
+    (re)subscribe and on a rejected order; Kalshi pushes no message when a grid changes)."""
 
 
 class QuoterConfig(_Cfg):
@@ -211,6 +242,32 @@ class RiskConfig(_Cfg):
     quoter_timeout_ms: PositiveMs = 3000
     command_ttl_ms: PositiveMs = 2000
     journal: str = ""
+    # --- pre-trade controls (issue 6; services/risk/controls.py). 0 disables a control. ---
+    max_position_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
+    """Net position cap per market in contracts (YES minus NO); 0 = dollars only."""
+    max_event_position_usd: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
+    """Money at risk in the net position of one event across venues (MarketConfig.event)."""
+    max_venue_loss_usd: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
+    """Realized plus marked loss of one venue's markets that halts them all; 0 = off."""
+    price_collar: Annotated[float, Meta(ge=0, le=1)] = 0.05
+    """No bid above (ask below) fair value or the far side of the book by more than this."""
+    min_spread: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    """Our own best ask minus best bid must be at least this ($); 0 = off."""
+    max_orders: Annotated[int, Meta(ge=0, le=1000)] = 0
+    """Levels per market, both sides together; deeper ones are dropped; 0 = off."""
+    max_intents_per_s: Annotated[float, Meta(ge=0, le=1e6)] = 0.0
+    """Intent rate per market (token bucket, `intent_burst` deep); 0 = off."""
+    intent_burst: Annotated[int, Meta(ge=1, le=1_000_000)] = 10
+    duplicate_window_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
+    """An intent equal to the last one forwarded for its market within this window is dropped."""
+    max_book_age_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
+    """Refuse to quote on a book older than this (monotonic receipt time); 0 = off."""
+    daily_reset_utc: Annotated[str, Meta(pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")] = ""
+    """"HH:MM" UTC: loss limits count from here each day and loss halts are released."""
+    venues: dict[str, dict[str, Any]] = {}
+    """Per-venue overrides of the fields above ([risk.venues.kalshi] max_order_size = 50)."""
+    markets: dict[str, dict[str, Any]] = {}
+    """Per-market overrides ([risk.markets."fed-cut-dec"] price_collar = 0.02)."""
 
 
 class ExecutorConfig(_Cfg):

@@ -197,6 +197,47 @@ class ExecutorReport(_Msg, tag="exec_report"):
     asks: tuple[Level, ...] = ()
 
 
+
+class FillReversal(_Msg, tag="fill_reversal"):
+    """A fill published earlier did not happen after all: undo it exactly once.
+
+    Polymarket trades are provisional until CONFIRMED; a trade that goes FAILED
+    (a ghost fill) is reversed with the same fields as the Fill it cancels."""
+
+    venue: Venue
+    market: str
+    trade_id: str
+    order_id: str
+    outcome: Outcome
+    side: OrderSide
+    price: Price
+    size: Annotated[int, Meta(gt=0, le=10**12)]
+    ts_ns: int
+
+
+class MarketPosition(Struct, frozen=True, array_like=True):
+    """One market's holdings at the venue (centi-contracts); `net` = yes - no."""
+
+    market: str
+    position_yes: int
+    position_no: int
+    net: int
+
+
+class VenuePositions(_Msg, tag="venue_positions"):
+    """The venue's own record of our positions, published by an executor at startup
+    reconciliation (topic ev.<venue>.|) so risk can compare it with its journal.
+
+    `gross` is False where the venue reports only a net position (Kalshi): then
+    position_yes/position_no are max(net, 0) / max(-net, 0)."""
+
+    venue: Venue
+    ts_ns: int
+    positions: tuple[MarketPosition, ...]
+    gross: bool = True
+    open_orders_adopted: int = 0
+    open_orders_cancelled: int = 0
+
 # --- state (risk -> quoters, executors, control; topics pos.<market>, risk, hb.<role>) -------
 
 
@@ -285,7 +326,7 @@ ControlMessage = Kill | Reset | Pause | Flatten
 
 MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat
 IntentChannel = QuoteIntent | Heartbeat
-EventChannel = OrderEvent | Fill | ExecutorReport | Heartbeat
+EventChannel = OrderEvent | Fill | ExecutorReport | Heartbeat | FillReversal | VenuePositions
 StateChannel = PositionUpdate | RiskState | Heartbeat
 
 

@@ -179,3 +179,15 @@ FILLS_RECOVERED = Counter(
     "pmm_fills_recovered_total", "Fills read back from venue REST after a user-stream reconnect",
     ["venue"],
 )
+
+# --- risk gate and bus security (issue 6) -----------------------------------------------------
+RISK_POSITION_MISMATCHES = Counter(
+    "pmm_risk_position_mismatches_total",
+    "Markets whose venue-reported position differs from risk's journal at reconciliation",
+    ["venue"],
+)
+BUS_AUTH_REFUSED = Counter(
+    "pmm_bus_auth_refused_total",
+    "Peers refused by CURVE authentication (key not in the trusted-keys directory)",
+    ["process"],
+)

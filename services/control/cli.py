@@ -11,8 +11,9 @@ import sys
 from common.errors import PmmError
 from services.control.commands import lifecycle, operate, preview
 from services.control.commands import markets as market_commands
+from services.control.commands import research
 
-FAMILIES = [lifecycle, operate, market_commands, preview]
+FAMILIES = [lifecycle, operate, market_commands, preview, research]
 
 
 def build_parser() -> argparse.ArgumentParser:

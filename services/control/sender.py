@@ -41,6 +41,9 @@ async def deliver(
         try:
             for attempt in range(retries):
                 msg = make(auth.new_nonce(), time.time_ns())
+                # The dealer is IMMEDIATE: it is writable only once connected. Wait for
+                # that (bounded) so the first attempt is not lost to a just-made socket.
+                await sock.poll(ack_timeout_ms, zmq.POLLOUT)
                 try:
                     await sock.send(auth.seal(msg, secret), flags=zmq.NOBLOCK)
                 except zmq.Again:

@@ -73,8 +73,9 @@ def _secret_file(run_dir: Path, name: str, make: Callable[[], str]) -> Path:
     return path
 
 
-def environment(cfg: Config, config_path: Path) -> dict[str, str]:
-    """The environment supervisord and every process run with."""
+def environment(cfg: Config, config_path: Path, *, paper: bool = False) -> dict[str, str]:
+    """The environment supervisord and every process run with (`paper`: PMM_PAPER=true, the
+    executors fill on market data and need no trading credentials)."""
     run_dir = cfg.run_dir
     env = dict(os.environ)
     venues = set(cfg.venues_in_use())
@@ -90,13 +91,15 @@ def environment(cfg: Config, config_path: Path) -> dict[str, str]:
         PROMETHEUS_MULTIPROC_DIR=str(run_dir / "metrics"),
         PYTHONUNBUFFERED="1",
     )
+    if paper:
+        env["PMM_PAPER"] = "true"
     secret_env = cfg.control.secret_env
     if not env.get(secret_env) and not env.get(f"{secret_env}_FILE"):
         env[f"{secret_env}_FILE"] = str(
             _secret_file(run_dir, "control_secret", lambda: secrets.token_hex(32))
         )
     key_env = cfg.venues.polymarket.private_key_env
-    if "polymarket" in venues and not env.get(key_env):
+    if "polymarket" in venues and not env.get(key_env) and not paper:
         if not cfg.sim.enabled:
             raise StackError(
                 f"${key_env} is not set: export the Polymarket signer key (or run against the "
@@ -105,7 +108,7 @@ def environment(cfg: Config, config_path: Path) -> dict[str, str]:
         # The simulator accepts any key: make a throwaway one for this run dir.
         path = _secret_file(run_dir, "sim_polymarket_key", lambda: "0x" + secrets.token_hex(32))
         env[key_env] = path.read_text().strip()
-    if "kalshi" in venues:
+    if "kalshi" in venues and not paper:
         _kalshi_environment(cfg, env)
     return env
 
@@ -145,7 +148,8 @@ def control_secret(cfg: Config) -> bytes:
 
 
 def up(
-    cfg: Config, config_path: Path, *, progress: Callable[[str], None], timeout_s: float = 60
+    cfg: Config, config_path: Path, *, progress: Callable[[str], None], timeout_s: float = 60,
+    paper: bool = False,
 ) -> None:
     """Start supervisord with every program and wait until all are RUNNING."""
     run_dir = cfg.run_dir
@@ -155,7 +159,7 @@ def up(
     metrics_dir = run_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
-    env = environment(cfg, config_path)
+    env = environment(cfg, config_path, paper=paper)
     supervisord = Path(sys.executable).with_name("supervisord")
     progress(f"starting supervisord ({run_dir})")
     subprocess.run(

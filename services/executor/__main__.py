@@ -54,7 +54,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m services.executor", description=__doc__)
     parser.add_argument("--config", required=True, help="TOML config file")
     parser.add_argument("--venue", required=True, choices=["kalshi", "polymarket"])
+    parser.add_argument("--paper", action="store_true",
+                        help="paper trading: fill against market data, no venue orders or "
+                             "credentials (also when $PMM_PAPER is true; `pmm up --paper`)")
     args = parser.parse_args(argv)
+    if args.paper or os.environ.get("PMM_PAPER", "").lower() in ("1", "true"):
+        _run_paper(args.config, args.venue)
+        return
     try:
         cfg = overlay.load_effective(args.config)  # config file + run-dir overlay (issue 7)
         markets = market_tokens(cfg, args.venue)
@@ -81,6 +87,27 @@ def main(argv: list[str] | None = None) -> None:
             await ExecutorActor(cfg, adapter, markets, secret=secret).run(stop)
 
     runtime.run("executor", f"executor-{args.venue}", _main, level=cfg.stack.log_level)
+
+
+def _run_paper(config: str, venue: str) -> None:
+    """Run the executor with the paper adapter (services/executor/paper.py)."""
+    from services.executor.paper import PaperExecution
+
+    try:
+        cfg = overlay.load_effective(config)
+        markets = market_tokens(cfg, venue)
+        if not markets:
+            raise ConfigError(f"no [[markets]] with venue = {venue!r} in {config}")
+        secret = load_secret(cfg.control.secret_env)
+    except ConfigError as exc:
+        print(f"executor: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+    async def _main(stop: asyncio.Event) -> None:
+        adapter = PaperExecution(cfg, venue, markets)  # type: ignore[arg-type]
+        await ExecutorActor(cfg, adapter, markets, secret=secret).run(stop)
+
+    runtime.run("executor", f"executor-{venue}", _main, level=cfg.stack.log_level)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from common.messages import Level
-from common.prices import complement, valid_price
+from common.prices import complement, snap_down, snap_up, valid_price
 from services.executor.orders import Actions, DesiredOrder, LiveOrder, MarketTokens
 
 Key = tuple[str, int]
+
+
+def snap_ladder(
+    bids: Sequence[Level], asks: Sequence[Level], tick: int
+) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+    """Move a YES ladder onto the `tick` grid without making it more aggressive.
+
+    Bids snap down and asks snap up (a post-only level never moves towards the other
+    side), so a ladder priced on an old, finer grid is re-expressed on the venue's
+    current one instead of being rejected level by level. Levels already on the grid
+    are unchanged; two levels landing on one price are merged by `express_ladder`.
+    """
+    if tick <= 1:
+        return tuple(bids), tuple(asks)
+    return (tuple(lv if lv.price % tick == 0 else Level(snap_down(lv.price, tick), lv.size)
+                  for lv in bids),
+            tuple(lv if lv.price % tick == 0 else Level(snap_up(lv.price, tick), lv.size)
+                  for lv in asks))
 
 
 def express_ladder(
@@ -76,3 +94,28 @@ def diff(desired: Sequence[DesiredOrder], live: Iterable[LiveOrder]) -> Actions:
         cancels.extend(o.order_id for o in orders if o is not keep)
     placements = tuple(d for key, d in want.items() if key not in kept)
     return Actions(cancels=tuple(cancels), placements=placements)
+
+
+MIN_MARKETABLE_NOTIONAL = 1_000_000
+"""Polymarket refuses a marketable order under $1 notional (micro-dollars)."""
+
+
+def express_exits(
+    tokens: MarketTokens, exit_bids: Sequence[Level], exit_asks: Sequence[Level], *,
+    min_notional: int = 0,
+) -> tuple[list[DesiredOrder], list[Level]]:
+    """Exit levels as marketable fill-and-kill BUY orders, and the levels that cannot go.
+
+    Same expression and checks as `express_ladder` (tick grid, [tick, 1 - tick], the
+    market's minimum size), plus a minimum notional (price x size, micro-dollars) where
+    the venue has one for marketable orders.
+    """
+    orders, invalid = express_ladder(tokens, exit_bids, exit_asks)
+    out: list[DesiredOrder] = []
+    for o in orders:
+        if o.price * o.size < min_notional:
+            invalid.append(Level(price=o.price, size=o.size))
+            continue
+        out.append(DesiredOrder(market=o.market, token=o.token, outcome=o.outcome,
+                                price=o.price, size=o.size, tif="FAK"))
+    return out, invalid

@@ -16,7 +16,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
@@ -25,8 +24,8 @@ from common import metrics
 from common.config import Config
 from common.errors import PriceError, VenueError
 from common.kalshi_auth import KalshiSigner, path_of
-from common.messages import Fill, Venue
-from common.prices import ONE_DOLLAR, complement, price_from_str, size_from_str, size_to_str
+from common.messages import Fill, MarketPosition, Venue
+from common.prices import complement, price_from_str, size_from_str, size_to_str
 from services.executor.adapter import (
     CancelOutcome,
     InFlight,
@@ -36,54 +35,30 @@ from services.executor.adapter import (
     Rejected,
     UserSink,
 )
-from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.kalshi_wire import dollars, error_text, fill_from_wire, kalshi_tokens
+from services.executor.journal import JournalRow, OrderJournal
+from services.executor.orders import (
+    CLIENT_KEY_PREFIX,
+    DesiredOrder,
+    MarketTokens,
+    VenueOrder,
+    client_key,
+)
 from services.executor.ratelimit import TokenBucket
+
+__all__ = ["KalshiExecution", "dollars", "fill_from_wire", "kalshi_tokens"]
 
 log = logging.getLogger(__name__)
 
 CANCEL_RETRIES = 3
 
 
-def kalshi_tokens(ticker: str) -> tuple[str, str]:
-    """The executor's YES and NO token names of a Kalshi market (never sent to the venue)."""
-    return f"{ticker}:yes", f"{ticker}:no"
-
-
-def dollars(pips: int) -> str:
-    return format(Decimal(pips) / ONE_DOLLAR, ".4f")
-
-
-def fill_from_wire(body: dict[str, Any], market: str, ts_recv_ns: int) -> Fill:
-    """A Kalshi fill (REST Fill or `fill` channel body) as our Fill, in the token's own price."""
-    outcome = str(body.get("side") or body.get("outcome_side") or "")
-    action = str(body.get("action") or "buy")
-    if outcome not in ("yes", "no") or action not in ("buy", "sell"):
-        raise PriceError(f"bad fill side {outcome!r}/{action!r}")
-    yes_price = price_from_str(str(body["yes_price_dollars"]))
-    try:
-        fee = int(Decimal(str(body.get("fee_cost") or "0")) * 1_000_000)
-    except InvalidOperation as exc:
-        raise PriceError(f"bad fee {body.get('fee_cost')!r}") from exc
-    ts_ms = int(body.get("ts_ms") or 0) or int(body.get("ts") or 0) * 1000
-    return Fill(
-        venue="kalshi", market=market, trade_id=str(body["trade_id"]),
-        order_id=str(body["order_id"]), outcome="YES" if outcome == "yes" else "NO",
-        side="BUY" if action == "buy" else "SELL",
-        price=yes_price if outcome == "yes" else complement(yes_price),
-        size=size_from_str(str(body["count_fp"])), fee=fee, ts_venue_ms=ts_ms,
-        ts_recv_ns=ts_recv_ns,
-    )
-
-
-def _error_text(resp: httpx.Response) -> str:
-    try:
-        data = resp.json()
-    except ValueError:
-        return f"{resp.status_code}: {resp.text[:200]}"
-    err = data.get("error") if isinstance(data, dict) else None
-    if isinstance(err, dict):
-        return f"{resp.status_code}: {err.get('code', '')} {str(err.get('message', ''))[:200]}"
-    return f"{resp.status_code}: {str(err or data)[:200]}"
+def _row_error(err: Any) -> str:
+    """`code: message` of a batch row's error (the message names e.g. an off-grid price)."""
+    if not isinstance(err, dict):
+        return str(err)
+    code, message = str(err.get("code") or ""), str(err.get("message") or "")[:200]
+    return f"{code}: {message}" if code and message else code or message or str(err)
 
 
 class KalshiExecution:
@@ -108,6 +83,12 @@ class KalshiExecution:
         self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
         self._waits = metrics.RATE_LIMIT_WAITS.labels(venue=self.venue)
         self._wait_s = metrics.RATE_LIMIT_WAIT_SECONDS.labels(venue=self.venue)
+        self.journal: OrderJournal | None = None
+        self.order_group_id = ""
+
+    def set_journal(self, journal: OrderJournal) -> None:
+        """Record every client order id in `journal` before its order is sent."""
+        self.journal = journal
 
     # --- transport ---------------------------------------------------------------------------
 
@@ -146,8 +127,12 @@ class KalshiExecution:
         """Check the key works (balance read); raise VenueError if the venue cannot be used."""
         resp = await self.request("GET", "/portfolio/balance")
         if resp.status_code != 200:
-            raise VenueError(f"kalshi balance: {_error_text(resp)}", definitive=True,
+            raise VenueError(f"kalshi balance: {error_text(resp)}", definitive=True,
                              status=resp.status_code)
+        if self._k.order_group_contracts > 0:
+            from services.executor.kalshi_groups import create_group
+
+            await create_group(self)
         log.info("kalshi adapter ready", extra={"key_id": self._signer.key_id})
 
     async def close(self) -> None:
@@ -158,37 +143,48 @@ class KalshiExecution:
     def _order_body(self, d: DesiredOrder) -> dict[str, Any]:
         tokens = next(m for m in self._markets if m.market == d.market)
         bid = d.token == tokens.yes_token
-        return {"ticker": tokens.venue_market, "client_order_id": str(uuid.uuid4()),
+        exit_order = d.tif == "FAK"
+        body = {"ticker": tokens.venue_market, "client_order_id": str(uuid.uuid4()),
                 "side": "bid" if bid else "ask", "count": size_to_str(d.size),
                 "price": dollars(d.price if bid else complement(d.price)),
-                "time_in_force": "good_till_canceled", "post_only": True,
+                "time_in_force": "immediate_or_cancel" if exit_order else "good_till_canceled",
+                "post_only": not exit_order,
                 "self_trade_prevention_type": "maker", "cancel_order_on_pause": True}
+        if self.order_group_id:
+            body["order_group_id"] = self.order_group_id
+        return body
 
     async def _place_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
         bodies = [self._order_body(d) for d in chunk]
+        if self.journal is not None:  # before sending: a crash now cannot orphan the order
+            now = time.time_ns()
+            self.journal.intend(JournalRow(
+                key=b["client_order_id"], market=d.market, token=d.token, price=d.price,
+                size=d.size, ts_ns=now) for b, d in zip(bodies, chunk))
+        keys = [client_key(b["client_order_id"]) for b in bodies]
         wire_ns = time.monotonic_ns()
         try:
             resp = await self.request("POST", "/portfolio/events/orders/batched",
                                       body={"orders": bodies}, write=True,
                                       cost=self._k.order_cost * len(chunk))
         except VenueError as exc:
-            return [InFlight(d, "", str(exc)) for d in chunk], wire_ns
+            return [InFlight(d, k, str(exc)) for d, k in zip(chunk, keys)], wire_ns
         if resp.status_code >= 500:
-            return [InFlight(d, "", _error_text(resp)) for d in chunk], wire_ns
+            return [InFlight(d, k, error_text(resp)) for d, k in zip(chunk, keys)], wire_ns
         if resp.status_code != 201:
-            return [Rejected(d, _error_text(resp)) for d in chunk], wire_ns
+            return [Rejected(d, error_text(resp)) for d in chunk], wire_ns
         rows = resp.json().get("orders") or []
         out: list[PlaceResult] = []
         for k, d in enumerate(chunk):
             row = rows[k] if k < len(rows) and isinstance(rows[k], dict) else None
             if row is None:
-                out.append(InFlight(d, "", "no result row"))
+                out.append(InFlight(d, keys[k], "no result row"))
             elif row.get("order_id") and not row.get("error"):
+                if self.journal is not None:
+                    self.journal.placed(bodies[k]["client_order_id"], str(row["order_id"]))
                 out.append(Placed(d, str(row["order_id"])))
             else:
-                err = row.get("error") or {}
-                out.append(Rejected(d, str(err.get("code") or err) if isinstance(err, dict)
-                                    else str(err)))
+                out.append(Rejected(d, _row_error(row.get("error") or {})))
         return out, wire_ns
 
     async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
@@ -203,11 +199,15 @@ class KalshiExecution:
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         """Batch cancel by id; an unknown id is already gone. 429s are retried after back-off."""
         ids = list(dict.fromkeys(order_ids))
+        # An in-flight submit known only by its client id cannot be cancelled by id yet:
+        # leave it ambiguous; reconciliation names it and the next diff cancels it.
+        pending = [i for i in ids if i.startswith(CLIENT_KEY_PREFIX)]
+        ids = [i for i in ids if not i.startswith(CLIENT_KEY_PREFIX)]
         if not ids:
-            return CancelOutcome()
+            return CancelOutcome(ambiguous=bool(pending), reason="venue id not known yet")
         gone: list[str] = []
         failed: list[str] = []
-        ambiguous, reason = False, ""
+        ambiguous, reason = bool(pending), ""
         n = self._k.max_batch
         for i in range(0, len(ids), n):
             chunk = ids[i:i + n]
@@ -223,10 +223,10 @@ class KalshiExecution:
                 if resp.status_code == 429 and attempt + 1 < CANCEL_RETRIES:
                     continue
                 if resp.status_code >= 500:
-                    ambiguous, reason = True, _error_text(resp)
+                    ambiguous, reason = True, error_text(resp)
                 elif resp.status_code != 200:
                     failed += chunk
-                    reason = _error_text(resp)
+                    reason = error_text(resp)
                 else:
                     for row in resp.json().get("orders") or ():
                         err = row.get("error")
@@ -259,8 +259,8 @@ class KalshiExecution:
                 ids = [str(r.get("order_id")) for r in resp.json().get("orders") or ()]
                 return CancelOutcome(gone=tuple(ids), everything=True)
             if resp.status_code >= 500:
-                return CancelOutcome(ambiguous=True, reason=_error_text(resp))
-            return CancelOutcome(failed=("*",), reason=_error_text(resp))
+                return CancelOutcome(ambiguous=True, reason=error_text(resp))
+            return CancelOutcome(failed=("*",), reason=error_text(resp))
         return CancelOutcome(ambiguous=True, reason="rate limited")
 
     async def open_orders(self, ticker: str = "") -> list[VenueOrder]:
@@ -275,7 +275,7 @@ class KalshiExecution:
                 params["ticker"] = ticker
             resp = await self.request("GET", "/portfolio/orders", params=params)
             if resp.status_code != 200:
-                raise VenueError(f"open orders: {_error_text(resp)}",
+                raise VenueError(f"open orders: {error_text(resp)}",
                                  definitive=resp.status_code < 500, status=resp.status_code)
             data = resp.json()
             for row in data.get("orders") or ():
@@ -298,6 +298,7 @@ class KalshiExecution:
             side="BUY" if buy else "SELL",
             price=yes_price if is_yes else complement(yes_price),
             size=size_from_str(str(row["remaining_count_fp"])), venue_market=str(row["ticker"]),
+            client_id=str(row.get("client_order_id") or ""),
         )
 
     async def fills_since(self, min_ts_s: int, ts_recv_ns: int) -> list[Fill]:
@@ -310,7 +311,7 @@ class KalshiExecution:
                 params["cursor"] = cursor
             resp = await self.request("GET", "/portfolio/fills", params=params)
             if resp.status_code != 200:
-                raise VenueError(f"fills: {_error_text(resp)}",
+                raise VenueError(f"fills: {error_text(resp)}",
                                  definitive=resp.status_code < 500, status=resp.status_code)
             data = resp.json()
             for row in data.get("fills") or ():
@@ -326,8 +327,33 @@ class KalshiExecution:
             if not cursor:
                 return list(reversed(out))
 
+    async def positions(self) -> list[MarketPosition]:
+        """Net positions of the configured markets (Kalshi reports net YES contracts only)."""
+        resp = await self.request("GET", "/portfolio/positions", params={"limit": 1000})
+        if resp.status_code != 200:
+            raise VenueError(f"positions: {error_text(resp)}",
+                             definitive=resp.status_code < 500, status=resp.status_code)
+        net: dict[str, int] = {}
+        for row in resp.json().get("market_positions") or ():
+            m = self._by_ticker.get(str(row.get("ticker")))
+            if m is not None:
+                try:
+                    net[m.market] = size_from_str(str(row.get("position_fp") or "0"))
+                except PriceError:
+                    metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
+        return [MarketPosition(market=m.market, position_yes=max(net.get(m.market, 0), 0),
+                               position_no=max(-net.get(m.market, 0), 0),
+                               net=net.get(m.market, 0)) for m in self._markets]
+
     async def heartbeat(self) -> None:
-        """Kalshi has no heartbeat endpoint; orders carry cancel_order_on_pause."""
+        """Kalshi has no heartbeat endpoint: the order group is the venue-side breaker.
+
+        A triggered group blocks new orders; once its 15 s window has passed it is reset
+        here (the trip is logged and counted), so quoting resumes on the next ladder.
+        """
+        from services.executor.kalshi_groups import keep_group
+
+        await keep_group(self)
 
     async def run_user_stream(self, sink: UserSink) -> None:
         """Follow the `fill` channel; after each (re)connect recover the gap from REST fills."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 
-from common.messages import Fill, OrderEvent, Venue
+from common.messages import Fill, FillReversal, OrderEvent, Venue
 from services.executor.adapter import CancelOutcome, InFlight, OrderUpdate, Placed, PlaceResult
 from services.executor.orders import LiveOrder, MarketTokens, VenueOrder
 from services.executor.reconcile import Reconciled, reconcile
@@ -29,7 +29,9 @@ class OrderLedger:
         self._wall_ns = wall_ns
         self.live: dict[str, LiveOrder] = {}
         self.removed: dict[str, int] = {}
-        self._seen_fills: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen_fills: OrderedDict[tuple[str, str], Fill | None] = OrderedDict()
+        self._reversed: set[tuple[str, str]] = set()
+        self.reversals = 0
         self.fills: deque[Fill] = deque(maxlen=10_000)
 
     def event(self, order: LiveOrder | None, status: str, *, market: str = "", order_id: str = "",
@@ -95,9 +97,7 @@ class OrderLedger:
         key = (fill.trade_id, fill.order_id)
         if key in self._seen_fills:
             return False, []
-        self._seen_fills[key] = None
-        if len(self._seen_fills) > FILL_MEMORY:
-            self._seen_fills.popitem(last=False)
+        self._remember(key, fill)
         self.fills.append(fill)
         order = self.live.get(fill.order_id)
         if order is None:
@@ -107,6 +107,33 @@ class OrderLedger:
             return True, []
         self._remove(fill.order_id, now_ns)
         return True, [self.event(order, "filled", size=0)]
+
+    def _remember(self, key: tuple[str, str], fill: Fill | None) -> None:
+        self._seen_fills[key] = fill
+        if len(self._seen_fills) > FILL_MEMORY:
+            old, _ = self._seen_fills.popitem(last=False)
+            self._reversed.discard(old)
+
+    def on_fill_failed(self, fill: Fill) -> FillReversal | None:
+        """A trade we may have published went FAILED: the reversal to publish, once.
+
+        A failure seen before the fill itself marks the fill as seen, so a late replay
+        of its MATCHED state is never applied.
+        """
+        key = (fill.trade_id, fill.order_id)
+        if key in self._reversed:
+            return None
+        self._reversed.add(key)
+        published = self._seen_fills.get(key)
+        if key not in self._seen_fills:
+            self._remember(key, None)
+        if published is None:
+            return None
+        self.reversals += 1
+        return FillReversal(
+            venue=published.venue, market=published.market, trade_id=published.trade_id,
+            order_id=published.order_id, outcome=published.outcome, side=published.side,
+            price=published.price, size=published.size, ts_ns=self._wall_ns())
 
     def on_order(self, update: OrderUpdate, now_ns: int) -> list[OrderEvent]:
         """Apply a venue order event (cancellation, partial fill, confirmation)."""
@@ -122,11 +149,12 @@ class OrderLedger:
         return []
 
     def reconcile(self, venue_orders: Iterable[VenueOrder], *, requested_ns: int,
-                  blocked: frozenset[str]) -> Reconciled:
+                  blocked: frozenset[str],
+                  owns: Callable[[VenueOrder], bool] | None = None) -> Reconciled:
         """Adopt the venue's open orders as the truth (see reconcile.py)."""
         result = reconcile(self.live, venue_orders, tokens=self.tokens,
                            requested_ns=requested_ns, removed_since=self.removed,
-                           blocked_markets=blocked)
+                           blocked_markets=blocked, owns=owns)
         self.live = result.live
         self.removed = {k: v for k, v in self.removed.items() if v >= requested_ns}
         return result

@@ -13,6 +13,15 @@ from msgspec import Struct
 from common.messages import OrderSide, Outcome
 
 OrderState = Literal["live", "inflight", "cancelling"]
+
+CLIENT_KEY_PREFIX = "coid:"
+"""Live-map key of a submit whose outcome is unknown and whose venue id is not known yet
+(Kalshi): `coid:<client order id>`; reconciliation swaps it for the venue id."""
+
+
+def client_key(client_id: str) -> str:
+    """The provisional live-map key of an in-flight order known only by its client id."""
+    return CLIENT_KEY_PREFIX + client_id
 """live: the venue confirmed it; inflight: a submit with an ambiguous outcome;
 cancelling: a cancel with an ambiguous outcome. Reconciliation settles the last two."""
 
@@ -44,6 +53,8 @@ class DesiredOrder(Struct, frozen=True, kw_only=True):
     outcome: Outcome
     price: int
     size: int
+    tif: Literal["GTC", "FAK"] = "GTC"
+    """GTC: a resting post-only ladder order; FAK: a marketable exit order (fill and kill)."""
 
 
 class LiveOrder(Struct, kw_only=True):
@@ -69,6 +80,8 @@ class VenueOrder(Struct, frozen=True, kw_only=True):
     price: int
     size: int
     venue_market: str = ""
+    client_id: str = ""
+    """The client order id the venue echoes (Kalshi); "" where there is none."""
 
 
 class Actions(Struct, frozen=True):

@@ -20,11 +20,13 @@ from typing import Any, TypeVar
 import httpx
 from py_clob_client_v2.client import ClobClient
 from py_clob_client_v2.clob_types import (
-    OrderArgsV2,
+    AssetType,
+    BalanceAllowanceParams,
     OrderMarketCancelParams,
     OrderType,
     PartialCreateOrderOptions,
     PostOrdersV2Args,
+    TradeParams,
 )
 from py_clob_client_v2.config import get_contract_config
 from py_clob_client_v2.exceptions import PolyApiException, PolyException
@@ -35,73 +37,35 @@ from py_clob_client_v2.order_utils.exchange_order_builder_v2 import ExchangeOrde
 from common import metrics
 from common.config import Config
 from common.errors import ConfigError, VenueError
-from common.messages import Venue
-from common.prices import price_to_str, size_to_str
+from common.messages import MarketPosition, Venue
+from common.prices import price_to_str
 from services.executor import polymarket_wire as wire
 from services.executor.adapter import (
     CancelOutcome,
     InFlight,
-    Placed,
     PlaceReport,
     PlaceResult,
     Rejected,
     UserSink,
 )
+from services.executor.journal import JournalRow, OrderJournal
 from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.pm_signer import OrderSigner
+from services.executor.polymarket_results import (
+    cancel_outcome,
+    classify_post,
+    error_text,
+    is_definitive,
+)
 from services.executor.polymarket_user import Asset, Identity, UserChannel
+from services.executor.ratelimit import TokenBucket
+
+__all__ = ["PolymarketExecution", "cancel_outcome", "classify_post", "error_text",
+           "is_definitive"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def is_definitive(exc: Exception) -> bool:
-    """A 4xx answer means the venue did not act; anything else may have been applied."""
-    status = getattr(exc, "status_code", None)
-    return isinstance(exc, PolyApiException) and status is not None and 400 <= status < 500
-
-
-def error_text(exc: Exception) -> str:
-    """A short reason for logs and events (never includes request headers)."""
-    if isinstance(exc, PolyApiException):
-        return f"{exc.status_code}: {str(exc.error_msg)[:200]}"
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
-
-
-def classify_post(
-    requests: Sequence[DesiredOrder], response: object, id_of: Callable[[int], str]
-) -> list[PlaceResult]:
-    """Per-order outcomes of a 200 answer to POST /orders (one row per order, in order).
-
-    A row with an orderID and no `success: false` is placed; a row with no orderID or
-    `success: false` is a definitive reject; a missing row or a non-list body leaves
-    the order in flight under its locally computed id, `id_of(index)`.
-    """
-    if not isinstance(response, list):
-        return [InFlight(r, id_of(k), "unexpected response") for k, r in enumerate(requests)]
-    out: list[PlaceResult] = []
-    for k, req in enumerate(requests):
-        row = response[k] if k < len(response) else None
-        if not isinstance(row, dict):
-            out.append(InFlight(req, id_of(k), "no result row"))
-            continue
-        venue_id = row.get("orderID") or ""
-        reason = str(row.get("errorMsg") or row.get("error") or "")
-        if venue_id and row.get("success") is not False:
-            out.append(Placed(req, str(venue_id)))
-        else:
-            out.append(Rejected(req, reason or "rejected"))
-    return out
-
-
-def cancel_outcome(response: object, *, everything: bool = False) -> CancelOutcome:
-    """Read a cancel answer: `canceled` and `not_canceled` ids are both no longer resting."""
-    if not isinstance(response, dict):
-        return CancelOutcome(ambiguous=True, reason="unexpected response")
-    gone = [str(i) for i in response.get("canceled") or ()]
-    not_canceled = response.get("not_canceled") or {}
-    if isinstance(not_canceled, dict):
-        gone.extend(str(i) for i in not_canceled)
-    return CancelOutcome(gone=tuple(gone), everything=everything)
+CANCEL_RETRIES = 3
 
 
 class PolymarketExecution:
@@ -138,6 +102,9 @@ class PolymarketExecution:
             pm.rest_url, chain_id=pm.chain_id, key=private_key,
             signature_type=pm.signature_type, funder=pm.funder or None,
         )
+        # Orders are signed by pm_signer (byte-identical to the SDK's builder, ~15x faster).
+        self._signer = OrderSigner(private_key, chain_id=pm.chain_id,
+                                   signature_type=pm.signature_type, funder=pm.funder)
         contracts = get_contract_config(pm.chain_id)
         signer = self._client.signer
         self._hashers = {
@@ -150,6 +117,42 @@ class PolymarketExecution:
         self._heartbeat_id = ""
         self._auth: dict[str, str] = {}
         self._api_key = ""
+        self._orders_bucket = TokenBucket(pm.order_tokens_per_s, pm.order_burst)
+        self._cancels_bucket = TokenBucket(pm.cancel_tokens_per_s, pm.cancel_burst)
+        self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
+        self.journal: OrderJournal | None = None
+
+    def set_journal(self, journal: OrderJournal) -> None:
+        """Record every order id (the EIP-712 hash) in `journal` before it is sent."""
+        self.journal = journal
+
+    def set_tick(self, market: MarketTokens) -> None:
+        """The venue changed a market's tick: sign on the new grid from now on."""
+        tick = price_to_str(market.tick)
+        if tick not in ROUNDING_CONFIG:
+            raise ConfigError(f"tick {tick} of market {market.market} is not a Polymarket tick")
+        for token in (market.yes_token, market.no_token):
+            self._by_token[token] = market
+            self._options[token] = PartialCreateOrderOptions(
+                tick_size=tick, neg_risk=market.neg_risk  # type: ignore[arg-type]
+            )
+            # The SDK caches each token's minimum tick and refuses a finer one; it has no
+            # public way to forget it, so the name-mangled cache is updated here.
+            self._client._ClobClient__tick_sizes[token] = tick  # type: ignore[attr-defined]
+        self._markets = [market if m.market == market.market else m for m in self._markets]
+
+    async def _spend(self, bucket: TokenBucket, cost: int) -> None:
+        waited = await bucket.take(max(1, cost), urgent=True)
+        if waited:
+            metrics.RATE_LIMIT_WAITS.labels(venue=self.venue).inc()
+            metrics.RATE_LIMIT_WAIT_SECONDS.labels(venue=self.venue).inc(waited)
+
+    def _note_status(self, bucket: TokenBucket, exc: Exception | None) -> None:
+        if exc is not None and getattr(exc, "status_code", None) == 429:
+            self._limited.inc()
+            log.warning("polymarket rate limited (429); backing off %.2fs", bucket.limited())
+        elif exc is None:
+            bucket.ok()
 
     @property
     def address(self) -> str:
@@ -198,19 +201,28 @@ class PolymarketExecution:
     # --- orders ------------------------------------------------------------------------------
 
     def _sign(self, d: DesiredOrder) -> Any:
-        args = OrderArgsV2(
-            token_id=d.token, price=float(price_to_str(d.price)),
-            size=float(size_to_str(d.size)), side="BUY",
-        )
-        return self._client.create_order(args, self._options[d.token])
+        m = self._by_token[d.token]
+        return self._signer.sign(d.token, d.price, d.size, "BUY", tick=m.tick,
+                                 neg_risk=bool(m.neg_risk))
 
     def order_id_of(self, signed: Any, token: str) -> str:
         """The EIP-712 hash of a signed order: the id the venue will give it."""
-        hasher = self._hashers[bool(self._by_token[token].neg_risk)]
-        return hasher.build_order_hash(hasher.build_order_typed_data(signed))
+        return self._signer.order_hash(signed, neg_risk=bool(self._by_token[token].neg_risk))
+
+    def _journal(self, signed: Sequence[tuple[int, Any]], reqs: Sequence[DesiredOrder]) -> None:
+        if self.journal is None:
+            return
+        now = time.time_ns()
+        self.journal.intend(JournalRow(
+            key=self.order_id_of(o, d.token), market=d.market, token=d.token, price=d.price,
+            size=d.size, ts_ns=now) for (_, o), d in zip(signed, reqs))
 
     def _place_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
-        """Sign and post one batch (runs in a worker thread)."""
+        """Sign, journal and post one batch (runs in a worker thread).
+
+        Resting orders go post-only GTC; exit orders (`tif` FAK) go as marketable
+        fill-and-kill orders in their own request (post-only applies to a whole batch).
+        """
         results: list[PlaceResult | None] = [None] * len(chunk)
         signed: list[tuple[int, Any]] = []
         for i, d in enumerate(chunk):
@@ -221,13 +233,17 @@ class PolymarketExecution:
         wire_ns = 0
         if signed:
             reqs = [chunk[i] for i, _ in signed]
+            exit_orders = reqs[0].tif == "FAK"
+            self._journal(signed, reqs)
             wire_ns = time.monotonic_ns()
             try:
                 resp = self._client.post_orders(
-                    [PostOrdersV2Args(order=o, orderType=OrderType.GTC) for _, o in signed],
-                    post_only=True,
+                    [PostOrdersV2Args(order=o, orderType=OrderType.FAK if exit_orders
+                                      else OrderType.GTC) for _, o in signed],
+                    post_only=not exit_orders,
                 )
             except PolyException as exc:
+                self._note_status(self._orders_bucket, exc)
                 reason = error_text(exc)
                 for (i, o), req in zip(signed, reqs):
                     results[i] = (
@@ -241,28 +257,43 @@ class PolymarketExecution:
                 def id_of(k: int) -> str:
                     return self.order_id_of(signed[k][1], reqs[k].token)
 
+                self._note_status(self._orders_bucket, None)
                 for (i, _), res in zip(signed, classify_post(reqs, resp, id_of)):
                     results[i] = res
         return [r for r in results if r is not None], wire_ns
 
+    async def _post_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
+        await self._spend(self._orders_bucket, len(chunk))
+        return await self._call("post_orders", self._place_chunk, chunk)
+
     async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
         """Sign and post in batches of at most max_batch, concurrently across workers."""
-        chunks = [orders[i : i + self._max_batch] for i in range(0, len(orders), self._max_batch)]
-        done = await asyncio.gather(*(self._call("post_orders", self._place_chunk, c)
-                                      for c in chunks))
+        n = self._max_batch
+        resting = [o for o in orders if o.tif != "FAK"]
+        exits = [o for o in orders if o.tif == "FAK"]
+        chunks = [group[i:i + n] for group in (resting, exits) for i in range(0, len(group), n)]
+        done = await asyncio.gather(*(self._post_chunk(c) for c in chunks))
         results = [r for chunk_results, _ in done for r in chunk_results]
         wire = [ns for _, ns in done if ns]
         return PlaceReport(results=results, wire_ns=min(wire) if wire else 0)
 
     async def _cancel(self, endpoint: str, fn: Callable[..., Any], *args: Any,
                       ids: Sequence[str] = (), everything: bool = False) -> CancelOutcome:
-        try:
-            resp = await self._call(endpoint, fn, *args)
-        except PolyException as exc:
-            if is_definitive(exc):
-                return CancelOutcome(failed=tuple(ids), reason=error_text(exc))
-            return CancelOutcome(ambiguous=True, reason=error_text(exc))
-        return cancel_outcome(resp, everything=everything)
+        """One cancel request after its tokens; a 429 backs off and is retried."""
+        for attempt in range(CANCEL_RETRIES):
+            await self._spend(self._cancels_bucket, len(ids) or 1)
+            try:
+                resp = await self._call(endpoint, fn, *args)
+            except PolyException as exc:
+                self._note_status(self._cancels_bucket, exc)
+                if getattr(exc, "status_code", None) == 429 and attempt + 1 < CANCEL_RETRIES:
+                    continue
+                if is_definitive(exc):
+                    return CancelOutcome(failed=tuple(ids), reason=error_text(exc))
+                return CancelOutcome(ambiguous=True, reason=error_text(exc))
+            self._note_status(self._cancels_bucket, None)
+            return cancel_outcome(resp, everything=everything)
+        return CancelOutcome(ambiguous=True, reason="rate limited")
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         """Cancel by id in one request (DELETE /orders)."""
@@ -326,6 +357,31 @@ class PolymarketExecution:
                 self._heartbeat_id = str(resp["heartbeat_id"])
             return
 
+    async def fetch_trades(self, after_s: int) -> list[Any]:
+        """Our trades (REST rows, all pages) matched at or after `after_s` (unix s)."""
+        try:
+            rows = await self._call("trades", self._client.get_trades,
+                                    TradeParams(after=max(0, after_s)))
+        except PolyException as exc:
+            raise VenueError(f"trades: {error_text(exc)}", definitive=is_definitive(exc)) from None
+        return list(rows or ())
+
+    async def positions(self) -> list[MarketPosition]:
+        """Conditional-token balances of every configured market (6-dp amounts -> centi)."""
+        out = []
+        for m in self._markets:
+            held = []
+            for token in (m.yes_token, m.no_token):
+                params = BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token)
+                try:
+                    resp = await self._call("balance", self._client.get_balance_allowance, params)
+                    held.append(int(str(resp.get("balance") or "0")) // 10_000)
+                except (PolyException, ValueError, AttributeError) as exc:
+                    raise VenueError(f"positions of {m.market}: {exc}", definitive=False) from None
+            out.append(MarketPosition(market=m.market, position_yes=held[0],
+                                      position_no=held[1], net=held[0] - held[1]))
+        return out
+
     async def run_user_stream(self, sink: UserSink) -> None:
         """Follow the user websocket for our markets (needs start() first)."""
         assets: dict[str, Asset] = {}
@@ -338,5 +394,6 @@ class PolymarketExecution:
             condition_ids=sorted({m.venue_market for m in self._markets}),
             me=Identity(api_key=self._api_key, address=self.address),
             assets=assets,
+            fetch_trades=self.fetch_trades,
         )
         await channel.run(sink)

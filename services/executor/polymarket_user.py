@@ -4,8 +4,11 @@ A trade event is one message per status transition; a Fill is emitted once per
 (trade id, our order id) by the executor's deduplication. For a MAKER fill the side,
 price, size and asset come from our own entry in `maker_orders` (a BUY YES taker can
 match our BUY NO); for a TAKER fill they come from the trade itself.
-TODO(issue 3): a trade that later goes FAILED must reverse its fill; for now later
-statuses (MINED, CONFIRMED, FAILED) of an already seen trade are ignored.
+Trades are provisional until CONFIRMED: a fill is published at its first sighting
+(MATCHED) and a trade that later goes FAILED is handed to `sink.on_fill_failed`,
+which publishes one FillReversal. After every reconnect the gap is recovered from
+REST `GET /data/trades` (`recover`): rows go through the same path and the ledger's
+(trade id, order id) memory applies each fill, and each reversal, once.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -27,12 +30,16 @@ from websockets.client import backoff
 from websockets.exceptions import ConnectionClosed, InvalidURI
 
 from common import metrics
+from common.errors import VenueError
 from common.messages import Fill, Outcome
 from common.prices import ONE_DOLLAR
 from services.executor.adapter import OrderUpdate, UserSink
 from services.executor.polymarket_wire import IGNORED_TEXTS, Num, WireError, centi, millis, pips
 
 log = logging.getLogger(__name__)
+
+RECOVERY_MARGIN_S = 5
+"""Trades are recovered from this long before the newest one seen (clock and batching slack)."""
 
 Asset = tuple[str, Outcome]
 """(pmm market id, outcome) of a token id."""
@@ -158,11 +165,9 @@ def fills_from_trade(
 ) -> list[Fill]:
     """Our fills in one trade event: maker entries that are ours, and the taker leg if ours.
 
-    `known_order(order_id) -> bool` says whether an id is one of our orders. FAILED
-    trades yield nothing (see the module TODO). Raises WireError on a malformed leg.
+    `known_order(order_id) -> bool` says whether an id is one of our orders. The
+    caller checks `trade_failed(trade)`. Raises WireError on a malformed leg.
     """
-    if (trade.status or "").upper().endswith("FAILED"):
-        return []
     ts_ms = _ts_ms(trade)
     fills: list[Fill] = []
     for mo in trade.maker_orders or ():
@@ -209,6 +214,11 @@ def fills_from_trade(
     return fills
 
 
+def trade_failed(trade: TradeMsg) -> bool:
+    """True for FAILED (websocket) or TRADE_STATUS_FAILED (REST): the fill must be reversed."""
+    return (trade.status or "").upper().endswith("FAILED")
+
+
 def order_update(msg: OrderMsg) -> OrderUpdate:
     """Translate an order event; remaining = original - matched (never negative)."""
     original = centi(msg.original_size) if msg.original_size not in (None, "") else 0
@@ -241,6 +251,7 @@ class UserChannel:
         condition_ids: list[str],
         me: Identity,
         assets: Mapping[str, Asset],
+        fetch_trades: Callable[[int], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self._url = url
         self._subscribe = json.dumps(
@@ -251,6 +262,9 @@ class UserChannel:
         self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue="polymarket", channel="user")
         self._reconnects = metrics.FEED_RECONNECTS.labels(venue="polymarket", channel="user")
         self._rng = random.Random()
+        self._fetch_trades = fetch_trades
+        self._recovered = metrics.FILLS_RECOVERED.labels(venue="polymarket")
+        self._last_ts_s = int(time.time()) - RECOVERY_MARGIN_S
 
     async def run(self, sink: UserSink) -> None:
         """Follow the channel until cancelled; every connection failure is retried."""
@@ -270,6 +284,7 @@ class UserChannel:
             pinger = asyncio.create_task(self._ping(ws))
             try:
                 await ws.send(self._subscribe)  # carries credentials: never logged
+                await self.recover(sink)
                 async for frame in ws:
                     await self.dispatch(frame, time.monotonic_ns(), sink)
             except ConnectionClosed as exc:
@@ -287,17 +302,50 @@ class UserChannel:
                 await asyncio.sleep(self.PING_INTERVAL_S)
                 await ws.send("PING")
 
+    async def apply_trade(self, trade: TradeMsg, ts_recv_ns: int, sink: UserSink) -> None:
+        """Hand our legs of one trade to the sink: fills, or failures to reverse."""
+        failed = trade_failed(trade)
+        for fill in fills_from_trade(trade, me=self._me, assets=self._assets,
+                                     known_order=sink.is_ours, ts_recv_ns=ts_recv_ns):
+            if failed:
+                await sink.on_fill_failed(fill)
+            else:
+                self._note(fill.ts_venue_ms)
+                await sink.on_fill(fill)
+
+    def _note(self, ts_ms: int) -> None:
+        self._last_ts_s = max(self._last_ts_s, ts_ms // 1000)
+
+    async def recover(self, sink: UserSink) -> None:
+        """Replay every REST trade since shortly before the last fill seen (the ledger dedupes)."""
+        if self._fetch_trades is None:
+            return
+        since = self._last_ts_s - RECOVERY_MARGIN_S
+        try:
+            rows = await self._fetch_trades(since)
+        except VenueError as exc:
+            log.warning("polymarket trade recovery failed: %s (next reconnect retries)", exc)
+            return
+        now = time.monotonic_ns()
+        bad = 0
+        for row in reversed(rows):  # the venue lists newest first
+            try:
+                trade = msgspec.convert(row, TradeMsg, strict=False)
+                await self.apply_trade(trade, now, sink)
+            except (msgspec.ValidationError, WireError):
+                bad += 1
+        self._recovered.inc(len(rows) - bad)
+        if bad:
+            self._dropped.inc(bad)
+            log.warning("dropped %d malformed trade row(s) during recovery", bad)
+
     async def dispatch(self, frame: str | bytes, ts_recv_ns: int, sink: UserSink) -> None:
         """Decode one frame and hand its fills and order updates to `sink`."""
         events, bad = decode_user_frame(frame)
         for event in events:
             try:
                 if isinstance(event, TradeMsg):
-                    for fill in fills_from_trade(
-                        event, me=self._me, assets=self._assets,
-                        known_order=sink.is_ours, ts_recv_ns=ts_recv_ns,
-                    ):
-                        await sink.on_fill(fill)
+                    await self.apply_trade(event, ts_recv_ns, sink)
                 elif event.asset_id in self._assets:
                     await sink.on_order(order_update(event))
             except WireError as exc:

@@ -8,6 +8,11 @@ Thin shell over pure modules (diff, reconcile, report) and a venue adapter. Rule
   and refuses ladders until heartbeats return (dead man's switch).
 - Kill cancels first, then acknowledges, and latches until Reset.
 - Every `reconcile_interval_ms` the venue's open orders replace our live-order map.
+- Every order is in the on-disk order journal before it is sent; at startup and after
+  a risk outage nothing is placed until reconciliation with the venue has succeeded
+  (recovery.py). Control messages are handled in control.py.
+- Exit orders (ApprovedIntent.exit_bids/exit_asks) go as marketable fill-and-kill
+  orders, the one non-post-only case; they never rest, so they are not in the ladder.
 """
 
 from __future__ import annotations
@@ -25,25 +30,29 @@ import msgspec
 from common import bus, metrics, topics
 from common.auth import Verifier
 from common.config import Config, endpoint
-from common.errors import AuthError, VenueError
+from common.errors import VenueError
 from common.messages import (
-    Ack, ApprovedIntent, CancelMarket, EventChannel, ExecutorCommand, ExecutorReport, Fill,
-    Heartbeat, Kill, OrderEvent, Pause, Reset, StateChannel,
+    ApprovedIntent, CancelMarket, EventChannel, ExecutorCommand, Level, MarketData,
+    StateChannel,
 )
-from services.executor.adapter import (
-    CancelOutcome, ExecutionAdapter, InFlight, OrderUpdate, Rejected,
-)
-from services.executor.diff import diff, express_ladder
+from services.executor import recovery
+from services.executor.adapter import CancelOutcome, ExecutionAdapter, InFlight, Rejected
+from services.executor.control import handle_control
+from services.executor.diff import diff, express_ladder, snap_ladder
+from services.executor.events import EventsMixin
+from services.executor.journal import OrderJournal
 from services.executor.ledger import OrderLedger
-from services.executor.orders import LiveOrder, MarketTokens
-from services.executor.report import ladder_of
+from services.executor.liveness import LivenessMixin
+from services.executor.orders import CLIENT_KEY_PREFIX, MarketTokens
+from services.executor.placing import exits_due, journal_results
 
 log = logging.getLogger(__name__)
 
 _ack_enc = msgspec.msgpack.Encoder()
 
 
-class ExecutorActor:
+
+class ExecutorActor(EventsMixin, LivenessMixin):
     """Live orders of one venue account and the sockets around them."""
 
     def __init__(
@@ -63,30 +72,72 @@ class ExecutorActor:
         self._clock_ns = clock_ns
         self._wall_ns = wall_ns
         self.markets = {m.market: m for m in markets}
-        self._tokens = {t: m for m in self.markets.values() for t in (m.yes_token, m.no_token)}
-        self.ledger = OrderLedger(self.venue, self._tokens, wall_ns)
+        self.tokens = {t: m for m in self.markets.values() for t in (m.yes_token, m.no_token)}
+        self.ledger = OrderLedger(self.venue, self.tokens, wall_ns)
+        self.journal = OrderJournal(cfg.run_dir / f"{self.name}.orders.sqlite")
+        if hasattr(adapter, "set_journal"):
+            adapter.set_journal(self.journal)
+        self.reconciled = False
+        self.resuming: asyncio.Task[None] | None = None
+        self.startup_cancelled = 0
+        self.last_exit: dict[str, tuple[tuple[Level, ...], tuple[Level, ...], int]] = {}
         self._pending: dict[str, tuple[ApprovedIntent, int]] = {}
+        self.last_intent: dict[str, tuple[ApprovedIntent, int]] = {}  # re-expressed on a new tick
         self._wake = {m: asyncio.Event() for m in self.markets}
         self._locks = {m: asyncio.Lock() for m in self.markets}
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
         self.risk_ok = False
         self._last_risk_ns = clock_ns()
-        self._deadman_done = False
+        self.deadman_done = False
         self.kill_all = False
         self.killed_markets: set[str] = set()
-        self._verifier = Verifier(secret)
+        self.verifier = Verifier(secret)
         self._cmd_codec: bus.Codec[ExecutorCommand] = bus.Codec(
             ExecutorCommand, process=self.name, channel="commands")
         self._ev_codec: bus.Codec[EventChannel] = bus.Codec(
             EventChannel, process=self.name, channel="events")
         self._state_codec: bus.Codec[StateChannel] = bus.Codec(
             StateChannel, process=self.name, channel="state")
+        self.md_codec: bus.Codec[MarketData] = bus.Codec(
+            MarketData, process=self.name, channel="md")
         b = cfg.bus
         self._cmd = bus.pull(endpoint(cfg, "commands", self.venue), hwm=b.recv_hwm)
         self._pub = bus.pub(endpoint(cfg, "events", self.venue), hwm=b.send_hwm)
         self._state = bus.sub([endpoint(cfg, "state")], [topics.heartbeat("risk")], hwm=b.recv_hwm)
         self._ctl = bus.router(endpoint(cfg, "control", self.name))
         self._hb_seq = 0
+
+    @property
+    def adapter(self) -> ExecutionAdapter:
+        return self._adapter
+
+    def md_socket(self) -> Any:
+        """A SUB on this venue's market data, for our markets only (tick changes)."""
+        return bus.sub([endpoint(self._cfg, "md", self.venue)],
+                       [topics.md(self.venue, m) for m in self.markets],
+                       hwm=self._cfg.bus.recv_hwm)
+
+    def lock(self, market: str) -> asyncio.Lock:
+        return self._locks[market]
+
+    def reexpress(self, market: str) -> bool:
+        """Queue the last applied ladder again (tick changed); a newer or expired one wins."""
+        last = self.last_intent.get(market)
+        if last is None or market in self._pending or self.blocked(market) \
+                or self._wall_ns() > last[0].expires_at_ns:
+            return False
+        self._pending[market] = last
+        self._wake[market].set()
+        return True
+
+    def drop_pending(self, market: str | None) -> None:
+        """Forget queued and last applied ladders of one market (None: of every market)."""
+        if market is None:
+            self._pending.clear()
+            self.last_intent.clear()
+        else:
+            self._pending.pop(market, None)
+            self.last_intent.pop(market, None)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -98,12 +149,15 @@ class ExecutorActor:
         try:
             if not await self._start_adapter(stop):
                 return
-            with contextlib.suppress(VenueError):
-                await self.reconcile_once()
+            heartbeat = asyncio.create_task(self._venue_heartbeat_loop(), name="venue_hb")
+            tasks.append(heartbeat)
+            if not await recovery.startup(self, stop):
+                return
             loops: list[Callable[[], Coroutine[Any, Any, None]]] = [
                 self._command_loop, self._watchdog_loop, self._report_loop,
-                self._reconcile_loop, self._venue_heartbeat_loop,
+                self._reconcile_loop,
             ]
+            tasks.append(asyncio.create_task(recovery.md_loop(self), name="md"))
             tasks += [asyncio.create_task(f(), name=f.__name__) for f in loops]
             tasks += [asyncio.create_task(self._worker(m)) for m in self.markets]
             tasks.append(asyncio.create_task(self._adapter.run_user_stream(self), name="user"))
@@ -121,6 +175,7 @@ class ExecutorActor:
             await self._adapter.close()
             for sock in (self._cmd, self._pub, self._state, self._ctl):
                 sock.close(linger=0)
+            self.journal.close()
 
     async def _start_adapter(self, stop: asyncio.Event) -> bool:
         delay = 0.5
@@ -145,8 +200,17 @@ class ExecutorActor:
     # --- commands ----------------------------------------------------------------------------
 
     def blocked(self, market: str) -> bool:
-        """True if ladders for `market` must be refused (kill latch or dead man's switch)."""
-        return self.kill_all or market in self.killed_markets or not self.risk_ok
+        """True if ladders for `market` must be refused (kill latch, dead man's switch, or
+        the venue not reconciled yet)."""
+        return (self.kill_all or market in self.killed_markets or not self.risk_ok
+                or not self.reconciled)
+
+    def wall_ns(self) -> int:
+        return self._wall_ns()
+
+    def count(self, action: str, outcome: str, n: int = 1) -> None:
+        """Count one order-path outcome (pmm_orders_total)."""
+        self._count(action, outcome, n)
 
     def _count(self, action: str, outcome: str, n: int = 1) -> None:
         metrics.ORDERS.labels(venue=self.venue, action=action, outcome=outcome).inc(n)
@@ -186,7 +250,7 @@ class ExecutorActor:
     async def _cancel_market_cmd(self, market: str, reason: str) -> None:
         scope = [market] if market else list(self.markets)
         for m in scope:
-            self._pending.pop(m, None)
+            self.drop_pending(m)
         if not market:
             await self.cancel_scope(None, reason)
             return
@@ -213,16 +277,19 @@ class ExecutorActor:
         if self.blocked(m) or self._wall_ns() > intent.expires_at_ns:
             return
         tokens = self.markets[m]
-        desired, invalid = express_ladder(tokens, intent.bids, intent.asks)
+        self.last_intent[m] = (intent, recv_ns)
+        desired, invalid = express_ladder(tokens, *snap_ladder(intent.bids, intent.asks,
+                                                               tokens.tick))
+        exits = exits_due(self, intent, tokens)
         if invalid:
             self._count("place", "invalid_level", len(invalid))
         actions = diff(desired, self.ledger.in_market(m))
         if actions.cancels:
             ids = list(actions.cancels)
             await self._apply_cancel(await self._adapter.cancel(ids), ids, reason="requote")
-        if not actions.placements:
+        if not actions.placements and not exits:
             return
-        report = await self._adapter.place(actions.placements)
+        report = await self._adapter.place([*actions.placements, *exits])
         if report.wire_ns:
             self.recv_to_wire_ns.append(report.wire_ns - recv_ns)
             if intent.ts_recv_ns > 0:
@@ -230,8 +297,15 @@ class ExecutorActor:
                     (report.wire_ns - intent.ts_recv_ns) / 1e9)
         now = self._clock_ns()
         late: list[str] = []
+        journal_results(self, report.results)
         for res in report.results:
             kind = type(res).__name__.lower()
+            if res.request.tif == "FAK":  # exit orders never rest: only count and report
+                self._count("exit", kind)
+                if isinstance(res, Rejected):
+                    log.info("exit order not filled: %s", res.reason,
+                             extra={"market": m, "order_id": ""})
+                continue
             self._count("place", "placed" if kind == "placed" else kind)
             if not isinstance(res, Rejected) and res.order_id and self.blocked(m):
                 late.append(res.order_id)
@@ -243,6 +317,11 @@ class ExecutorActor:
             await self._apply_cancel(await self._adapter.cancel(late), late, reason="blocked")
 
     # --- cancels -----------------------------------------------------------------------------
+
+    async def cancel_ids(self, ids: list[str], *, reason: str) -> None:
+        """Cancel some of our orders by id and apply the outcome."""
+        if ids:
+            await self._apply_cancel(await self._adapter.cancel(ids), ids, reason=reason)
 
     async def cancel_scope(self, market: str | None, reason: str) -> CancelOutcome:
         """Cancel one market (by venue market) or everything; update the live map."""
@@ -270,11 +349,20 @@ class ExecutorActor:
         """Replace the live map with the venue's open orders and cancel strays."""
         requested = self._clock_ns()
         venue_orders = await self._adapter.open_orders()
-        blocked = frozenset(self.markets) if (self.kill_all or self._deadman_done) else frozenset(
+        blocked = frozenset(self.markets) if (self.kill_all or self.deadman_done) else frozenset(
             self.killed_markets)
-        result = self.ledger.reconcile(venue_orders, requested_ns=requested, blocked=blocked)
-        if result.adopted or result.dropped:
-            log.info("reconciled: adopted %d, dropped %d", result.adopted, result.dropped)
+        result = self.ledger.reconcile(
+            venue_orders, requested_ns=requested, blocked=blocked,
+            owns=lambda vo: self.journal.owns(vo.order_id, vo.client_id))
+        for provisional, order_id in result.resolved.items():
+            self.journal.placed(provisional.removeprefix(CLIENT_KEY_PREFIX), order_id)
+        if result.adopted or result.dropped or result.foreign:
+            log.info("reconciled: adopted %d, dropped %d, foreign %d (cancelled)",
+                     result.adopted, result.dropped, result.foreign)
+        if not self.reconciled:
+            self.startup_cancelled += len(result.cancel)
+        if result.foreign:
+            self._count("reconcile", "foreign", result.foreign)
         if result.cancel:
             await self._apply_cancel(await self._adapter.cancel(result.cancel), result.cancel,
                                      reason="reconcile")
@@ -298,42 +386,6 @@ class ExecutorActor:
                 log.warning("venue heartbeat failed: %s", exc)
             await asyncio.sleep(interval)
 
-    # --- risk liveness -----------------------------------------------------------------------
-
-    async def _state_loop(self) -> None:
-        while True:
-            payload = bus.payload_of(await self._state.recv_multipart())
-            msg = self._state_codec.decode(payload) if payload is not None else None
-            if isinstance(msg, Heartbeat) and msg.role == "risk":
-                self.on_risk_heartbeat()
-
-    def on_risk_heartbeat(self) -> None:
-        """Note risk is alive; re-arm commands if the dead man's switch had fired."""
-        self._last_risk_ns = self._clock_ns()
-        if not self.risk_ok:
-            log.info("risk heartbeats %s", "resumed" if self._deadman_done else "received")
-        self.risk_ok = True
-        self._deadman_done = False
-
-    async def _watchdog_loop(self) -> None:
-        timeout_ns = self._cfg.executor.risk_timeout_ms * 1_000_000
-        period = min(self._cfg.executor.risk_timeout_ms / 4000, 0.05)
-        retry_ns = 0
-        while True:
-            await asyncio.sleep(period)
-            now = self._clock_ns()
-            if now - self._last_risk_ns <= timeout_ns:
-                continue
-            if self.risk_ok or (not self._deadman_done and now >= retry_ns):
-                if self.risk_ok:
-                    log.warning("no risk heartbeat for %d ms: cancelling everything",
-                                self._cfg.executor.risk_timeout_ms)
-                self.risk_ok = False
-                self._pending.clear()
-                outcome = await self.cancel_scope(None, "risk_timeout")
-                self._deadman_done = not (outcome.ambiguous or outcome.failed)
-                retry_ns = now + 1_000_000_000
-
     # --- control -----------------------------------------------------------------------------
 
     async def _control_loop(self) -> None:
@@ -344,80 +396,6 @@ class ExecutorActor:
             ack = await self.on_control(frames[-1])
             await self._ctl.send_multipart([frames[0], _ack_enc.encode(ack)])
 
-    async def on_control(self, frame: bytes) -> Ack:
-        """Authenticate and apply one control message; cancel before acknowledging a Kill."""
-        try:
-            msg = self._verifier.open(frame)
-        except AuthError as exc:
-            metrics.CONTROL_REJECTED.labels(process=self.name, reason=str(exc)).inc()
-            return Ack(receiver=self.name, nonce="", ok=False, detail=str(exc))
-        match msg:
-            case Kill():
-                if msg.venue and msg.venue != self.venue:
-                    return Ack(receiver=self.name, nonce=msg.nonce, ok=True, detail="other venue")
-                if msg.market and msg.market not in self.markets:
-                    return Ack(receiver=self.name, nonce=msg.nonce, ok=True, detail="no such market")
-                log.warning("kill: %s", msg.reason, extra={"market": msg.market})
-                if msg.market:
-                    self.killed_markets.add(msg.market)
-                    self._pending.pop(msg.market, None)
-                else:
-                    self.kill_all = True
-                    self._pending.clear()
-                metrics.KILL_ACTIVE.labels(process=self.name).set(1)
-                outcome = await self.cancel_scope(msg.market or None, "kill")
-                ok = not (outcome.ambiguous or outcome.failed)
-                return Ack(receiver=self.name, nonce=msg.nonce, ok=ok, detail=outcome.reason)
-            case Reset():
-                self.kill_all = False
-                self.killed_markets.clear()
-                metrics.KILL_ACTIVE.labels(process=self.name).set(0)
-                return Ack(receiver=self.name, nonce=msg.nonce, ok=True)
-            case Pause():
-                return Ack(receiver=self.name, nonce=msg.nonce, ok=True, detail="risk pauses")
-        return Ack(receiver=self.name, nonce="", ok=False, detail="unsupported")
-
-    # --- private stream (UserSink) -------------------------------------------------------------
-
-    def is_ours(self, order_id: str) -> bool:
-        return self.ledger.is_ours(order_id)
-
-    async def on_fill(self, fill: Fill) -> None:
-        """Publish each (trade, order) fill once and shrink the order it hit."""
-        new, events = self.ledger.on_fill(fill, self._clock_ns())
-        if new:
-            await self._publish(topics.events(self.venue, fill.market), fill)
-        for ev in events:
-            await self._publish_event(ev)
-
-    async def on_order(self, update: OrderUpdate) -> None:
-        """Apply a venue order event to the live map."""
-        for ev in self.ledger.on_order(update, self._clock_ns()):
-            await self._publish_event(ev)
-
-    # --- publishing --------------------------------------------------------------------------
-
-    async def _publish(self, topic: bytes, msg: Any) -> None:
-        await bus.send_pub(self._pub, topic, self._ev_codec.encode(msg))
-
-    async def _publish_event(self, ev: OrderEvent) -> None:
-        await self._publish(topics.events(self.venue, ev.market), ev)
-
-    async def _report_loop(self) -> None:
-        markets = tuple(self.markets)
-        while True:
-            by_market: dict[str, list[LiveOrder]] = {m: [] for m in self.markets}
-            for o in self.ledger.live.values():
-                by_market.setdefault(o.market, []).append(o)
-            for m, tokens in self.markets.items():
-                bids, asks, count = ladder_of(tokens, by_market[m])
-                metrics.OPEN_ORDERS.labels(venue=self.venue, market=m).set(count)
-                await self._publish(topics.events(self.venue, m), ExecutorReport(
-                    venue=self.venue, market=m, ts_ns=self._wall_ns(), open_orders=count,
-                    best_bid=bids[0].price if bids else 0, best_ask=asks[0].price if asks else 0,
-                    bids=bids, asks=asks))
-            self._hb_seq += 1
-            await self._publish(topics.heartbeat("executor"), Heartbeat(
-                sender=self.name, role="executor", seq=self._hb_seq, ts_ns=self._wall_ns(),
-                markets=markets))
-            await asyncio.sleep(self._cfg.executor.report_interval_ms / 1000)
+    async def on_control(self, frame: bytes) -> Any:
+        """Authenticate and apply one control message (control.py); return the Ack."""
+        return await handle_control(self, frame)

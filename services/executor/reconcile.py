@@ -3,15 +3,20 @@
 The venue's list is the truth, with two races handled: an order we placed after the
 venue's list was requested may be missing from it (keep ours), and an order we
 cancelled after the request may still be in it (do not adopt it again).
+
+Ownership: with an `owns` predicate (the executor's order journal), a venue order we
+never sent is cancelled, not adopted. A submit whose outcome was unknown and that is
+known only by its client id (live-map key `coid:<id>`) takes the venue's id when the
+venue lists an order with that client id; it is never kept twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from msgspec import Struct
 
-from services.executor.orders import LiveOrder, MarketTokens, VenueOrder
+from services.executor.orders import LiveOrder, MarketTokens, VenueOrder, client_key
 
 
 class Reconciled(Struct, frozen=True):
@@ -21,6 +26,10 @@ class Reconciled(Struct, frozen=True):
     cancel: list[str]
     adopted: int = 0
     dropped: int = 0
+    foreign: int = 0
+    """Venue orders on our markets that we never sent (cancelled)."""
+    resolved: dict[str, str] = {}
+    """Provisional `coid:` keys that the venue list resolved, to their venue ids."""
 
 
 def reconcile(
@@ -31,17 +40,20 @@ def reconcile(
     requested_ns: int,
     removed_since: Mapping[str, int],
     blocked_markets: frozenset[str] = frozenset(),
+    owns: Callable[[VenueOrder], bool] | None = None,
 ) -> Reconciled:
     """Replace `local` with the venue's view.
 
     `tokens` maps token id -> market; `requested_ns` is when the venue list was
     requested; `removed_since` holds ids we removed locally, with when (same clock).
     Orders of `blocked_markets` (killed, dead man's switch) found at the venue are
-    cancelled, as are orders on tokens no configured market owns.
+    cancelled, as are orders on tokens no configured market owns and, given `owns`,
+    orders this executor never sent.
     """
     live: dict[str, LiveOrder] = {}
     cancel: list[str] = []
-    adopted = 0
+    adopted = foreign = 0
+    resolved: dict[str, str] = {}
     for vo in venue:
         if removed_since.get(vo.order_id, -1) >= requested_ns:
             continue
@@ -49,9 +61,18 @@ def reconcile(
         if market is None or market.market in blocked_markets:
             cancel.append(vo.order_id)
             continue
+        if owns is not None and not owns(vo):
+            foreign += 1
+            cancel.append(vo.order_id)
+            continue
         if vo.size <= 0:
             continue
         prev = local.get(vo.order_id)
+        if prev is None and vo.client_id:
+            provisional = client_key(vo.client_id)
+            prev = local.get(provisional)
+            if prev is not None:
+                resolved[provisional] = vo.order_id
         if prev is None:
             adopted += 1
         live[vo.order_id] = LiveOrder(
@@ -67,10 +88,11 @@ def reconcile(
         )
     dropped = 0
     for order_id, order in local.items():
-        if order_id in live:
+        if order_id in live or order_id in resolved:
             continue
         if order.created_ns > requested_ns:
             live[order_id] = order
         else:
             dropped += 1
-    return Reconciled(live=live, cancel=cancel, adopted=adopted, dropped=dropped)
+    return Reconciled(live=live, cancel=cancel, adopted=adopted, dropped=dropped,
+                      foreign=foreign, resolved=resolved)

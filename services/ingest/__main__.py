@@ -11,7 +11,9 @@ from common.config import Config
 from common.errors import ConfigError
 from common.kalshi_auth import KalshiSigner
 from services.ingest.adapter import FeedAdapter
+from services.ingest.grid import GridSource
 from services.ingest.kalshi import KalshiFeed
+from services.ingest.kalshi_grid import KalshiGrid
 from services.ingest.polymarket import PolymarketFeed
 from services.ingest.process import IngestActor
 
@@ -24,6 +26,14 @@ def make_feed(cfg: Config, venue: str) -> FeedAdapter:
         k = cfg.venues.kalshi
         return KalshiFeed(cfg, KalshiSigner.from_env(k.key_id_env, k.private_key_file_env))
     return PolymarketFeed(cfg)
+
+
+def make_grid(cfg: Config, venue: str) -> GridSource | None:
+    """Where ingest reads price grids the venue does not push (Kalshi: signed REST)."""
+    if venue != "kalshi":
+        return None  # Polymarket announces tick_size_change on the market channel
+    k = cfg.venues.kalshi
+    return KalshiGrid(cfg, KalshiSigner.from_env(k.key_id_env, k.private_key_file_env))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,12 +52,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     try:
         feed = make_feed(cfg, args.venue)
+        grid = make_grid(cfg, args.venue)
     except ConfigError as exc:
         print(f"ingest: {exc}", file=sys.stderr)
         sys.exit(2)
 
     async def _main(stop: asyncio.Event) -> None:
-        await IngestActor(cfg, feed).run(stop)
+        await IngestActor(cfg, feed, grid=grid).run(stop)
 
     runtime.run("ingest", f"ingest-{args.venue}", _main, level=cfg.stack.log_level)
 

@@ -39,6 +39,7 @@ from services.ingest.adapter import (
     TradeSeen,
 )
 from services.ingest.book import L2Book
+from services.ingest.grid import GridSource, GridWatcher
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ class IngestActor:
         *,
         clock_ns: Callable[[], int] = time.monotonic_ns,
         rng: random.Random | None = None,
+        grid: GridSource | None = None,
     ) -> None:
+        """`grid`: where to read price grids the venue does not push (Kalshi REST)."""
         self._cfg = cfg
         self._feed = feed
         self._venue = feed.venue
@@ -95,6 +98,9 @@ class IngestActor:
         for gauge in self._stale_gauge.values():
             gauge.set(1)
         self._ws: ClientConnection | None = None
+        self.grid = None if grid is None else GridWatcher(
+            cfg, self._venue, grid, {m: cfg.market(m).venue_market for m in self._markets},
+            self.apply_ticks)
         self._last_frame_ns = 0
         self._hb_seq = 0
 
@@ -107,6 +113,8 @@ class IngestActor:
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
             asyncio.create_task(self._silence_loop(), name="silence"),
         ]
+        if self.grid is not None:
+            tasks.append(asyncio.create_task(self.grid.run(), name="grid"))
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -156,6 +164,8 @@ class IngestActor:
                 for text in self._feed.subscribe_messages():
                     await ws.send(text)
                 log.info("subscribed to %s", self._feed.url(), extra={"venue": self._venue})
+                if self.grid is not None:
+                    self.grid.request()  # the grid may have changed while we were away
                 async for frame in ws:
                     ts_recv_ns = self._clock_ns()
                     self._last_frame_ns = ts_recv_ns
@@ -247,6 +257,17 @@ class IngestActor:
                         with contextlib.suppress(ConnectionClosed):
                             for text in update.messages:
                                 await ws.send(text)
+
+    async def apply_ticks(self, ticks: dict[str, int]) -> None:
+        """Adopt price grids read from the venue; republish a valid book whose tick changed."""
+        for market, tick in ticks.items():
+            if market not in self._tick or tick == self._tick[market]:
+                continue
+            log.warning("price grid of %s changed: tick %d -> %d pips", market,
+                        self._tick[market], tick, extra={"venue": self._venue, "market": market})
+            self._tick[market] = tick
+            if self._books[market].valid:
+                await self._publish_book(market, self._clock_ns(), 0)
 
     async def _publish_book(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
         bids, asks = self._books[market].top(self._cfg.ingest.depth)

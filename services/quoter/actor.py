@@ -304,18 +304,19 @@ class Quoter:
         """Quote until `stop` is set; every socket is closed on the way out."""
         cfg = self.cfg
         venues = sorted({st.market.venue for st in self.markets.values()})
+        curve = bus.client_curve(cfg.bus.curve)  # None unless [bus.curve] enabled (tcp only)
         md = bus.sub(
             [endpoint(cfg, "md", v) for v in venues],
             [topics.md(st.market.venue, m) for m, st in self.markets.items()],
-            hwm=cfg.bus.recv_hwm,
+            hwm=cfg.bus.recv_hwm, curve=curve,
         )
         state = bus.sub(
             [endpoint(cfg, "state")], [topics.position(m) for m in self.markets],
-            hwm=cfg.bus.recv_hwm,
+            hwm=cfg.bus.recv_hwm, curve=curve,
         )
         self._push = bus.push(
             [endpoint(cfg, "intents")], hwm=cfg.bus.send_hwm,
-            send_timeout_ms=cfg.bus.send_timeout_ms,
+            send_timeout_ms=cfg.bus.send_timeout_ms, curve=curve,
         )
         poller = zmq.asyncio.Poller()
         poller.register(md, zmq.POLLIN)

@@ -10,6 +10,7 @@ from common import overlay, runtime
 from common.auth import load_secret
 from common.errors import ConfigError
 from services.risk.actor import NAME, RiskActor
+from services.risk.controls import resolve_all
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cfg = overlay.load_effective(args.config)  # config file + run-dir overlay (issue 7)
         secret = load_secret(cfg.control.secret_env)
+        resolve_all(cfg)  # per-venue/per-market limit tables: fail here, naming the field
     except ConfigError as exc:
         print(f"risk: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -30,12 +30,14 @@ from common.messages import (
     EventChannel,
     ExecutorCommand,
     Fill,
+    FillReversal,
     Heartbeat,
     IntentChannel,
     MarketData,
     MarketStatus,
     QuoteIntent,
     StateChannel,
+    VenuePositions,
 )
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal, journal_path
@@ -168,15 +170,23 @@ class RiskActor:
                     pass
 
     async def on_events(self, frames_list: list[list[bytes]]) -> None:
-        """Journal and apply fills; publish the new position."""
+        """Journal and apply fills and reversals; publish the new position."""
         for frames in frames_list:
             payload = bus.payload_of(frames)
             msg = None if payload is None else self._events.decode(payload)
-            if isinstance(msg, Fill):
-                update, cmds = self.gate.on_fill(msg)
-                if update is not None:
-                    await self.publish(topics.position(msg.market), update)
-                await self.commands(cmds)
+            match msg:
+                case Fill():
+                    update, cmds = self.gate.on_fill(msg)
+                case FillReversal():
+                    update, cmds = self.gate.on_reversal(msg)
+                case VenuePositions():
+                    self.gate.compare_venue_positions(msg)
+                    continue
+                case _:
+                    continue
+            if update is not None:
+                await self.publish(topics.position(update.market), update)
+            await self.commands(cmds)
 
     async def on_control(self, router: zmq.asyncio.Socket, frames: list[bytes]) -> None:
         """Authenticate a [identity, envelope] control frame, apply it, and Ack."""
@@ -221,31 +231,39 @@ class RiskActor:
         cfg = self.cfg
         venues = cfg.venues_in_use()
         socks: list[zmq.asyncio.Socket] = []
+        # CURVE on tcp:// sockets ([bus.curve]): server keys on what risk binds, a client
+        # key (if configured) on what it connects; the authenticator checks its keys dir.
+        curve_cfg = cfg.bus.curve
+        server = bus.server_curve(curve_cfg)
+        client = bus.client_curve(curve_cfg) if curve_cfg.client_cert else None
+        auth = bus.start_authenticator(curve_cfg, process=NAME)
         try:
-            intents = bus.pull(endpoint(cfg, "intents"), hwm=cfg.bus.recv_hwm)
+            intents = bus.pull(endpoint(cfg, "intents"), hwm=cfg.bus.recv_hwm, curve=server)
             socks.append(intents)
-            self._state = bus.pub(endpoint(cfg, "state"), hwm=cfg.bus.send_hwm)
+            self._state = bus.pub(endpoint(cfg, "state"), hwm=cfg.bus.send_hwm, curve=server)
             socks.append(self._state)
-            router = bus.router(endpoint(cfg, "control", "risk"))
+            router = bus.router(endpoint(cfg, "control", "risk"), curve=server)
             socks.append(router)
             events = bus.sub(
                 [endpoint(cfg, "events", v) for v in venues],
-                [topics.EVENTS_ALL, topics.HEARTBEAT_ALL], hwm=cfg.bus.recv_hwm,
+                [topics.EVENTS_ALL, topics.HEARTBEAT_ALL], hwm=cfg.bus.recv_hwm, curve=client,
             )
             socks.append(events)
             md = bus.sub([endpoint(cfg, "md", v) for v in venues], [topics.MD_ALL],
-                         hwm=cfg.bus.recv_hwm)
+                         hwm=cfg.bus.recv_hwm, curve=client)
             socks.append(md)
             for v in venues:
                 self._commands[v] = bus.push(
                     [endpoint(cfg, "commands", v)], hwm=cfg.bus.send_hwm,
-                    send_timeout_ms=cfg.bus.send_timeout_ms,
+                    send_timeout_ms=cfg.bus.send_timeout_ms, curve=client,
                 )
                 socks.append(self._commands[v])
             await self._loop(stop, ready, intents, router, events, md)
         finally:
             for sock in socks:
                 sock.close(linger=0)
+            if auth is not None:
+                auth.stop()
             self._state = None
             self._commands.clear()
             self.journal.close()
@@ -265,7 +283,7 @@ class RiskActor:
         hb_every = self.cfg.risk.heartbeat_interval_ms * 1_000_000
         now = self._mono()
         next_hb = next_state = next_positions = next_quoters = now
-        metrics.KILL_ACTIVE.labels(process=NAME).set(0)
+        metrics.KILL_ACTIVE.labels(process=NAME).set(1 if self.gate.kill_active else 0)
         if ready is not None:
             ready.set()
         while not stop.is_set():
@@ -284,6 +302,7 @@ class RiskActor:
             now = self._mono()
             if now >= next_quoters:
                 await self.commands(list(self.gate.check_quoters()))
+                await self.commands(self.gate.check_daily_reset())
                 next_quoters = now + _QUOTER_CHECK_NS
             if now >= next_hb:
                 await self.heartbeat()

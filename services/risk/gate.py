@@ -1,9 +1,11 @@
 """Risk's state machine, free of sockets: messages in, messages out.
 
-`RiskGate` holds positions, marks, halts, the kill latch, pause and quoter liveness.
-Each handler returns the commands the actor must send (to executors, keyed by venue)
-so the whole gate is testable without ZeroMQ. The journal is the one side effect:
-a fill is committed to it before its position changes.
+`RiskGate` holds positions, marks, books, limits and quoter liveness; the latched
+switches (kill, halts, pause, flatten, loss baselines) live in `Switches` and are
+persisted in the journal. Each handler returns the commands the actor must send (to
+executors, keyed by venue) so the whole gate is testable without ZeroMQ. The journal is
+the one side effect: a fill (or reversal) is committed to it before a position changes,
+and a switch before it is acknowledged. Control handling is in `control.py`.
 """
 
 from __future__ import annotations
@@ -15,25 +17,25 @@ from collections.abc import Callable, Iterable
 from common import metrics
 from common.config import Config, MarketConfig
 from common.messages import (
-    Ack,
     ApprovedIntent,
     BookSnapshot,
     CancelMarket,
-    ControlMessage,
     ExecutorCommand,
     Fill,
+    FillReversal,
     Heartbeat,
-    Kill,
+    Level,
     MarketStatus,
-    Pause,
     PositionUpdate,
     QuoteIntent,
-    Reset,
     RiskState,
 )
 from common.prices import MONEY_SCALE, SIZE_SCALE
-from services.risk import limits
+from services.risk import controls, limits
 from services.risk.journal import Journal
+from services.risk.control import ControlMixin
+from services.risk.losses import LossMixin
+from services.risk.switches import Switches
 from services.risk.position import (
     Position,
     apply_fill,
@@ -46,9 +48,9 @@ from services.risk.position import (
 log = logging.getLogger(__name__)
 
 
-class RiskGate:
-    """Every decision risk takes. Clocks are injected: `mono_ns` for liveness, `wall_ns`
-    for expiries (which other hosts compare)."""
+class RiskGate(ControlMixin, LossMixin):
+    """Every decision risk takes. Clocks are injected: `mono_ns` for liveness and book age,
+    `wall_ns` for expiries (which other hosts compare) and the daily reset."""
 
     def __init__(
         self,
@@ -63,24 +65,48 @@ class RiskGate:
         self._mono = mono_ns
         self._wall = wall_ns
         self.markets: dict[str, MarketConfig] = {m.id: m for m in cfg.markets}
+        self.limits: dict[str, controls.Limits] = controls.resolve_all(cfg)
+        self.event_of: dict[str, str] = {m.id: controls.event_of(m) for m in cfg.markets}
         self.positions: dict[str, Position] = {}
         self.venue_of: dict[str, str] = {m.id: m.venue for m in cfg.markets}
         self.marks: dict[str, int] = {}
+        self.books: dict[str, limits.BookTop] = {}
+        self.book_seen_ns: dict[str, int] = {}
         self.stale: dict[str, bool] = {}
-        self.halted: dict[str, str] = {}
-        self.kill_reason = ""
-        self.kill_global = False
-        self.kill_venues: dict[str, str] = {}
-        self.kill_markets: dict[str, str] = {}
-        self.paused = False
+        self.sw = Switches.load(journal.load_state())
+        self.reversed: set[tuple[str, str]] = journal.reversed()
         self.rejected = 0
         for market in self.markets:
-            metrics.HALTED.labels(market=market).set(0)
+            metrics.HALTED.labels(market=market).set(1 if market in self.sw.halted else 0)
         start = mono_ns()
         self.quoter_seen_ns: dict[str, int] = {m: start for m in self.markets}
         self.quoter_cancelled: set[str] = set()
+        self.live: dict[str, tuple[tuple[Level, ...], ...]] = {}
+        self.live_ns: dict[str, int] = {}
+        self.buckets: dict[str, tuple[float, int]] = {}
+        self.flatten_sent: dict[str, tuple[int, int, int]] = {}
         # Wall-clock microseconds, so a restarted risk's sequence keeps increasing.
         self._seq = wall_ns() // 1_000
+
+    # --- switch views (kept as attributes for callers and tests) ---------------------------
+
+    @property
+    def halted(self) -> dict[str, str]:
+        """Halted markets and why (latched until Reset or the daily reset for loss halts)."""
+        return self.sw.halted
+
+    @property
+    def paused(self) -> bool:
+        return self.sw.paused
+
+    @property
+    def kill_reason(self) -> str:
+        return self.sw.kill_reason
+
+    @property
+    def kill_active(self) -> bool:
+        """True while any kill latch (global, venue or market) is set."""
+        return self.sw.kill_active
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -105,8 +131,7 @@ class RiskGate:
 
     def killed(self, market: str) -> bool:
         """True if a kill latch covers the market (global, its venue, or itself)."""
-        venue = self.venue_of.get(market, "")
-        return self.kill_global or venue in self.kill_venues or market in self.kill_markets
+        return self.sw.killed(market, self.venue_of.get(market, ""))
 
     def mark(self, market: str) -> int | None:
         """The latest book mid of a market in pips, if any."""
@@ -129,14 +154,41 @@ class RiskGate:
         """Realized plus marked P&L over every market, micro-dollars."""
         return sum(sum(self.market_pnl(m)) for m in self.positions)
 
+    def _is_stale(self, market: str) -> bool:
+        if self.stale.get(market, False):
+            return True
+        max_age = self.limits[market].max_book_age_ms if market in self.limits else 0
+        if not max_age:
+            return False
+        seen = self.book_seen_ns.get(market)
+        return seen is None or self._mono() - seen > max_age * 1_000_000
+
+    def _event_context(self, market: str) -> limits.EventContext:
+        event = self.event_of.get(market, market)
+        others = [m for m, e in self.event_of.items() if e == event and m != market]
+        if not others:
+            return limits.EventContext()
+        bids = tuple(lv.price for m in others for lv in self.live.get(m, ((), ()))[0])
+        asks = tuple(lv.price for m in others for lv in self.live.get(m, ((), ()))[1])
+        net = sum(self.positions.get(m, Position()).net for m in others)
+        return limits.EventContext(other_net=net, bids=bids, asks=asks)
+
     # --- market data ---------------------------------------------------------------------
 
     def on_book(self, book: BookSnapshot) -> list[ExecutorCommand]:
-        """Mark at the book mid and track staleness; a new mark may trip a loss limit."""
+        """Mark at the book mid and track staleness; a new mark may trip a loss limit, and
+        a flattening market gets its exit order re-priced."""
         self.stale[book.market] = book.stale
+        self.book_seen_ns[book.market] = self._mono()
+        self.books[book.market] = limits.BookTop(
+            bid=book.bids[0].price if book.bids else 0, ask=book.asks[0].price if book.asks else 0
+        )
         if book.bids and book.asks and book.bids[0].price < book.asks[0].price:
             self.marks[book.market] = (book.bids[0].price + book.asks[0].price) // 2
-        return self.check_losses(book.market) if book.market in self.positions else []
+        out = self.check_losses(book.market) if book.market in self.positions else []
+        if book.market in self.sw.flattening:
+            out += self.flatten_commands(book.market)
+        return out
 
     def on_status(self, status: MarketStatus) -> None:
         """Track feed staleness from ingest."""
@@ -156,40 +208,68 @@ class RiskGate:
                 self.quoter_cancelled.discard(market)
                 log.info("quoter back", extra={"market": market})
 
+    def _count(self, market: str, reason: str) -> None:
+        metrics.RISK_REJECTIONS.labels(reason=reason).inc()
+        log.debug("intent dropped: %s", reason, extra={"market": market})
+
     def on_intent(self, intent: QuoteIntent) -> tuple[str, ApprovedIntent] | None:
-        """Run the limits on an intent; return (venue, command), or None for an unknown market
-        or while paused (pause stops new quotes and leaves resting orders alone)."""
+        """Run the limits on an intent; return (venue, command), or None when nothing goes
+        out: an unknown market, paused (resting orders stay), over the rate throttle, or a
+        duplicate of the ladder just forwarded."""
         market = self.markets.get(intent.market)
         if market is None:
-            metrics.RISK_REJECTIONS.labels(reason="unknown_market").inc()
+            self._count(intent.market, "unknown_market")
             log.warning("intent for unknown market dropped", extra={"market": intent.market})
             return None
         self._seen(intent.market)
-        metrics.HOP_LATENCY.labels(hop="quoter_to_risk").observe(max(0, time.monotonic_ns() - intent.ts_sent_ns) / 1e9)
+        metrics.HOP_LATENCY.labels(hop="quoter_to_risk").observe(
+            max(0, time.monotonic_ns() - intent.ts_sent_ns) / 1e9)
+        lim = self.limits[market.id]
+        now = self._mono()
+        tokens, last = self.buckets.get(market.id, (float(lim.intent_burst), now))
+        allowed, tokens, last = limits.throttle(tokens, last, now, lim.max_intents_per_s,
+                                                lim.intent_burst)
+        self.buckets[market.id] = (tokens, last)
+        if not allowed:
+            self._count(market.id, "rate_throttle")
+            return None
         pos = self.positions.get(intent.market, Position())
         other = self.total_exposure() - self._market_exposure(intent.market, pos)
         gate = limits.GateState(
-            killed=self.killed(intent.market),
-            paused=self.paused,
-            halted=intent.market in self.halted,
-            stale=self.stale.get(intent.market, False),
+            killed=self.killed(intent.market), paused=self.sw.paused,
+            halted=intent.market in self.sw.halted, stale=self._is_stale(intent.market),
+            flattening=intent.market in self.sw.flattening,
         )
         decision = limits.check_intent(
             intent.bids, intent.asks, net=pos.net, market=market, risk=self.cfg.risk,
-            other_exposure=other, gate=gate,
+            other_exposure=other, gate=gate, limits=lim, fair_value=intent.fair_value,
+            book=self.books.get(market.id, limits.BookTop()),
+            event=self._event_context(market.id),
+            exit_bids=intent.exit_bids, exit_asks=intent.exit_asks,
         )
         metrics.RISK_DECISIONS.labels(market=market.id, outcome=decision.outcome).inc()
         for reason in decision.reasons:
             metrics.RISK_REJECTIONS.labels(reason=reason).inc()
         if decision.reasons == ("paused",):
             return None  # paused: no new quotes, and the resting ones stay where they are
+        if decision.reasons == ("flatten",):
+            return None  # flattening: risk owns the market's orders until resume
+        ladder_now = (decision.bids, decision.asks, decision.exit_bids, decision.exit_asks)
+        window = lim.duplicate_window_ms * 1_000_000
+        if window and self.live.get(market.id) == ladder_now and \
+                now - self.live_ns.get(market.id, 0) < window:
+            self._count(market.id, "duplicate")
+            return None
         if decision.outcome == "rejected":
             self.rejected += 1
+        self.live[market.id] = ladder_now
+        self.live_ns[market.id] = now
         cmd = ApprovedIntent(
             venue=market.venue, market=market.id, risk_seq=self._next_seq(),
             intent_seq=intent.seq, ts_recv_ns=intent.ts_recv_ns,
             ts_approved_ns=time.monotonic_ns(), expires_at_ns=self._expiry(),
             bids=decision.bids, asks=decision.asks,
+            exit_bids=decision.exit_bids, exit_asks=decision.exit_asks,
         )
         return market.venue, cmd
 
@@ -201,6 +281,7 @@ class RiskGate:
         for market, seen in self.quoter_seen_ns.items():
             if market not in self.quoter_cancelled and now - seen > timeout_ns:
                 self.quoter_cancelled.add(market)
+                self.live.pop(market, None)
                 log.warning("quoter silent: cancelling", extra={"market": market})
                 out.append(self.cancel(self.venue_of[market], market, "quoter_timeout"))
         return out
@@ -208,8 +289,13 @@ class RiskGate:
     # --- fills ---------------------------------------------------------------------------
 
     def on_fill(self, fill: Fill) -> tuple[PositionUpdate | None, list[ExecutorCommand]]:
-        """Journal, then apply a fill. A duplicate gives (None, [])."""
+        """Journal, then apply a fill. A duplicate (or an already reversed trade) gives
+        (None, [])."""
         if not self.journal.record(fill):
+            return None, []
+        if (fill.venue, fill.trade_id) in self.reversed:
+            log.warning("fill of a reversed trade not applied",
+                        extra={"market": fill.market, "order_id": fill.order_id})
             return None, []
         self._apply(fill)
         metrics.FILLS.labels(market=fill.market, side=f"{fill.side}_{fill.outcome}").inc()
@@ -219,7 +305,27 @@ class RiskGate:
             extra={"market": fill.market, "order_id": fill.order_id},
         )
         cmds = self.check_losses(fill.market)
+        if fill.market in self.sw.flattening:
+            cmds += self.flatten_commands(fill.market)
         return self.position_update(fill.market), cmds
+
+    def on_reversal(
+        self, rev: FillReversal
+    ) -> tuple[PositionUpdate | None, list[ExecutorCommand]]:
+        """Journal a reversal, then rebuild the market from its journaled fills without the
+        reversed trade: exact (the same as never having had it) and applied once."""
+        if not self.journal.record_reversal(rev):
+            return None, []
+        self.reversed.add((rev.venue, rev.trade_id))
+        log.warning("fill reversed", extra={"market": rev.market, "order_id": rev.order_id,
+                                            "trade_id": rev.trade_id})
+        pos = Position()
+        for f in self.journal.fills_of(rev.market):
+            if (f.venue, f.trade_id) not in self.reversed:
+                pos = apply_fill(pos, f)
+        self.venue_of.setdefault(rev.market, rev.venue)
+        self.positions[rev.market] = pos
+        return self.position_update(rev.market), self.check_losses(rev.market)
 
     def _apply(self, fill: Fill) -> None:
         self.venue_of.setdefault(fill.market, fill.venue)
@@ -228,77 +334,19 @@ class RiskGate:
         )
 
     def replay(self, fills: Iterable[Fill]) -> int:
-        """Rebuild positions from journaled fills (no journaling, no limits)."""
+        """Rebuild positions from journaled fills, skipping reversed trades (no journaling,
+        no limits); returns the number applied."""
         n = 0
         for fill in fills:
+            if (fill.venue, fill.trade_id) in self.reversed:
+                continue
             self._apply(fill)
             n += 1
         return n
 
-    def check_losses(self, market: str) -> list[ExecutorCommand]:
-        """Latch a market halt on its loss limit, a global halt on the total loss limit."""
-        out: list[ExecutorCommand] = []
-        cfg = self.markets.get(market)
-        if cfg is not None and market not in self.halted:
-            realized, marked = self.market_pnl(market)
-            if limits.market_loss_breached(realized, marked, cfg):
-                out += self.halt(market, "max_loss")
-        if limits.total_loss_breached(self.total_pnl(), self.cfg.risk):
-            for m in self.markets:
-                if m not in self.halted:
-                    out += self.halt(m, "max_total_loss")
-        return out
-
-    def halt(self, market: str, reason: str) -> list[ExecutorCommand]:
-        """Latch a halt (until Reset) and cancel the market's orders."""
-        self.halted[market] = reason
-        metrics.HALTED.labels(market=market).set(1)
-        log.error("market halted: %s", reason, extra={"market": market})
-        return [self.cancel(self.venue_of[market], market, reason)]
-
-    # --- control -------------------------------------------------------------------------
-
-    def on_control(self, msg: ControlMessage) -> tuple[Ack, list[ExecutorCommand]]:
-        """Apply an authenticated control message; return the Ack and commands to send."""
-        out: list[ExecutorCommand] = []
-        match msg:
-            case Kill():
-                reason = msg.reason or "kill"
-                if msg.market:
-                    self.kill_markets[msg.market] = reason
-                    venue = msg.venue or self.venue_of.get(msg.market, "")
-                    venues = [venue] if venue else self.venues()
-                    out = [self.cancel(v, msg.market, f"kill: {reason}") for v in venues]
-                elif msg.venue:
-                    self.kill_venues[msg.venue] = reason
-                    out = [self.cancel(msg.venue, "", f"kill: {reason}")]
-                else:
-                    self.kill_global = True
-                    out = [self.cancel(v, "", f"kill: {reason}") for v in self.venues()]
-                self.kill_reason = reason
-                log.error(
-                    "kill switch latched: %s", reason,
-                    extra={"market": msg.market, "venue": msg.venue, "sender": msg.sender},
-                )
-            case Reset():
-                self.kill_global = False
-                self.kill_venues.clear()
-                self.kill_markets.clear()
-                self.kill_reason = ""
-                for market in self.halted:
-                    metrics.HALTED.labels(market=market).set(0)
-                self.halted.clear()
-                log.warning("kill switch and halts reset", extra={"sender": msg.sender})
-            case Pause():
-                self.paused = msg.paused
-                log.warning("paused=%s", msg.paused, extra={"sender": msg.sender})
-        metrics.KILL_ACTIVE.labels(process="risk").set(1 if self.kill_active else 0)
-        return Ack(receiver="risk", nonce=msg.nonce, ok=True), out
-
-    @property
-    def kill_active(self) -> bool:
-        """True while any kill latch (global, venue or market) is set."""
-        return self.kill_global or bool(self.kill_venues) or bool(self.kill_markets)
+    def save(self) -> None:
+        """Persist the switches (before anything acknowledges them)."""
+        self.journal.save_state(self.sw.dump())
 
     # --- state out -----------------------------------------------------------------------
 
@@ -315,7 +363,7 @@ class RiskGate:
             market=market, ts_ns=self._wall(), position_yes=pos.position_yes,
             position_no=pos.position_no, net_position=pos.net, avg_price=avg_price(pos),
             realized_pnl=realized, marked_pnl=marked, mark=mark, fills=pos.fills,
-            halted=market in self.halted, halt_reason=self.halted.get(market, ""),
+            halted=market in self.sw.halted, halt_reason=self.sw.halted.get(market, ""),
         )
 
     def all_markets(self) -> list[str]:
@@ -326,6 +374,6 @@ class RiskGate:
         """The global state of the gate for the `risk|` topic."""
         return RiskState(
             ts_ns=self._wall(), kill_active=self.kill_active, kill_reason=self.kill_reason,
-            paused=self.paused, total_exposure=self.total_exposure(),
+            paused=self.sw.paused, total_exposure=self.total_exposure(),
             total_pnl=self.total_pnl(), rejected=self.rejected,
         )

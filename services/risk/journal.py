@@ -11,13 +11,15 @@ commit that returned is the durability point the rest of risk relies on.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 from common.config import Config
-from common.messages import Fill
+from common.messages import Fill, FillReversal
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,26 @@ CREATE TABLE IF NOT EXISTS fills (
     fee         INTEGER NOT NULL,
     ts_venue_ms INTEGER NOT NULL,
     ts_recv_ns  INTEGER NOT NULL,
+    UNIQUE (venue, trade_id)
+)
+"""
+
+_SCHEMA_STATE = """
+CREATE TABLE IF NOT EXISTS risk_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
+"""
+
+_SCHEMA_REVERSALS = """
+CREATE TABLE IF NOT EXISTS reversals (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    venue    TEXT    NOT NULL,
+    trade_id TEXT    NOT NULL,
+    market   TEXT    NOT NULL,
+    order_id TEXT    NOT NULL,
+    ts_ns    INTEGER NOT NULL,
+    reason   TEXT    NOT NULL,
     UNIQUE (venue, trade_id)
 )
 """
@@ -60,6 +82,8 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(_SCHEMA)
+        self._db.execute(_SCHEMA_STATE)
+        self._db.execute(_SCHEMA_REVERSALS)
 
     def record(self, fill: Fill) -> bool:
         """Insert and commit a fill; False if (venue, trade_id) was already journaled."""
@@ -81,6 +105,42 @@ class Journal:
         cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM fills ORDER BY id")
         for row in cur:
             yield Fill(**dict(zip(_COLUMNS, row, strict=True)))
+
+    def fills_of(self, market: str) -> Iterator[Fill]:
+        """Every journaled fill of one market, in the order it was recorded."""
+        cur = self._db.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM fills WHERE market = ? ORDER BY id", (market,)
+        )
+        for row in cur:
+            yield Fill(**dict(zip(_COLUMNS, row, strict=True)))
+
+    def record_reversal(self, rev: FillReversal) -> bool:
+        """Insert and commit a reversal; False if that trade was already reversed."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO reversals (venue, trade_id, market, order_id, ts_ns, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (rev.venue, rev.trade_id, rev.market, rev.order_id, rev.ts_ns, "failed"),
+        )
+        return cur.rowcount == 1
+
+    def reversed(self) -> set[tuple[str, str]]:
+        """(venue, trade_id) of every reversed trade."""
+        return {(v, t) for v, t in self._db.execute("SELECT venue, trade_id FROM reversals")}
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        """Persist the latched switches (kill, halts, pause, flatten, loss baselines)."""
+        with self._db:
+            self._db.execute("BEGIN")
+            for key, value in state.items():
+                self._db.execute(
+                    "INSERT INTO risk_state (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, json.dumps(value, sort_keys=True)),
+                )
+
+    def load_state(self) -> dict[str, Any]:
+        """The persisted switches ({} on a fresh journal)."""
+        return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM risk_state")}
 
     def count(self) -> int:
         """Number of journaled fills."""

@@ -2,21 +2,28 @@
 
 A rejection never means "do nothing": the actor still forwards an empty ladder, so the
 executor pulls the market's quotes. Clipping only ever removes size or levels, and it
-never touches a level that moves the netted position towards flat beyond what the
-limits allow for flat itself: trades that reduce |net| are always let through.
+prefers dropping the side that grows |net| over rejecting: the reducing side stays quoted.
 
-Limits, in the order they apply:
-1. kill switch latched (global, the market's venue, or the market) -> reject "kill"
-2. paused -> reject "paused"; market halted (loss limit) -> reject "halted"
-3. the market's book is stale -> reject "stale_book"
-4. a level priced outside (0, 1) -> drop it, "invalid_price"
-5. each level's size capped at `[risk] max_order_size` contracts -> "max_order_size"
-6. walking each side best level first, the position after every level on it fills
-   must stay within `max_position_usd` of the market ("position_limit") and keep the
-   total exposure within `[risk] max_total_exposure_usd` ("exposure_limit"); both are
-   converted to contracts at the level's own price (a bid at p risks p per contract,
-   an ask at p - a BUY NO at 1 - p - risks 1 - p)
-7. a level clipped below the market's min size is dropped.
+Checks, in the order they apply (the reason string is the metrics label):
+1. kill switch latched (global, venue or market) -> reject "kill"; paused -> "paused";
+   halted by a loss limit -> "halted"; flattening -> "flatten"; book stale or older than
+   `max_book_age_ms` -> "stale_book"
+2. a level priced outside (0, 1) -> drop it, "invalid_price"
+3. price collar: a bid above fair value + collar or above the book's best ask + collar
+   (an ask below fair - collar or the best bid - collar) -> drop it, "price_collar"
+4. self-cross: a bid at or above our own ask, on this market's ladder or on the live
+   ladder of another market of the same event -> drop the side that grows |net| (both
+   crossing sets when flat), "self_cross" (see `ladder.py`)
+5. each level's size capped at `max_order_size` -> "max_order_size"
+6. walking each side best level first, the position after every level fills must stay
+   within `max_position_usd` ("position_limit") and `max_position_contracts`
+   ("position_contracts"), keep the total exposure within `max_total_exposure_usd`
+   ("exposure_limit") and the event's net within `max_event_position_usd`
+   ("event_limit"). Money is converted at the level's own price (a bid at p risks p per
+   contract, an ask at p - a BUY NO at 1 - p - risks 1 - p)
+7. a level clipped below the market's min size is dropped
+8. our spread (best ask - best bid) under `min_spread` -> drop the growing side, "min_spread"
+9. more than `max_orders` levels -> drop the deepest, growing side first, "max_orders".
 """
 
 from __future__ import annotations
@@ -28,13 +35,17 @@ from msgspec import Struct
 
 from common.config import MarketConfig, RiskConfig
 from common.messages import Level
-from common.prices import MONEY_SCALE, ONE_DOLLAR, SIZE_SCALE
+from common.prices import MONEY_SCALE, ONE_DOLLAR
+from services.risk import ladder
+from services.risk.controls import Limits, resolve
 
 DecisionOutcome = Literal["approved", "clipped", "rejected"]
 
 REASONS = frozenset({
-    "kill", "paused", "halted", "stale_book", "invalid_price", "max_order_size",
-    "position_limit", "exposure_limit", "unknown_market",
+    "kill", "paused", "halted", "flatten", "stale_book", "invalid_price", "price_collar",
+    "self_cross", "max_order_size", "position_limit", "position_contracts", "exposure_limit",
+    "event_limit", "min_spread", "max_orders", "exit_clip", "rate_throttle", "duplicate",
+    "unknown_market",
 })
 """Every reason a decision can carry (a bounded label set for metrics)."""
 
@@ -46,6 +57,22 @@ class GateState(Struct, frozen=True, kw_only=True):
     paused: bool = False
     halted: bool = False
     stale: bool = False
+    flattening: bool = False
+
+
+class BookTop(Struct, frozen=True, kw_only=True):
+    """The best bid and ask of the market's book in YES pips (0: side empty or unknown)."""
+
+    bid: int = 0
+    ask: int = 0
+
+
+class EventContext(Struct, frozen=True, kw_only=True):
+    """What the other markets of the same event hold and quote (YES terms)."""
+
+    other_net: int = 0
+    bids: tuple[int, ...] = ()
+    asks: tuple[int, ...] = ()
 
 
 class Decision(Struct, frozen=True, kw_only=True):
@@ -55,6 +82,8 @@ class Decision(Struct, frozen=True, kw_only=True):
     bids: tuple[Level, ...] = ()
     asks: tuple[Level, ...] = ()
     reasons: tuple[str, ...] = ()
+    exit_bids: tuple[Level, ...] = ()
+    exit_asks: tuple[Level, ...] = ()
 
 
 def reject(reason: str) -> Decision:
@@ -67,35 +96,37 @@ def _clip_side(
     *,
     is_bid: bool,
     net: int,
-    market: MarketConfig,
+    lim: Limits,
     risk: RiskConfig,
     other_exposure: int,
+    event: EventContext,
     reasons: set[str],
 ) -> tuple[Level, ...]:
-    position_limit = round(market.max_position_usd * MONEY_SCALE)
     total_limit = round(risk.max_total_exposure_usd * MONEY_SCALE)
-    max_order = round(risk.max_order_size * SIZE_SCALE)
-    min_size = max(1, market.min_size_centi)
+    event_limit = round(risk.max_event_position_usd * MONEY_SCALE)
+    max_order = lim.order_centi
+    min_size = max(1, lim.min_size_centi)
     out: list[Level] = []
     cum = 0
     for lv in levels:
-        if not 0 < lv.price < ONE_DOLLAR:
-            reasons.add("invalid_price")
-            continue
         size = lv.size
         if size > max_order:
             size = max_order
             reasons.add("max_order_size")
-        risk_per_contract = lv.price if is_bid else ONE_DOLLAR - lv.price
-        by_position = position_limit // risk_per_contract
-        by_total = (total_limit - other_exposure) // risk_per_contract
-        bound = max(0, min(by_position, by_total))
-        # Long side of the bound for bids, short side for asks; room before this level.
+        rpc = lv.price if is_bid else ONE_DOLLAR - lv.price  # money at risk per contract
+        # Quantity on the growing side (long for bids, short for asks) before this level.
         after = net + cum if is_bid else -(net - cum)
-        room = bound - after
+        event_after = after + (event.other_net if is_bid else -event.other_net)
+        rooms = [(lim.position_money // rpc - after, "position_limit"),
+                 ((total_limit - other_exposure) // rpc - after, "exposure_limit")]
+        if lim.position_centi:
+            rooms.append((lim.position_centi - after, "position_contracts"))
+        if event_limit:
+            rooms.append((event_limit // rpc - event_after, "event_limit"))
+        room, why = min(rooms)
         if size > room:
             size = max(0, room)
-            reasons.add("position_limit" if by_position <= by_total else "exposure_limit")
+            reasons.add(why)
         if size != lv.size and size < min_size:
             continue  # clipped below the venue minimum: drop it
         cum += size
@@ -113,11 +144,19 @@ def check_intent(
     risk: RiskConfig,
     other_exposure: int,
     gate: GateState,
+    limits: Limits | None = None,
+    fair_value: int = 0,
+    book: BookTop = BookTop(),
+    event: EventContext = EventContext(),
+    exit_bids: Sequence[Level] = (),
+    exit_asks: Sequence[Level] = (),
 ) -> Decision:
-    """Approve, clip or reject a ladder for one market.
+    """Approve, clip or reject a ladder (and its exit orders) for one market.
 
     `net` is the market's netted YES position (centi); `other_exposure` the money at
-    risk (micro-dollars) in every other market, see `position.exposure`.
+    risk (micro-dollars) in every other market, see `position.exposure`; `limits` the
+    market's resolved limits (`controls.resolve`; derived from `market` and `risk` when
+    omitted); `fair_value` 0 means unknown.
     """
     if gate.killed:
         return reject("kill")
@@ -125,19 +164,36 @@ def check_intent(
         return reject("paused")
     if gate.halted:
         return reject("halted")
+    if gate.flattening:
+        return reject("flatten")
     if gate.stale and (bids or asks):
         return reject("stale_book")
+    lim = limits if limits is not None else resolve(risk, market)
     reasons: set[str] = set()
-    new_bids = _clip_side(
-        bids, is_bid=True, net=net, market=market, risk=risk,
-        other_exposure=other_exposure, reasons=reasons,
-    )
-    new_asks = _clip_side(
-        asks, is_bid=False, net=net, market=market, risk=risk,
-        other_exposure=other_exposure, reasons=reasons,
-    )
+    b = ladder.valid(bids, reasons)
+    a = ladder.valid(asks, reasons)
+    b, a = ladder.collar(b, a, fair_value=fair_value, book_bid=book.bid, book_ask=book.ask,
+                         collar=lim.collar_pips, reasons=reasons)
+    b, a = ladder.no_self_cross(b, a, net=net, event_bids=event.bids, event_asks=event.asks,
+                                reasons=reasons)
+    kw = {"net": net, "lim": lim, "risk": risk, "other_exposure": other_exposure,
+          "event": event, "reasons": reasons}
+    new_bids = _clip_side(b, is_bid=True, **kw)  # type: ignore[arg-type]
+    new_asks = _clip_side(a, is_bid=False, **kw)  # type: ignore[arg-type]
+    new_bids, new_asks = ladder.min_spread(new_bids, new_asks, net=net,
+                                           min_spread=lim.min_spread_pips, reasons=reasons)
+    new_bids, new_asks = ladder.max_orders(new_bids, new_asks, net=net,
+                                           max_orders=lim.max_orders, reasons=reasons)
+    ex_bids, ex_asks = ladder.exits(exit_bids, exit_asks, net=net, lim=lim, book_bid=book.bid,
+                                    book_ask=book.ask, reasons=reasons)
     outcome: DecisionOutcome = "clipped" if reasons else "approved"
-    return Decision(outcome=outcome, bids=new_bids, asks=new_asks, reasons=tuple(sorted(reasons)))
+    return Decision(outcome=outcome, bids=new_bids, asks=new_asks,
+                    reasons=tuple(sorted(reasons)), exit_bids=ex_bids, exit_asks=ex_asks)
+
+
+def loss_breached(pnl: int, limit_money: int) -> bool:
+    """True when P&L (micro-dollars) is at or below -limit; a limit of 0 is off."""
+    return limit_money > 0 and pnl <= -limit_money
 
 
 def market_loss_breached(realized: int, marked: int, market: MarketConfig) -> bool:
@@ -148,3 +204,14 @@ def market_loss_breached(realized: int, marked: int, market: MarketConfig) -> bo
 def total_loss_breached(total_pnl: int, risk: RiskConfig) -> bool:
     """True when the total P&L over every market is at or below -max_total_loss_usd."""
     return total_pnl <= -round(risk.max_total_loss_usd * MONEY_SCALE)
+
+
+def throttle(tokens: float, last_ns: int, now_ns: int, rate_per_s: float,
+             burst: int) -> tuple[bool, float, int]:
+    """Token bucket: (allowed, tokens left, refill time). A rate of 0 always allows."""
+    if rate_per_s <= 0:
+        return True, float(burst), now_ns
+    tokens = min(float(burst), tokens + max(0, now_ns - last_ns) * rate_per_s / 1e9)
+    if tokens >= 1.0:
+        return True, tokens - 1.0, now_ns
+    return False, tokens, now_ns

@@ -8,13 +8,20 @@ Kinds (each armed for the next `count` occurrences unless noted):
 - `post_only_reject`: order placements are refused as crossing post-only orders.
 - `seq_gap`: the next Kalshi book delta (to one subscription) is not sent; its seq is used.
 - `drop_ws`: every websocket is closed now (count ignored).
-- `tick_size_change`: market `market` (condition id / ticker) switches to tick `tick` now.
+- `tick_size_change`: market `market` (condition id / ticker) switches to tick `tick` now
+  (Polymarket: a `tick_size_change` message; Kalshi: only REST `price_ranges` change).
+- `trade_failed`: the next Polymarket trades with an external party go MATCHED ->
+  RETRYING -> FAILED (ghost fills) and are undone (lifecycle.py).
+Trading faults apply to both venues' order and cancel routes (Polymarket: POST /order(s),
+DELETE /order(s), /cancel-all, /cancel-market-orders; Kalshi: every write).
 `DELETE /_sim/fault` disarms everything.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -25,7 +32,7 @@ if TYPE_CHECKING:
 
 KINDS = frozenset({
     "http_429", "http_500", "http_500_after", "slow", "post_only_reject", "seq_gap",
-    "drop_ws", "tick_size_change",
+    "drop_ws", "tick_size_change", "trade_failed",
 })
 
 
@@ -59,6 +66,24 @@ class Faults:
     def view(self) -> dict[str, Any]:
         return {"armed": {k: v for k, v in self.armed.items() if v > 0},
                 "fired": dict(self.fired)}
+
+
+async def trading_faults(
+    faults: Faults, rate_limited: Callable[[], web.Response],
+    server_error: Callable[[], web.Response],
+) -> tuple[web.Response | None, bool]:
+    """Apply the armed trading faults to one request.
+
+    Returns (an answer to send instead of acting, or None; whether to act and then
+    answer 500 anyway).
+    """
+    if faults.take("slow"):
+        await asyncio.sleep(faults.slow_ms / 1000)
+    if faults.take("http_429"):
+        return rate_limited(), False
+    if faults.take("http_500"):
+        return server_error(), False
+    return None, faults.take("http_500_after")
 
 
 def add_fault_routes(app: web.Application, venue: Venue) -> None:

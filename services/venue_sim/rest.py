@@ -30,8 +30,9 @@ END_CURSOR = "LTE="
 _enc = msgspec.json.Encoder()
 
 
-def reply(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=_enc.encode(body), status=status, content_type="application/json")
+def reply(body: Any, status: int = 200, *, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=_enc.encode(body), status=status, content_type="application/json",
+                        headers=headers)
 
 
 def error(message: str, status: int = 400, **extra: Any) -> web.Response:

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from common.config import Config
 from common.errors import ConfigError
-from common.prices import MONEY_SCALE, price_to_str, size_to_str
+from common.prices import MONEY_SCALE, price_to_str
 from services.venue_sim import wire
 from services.venue_sim.accounts import Heartbeats, KeyStore
 from services.venue_sim.engine import (
@@ -38,6 +38,7 @@ from services.venue_sim.kalshi import KalshiBook, add_kalshi_routes
 from services.venue_sim.kalshi_ws import WS_PATH as KALSHI_WS_PATH
 from services.venue_sim.kalshi_ws import KalshiHub
 from services.venue_sim.kalshi_wire import tokens as kalshi_tokens
+from services.venue_sim.lifecycle import TradeLifecycle
 from services.venue_sim.ws import Hub
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class Venue:
         self.orders_rejected = 0
         self.started_ms = clock_ms()
         self._tasks: list[asyncio.Task[None]] = []
-        self._timers: set[asyncio.TimerHandle] = set()
+        self.lifecycle = TradeLifecycle(self)
 
     # --- helpers used by handlers ---------------------------------------------------------
 
@@ -113,13 +114,6 @@ class Venue:
     def open_external(self, address: str) -> None:
         self.engine.open_account(address, round(self.sim.start_balance_usd * MONEY_SCALE))
 
-    def trade_status(self, trade: Trade, now_ms: int) -> str:
-        age = now_ms - trade.match_ms
-        confirm = self.sim.trade_confirm_ms
-        if age >= confirm:
-            return "CONFIRMED"
-        return "MINED" if age >= confirm // 2 else "MATCHED"
-
     # --- engine events -> websockets ------------------------------------------------------
 
     def publish(self) -> None:
@@ -135,7 +129,7 @@ class Venue:
                 levels.setdefault(ev.market, {})[(ev.yes_bid, ev.price)] = ev
             elif isinstance(ev, Traded):
                 traded.setdefault(ev.trade.market, []).append(ev.trade)
-                self._trade_to_users(ev.trade, "MATCHED", now)
+                self.trade_to_users(ev.trade, "MATCHED", now)
             elif isinstance(ev, OrderChanged):
                 acct = self.engine.accounts[ev.order.account]
                 if not acct.internal:
@@ -160,7 +154,7 @@ class Venue:
                     lambda wanted, prints=prints: [p for p in prints if p["asset_id"] in wanted],
                 )
             self._send_books(market)
-        self._schedule_confirmations([t for ts in traded.values() for t in ts])
+        self.lifecycle.schedule([t for ts in traded.values() for t in ts])
 
     def _publish_kalshi(self, events: list[Any], now: int) -> list[Any]:
         """Send the Kalshi markets' events to the Kalshi hub; return the other events."""
@@ -176,6 +170,7 @@ class Venue:
                 touched.add(cid)
             elif isinstance(ev, Traded):
                 self.khub.on_trade(ev.trade)
+                self.kalshi.groups.on_trade(ev.trade, now)
         for cid in touched:
             self.khub.on_ticker(cid, now)
         return rest
@@ -186,7 +181,11 @@ class Venue:
         await self.khub.close_all()
 
     def change_tick(self, cid: str, tick: int) -> None:
-        """Switch a market's tick (fault injection); Polymarket clients get tick_size_change."""
+        """Switch a market's tick (fault injection); Polymarket clients get tick_size_change.
+
+        Kalshi pushes no message for a grid change: Kalshi clients see it in the REST
+        Market object's `price_ranges` and in off-grid order rejections, as on Kalshi.
+        """
         old = self.engine.markets[cid]
         new = dataclasses.replace(old, tick=tick)
         self.engine.markets[cid] = new
@@ -209,7 +208,8 @@ class Venue:
             lambda wanted: [self.book_event(a) for a in sorted(wanted)],
         )
 
-    def _trade_to_users(self, trade: Trade, status: str, now: int) -> None:
+    def trade_to_users(self, trade: Trade, status: str, now: int) -> None:
+        """Send one trade status to the user channels of its external parties."""
         roles = ((trade.taker_account, "TAKER"), (trade.maker_account, "MAKER"))
         owners = self.owners(trade.taker_account, trade.maker_account)
         for address, role in roles:
@@ -220,27 +220,6 @@ class Venue:
                 now_ms=now, event=True,
             )
             self.hub.to_user(address, trade.market, record)
-
-    def _schedule_confirmations(self, trades: list[Trade]) -> None:
-        external = [
-            t for t in trades
-            if not (self.engine.accounts[t.taker_account].internal
-                    and self.engine.accounts[t.maker_account].internal)
-        ]
-        if not external:
-            return
-        loop = asyncio.get_running_loop()
-        confirm_s = self.sim.trade_confirm_ms / 1000
-        for delay, status in ((confirm_s / 2, "MINED"), (confirm_s, "CONFIRMED")):
-            handle = loop.call_later(delay, self._confirm, external, status)
-            self._timers.add(handle)
-
-    def _confirm(self, trades: list[Trade], status: str) -> None:
-        now = self.clock_ms()
-        for trade in trades:
-            self._trade_to_users(trade, status, now)
-        fired_before = asyncio.get_running_loop().time()
-        self._timers = {h for h in self._timers if h.when() > fired_before}
 
     # --- background loops -----------------------------------------------------------------
 
@@ -288,64 +267,17 @@ class Venue:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for handle in self._timers:
-            handle.cancel()
+        self.lifecycle.cancel()
         await self.hub.close_all()
         await self.khub.close_all()
 
     # --- the venue's own truth ------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        accounts: dict[str, Any] = {}
-        for address, acct in self.engine.accounts.items():
-            if acct.internal:
-                continue
-            fills = []
-            for t in acct.trades:
-                for role, account, oid, asset, outcome, side, price in (
-                    ("TAKER", t.taker_account, t.taker_order_id, t.taker_asset,
-                     t.taker_outcome, t.taker_side, t.taker_price),
-                    ("MAKER", t.maker_account, t.maker_order_id, t.maker_asset,
-                     t.maker_outcome, t.maker_side, t.maker_price),
-                ):
-                    if account == address:
-                        fills.append({
-                            "trade_id": t.id, "order_id": oid, "market": t.market,
-                            "asset_id": asset, "outcome": outcome, "side": side,
-                            "price": price_to_str(price), "size": size_to_str(t.size),
-                            "role": role, "ts_ms": t.match_ms,
-                        })
-            accounts[address] = {
-                "api_key": self.owner_of(address),
-                "collateral": wire.money_to_str(acct.collateral),
-                "positions": {tok: size_to_str(n) for tok, n in acct.positions.items()},
-                "open_orders": [
-                    {
-                        "id": o.id, "market": o.market, "asset_id": o.asset_id,
-                        "outcome": "Yes" if o.is_yes else "No", "side": o.side,
-                        "price": price_to_str(o.price),
-                        "original_size": size_to_str(o.original_size),
-                        "size_matched": size_to_str(o.size_matched),
-                    }
-                    for o in acct.open_orders.values()
-                ],
-                "fills": fills,
-            }
-        markets = {}
-        for cid, m in self.engine.markets.items():
-            bid, ask = self.engine.best(cid)
-            markets[cid] = {
-                "true_probability": f"{self.flow.true_p[cid]:.4f}",
-                "best_bid": None if bid is None else price_to_str(bid),
-                "best_ask": None if ask is None else price_to_str(ask),
-                "last_trade_price": (
-                    None if cid not in self.engine.last_trade
-                    else price_to_str(self.engine.last_trade[cid][0])
-                ),
-                "yes_token": m.yes_token,
-                "no_token": m.no_token,
-            }
-        return {"accounts": accounts, "markets": markets}
+        """Open orders, confirmed-or-pending fills and positions per account (`/_sim/state`)."""
+        from services.venue_sim.sim_state import venue_state
+
+        return venue_state(self)
 
 
 def register_env_kalshi_key(venue: Venue) -> None:

@@ -15,7 +15,8 @@ from aiohttp import web
 
 from services.venue_sim import wire
 from services.venue_sim.accounts import ApiKey, AuthFailed
-from services.venue_sim.model import OrderRejected, OrderRequest
+from services.venue_sim.faults import trading_faults
+from services.venue_sim.model import POST_ONLY_CROSSES, OrderRejected, OrderRequest
 from services.venue_sim.rest import error, page, reply
 from services.venue_sim.signing import (
     EXCHANGE_V2,
@@ -42,7 +43,7 @@ L2Handler = Callable[[web.Request, ApiKey, str], Awaitable[web.StreamResponse]]
 def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - route table
     engine = venue.engine
 
-    def l2(handler: L2Handler) -> Handler:
+    def l2(handler: L2Handler, *, trading: bool = False) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             raw = await request.read()
             body = raw.decode("utf-8", errors="replace")
@@ -54,7 +55,16 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
             except AuthFailed:
                 venue.count_malformed("rest_auth")
                 return error(UNAUTHORIZED, 401)
-            return await handler(request, key, body)
+            if not trading:
+                return await handler(request, key, body)
+            instead, after = await trading_faults(
+                venue.faults,
+                lambda: reply({"error": "Too Many Requests"}, 429, headers={"Retry-After": "1"}),
+                lambda: error("could not insert order", 500))
+            if instead is not None:
+                return instead
+            resp = await handler(request, key, body)
+            return error("could not insert order", 500) if after else resp
 
         return wrapped
 
@@ -78,6 +88,8 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 order, neg_risk=m.neg_risk, verify=venue.sim.verify_signatures
             )
             context["order_id"] = order_id
+            if send.postOnly and venue.faults.take("post_only_reject"):
+                raise OrderRejected(POST_ONLY_CROSSES)
             price_pips, size = price_and_size(order, send.orderType)
             try:
                 expiration = int(order.expiration or "0")
@@ -219,7 +231,7 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 continue
             role = "TAKER" if t.taker_account == key.address else "MAKER"
             rows.append(wire.trade_record(
-                t, viewer=key.address, role=role, status=venue.trade_status(t, now),
+                t, viewer=key.address, role=role, status=venue.lifecycle.status(t, now),
                 owners=venue.owners(t.taker_account, t.maker_account), now_ms=now, event=False,
             ))
         return reply(page(rows, q.get("next_cursor", "")))
@@ -252,10 +264,10 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
         ("/balance-allowance/update", balance), ("/auth/api-keys", api_keys),
     ):
         r.add_get(path, l2(fn))
-    r.add_post("/order", l2(post_order))
-    r.add_post("/orders", l2(post_orders))
+    r.add_post("/order", l2(post_order, trading=True))
+    r.add_post("/orders", l2(post_orders, trading=True))
     r.add_post("/v1/heartbeats", l2(heartbeat))
-    r.add_delete("/order", l2(cancel_one))
-    r.add_delete("/orders", l2(cancel_many))
-    r.add_delete("/cancel-all", l2(cancel_all))
-    r.add_delete("/cancel-market-orders", l2(cancel_market))
+    r.add_delete("/order", l2(cancel_one, trading=True))
+    r.add_delete("/orders", l2(cancel_many, trading=True))
+    r.add_delete("/cancel-all", l2(cancel_all, trading=True))
+    r.add_delete("/cancel-market-orders", l2(cancel_market, trading=True))

@@ -15,6 +15,7 @@ from services.executor.orders import DesiredOrder, LiveOrder, MarketTokens, Venu
 from services.executor.polymarket import cancel_outcome, classify_post, is_definitive
 from services.executor.polymarket_user import (
     Identity, OrderMsg, TradeMsg, decode_user_frame, fills_from_trade, order_update,
+    trade_failed,
 )
 from services.executor.reconcile import reconcile
 
@@ -93,15 +94,22 @@ def test_cross_token_maker_fill_uses_our_entry() -> None:
     assert (fill.outcome, fill.side, fill.price, fill.size) == ("NO", "BUY", 5100, 500)
 
 
-def test_not_ours_failed_and_unknown_assets_yield_nothing() -> None:
+def test_not_ours_and_unknown_assets_yield_nothing_and_failed_is_flagged() -> None:
     msg = trade("ws_user_trade.json")
     none = Identity(api_key="other")
     assert fills_from_trade(msg, me=none, assets=ASSETS, known_order=lambda _: False,
                             ts_recv_ns=0) == []
+    assert not trade_failed(msg)
     raw = json.loads(load("ws_user_trade.json")) | {"status": "FAILED"}
     failed = decode_user_frame(json.dumps(raw))[0][0]
-    assert fills_from_trade(failed, me=Identity(api_key=KEY1), assets=ASSETS,  # type: ignore[arg-type]
-                            known_order=lambda _: False, ts_recv_ns=0) == []
+    assert isinstance(failed, TradeMsg) and trade_failed(failed)
+    # the legs are still read, so the actor can reverse exactly the fill it published
+    legs = fills_from_trade(failed, me=Identity(api_key=KEY1), assets=ASSETS,
+                            known_order=lambda _: False, ts_recv_ns=0)
+    assert legs == fills_from_trade(msg, me=Identity(api_key=KEY1), assets=ASSETS,
+                                    known_order=lambda _: False, ts_recv_ns=0) != []
+    rest = decode_user_frame(json.dumps(raw | {"status": "TRADE_STATUS_FAILED"}))[0][0]
+    assert isinstance(rest, TradeMsg) and trade_failed(rest)
     assert fills_from_trade(msg, me=Identity(api_key=KEY1), assets={},
                             known_order=lambda _: False, ts_recv_ns=0) == []
 

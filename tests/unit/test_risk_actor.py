@@ -147,3 +147,60 @@ async def _scenario(cfg: Config) -> None:
         for s in socks:
             s.close(linger=0)
         ctx.term()
+
+
+def test_fill_and_its_reversal_over_real_sockets(run_dir: Path) -> None:
+    cfg = Config(
+        stack=StackConfig(run_dir=str(run_dir)),
+        markets=[MarketConfig(id="m1", venue="kalshi", venue_market="M1")],
+    )
+    asyncio.run(_reversal_scenario(cfg))
+
+
+async def _reversal_scenario(cfg: Config) -> None:
+    from common import topics
+    from common.messages import Fill, FillReversal, PositionUpdate, StateChannel
+
+    ctx = zmq.asyncio.Context()
+    enc = msgspec.msgpack.Encoder()
+    dec = msgspec.msgpack.Decoder(StateChannel)
+    events = ctx.socket(zmq.PUB)
+    events.setsockopt(zmq.LINGER, 0)
+    events.bind(endpoint(cfg, "events", "kalshi"))
+    state = ctx.socket(zmq.SUB)
+    state.setsockopt(zmq.LINGER, 0)
+    state.setsockopt(zmq.SUBSCRIBE, topics.position("m1"))
+    stop, ready = asyncio.Event(), asyncio.Event()
+    actor = RiskActor(cfg, SECRET)
+    task = asyncio.create_task(actor.run(stop, ready))
+    fill = Fill(venue="kalshi", market="m1", trade_id="t1", order_id="o1", outcome="YES",
+                side="BUY", price=4000, size=700, fee=0, ts_venue_ms=0, ts_recv_ns=0)
+    rev = FillReversal(venue="kalshi", market="m1", trade_id="t1", order_id="o1",
+                       outcome="YES", side="BUY", price=4000, size=700, ts_ns=0)
+    try:
+        await asyncio.wait_for(ready.wait(), DEADLINE_S)
+        state.connect(endpoint(cfg, "state"))
+
+        def sender(msg: object) -> Callable[[], Awaitable[PositionUpdate | None]]:
+            async def probe() -> PositionUpdate | None:
+                # Re-send until risk's SUB is connected (slow joiner); it dedupes by trade id.
+                await events.send_multipart((topics.events("kalshi", "m1"), enc.encode(msg)))
+                while await state.poll(50):
+                    upd = dec.decode((await state.recv_multipart())[1])
+                    if isinstance(upd, PositionUpdate) and upd.fills == (
+                            1 if isinstance(msg, Fill) else 0) and upd.ts_ns:
+                        return upd
+                return None
+            return probe
+
+        got = await eventually(sender(fill))
+        assert isinstance(got, PositionUpdate) and got.position_yes == 700
+        back = await eventually(sender(rev))
+        assert isinstance(back, PositionUpdate) and back.position_yes == 0 and back.fills == 0
+        assert actor.journal.count() == 1 and actor.journal.reversed() == {("kalshi", "t1")}
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, DEADLINE_S)
+        events.close(linger=0)
+        state.close(linger=0)
+        ctx.term()

@@ -17,7 +17,9 @@ from services.control.commands import add, config_path, fetch_status, say
 def cmd_up(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     cfg = load(path)
-    stack.up(cfg, path, progress=say)
+    stack.up(cfg, path, progress=say, paper=args.paper)
+    if args.paper:
+        say("paper mode: executors fill against market data; no order reaches a venue")
     say(f"stack is up; `pmm status` shows it, `pmm down` stops it (logs: {cfg.run_dir}/logs)")
     return 0
 
@@ -82,5 +84,7 @@ def register(sub: Any) -> None:
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p = add(sub, "up", "Start the stack under supervisord.", "pmm up --config deploy/demo.toml", cmd_up)
     p.add_argument("--config", default="deploy/demo.toml")
+    p.add_argument("--paper", action="store_true",
+                   help="paper trading: executors fill against market data, no credentials")
     p = add(sub, "down", "Stop the stack (executors cancel their orders first).", "pmm down", cmd_down)
     p.add_argument("--config", default=None)

@@ -1,0 +1,189 @@
+"""pmm backtest, sweep, report, record, replay: the research loop (issue 8).
+
+Backtests, sweeps and reports run offline in this process (services/research reuses the
+live quoting engine). Record and replay run `python -m services.recorder` in the foreground
+next to a running stack; Ctrl-C stops them and closes the open chunk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from common.config import Config, load
+from common.errors import ConfigError
+from services.control import stack
+from services.control.commands import add, config_path, say
+
+
+def _cfg(args: argparse.Namespace) -> Config | None:
+    return load(config_path(args.config)) if getattr(args, "config", None) else None
+
+
+def _params(args: argparse.Namespace) -> Any:
+    from services.research.backtest import BacktestParams
+
+    if args.latency_ms < 0:
+        raise ConfigError(f"--latency-ms must be >= 0, got {args.latency_ms}")
+    return BacktestParams(latency_ms=args.latency_ms, maker_fee_bps=args.maker_fee_bps,
+                          signals=args.signals)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from services.research.sweep import parse_grid
+
+    return {k: v[0] for k, v in parse_grid(args.set or []).items()}
+
+
+def _run(args: argparse.Namespace) -> Any:
+    from services.research import runner
+
+    cfg, params, over = _cfg(args), _params(args), _overrides(args)
+    if args.data:
+        return runner.run_data(args.data, cfg=cfg, overrides=over, params=params)
+    return runner.run_scenario(args.scenario, args.seed, cfg=cfg, overrides=over, params=params)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from services.research import runner
+
+    if args.write:
+        if not args.scenario:
+            raise ConfigError("--write needs --scenario NAME")
+        runner.write_scenario(args.scenario, args.seed, args.write)
+        say(f"wrote scenario {args.scenario} (seed {args.seed}) to {args.write}; "
+            f"`pmm replay --data {args.write}` plays it, `pmm backtest --data {args.write}` "
+            "backtests it")
+        return 0
+    result = _run(args)
+    summ = runner.summary(result, markets=args.markets)
+    if args.report:
+        from services.research.report import write_report
+
+        page = write_report(result, args.report, title=_title(args))
+        say(f"report: {page}")
+    if args.json:
+        print(json.dumps(summ))
+    else:
+        for k, v in summ.items():
+            print(f"{k:22s} {v}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from services.research.report import write_report
+
+    page = write_report(_run(args), args.out, title=_title(args))
+    print(page)
+    return 0
+
+
+def _title(args: argparse.Namespace) -> str:
+    return f"backtest {args.data}" if args.data else f"backtest {args.scenario} seed {args.seed}"
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from services.research.sweep import parse_grid, run_sweep, write_table
+
+    grid = parse_grid(args.param or [])
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    rows = run_sweep(grid, args.scenario or ["calm"], seeds, data=args.data,
+                     params=_params(args), workers=args.workers)
+    csv_path, json_path = write_table(rows, args.out)
+    say(f"{len(rows)} runs; results: {csv_path} and {json_path}")
+    return 0
+
+
+def _recorder(mode: str, args: argparse.Namespace, extra: list[str]) -> int:
+    cfg, path = stack.find(args.config)
+    cmd = [sys.executable, "-m", "services.recorder", mode, "--config", str(path),
+           "--dir", args.data, *extra]
+    env = {**os.environ, "PYTHONPATH": str(stack.HOME)}
+    say(f"{mode}ing {args.data} on {cfg.run_dir}; Ctrl-C stops")
+    try:
+        return subprocess.run(cmd, env=env, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    return _recorder("record", args, ["--chunk-s", str(args.chunk_s), "--max-mb", str(args.max_mb)])
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    if args.speed <= 0:
+        raise ConfigError(f"--speed must be > 0, got {args.speed}")
+    if not Path(args.data, "index.json").exists():
+        raise ConfigError(f"{args.data} is not a recording; make one with `pmm record` or "
+                          "`pmm backtest --scenario NAME --write DIR`")
+    if args.subscribers < 0:
+        raise ConfigError(f"--subscribers must be >= 0, got {args.subscribers}")
+    extra = ["--speed", str(args.speed), "--subscribers", str(args.subscribers)]
+    for m in args.market or []:
+        extra += ["--market", m]
+    return _recorder("replay", args, extra)
+
+
+def _common(p: argparse.ArgumentParser, *, source: bool = True) -> None:
+    from services.research.scenarios import SCENARIOS
+
+    if source:
+        g = p.add_mutually_exclusive_group(required=True)
+        g.add_argument("--scenario", choices=sorted(SCENARIOS), help="synthetic scenario")
+        g.add_argument("--data", help="recording directory (pmm record, or --write)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--config", default=None, help="stack config or preset for [quoting]")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="override one quoting field, e.g. --set spread=0.03")
+    p.add_argument("--latency-ms", type=int, default=50, help="decision to order arrival")
+    p.add_argument("--maker-fee-bps", type=float, default=0.0, help="negative for a rebate")
+    p.add_argument("--signals", choices=["on", "off"], default="off",
+                   help="issue 5 signals (no-op until they exist)")
+
+
+def register(sub: Any) -> None:
+    p = add(sub, "backtest", "Backtest the live quoting engine on a scenario or a recording.",
+            "pmm backtest --scenario calm --seed 1 --json\n"
+            "pmm backtest --data rec/ --config deploy/demo.toml --report out/\n"
+            "pmm backtest --scenario news_jump --write rec/   # write the scenario as a recording",
+            cmd_backtest)
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--markets", action="store_true", help="add per-market fills and P&L")
+    p.add_argument("--report", default=None, metavar="DIR", help="also write the HTML report")
+    p.add_argument("--write", default=None, metavar="DIR",
+                   help="write the scenario as a recording instead of backtesting")
+    p = add(sub, "sweep", "Backtest every parameter combination on all cores.",
+            "pmm sweep --scenario calm --scenario toxic_flow --param spread=0.01,0.02,0.03 "
+            "--seeds 4 --out sweep/", cmd_sweep)
+    _common(p, source=False)
+    p.add_argument("--scenario", action="append", help="scenario (repeatable; default calm)")
+    p.add_argument("--data", default=None, help="sweep on a recording instead")
+    p.add_argument("--param", action="append", metavar="NAME=V1,V2", help="grid axis")
+    p.add_argument("--seeds", type=int, default=1, help="seeds from --seed on")
+    p.add_argument("--workers", type=int, default=None, help="default: every core")
+    p.add_argument("--out", default="sweep", help="directory for sweep.csv and sweep.json")
+    p = add(sub, "report", "Backtest and write an HTML report with PNG plots.",
+            "pmm report --scenario toxic_flow --seed 3 --out report/", cmd_report)
+    _common(p)
+    p.add_argument("--out", default="report")
+    p = add(sub, "record", "Record the running stack's market data to compressed files.",
+            "pmm record --data rec/          # next to `pmm up`; Ctrl-C stops", cmd_record)
+    p.add_argument("--data", required=True, help="recording directory")
+    p.add_argument("--config", default=None)
+    p.add_argument("--chunk-s", type=float, default=60.0, help="seconds per chunk file")
+    p.add_argument("--max-mb", type=float, default=1024.0, help="disk bound; oldest chunks go")
+    p = add(sub, "replay", "Play a recording onto the bus (instead of ingest).",
+            "pmm replay --data rec/ --speed 10", cmd_replay)
+    p.add_argument("--data", required=True, help="recording directory")
+    p.add_argument("--config", default=None)
+    p.add_argument("--speed", type=float, default=1.0, help="N times real speed")
+    p.add_argument("--market", action="append", help="only these market ids")
+    p.add_argument("--subscribers", type=int, default=1,
+                   help="start once each market has this many md subscribers (paper stack "
+                        "with one quoter: 5); nothing is lost to ZeroMQ's slow joiner")

@@ -1,0 +1,70 @@
+"""Risk liveness at an executor: the dead man's switch and the way back.
+
+Risk publishes heartbeats; silence past `[executor] risk_timeout_ms` cancels every
+order at the venue and refuses ladders. When heartbeats return, ladders stay refused
+until a reconciliation with the venue has succeeded (recovery.resume).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from common import bus
+from common.messages import Heartbeat
+from services.executor import recovery
+
+if TYPE_CHECKING:
+    from services.executor.process import ExecutorActor
+
+    _Base = ExecutorActor
+else:
+    _Base = object
+
+log = logging.getLogger(__name__)
+
+
+class LivenessMixin(_Base):
+    """Risk-heartbeat handling of ExecutorActor."""
+
+    # --- risk liveness -----------------------------------------------------------------------
+
+    async def _state_loop(self) -> None:
+        while True:
+            payload = bus.payload_of(await self._state.recv_multipart())
+            msg = self._state_codec.decode(payload) if payload is not None else None
+            if isinstance(msg, Heartbeat) and msg.role == "risk":
+                self.on_risk_heartbeat()
+
+    def on_risk_heartbeat(self) -> None:
+        """Note risk is alive; after the dead man's switch, re-arm only once reconciled."""
+        self._last_risk_ns = self._clock_ns()
+        if self.risk_ok:
+            return
+        if not self.deadman_done:
+            log.info("risk heartbeats received")
+            self.risk_ok = True
+        elif self.resuming is None:
+            log.info("risk heartbeats resumed: reconciling before quoting again")
+            self.resuming = asyncio.create_task(recovery.resume(self), name="resume")
+
+    async def _watchdog_loop(self) -> None:
+        timeout_ns = self._cfg.executor.risk_timeout_ms * 1_000_000
+        period = min(self._cfg.executor.risk_timeout_ms / 4000, 0.05)
+        retry_ns = 0
+        while True:
+            await asyncio.sleep(period)
+            now = self._clock_ns()
+            if now - self._last_risk_ns <= timeout_ns:
+                continue
+            if self.risk_ok or (not self.deadman_done and now >= retry_ns):
+                if self.risk_ok:
+                    log.warning("no risk heartbeat for %d ms: cancelling everything",
+                                self._cfg.executor.risk_timeout_ms)
+                self.risk_ok = False
+                self.drop_pending(None)
+                outcome = await self.cancel_scope(None, "risk_timeout")
+                self.deadman_done = not (outcome.ambiguous or outcome.failed)
+                retry_ns = now + 1_000_000_000
+

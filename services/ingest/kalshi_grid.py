@@ -1,0 +1,87 @@
+"""Kalshi price grids from REST market data.
+
+Kalshi pushes no websocket message when a market's price grid changes (venues.md B3,
+B5: the Market object's `price_ranges` / `price_level_structure` are REST only), so
+ingest reads `GET /markets?tickers=...` on every (re)subscribe, on a slow timer, and
+when the executor reports a rejected order (grid.py). A market's tick is the
+coarsest step of its `price_ranges` (the least common multiple of the steps): a
+price on that grid is valid everywhere in the market, also on tapered grids.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from common.config import Config
+from common.errors import PriceError, VenueError
+from common.kalshi_auth import KalshiSigner, path_of
+from common.prices import ONE_DOLLAR, price_from_str
+
+PAGE_LIMIT = 1000
+STRUCTURE_TICKS = {"linear_cent": 100, "deci_cent": 10, "tapered_deci_cent": 100}
+"""Fallback when a market carries no `price_ranges`: the coarsest step of each structure."""
+
+
+def tick_of(market: dict[str, Any]) -> int:
+    """The coarsest valid tick (pips) of one Market object; ValueError if it has no grid."""
+    steps = []
+    for rng in market.get("price_ranges") or ():
+        try:
+            step = price_from_str(str(rng["step"]))
+        except (KeyError, TypeError, PriceError) as exc:
+            raise ValueError(f"bad price range {rng!r}") from exc
+        if not 0 < step < ONE_DOLLAR:
+            raise ValueError(f"price range step {rng['step']!r} outside (0, 1)")
+        steps.append(step)
+    if steps:
+        return math.lcm(*steps)
+    tick = STRUCTURE_TICKS.get(str(market.get("price_level_structure") or ""))
+    if tick is None:
+        raise ValueError(f"market {market.get('ticker')!r} has no price grid")
+    return tick
+
+
+class KalshiGrid:
+    """Reads the price grid of Kalshi markets over signed REST."""
+
+    def __init__(self, cfg: Config, signer: KalshiSigner | None) -> None:
+        k = cfg.venues.kalshi
+        self._signer = signer
+        self._base = k.rest_url.rstrip("/")
+        self._path = path_of(self._base) + "/markets"
+        self._http = httpx.AsyncClient(timeout=k.request_timeout_ms / 1000)
+
+    async def ticks(self, tickers: Sequence[str]) -> tuple[dict[str, int], int]:
+        """(ticker -> tick in pips, malformed markets skipped); raise VenueError on failure."""
+        out: dict[str, int] = {}
+        bad = 0
+        cursor = ""
+        while True:
+            params: dict[str, Any] = {"tickers": ",".join(tickers), "limit": PAGE_LIMIT}
+            if cursor:
+                params["cursor"] = cursor
+            headers = self._signer.headers("GET", self._path) if self._signer else {}
+            try:
+                resp = await self._http.get(self._base + "/markets", params=params,
+                                            headers=headers)
+                data = resp.json() if resp.status_code == 200 else None
+            except (httpx.HTTPError, ValueError) as exc:
+                raise VenueError(f"GET /markets: {type(exc).__name__}", definitive=False) from None
+            if not isinstance(data, dict):
+                raise VenueError(f"GET /markets: HTTP {resp.status_code}", definitive=False,
+                                 status=resp.status_code)
+            for market in data.get("markets") or ():
+                try:
+                    out[str(market["ticker"])] = tick_of(market)
+                except (KeyError, TypeError, ValueError):
+                    bad += 1
+            cursor = str(data.get("cursor") or "")
+            if not cursor:
+                return out, bad
+
+    async def close(self) -> None:
+        await self._http.aclose()

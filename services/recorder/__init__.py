@@ -1,0 +1,1 @@
+"""Recorder (md bus -> compressed chunked files) and replayer (files -> md bus)."""

@@ -1,0 +1,1 @@
+"""Research loop: backtester, synthetic scenarios, paper venue, metrics, sweeps, reports."""

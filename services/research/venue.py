@@ -1,0 +1,107 @@
+"""The backtester's paper venue: our ladders arrive after a latency, rest with a queue
+position, and fill by the shared queue model (common/fillmodel.py) against the market's
+books and trade prints, with maker fees or rebates.
+
+Order handling mirrors the live executor (services/executor/diff.py), in YES terms: an
+order already resting at a desired price with 0 < remaining <= desired size is kept (its
+queue position too); everything else is cancelled and the missing levels are placed. Cancels
+and placements take effect when the ladder arrives, `latency_ms` after the decision, so an
+order can still fill while its replacement is on the way. A post-only level that would cross
+the book on arrival is rejected, as the venue does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.fillmodel import QueueFill, QueueModel
+from common.messages import Level
+from common.prices import PRICE_SCALE
+
+
+@dataclass(frozen=True, slots=True)
+class PaperFill:
+    """One fill of ours in YES terms: `buy` is a YES bid filled (BUY YES), else an ask
+    (BUY NO at 1 - price). `fee` micro-dollars (negative: a rebate)."""
+
+    ts_ns: int
+    market: str
+    order_id: str
+    buy: bool
+    price: int
+    size: int
+    fee: int
+
+
+@dataclass(slots=True)
+class VenueStats:
+    placed: int = 0
+    placed_size: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+    filled_size: int = 0
+
+
+class PaperVenue:
+    """Our resting orders on every market, and what fills them."""
+
+    def __init__(self, *, maker_fee_bps: float = 0.0) -> None:
+        self.maker_fee_bps = maker_fee_bps
+        self.books: dict[str, QueueModel] = {}
+        self.stats = VenueStats()
+        self._next_id = 0
+
+    def model(self, market: str) -> QueueModel:
+        q = self.books.get(market)
+        if q is None:
+            q = self.books[market] = QueueModel()
+        return q
+
+    def apply_ladder(self, market: str, bids: tuple[Level, ...], asks: tuple[Level, ...]) -> None:
+        """Make our resting orders on `market` equal the ladder (cancels, then placements)."""
+        q = self.model(market)
+        want = {(True, lv.price): lv.size for lv in bids}
+        for lv in asks:
+            want[(False, lv.price)] = want.get((False, lv.price), 0) + lv.size
+        kept: set[tuple[bool, int]] = set()
+        for order in list(q.orders.values()):
+            key = (order.yes_bid, order.price)
+            size = want.get(key)
+            if size is not None and key not in kept and 0 < order.remaining <= size:
+                kept.add(key)
+                continue
+            q.cancel(order.order_id)
+            self.stats.cancelled += 1
+        for (yes_bid, price), size in want.items():
+            if (yes_bid, price) in kept:
+                continue
+            self._next_id += 1
+            if q.add(f"p{self._next_id}", yes_bid, price, size):
+                self.stats.placed += 1
+                self.stats.placed_size += size
+            else:
+                self.stats.rejected += 1
+
+    def on_book(self, ts_ns: int, market: str, bids: tuple[Level, ...],
+                asks: tuple[Level, ...]) -> list[PaperFill]:
+        return self._fills(ts_ns, market, self.model(market).on_book(bids, asks))
+
+    def on_trade(self, ts_ns: int, market: str, price: int, size: int,
+                 aggressor_buy: bool) -> list[PaperFill]:
+        return self._fills(ts_ns, market, self.model(market).on_trade(price, size, aggressor_buy))
+
+    def _fills(self, ts_ns: int, market: str, fills: list[QueueFill]) -> list[PaperFill]:
+        out = []
+        for f in fills:
+            own = f.price if f.yes_bid else PRICE_SCALE - f.price
+            fee = round(own * f.size * self.maker_fee_bps / 10_000)
+            self.stats.filled_size += f.size
+            out.append(PaperFill(ts_ns, market, f.order_id, f.yes_bid, f.price, f.size, fee))
+        return out
+
+    def resting(self, market: str) -> tuple[int | None, int | None]:
+        """Our best resting bid and ask on `market` (YES pips), None where we have none."""
+        q = self.model(market)
+        bids = [o.price for o in q.orders.values() if o.yes_bid]
+        asks = [o.price for o in q.orders.values() if not o.yes_bid]
+        return (max(bids) if bids else None), (min(asks) if asks else None)

@@ -1,0 +1,150 @@
+"""Resolve risk limits per market: global `[risk]`, then `[risk.venues.V]`, then `[risk.markets.M]`.
+
+The per-scope tables are checked once at start (`resolve_all`): an unknown key or a value
+out of range is a `ConfigError` that names the table and field, for example
+``$.risk.markets."fed-cut-dec": Expected `float` >= 0.0, got -1 - at `$.price_collar```.
+
+`MarketConfig.max_position_usd` and `max_loss_usd` are market-level settings; a venue table
+may cap them (the tighter value wins), a `[risk.markets.M]` table replaces them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from common.config import Config, MarketConfig, RiskConfig
+from common.errors import ConfigError
+from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
+
+NonNeg = Annotated[float, Meta(ge=0, le=1e9)]
+
+
+class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every limit that applies to one market, in config units (dollars, contracts)."""
+
+    max_position_usd: Annotated[float, Meta(gt=0, le=1e9)] = 1000.0
+    max_position_contracts: NonNeg = 0.0
+    max_loss_usd: Annotated[float, Meta(gt=0, le=1e9)] = 100.0
+    max_order_size: Annotated[float, Meta(gt=0, le=1e7)] = 1000.0
+    price_collar: Annotated[float, Meta(ge=0, le=1)] = 0.05
+    min_spread: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    max_orders: Annotated[int, Meta(ge=0, le=1000)] = 0
+    max_intents_per_s: Annotated[float, Meta(ge=0, le=1e6)] = 0.0
+    intent_burst: Annotated[int, Meta(ge=1, le=1_000_000)] = 10
+    duplicate_window_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
+    max_book_age_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
+    max_venue_loss_usd: NonNeg = 0.0
+    min_size: Annotated[float, Meta(ge=0, le=1e6)] = 0.0
+
+    # integer views in bus units -------------------------------------------------------------
+    @property
+    def position_money(self) -> int:
+        """max_position_usd in micro-dollars."""
+        return round(self.max_position_usd * MONEY_SCALE)
+
+    @property
+    def position_centi(self) -> int:
+        """max_position_contracts in centi-contracts (0: off)."""
+        return round(self.max_position_contracts * SIZE_SCALE)
+
+    @property
+    def loss_money(self) -> int:
+        """max_loss_usd in micro-dollars."""
+        return round(self.max_loss_usd * MONEY_SCALE)
+
+    @property
+    def order_centi(self) -> int:
+        """max_order_size in centi-contracts."""
+        return round(self.max_order_size * SIZE_SCALE)
+
+    @property
+    def collar_pips(self) -> int:
+        """price_collar in pips."""
+        return round(self.price_collar * PRICE_SCALE)
+
+    @property
+    def min_spread_pips(self) -> int:
+        """min_spread in pips (0: off)."""
+        return round(self.min_spread * PRICE_SCALE)
+
+    @property
+    def min_size_centi(self) -> int:
+        """The market's min size in centi-contracts."""
+        return round(self.min_size * SIZE_SCALE)
+
+
+_GLOBAL_FIELDS = tuple(f for f in Limits.__struct_fields__ if f not in (
+    "max_position_usd", "max_loss_usd", "min_size"))
+
+
+def _global_part(risk: RiskConfig) -> dict[str, Any]:
+    return {f: getattr(risk, f) for f in _GLOBAL_FIELDS}
+
+
+def resolve(risk: RiskConfig, market: MarketConfig) -> Limits:
+    """The effective limits of one market (raises ConfigError naming a bad override)."""
+    merged: dict[str, Any] = _global_part(risk)
+    merged["max_position_usd"] = market.max_position_usd
+    merged["max_loss_usd"] = market.max_loss_usd
+    merged["min_size"] = market.min_size
+    venue_table = dict(risk.venues.get(market.venue, {}))
+    for capped in ("max_position_usd", "max_loss_usd"):
+        if capped in venue_table and isinstance(venue_table[capped], int | float):
+            venue_table[capped] = min(float(venue_table[capped]), merged[capped])
+    _check_table(venue_table, f"$.risk.venues.{market.venue}")
+    merged |= venue_table
+    market_table = risk.markets.get(market.id, {})
+    _check_table(market_table, f'$.risk.markets."{market.id}"')
+    merged |= market_table
+    try:
+        return msgspec.convert(merged, Limits)
+    except msgspec.ValidationError as exc:  # pragma: no cover - tables were checked above
+        raise ConfigError(f"risk limits of market {market.id}: {exc}") from exc
+
+
+def _check_table(table: dict[str, Any], where: str) -> None:
+    try:
+        msgspec.convert(table, Limits)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(
+            f"{where}: {exc}; allowed keys: {', '.join(Limits.__struct_fields__)}"
+        ) from exc
+
+
+def resolve_all(cfg: Config) -> dict[str, Limits]:
+    """Limits of every configured market; unknown market or venue tables are errors."""
+    ids = {m.id for m in cfg.markets}
+    for mid in cfg.risk.markets:
+        if mid not in ids:
+            raise ConfigError(
+                f'$.risk.markets."{mid}": no such market; configured: {", ".join(sorted(ids))}'
+            )
+    for venue in cfg.risk.venues:
+        if venue not in ("polymarket", "kalshi"):
+            raise ConfigError(f"$.risk.venues.{venue}: unknown venue (polymarket, kalshi)")
+    return {m.id: resolve(cfg.risk, m) for m in cfg.markets}
+
+
+def venue_loss_limit(risk: RiskConfig, venue: str) -> int:
+    """The venue's loss limit in micro-dollars (0: off)."""
+    value = risk.venues.get(venue, {}).get("max_venue_loss_usd", risk.max_venue_loss_usd)
+    return round(float(value) * MONEY_SCALE)
+
+
+def event_of(market: MarketConfig) -> str:
+    """The event a market belongs to (its own id when `event` is empty)."""
+    return market.event or f"market:{market.id}"
+
+
+def last_reset_ns(now_wall_ns: int, hhmm: str) -> int:
+    """Unix ns of the most recent daily reset at `hhmm` UTC at or before `now_wall_ns`."""
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    now = datetime.fromtimestamp(now_wall_ns / 1e9, tz=UTC)
+    at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if at > now:
+        at -= timedelta(days=1)
+    return int(at.timestamp()) * 1_000_000_000

@@ -1,0 +1,98 @@
+"""Loss limits of the risk gate: per market, per venue and in total, on realized plus
+marked P&L counted from the last daily reset (`[risk] daily_reset_utc`), each latching a
+persisted halt; and the comparison of an executor's reconciled venue positions with the
+journal. A mixin of `RiskGate`, kept apart so each module has one job.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from common import metrics
+from common.messages import ExecutorCommand, VenuePositions
+from common.prices import MONEY_SCALE
+from services.risk import controls, limits
+from services.risk.position import Position
+
+if TYPE_CHECKING:
+    from services.risk.gate import RiskGate
+
+log = logging.getLogger(__name__)
+
+
+class LossMixin:
+    """Loss limits, halts and the daily reset for `RiskGate`."""
+
+    def _loss(self: RiskGate, market: str) -> int:
+        """P&L of a market since the last daily reset, micro-dollars."""
+        return sum(self.market_pnl(market)) - self.sw.loss_base.get(market, 0)
+
+    def check_losses(self: RiskGate, market: str) -> list[ExecutorCommand]:
+        """Latch halts on the loss limits: the market's, its venue's, and the total."""
+        out: list[ExecutorCommand] = []
+        lim = self.limits.get(market)
+        if lim is not None and market not in self.sw.halted:
+            if limits.loss_breached(self._loss(market), lim.loss_money):
+                out += self.halt(market, "max_loss")
+        venue = self.venue_of.get(market, "")
+        venue_limit = controls.venue_loss_limit(self.cfg.risk, venue)
+        in_venue = [m for m in self.markets if self.venue_of.get(m) == venue]
+        if venue_limit and limits.loss_breached(sum(self._loss(m) for m in in_venue),
+                                                venue_limit):
+            out += [c for m in in_venue if m not in self.sw.halted
+                    for c in self.halt(m, "max_venue_loss")]
+        total = round(self.cfg.risk.max_total_loss_usd * MONEY_SCALE)
+        if limits.loss_breached(sum(self._loss(m) for m in self.positions), total):
+            out += [c for m in self.markets if m not in self.sw.halted
+                    for c in self.halt(m, "max_total_loss")]
+        return out
+
+    def halt(self: RiskGate, market: str, reason: str) -> list[ExecutorCommand]:
+        """Latch (and persist) a halt and cancel the market's orders."""
+        self.sw.halted[market] = reason
+        self.live.pop(market, None)
+        self.save()
+        metrics.HALTED.labels(market=market).set(1)
+        metrics.HALTS.labels(market=market).inc()
+        log.error("market halted: %s", reason, extra={"market": market})
+        return [self.cancel(self.venue_of[market], market, reason)]
+
+    def check_daily_reset(self: RiskGate) -> list[ExecutorCommand]:
+        """At `[risk] daily_reset_utc`, count losses afresh and release loss halts."""
+        hhmm = self.cfg.risk.daily_reset_utc
+        if not hhmm:
+            return []
+        boundary = controls.last_reset_ns(self._wall(), hhmm)
+        if boundary <= self.sw.last_reset_ns:
+            return []
+        self.sw.last_reset_ns = boundary
+        self.sw.loss_base = {m: sum(self.market_pnl(m)) for m in self.positions}
+        released = [m for m, r in self.sw.halted.items()
+                    if r in ("max_loss", "max_venue_loss", "max_total_loss")]
+        for m in released:
+            del self.sw.halted[m]
+            metrics.HALTED.labels(market=m).set(0)
+        self.save()
+        log.warning("daily loss reset; released %d loss halts", len(released),
+                    extra={"markets": released})
+        return []
+
+
+    def compare_venue_positions(self: RiskGate, msg: VenuePositions) -> int:
+        """Compare an executor's reconciliation snapshot with the journal; log and count
+        each market that differs (risk's journal stays the book of record). Returns the
+        number of mismatches."""
+        bad = 0
+        for mp in msg.positions:
+            pos = self.positions.get(mp.market, Position())
+            ours = (pos.position_yes, pos.position_no) if msg.gross else (pos.net,)
+            theirs = (mp.position_yes, mp.position_no) if msg.gross else (mp.net,)
+            if ours != theirs:
+                bad += 1
+                metrics.RISK_POSITION_MISMATCHES.labels(venue=msg.venue).inc()
+                log.error("venue position %s differs from the journal %s", theirs, ours,
+                          extra={"market": mp.market, "venue": msg.venue})
+        log.info("venue positions checked: %d of %d markets differ", bad, len(msg.positions),
+                 extra={"venue": msg.venue})
+        return bad

@@ -1,0 +1,120 @@
+"""The replayer over real ipc sockets: it plays nothing before its subscribers are in, so a
+subscriber that connects late still gets the opening books (ZeroMQ's slow joiner)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import zmq
+
+from common import bus, config, recording, topics
+from common.messages import BookSnapshot, MarketData, MarketStatus
+from services.recorder.replay import Replayer, ReplayError
+from services.research import runner
+
+MARKET = "m1"
+TOPIC = topics.md("polymarket", MARKET)
+
+
+@pytest.fixture
+def run_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="pmmr-", dir="/tmp") as d:  # short ipc paths
+        yield Path(d)
+
+
+def _setup(run_dir: Path) -> tuple[config.Config, Path]:
+    cfg = config.parse(f'[stack]\nrun_dir = "{run_dir}/run"\n')
+    data = runner.write_scenario("calm", 3, run_dir / "rec", {"duration_s": 2.0, "market": MARKET})
+    return cfg, data
+
+
+async def _late_subscriber(cfg: config.Config, replayer: Replayer,
+                           delay_s: float) -> list[MarketData]:
+    """Connect a SUB `delay_s` after the replay starts; collect md until the replay ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(replayer.run(stop))
+    await asyncio.sleep(delay_s)
+    sock = bus.sub([config.endpoint(cfg, "md", "polymarket")], [TOPIC])
+    dec = msgspec.msgpack.Decoder(MarketData)
+    got: list[MarketData] = []
+    try:
+        while not (task.done() and not await sock.poll(200)):
+            if await sock.poll(50):
+                frames = await sock.recv_multipart(flags=zmq.NOBLOCK)
+                got.append(dec.decode(frames[1]))
+        await task
+    finally:
+        sock.close(linger=0)
+    return got
+
+
+def _recorded_books(data: Path) -> list[BookSnapshot]:
+    dec = msgspec.msgpack.Decoder(MarketData)
+    msgs = [dec.decode(r.payload) for r in recording.read(data)]
+    return [m for m in msgs if isinstance(m, BookSnapshot)]
+
+
+def test_a_late_subscriber_gets_every_record_from_the_first_book(run_dir: Path) -> None:
+    cfg, data = _setup(run_dir)
+    replayer = Replayer(cfg, data, speed=100.0, start_delay_s=0.05, subscribers=1, wait_s=5)
+    got = asyncio.run(_late_subscriber(cfg, replayer, 0.3))
+    assert isinstance(got[0], MarketStatus) and got[0].stale is False
+    books = [m for m in got if isinstance(m, BookSnapshot)]
+    assert [b.seq for b in books] == [b.seq for b in _recorded_books(data)]
+    assert len(got) == replayer.published + 1  # + the fresh status
+
+
+def test_without_waiting_a_late_subscriber_loses_the_opening(run_dir: Path) -> None:
+    """The slow joiner the wait exists for: a PUB drops what it sends before the SUB is in."""
+    cfg, data = _setup(run_dir)
+    replayer = Replayer(cfg, data, speed=100.0, start_delay_s=0.0, subscribers=0, wait_s=0)
+    got = asyncio.run(_late_subscriber(cfg, replayer, 0.3))
+    books = [m for m in got if isinstance(m, BookSnapshot)]
+    assert len(books) < len(_recorded_books(data))
+
+
+def test_replay_waits_for_the_requested_subscribers_then_says_what_to_start(
+    run_dir: Path,
+) -> None:
+    cfg, data = _setup(run_dir)
+    replayer = Replayer(cfg, data, speed=100.0, subscribers=2, wait_s=0.5)
+
+    async def one_subscriber() -> None:
+        sock = bus.sub([config.endpoint(cfg, "md", "polymarket")], [topics.MD_ALL])
+        try:
+            await replayer.run(asyncio.Event())
+        finally:
+            sock.close(linger=0)
+
+    with pytest.raises(ReplayError, match="polymarket.m1.*1.*pmm up --paper"):
+        asyncio.run(one_subscriber())
+    assert replayer.published == 0
+    assert replayer.subscribed("polymarket.m1") == 1
+
+
+def test_prefix_subscriptions_count_and_other_markets_do_not(run_dir: Path) -> None:
+    cfg, data = _setup(run_dir)
+    replayer = Replayer(cfg, data)
+    replayer.subscriptions["polymarket"].update(
+        {b"md.": 2, TOPIC: 1, topics.md("polymarket", "m10"): 4, b"hb.": 1})
+    assert replayer.subscribed("polymarket.m1") == 3
+
+
+def test_negative_wait_settings_are_refused_by_name(run_dir: Path) -> None:
+    cfg, data = _setup(run_dir)
+    with pytest.raises(Exception, match="--subscribers"):
+        Replayer(cfg, data, subscribers=-1)
+
+
+def test_the_md_endpoint_is_an_xpub_that_reports_subscriptions(run_dir: Path) -> None:
+    cfg, data = _setup(run_dir)
+    sock = Replayer(cfg, data)._bind(config.endpoint(cfg, "md", "polymarket"))
+    try:
+        assert sock.getsockopt(zmq.TYPE) == zmq.XPUB
+    finally:
+        sock.close(linger=0)

@@ -1,0 +1,54 @@
+"""Sweeps across processes (results table) and the HTML/PNG report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from common.errors import ConfigError
+from services.research import runner
+from services.research.report import write_report
+from services.research.sweep import combinations, parse_grid, run_sweep, write_table
+
+
+def test_grid_parsing_and_combinations() -> None:
+    grid = parse_grid(["spread=0.01,0.02", "fv_method=mid_price"])
+    assert grid == {"spread": [0.01, 0.02], "fv_method": ["mid_price"]}
+    assert combinations(grid) == [{"fv_method": "mid_price", "spread": 0.01},
+                                  {"fv_method": "mid_price", "spread": 0.02}]
+    with pytest.raises(ConfigError, match="NAME=V1"):
+        parse_grid(["spread"])
+
+
+def test_sweep_runs_every_combination_in_grid_order_and_writes_csv_and_json(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.research.scenarios as sc
+
+    monkeypatch.setitem(sc.SCENARIOS, "calm", sc.spec("calm", duration_s=30.0))
+    progress = io.StringIO()
+    rows = run_sweep({"spread": [0.02, 0.04]}, ["calm"], [1, 2], workers=2, progress=progress)
+    assert [(r["seed"], r["param.spread"]) for r in rows] == [(1, 0.02), (1, 0.04), (2, 0.02),
+                                                               (2, 0.04)]
+    assert "4/4" in progress.getvalue()
+    csv_path, json_path = write_table(rows, tmp_path)
+    with csv_path.open() as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 4 and "pnl_usd" in table[0]
+    assert len(json.loads(json_path.read_text())) == 4
+
+
+def test_report_writes_html_and_pngs(tmp_path: Path) -> None:
+    result = runner.run_scenario("news_jump", 1, scenario_overrides={"duration_s": 30.0})
+    page = write_report(result, tmp_path, title="news_jump")
+    text = page.read_text()
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["sim-1-inventory.png", "sim-1-markouts.png", "sim-1-pnl.png",
+                    "sim-1-price.png"]
+    for name in pngs:
+        assert f'src="{name}"' in text
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert "pnl_usd" in text
