@@ -10,17 +10,13 @@ counted by the caller; it is never fatal.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 from msgspec import Struct
 
-from common.errors import PriceError
-from common.prices import PRICE_SCALE, price_from_str, size_from_str
+from common.wire_numbers import Num, WireError, centi, millis, number_text, pips  # noqa: F401 (re-exported)
 
-Num = str | int | float | None
-"""A venue number: a decimal string ("0.51"), a JSON number, or null."""
 
 IGNORED_TEXTS = frozenset({"PONG", "NO NEW ASSETS"})
 
@@ -136,8 +132,6 @@ _BY_TYPE: dict[str, type[Struct]] = {
 }
 
 
-class WireError(PriceError):
-    """An event that cannot be read; the caller drops and counts it."""
 
 
 def _infer_type(obj: dict[str, Any]) -> str:
@@ -192,42 +186,12 @@ def decode_frame(frame: str | bytes) -> tuple[list[MarketEvent], int]:
     return events, bad
 
 
-def number_text(value: Num) -> str:
-    """The decimal text of a venue number, or WireError if it is missing."""
-    if value is None or isinstance(value, bool):
-        raise WireError(f"missing number: {value!r}")
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
-def pips(value: Num) -> int:
-    """A venue price as integer pips, exactly, or WireError."""
-    try:
-        result = price_from_str(number_text(value))
-    except PriceError as exc:
-        raise WireError(str(exc)) from exc
-    if not 0 <= result <= PRICE_SCALE:
-        raise WireError(f"price {value!r} outside [0, 1]")
-    return result
 
 
-def centi(value: Num) -> int:
-    """A venue size as integer centi-contracts (dust truncated), or WireError."""
-    try:
-        return size_from_str(number_text(value))
-    except PriceError as exc:
-        raise WireError(str(exc)) from exc
 
 
-def millis(value: Num) -> int:
-    """A venue timestamp in unix milliseconds; 0 when absent or unreadable."""
-    if value is None or isinstance(value, bool) or value == "":
-        return 0
-    try:
-        return int(Decimal(str(value)))
-    except (InvalidOperation, ValueError):
-        return 0
 
 
 def levels(raw: list[WireLevel] | None) -> list[tuple[int, int]]:
