@@ -5,7 +5,8 @@ Expression (ARCHITECTURE.md): a bid at p is BUY YES at p, an ask at p is BUY NO 
 desired (token, price) with 0 < remaining <= desired size, which keeps its queue
 priority; a partially filled order is not topped up. Everything else is cancelled,
 and missing levels are placed. Orders with a cancel already in flight are neither
-kept nor cancelled again.
+kept nor cancelled again, and block a new placement at their (token, price) until
+reconciliation settles them: an ambiguous cancel must never become a duplicate.
 """
 
 from __future__ import annotations
@@ -74,8 +75,13 @@ def diff(desired: Sequence[DesiredOrder], live: Iterable[LiveOrder]) -> Actions:
         want[(d.token, d.price)] = d
     groups: dict[Key, list[LiveOrder]] = {}
     cancels: list[str] = []
+    blocked: set[Key] = set()
     for order in live:
         if order.state == "cancelling":
+            # Its cancel had an ambiguous answer: it may still rest at the venue. Placing
+            # another order at the same (token, price) could double the size there, so the
+            # level waits until reconciliation says whether it is gone.
+            blocked.add((order.token, order.price))
             continue
         if order.side != "BUY":
             cancels.append(order.order_id)
@@ -92,7 +98,7 @@ def diff(desired: Sequence[DesiredOrder], live: Iterable[LiveOrder]) -> Actions:
         if keep is not None:
             kept.add(key)
         cancels.extend(o.order_id for o in orders if o is not keep)
-    placements = tuple(d for key, d in want.items() if key not in kept)
+    placements = tuple(d for key, d in want.items() if key not in kept and key not in blocked)
     return Actions(cancels=tuple(cancels), placements=placements)
 
 

@@ -90,8 +90,22 @@ def test_actions_reach_exactly_the_desired_set(bids: list[Level], asks: list[Lev
     desired, _ = express_ladder(TOKENS, bids, asks)
     after = apply(orders, desired)
     keys = [(o.token, o.price) for o in after]
-    assert sorted(keys) == sorted((d.token, d.price) for d in desired)
+    # A level whose old order has an ambiguous cancel waits for reconciliation.
+    pending = {(o.token, o.price) for o in orders if o.state == "cancelling"}
+    assert sorted(keys) == sorted((d.token, d.price) for d in desired
+                                  if (d.token, d.price) not in pending)
     assert all(o.side == "BUY" for o in after)
+    assert not {(p.token, p.price) for p in diff(desired, orders).placements} & pending
+
+
+def test_ambiguous_cancel_blocks_a_duplicate_at_its_level() -> None:
+    """A cancel answered with a 5xx may not have happened: never place beside it."""
+    desired, _ = express_ladder(TOKENS, [Level(4800, 1000)], [])
+    orders = [live("maybe-gone", "Y", 4800, 1000, state="cancelling")]
+    assert diff(desired, orders).placements == ()
+    settled = [live("maybe-gone", "Y", 4800, 1000)]  # reconciliation: it still rests
+    assert diff(desired, settled).placements == () and diff(desired, settled).cancels == ()
+    assert diff(desired, []).placements != ()  # reconciliation: it was gone
 
 
 @given(ladder, ladder, live_orders)
