@@ -36,6 +36,7 @@ class Recorder:
         self._wall = wall_ns
         self.records = 0
         self.dropped = 0
+        self._closed = len(self.writer.index["chunks"])
 
     async def run(self, stop: asyncio.Event) -> None:
         sock = bus.sub([endpoint(self.cfg, "md", v) for v in self.venues],
@@ -57,7 +58,20 @@ class Recorder:
                         continue
                     self.writer.append(self._wall(), frames[0], frames[1])
                     self.records += 1
+                self._progress()
         finally:
             sock.close(linger=0)
             self.writer.close()
-            log.info("recorded %d records (%d dropped)", self.records, self.dropped)
+            self._progress()
+            log.info("recorded %d records (%d dropped) into %s", self.records, self.dropped,
+                     self.writer.dir)
+
+    def _progress(self) -> None:
+        """Log one line per chunk closed since the last call (the operator's progress)."""
+        chunks = self.writer.index["chunks"]
+        closed = len(chunks) + self.writer.deleted  # rotation may have deleted some already
+        for c in chunks[len(chunks) - min(closed - self._closed, len(chunks)):]:
+            log.info("chunk %s closed: %d records, %d bytes; %d records, %d chunks, %.1f MB "
+                     "on disk", c["file"], c["records"], c["bytes"], self.records, len(chunks),
+                     sum(x["bytes"] for x in chunks) / 2**20)
+        self._closed = closed

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -105,10 +106,19 @@ def _recorder(mode: str, args: argparse.Namespace, extra: list[str]) -> int:
            "--dir", args.data, *extra]
     env = {**os.environ, "PYTHONPATH": str(stack.HOME)}
     say(f"{mode}ing {args.data} on {cfg.run_dir}; Ctrl-C stops")
+    proc = subprocess.Popen(cmd, env=env)
+
+    def forward(signum: int, _frame: Any) -> None:
+        # Ctrl-C or `kill PID`: stop the child and wait for it to close its files (a chunk
+        # being written), rather than kill it or leave it running without us.
+        proc.send_signal(signum)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return subprocess.run(cmd, env=env, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+        return proc.wait()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
