@@ -275,6 +275,8 @@ class ExecutorConfig(_Cfg):
     reconcile_interval_ms: PositiveMs = 5000
     report_interval_ms: PositiveMs = 500
     workers: Annotated[int, Meta(ge=1, le=32)] = 4
+    fill_replay_margin_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 30_000
+    """Replays to risk start this long before risk was last heard (services/executor/replay.py)."""
 
 
 class ControlConfig(_Cfg):

@@ -38,7 +38,8 @@ class EventsMixin(_Base):
     async def on_fill(self, fill: Fill) -> None:
         """Publish each (trade, order) fill once and shrink the order it hit."""
         new, events = self.ledger.on_fill(fill, self._clock_ns())
-        if new:
+        if new:  # journaled first: re-published to risk after an outage (replay.py)
+            self.fill_journal.record(fill, self._wall_ns())
             await self._publish(topics.events(self.venue, fill.market), fill)
         for ev in events:
             await self._publish_event(ev)
@@ -50,6 +51,7 @@ class EventsMixin(_Base):
             metrics.ORDERS.labels(venue=self.venue, action="fill", outcome="reversed").inc()
             log.warning("trade %s failed at the venue: fill reversed", fill.trade_id,
                         extra={"market": fill.market, "order_id": fill.order_id})
+            self.fill_journal.record_reversal(reversal)
             await self._publish(topics.events(self.venue, fill.market), reversal)
 
     async def on_order(self, update: OrderUpdate) -> None:

@@ -105,6 +105,12 @@ class OrderJournal:
         return (bool(order_id) and (order_id in self._keys or order_id in self._ids)) or (
             bool(client_id) and client_id in self._keys)
 
+    def oldest_ns(self) -> int:
+        """Write time of the oldest journaled order; 0 if there is none."""
+        with self._lock:
+            (ts,) = self._db.execute("SELECT COALESCE(MIN(ts_ns), 0) FROM orders").fetchone()
+        return int(ts)
+
     def prune(self, keep: Iterable[str], before_ns: int) -> int:
         """Forget rows written before `before_ns` whose key or order id is not in `keep`."""
         keep = set(keep)

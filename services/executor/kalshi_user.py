@@ -58,6 +58,7 @@ class KalshiUserChannel:
 
     async def run(self, sink: UserSink) -> None:
         """Follow the channel until cancelled."""
+        self.resume_from(getattr(sink, "fill_resume_s", None))
         delays = backoff(initial_delay=1.0, min_delay=0.5, max_delay=30.0)
         first = True
         while True:
@@ -103,6 +104,12 @@ class KalshiUserChannel:
 
     def _note(self, ts_ms: int) -> None:
         self._last_ts_s = max(self._last_ts_s, ts_ms // 1000)
+
+    def resume_from(self, ts_s: int | None) -> None:
+        """Recover from `ts_s` (unix s: the newest fill journaled before a restart) at the
+        first connect too, so fills made while the executor was down reach risk."""
+        if ts_s is not None and ts_s > 0:
+            self._last_ts_s = min(self._last_ts_s, ts_s)
 
     async def dispatch(self, frame: str | bytes, ts_recv_ns: int, sink: UserSink) -> None:
         """Turn one frame into fills for the sink; malformed ones are dropped and counted."""

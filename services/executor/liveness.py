@@ -35,11 +35,15 @@ class LivenessMixin(_Base):
             payload = bus.payload_of(await self._state.recv_multipart())
             msg = self._state_codec.decode(payload) if payload is not None else None
             if isinstance(msg, Heartbeat) and msg.role == "risk":
-                self.on_risk_heartbeat()
+                self.on_risk_heartbeat(msg)
 
-    def on_risk_heartbeat(self) -> None:
-        """Note risk is alive; after the dead man's switch, re-arm only once reconciled."""
-        self._last_risk_ns = self._clock_ns()
+    def on_risk_heartbeat(self, hb: Heartbeat | None = None) -> None:
+        """Note risk is alive; after the dead man's switch, re-arm only once reconciled.
+        A first heartbeat, a restart or a return after silence replays fills (replay.py)."""
+        now = self._clock_ns()
+        if hb is not None:
+            self.risk_link.on_heartbeat(hb.seq, self._wall_ns(), now - self._last_risk_ns)
+        self._last_risk_ns = now
         if self.risk_ok:
             return
         if not self.deadman_done:

@@ -268,6 +268,7 @@ class UserChannel:
 
     async def run(self, sink: UserSink) -> None:
         """Follow the channel until cancelled; every connection failure is retried."""
+        self.resume_from(getattr(sink, "fill_resume_s", None))
         first = True
         async for ws in websockets.connect(
             self._url,
@@ -315,6 +316,12 @@ class UserChannel:
 
     def _note(self, ts_ms: int) -> None:
         self._last_ts_s = max(self._last_ts_s, ts_ms // 1000)
+
+    def resume_from(self, ts_s: int | None) -> None:
+        """Recover from `ts_s` (unix s: the newest fill journaled before a restart) at the
+        first connect too, so fills made while the executor was down reach risk."""
+        if ts_s is not None and ts_s > 0:
+            self._last_ts_s = min(self._last_ts_s, ts_s)
 
     async def recover(self, sink: UserSink) -> None:
         """Replay every REST trade since shortly before the last fill seen (the ledger dedupes)."""

@@ -40,11 +40,13 @@ from services.executor.adapter import CancelOutcome, ExecutionAdapter, InFlight,
 from services.executor.control import handle_control
 from services.executor.diff import diff, express_ladder, snap_ladder
 from services.executor.events import EventsMixin
+from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 from services.executor.ledger import OrderLedger
 from services.executor.liveness import LivenessMixin
 from services.executor.orders import CLIENT_KEY_PREFIX, MarketTokens
 from services.executor.placing import exits_due, journal_results
+from services.executor.replay import RiskLink, resume_horizon_s
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,11 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         self.tokens = {t: m for m in self.markets.values() for t in (m.yes_token, m.no_token)}
         self.ledger = OrderLedger(self.venue, self.tokens, wall_ns)
         self.journal = OrderJournal(cfg.run_dir / f"{self.name}.orders.sqlite")
+        self.fill_journal = FillJournal(self.journal.path, now_ns=wall_ns())
+        self.fill_resume_s = resume_horizon_s(self.fill_journal, self.journal)
+        self.startup_done = asyncio.Event()
+        self.startup_adopted = 0
+        self.risk_link = RiskLink(self, cfg, start_ns=wall_ns())
         if hasattr(adapter, "set_journal"):
             adapter.set_journal(self.journal)
         self.reconciled = False
@@ -168,6 +175,7 @@ class ExecutorActor(EventsMixin, LivenessMixin):
                 if task is not stopper and not task.cancelled() and task.exception():
                     log.error("%s loop died: %r", task.get_name(), task.exception())
         finally:
+            self.risk_link.cancel()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -176,6 +184,7 @@ class ExecutorActor(EventsMixin, LivenessMixin):
             for sock in (self._cmd, self._pub, self._state, self._ctl):
                 sock.close(linger=0)
             self.journal.close()
+            self.fill_journal.close()
 
     async def _start_adapter(self, stop: asyncio.Event) -> bool:
         delay = 0.5

@@ -3,7 +3,8 @@
 - Startup (issue 3, issue 6): before anything is quoted, the venue's open orders are
   read; those in the order journal are adopted, every other order on the account is
   cancelled; the venue's positions are published to risk as one `VenuePositions` on
-  the events channel (topic `ev.<venue>.|`) so risk can compare them with its journal.
+  the events channel (topic `ev.<venue>.|`) so risk can compare them with its journal,
+  with the journaled fills, once risk's first heartbeat is heard (replay.py).
   This is retried until it succeeds; until then every ladder is refused.
 - Resume: when risk's heartbeats return after the dead man's switch fired, ladders stay
   refused until a fresh reconciliation has succeeded.
@@ -24,9 +25,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from common import metrics, topics
+from common import metrics
 from common.errors import VenueError
-from common.messages import VenuePositions
 
 if TYPE_CHECKING:
     from services.executor.process import ExecutorActor
@@ -60,22 +60,11 @@ async def startup(actor: ExecutorActor, stop: asyncio.Event) -> bool:
     actor.reconciled = True
     keep = set(actor.ledger.live)
     pruned = actor.journal.prune(keep, started_ns)
-    positions = getattr(actor.adapter, "positions", None)
-    held = ()
-    if positions is not None:
-        try:
-            held = tuple(await positions())
-        except VenueError as exc:
-            log.warning("venue positions unavailable at startup (%s); risk gets none", exc)
-            return True
-    msg = VenuePositions(
-        venue=actor.venue, ts_ns=time.time_ns(), positions=held,
-        gross=actor.venue != "kalshi", open_orders_adopted=len(keep),
-        open_orders_cancelled=actor.startup_cancelled)
-    await actor.publish(topics.events(actor.venue, ""), msg)
+    actor.startup_adopted = len(keep)
+    actor.startup_done.set()  # positions and journaled fills go to risk once it is heard
     log.info("startup reconciliation done: %d order(s) adopted, %d cancelled, %d journal "
-             "row(s) pruned, positions of %d market(s) sent to risk", len(keep),
-             actor.startup_cancelled, pruned, len(held))
+             "row(s) pruned; positions go to risk at its first heartbeat", len(keep),
+             actor.startup_cancelled, pruned)
     return True
 
 

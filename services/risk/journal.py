@@ -1,8 +1,9 @@
 """The fill journal: SQLite in WAL mode, written before any position changes.
 
 Every fill is INSERTed and committed (synchronous=FULL) before risk applies it; the
-row is unique on (venue, trade_id), so a fill delivered twice - a replayed event, a
-reconnect - is recorded and applied once. On start risk replays the journal in
+row is unique on (venue, trade_id, order_id), so a fill delivered twice - a replayed
+event, a reconnect - is recorded and applied once, while one venue trade that hits two of
+our orders (a Polymarket trade can list several makers) is two fills. On start risk replays the journal in
 insertion order and rebuilds every position exactly.
 
 Blocking sqlite calls run on the event loop: fills are rare next to books, and a
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS fills (
     fee         INTEGER NOT NULL,
     ts_venue_ms INTEGER NOT NULL,
     ts_recv_ns  INTEGER NOT NULL,
-    UNIQUE (venue, trade_id)
+    UNIQUE (venue, trade_id, order_id)
 )
 """
 
@@ -86,7 +87,7 @@ class Journal:
         self._db.execute(_SCHEMA_REVERSALS)
 
     def record(self, fill: Fill) -> bool:
-        """Insert and commit a fill; False if (venue, trade_id) was already journaled."""
+        """Insert and commit a fill; False if (venue, trade_id, order_id) was already journaled."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
         cur = self._db.execute(
             f"INSERT OR IGNORE INTO fills ({', '.join(_COLUMNS)}) VALUES ({placeholders})",

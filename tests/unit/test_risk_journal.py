@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import msgspec
+
 from common.config import Config, MarketConfig, RiskConfig, StackConfig
 from common.messages import BookSnapshot, Fill, Level
 from services.risk.gate import RiskGate
@@ -62,6 +64,21 @@ def test_duplicate_fill_is_applied_once(tmp_path: Path) -> None:
         assert again is None and cmds == []
         assert gate.positions["m"].position_yes == 1000
         assert gate.positions["m"].fills == 1
+    finally:
+        j.close()
+
+
+def test_one_trade_hitting_two_of_our_orders_is_two_fills(tmp_path: Path) -> None:
+    """A Polymarket trade can list several makers: dedupe on (venue, trade, order)."""
+    cfg = config(tmp_path)
+    j = Journal(cfg.risk.journal)
+    try:
+        gate = RiskGate(cfg, j)
+        second = msgspec.structs.replace(FILLS[0], order_id=FILLS[0].order_id + "-other")
+        assert gate.on_fill(FILLS[0])[0] is not None
+        assert gate.on_fill(second)[0] is not None
+        assert gate.on_fill(second)[0] is None  # the same order's fill again: once only
+        assert gate.positions["m"].position_yes == 2 * FILLS[0].size
     finally:
         j.close()
 

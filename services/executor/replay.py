@@ -1,0 +1,130 @@
+"""Re-publishing journaled fills and venue positions when risk (re)appears.
+
+Fills go out on PUB/SUB, which has no replay: whatever is published while risk is
+stopped, dead, restarting or not yet subscribed (slow joiner) is lost. Every fill is
+in the fill journal before it is published (fill_journal.py), so when risk's
+heartbeats show it may have missed some, the executor re-publishes every fill
+journaled since the last time risk was known alive (minus `[executor]
+fill_replay_margin_ms`, for fills still queued at risk when it died), then a fresh
+`VenuePositions`. Risk dedupes fills by trade id, so a replay is harmless.
+
+Triggers (`RiskLink.on_heartbeat`):
+- the first risk heartbeat after the executor started: it proves risk's state PUB
+  reaches us, and risk opens its events SUB before its first heartbeat; the replay
+  still waits one risk heartbeat interval so that SUB's handshake has completed;
+- heartbeats returning after a silence longer than `[executor] risk_timeout_ms`;
+- a heartbeat seq not above the previous one (risk restarts count from 1).
+A replay also waits for startup reconciliation (the positions must be the venue's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from common import topics
+from common.config import Config
+from common.errors import VenueError
+from common.messages import VenuePositions
+from services.executor.fill_journal import FillJournal
+from services.executor.journal import OrderJournal
+
+if TYPE_CHECKING:
+    from services.executor.process import ExecutorActor
+
+log = logging.getLogger(__name__)
+
+PERSIST_EVERY_NS = 1_000_000_000
+"""The wall time of risk's last heartbeat is written to disk at most this often."""
+
+
+class RiskLink:
+    """Risk's incarnations as seen through its heartbeats, and the replays they trigger."""
+
+    def __init__(self, actor: ExecutorActor, cfg: Config, *, start_ns: int) -> None:
+        self._actor = actor
+        self._start_ns = start_ns
+        self._margin_ns = cfg.executor.fill_replay_margin_ms * 1_000_000
+        self._timeout_ns = cfg.executor.risk_timeout_ms * 1_000_000
+        self._settle_s = min(max(cfg.risk.heartbeat_interval_ms / 1000, 0.05), 1.0)
+        self.seq: int | None = None
+        self.seen_ns = actor.fill_journal.risk_seen_ns()
+        """Wall time risk was last heard (across executor restarts); 0 if never."""
+        self._persisted_ns = self.seen_ns
+        self._pending: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.replays = 0
+        self.replayed_fills = 0
+
+    def on_heartbeat(self, seq: int, wall_ns: int, silent_ns: int) -> None:
+        """Note one risk heartbeat; `silent_ns` is how long risk had been silent before it."""
+        reason = ""
+        if self.seq is None:
+            reason = "first risk heartbeat since start"
+            since = min(self._start_ns, self.seen_ns or self._start_ns)
+        elif silent_ns > self._timeout_ns or seq <= self.seq:
+            reason = "risk restarted" if seq <= self.seq else "risk heartbeats resumed"
+            since = self.seen_ns or self._start_ns
+        if reason:
+            self.request(since - self._margin_ns, reason)
+        self.seq = seq
+        self.seen_ns = wall_ns
+        if wall_ns - self._persisted_ns >= PERSIST_EVERY_NS:
+            self._persisted_ns = wall_ns
+            self._actor.fill_journal.note_risk_seen(wall_ns)
+
+    def request(self, since_ns: int, reason: str) -> None:
+        """Schedule a replay of fills journaled since `since_ns` (merged with a pending one)."""
+        log.info("%s: replaying fills journaled in the last %.1f s", reason,
+                 (self._actor.wall_ns() - since_ns) / 1e9)
+        self._pending = since_ns if self._pending is None else min(self._pending, since_ns)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="replay")
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        while self._pending is not None:
+            await self._actor.startup_done.wait()
+            await asyncio.sleep(self._settle_s)
+            since, self._pending = self._pending, None
+            await self._replay(since)
+
+    async def _replay(self, since_ns: int) -> None:
+        actor = self._actor
+        items = actor.fill_journal.since(since_ns)
+        for msg in items:
+            await actor.publish(topics.events(actor.venue, msg.market), msg)
+        self.replays += 1
+        self.replayed_fills += len(items)
+        await publish_positions(actor)
+        log.info("re-published %d journaled fill(s)/reversal(s) and the venue's positions",
+                 len(items))
+
+
+def resume_horizon_s(fills: FillJournal, orders: OrderJournal) -> int | None:
+    """Where the venue's fills are recovered from at the first user-stream connect (unix s):
+    the newest journaled fill, else the oldest journaled order; None on a fresh run dir."""
+    last_fill_ms, oldest_order_ns = fills.last_fill_ms(), orders.oldest_ns()
+    if last_fill_ms:
+        return last_fill_ms // 1000
+    return oldest_order_ns // 1_000_000_000 if oldest_order_ns else None
+
+
+async def publish_positions(actor: ExecutorActor) -> None:
+    """Read the venue's positions and publish them to risk as one VenuePositions."""
+    positions = getattr(actor.adapter, "positions", None)
+    held = ()
+    if positions is not None:
+        try:
+            held = tuple(await positions())
+        except VenueError as exc:
+            log.warning("venue positions unavailable (%s); risk gets none this time", exc)
+            return
+    await actor.publish(topics.events(actor.venue, ""), VenuePositions(
+        venue=actor.venue, ts_ns=actor.wall_ns(), positions=held,
+        gross=actor.venue != "kalshi", open_orders_adopted=actor.startup_adopted,
+        open_orders_cancelled=actor.startup_cancelled))
