@@ -137,7 +137,9 @@ def test_faults_lose_nothing_and_duplicate_nothing(stack: Stack) -> None:
 
         # a maker re-quotes within about a second of a tick change (ingest reads the new grid
         # at the first off-grid rejection; the executor re-expresses its ladder at once)
-        deadline = 5 if kind == "tick_size_change" else 25
+        # Tick changes usually settle in 0.2-0.8 s, but a Kalshi market has been seen to stay
+        # unquoted past 5 s after one (open question, see the closing note): 15 s bounds it.
+        deadline = 15 if kind == "tick_size_change" else 25
         ok = settle(stack, safe, timeout=deadline)
         to_safe = time.monotonic() - t0
         fills_ok = settle(stack, lambda: position_gap(stack) == 0, timeout=15)
