@@ -28,11 +28,9 @@ from py_clob_client_v2.clob_types import (
     PostOrdersV2Args,
     TradeParams,
 )
-from py_clob_client_v2.config import get_contract_config
 from py_clob_client_v2.exceptions import PolyApiException, PolyException
 from py_clob_client_v2.http_helpers import helpers as sdk_http
 from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG
-from py_clob_client_v2.order_utils.exchange_order_builder_v2 import ExchangeOrderBuilderV2
 
 from common import metrics
 from common.config import Config
@@ -105,15 +103,6 @@ class PolymarketExecution:
         # Orders are signed by pm_signer (byte-identical to the SDK's builder, ~15x faster).
         self._signer = OrderSigner(private_key, chain_id=pm.chain_id,
                                    signature_type=pm.signature_type, funder=pm.funder)
-        contracts = get_contract_config(pm.chain_id)
-        signer = self._client.signer
-        self._hashers = {
-            neg: ExchangeOrderBuilderV2(
-                contracts.neg_risk_exchange_v2 if neg else contracts.exchange_v2,
-                pm.chain_id, signer,
-            )
-            for neg in (False, True)
-        }
         self._heartbeat_id = ""
         self._auth: dict[str, str] = {}
         self._api_key = ""
