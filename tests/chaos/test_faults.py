@@ -35,7 +35,7 @@ from tests.chaos.chaos import (
     wait_quoted,
 )
 from tests.conftest import eventually
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, running
 
 pytestmark = pytest.mark.integration
 ROWS: dict[str, FaultRow] = {}
@@ -45,15 +45,8 @@ ROUNDS = [1, 2]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    s = Stack(base="demo-both.toml", extra=HIGH_FLOW, seed=23)
-    try:
-        s.up()
+    with running(base="demo-both.toml", extra=HIGH_FLOW, seed=23) as s:
         yield s
-    except BaseException:
-        print(s.logs())
-        raise
-    finally:
-        s.cleanup()
 
 
 def markets(stack: Stack, venue: str | None = None) -> list[str]:

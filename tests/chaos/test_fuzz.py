@@ -22,7 +22,7 @@ import zmq
 from common import auth, config
 from common.messages import ExecutorCommand, IntentChannel, Kill, Level, QuoteIntent
 from tests.conftest import eventually
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, running
 
 pytestmark = pytest.mark.integration
 SEED = 20261122
@@ -30,15 +30,8 @@ SEED = 20261122
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    s = Stack(seed=5)
-    try:
-        s.up()
+    with running(seed=5) as s:
         yield s
-    except BaseException:
-        print(s.logs())
-        raise
-    finally:
-        s.cleanup()
 
 
 def _metric(stack: Stack, name: str, **labels: str) -> float:

@@ -13,6 +13,8 @@ import tempfile
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -159,3 +161,18 @@ seed = {seed}
 
     def sim_fill_count(self) -> int:
         return sum(len(a["fills"]) for a in self.sim_state()["accounts"].values())
+
+
+@contextmanager
+def running(**kwargs: Any) -> Iterator[Stack]:
+    """A started stack for a test module: its logs are printed if anything fails, and it is
+    always stopped and cleaned up."""
+    s = Stack(**kwargs)
+    try:
+        s.up()
+        yield s
+    except BaseException:
+        print(s.logs())
+        raise
+    finally:
+        s.cleanup()

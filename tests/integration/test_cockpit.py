@@ -21,7 +21,7 @@ import pytest
 from common import overlay
 from tests.conftest import eventually
 from tests.integration.cockpit import Prometheus, dashboard_queries, ensure_prometheus, with_bool
-from tests.integration.stack import ROOT, Stack
+from tests.integration.stack import ROOT, Stack, running
 
 pytestmark = pytest.mark.integration
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -29,15 +29,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    s = Stack()
-    try:
-        s.up()
+    with running() as s:
         yield s
-    except BaseException:
-        print(s.logs())
-        raise
-    finally:
-        s.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import eventually
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, running
 
 pytestmark = pytest.mark.integration
 
@@ -36,15 +36,8 @@ reconcile_interval_ms = 1000
 
 @pytest.fixture(scope="module", params=["demo.toml", "demo-kalshi.toml"])
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    s = Stack(base=request.param, extra=EXTRA, seed=23)
-    try:
-        s.up()
+    with running(base=request.param, extra=EXTRA, seed=23) as s:
         yield s
-    except BaseException:
-        print(s.logs())
-        raise
-    finally:
-        s.cleanup()
 
 
 def fault(stack: Stack, kind: str, **params: Any) -> None:

@@ -29,7 +29,7 @@ import pytest
 from common import recording
 from common.messages import BookSnapshot, MarketData, TradePrint
 from tests.conftest import eventually
-from tests.integration.stack import ROOT, Stack
+from tests.integration.stack import ROOT, Stack, running
 
 pytestmark = pytest.mark.integration
 
@@ -38,15 +38,8 @@ _DEC = msgspec.msgpack.Decoder(MarketData)  # type: ignore[arg-type]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    s = Stack()
-    try:
-        s.up()
+    with running() as s:
         yield s
-    except BaseException:
-        print(s.logs())
-        raise
-    finally:
-        s.cleanup()
 
 
 def _keys(stack: Stack) -> set[str]:

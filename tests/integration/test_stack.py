@@ -14,22 +14,15 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import eventually
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, running
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    s = Stack()
-    try:
-        s.up()
+    with running() as s:
         yield s
-    except BaseException:
-        print(s.logs())
-        raise
-    finally:
-        s.cleanup()
 
 
 def test_quotes_rest_on_every_market(stack: Stack) -> None:

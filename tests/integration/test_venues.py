@@ -12,22 +12,15 @@ from decimal import Decimal
 import pytest
 
 from tests.conftest import eventually
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, running
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module", params=["demo-kalshi.toml", "demo-both.toml"])
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    s = Stack(base=request.param)
-    try:
-        s.up()
+    with running(base=request.param) as s:
         yield s
-    except BaseException:
-        print(s.logs())
-        raise
-    finally:
-        s.cleanup()
 
 
 def test_quotes_rest_on_every_market_of_every_venue(stack: Stack) -> None:
