@@ -102,6 +102,12 @@ class MarketConfig(_Cfg):
     event: str = ""
     """The real-world event this market prices; markets sharing it (across venues) share the
     per-event limit and self-cross prevention. "" = the market is its own event."""
+    reference: str = ""
+    """Name of an external reference price feed (ReferencePrice.feed) this market follows
+    (lead-lag, threshold fair value); "" none."""
+    strike: Annotated[float, Meta(ge=0)] = 0.0
+    """For threshold markets ("will X be above K at resolution"): K in the reference's
+    units; 0 = not a threshold market."""
 
     def __post_init__(self) -> None:
         if self.resolves_at != "" and self.resolves_at_ns is None:

@@ -84,6 +84,17 @@ class MarketStatus(_Msg, tag="status"):
     reason: str = ""
 
 
+class ReferencePrice(_Msg, tag="ref"):
+    """An external reference price (issue 5, lead-lag): e.g. the underlying of a crypto
+    up/down market. `feed` names the feed (markets opt in with `reference = "<feed>"`);
+    `price` is in the reference's own units (a float: BTC in dollars, not pips);
+    published on topic `ref.<feed>|` of the market-data bus."""
+
+    feed: str
+    ts_ns: int
+    price: float
+
+
 # --- intents (quoter -> risk over PUSH/PULL) -------------------------------------------------
 
 
@@ -324,7 +335,7 @@ class Ack(_Msg, tag="ack"):
 
 ControlMessage = Kill | Reset | Pause | Flatten
 
-MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat
+MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat | ReferencePrice
 IntentChannel = QuoteIntent | Heartbeat
 EventChannel = OrderEvent | Fill | ExecutorReport | Heartbeat | FillReversal | VenuePositions
 StateChannel = PositionUpdate | RiskState | Heartbeat

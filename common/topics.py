@@ -11,6 +11,14 @@ def md(venue: str, market: str) -> bytes:
 MD_ALL = b"md."
 
 
+def reference(feed: str) -> bytes:
+    """An external reference price feed (ReferencePrice) on the market-data bus."""
+    return f"ref.{feed}|".encode()
+
+
+REFERENCE_ALL = b"ref."
+
+
 def events(venue: str, market: str) -> bytes:
     return f"ev.{venue}.{market}|".encode()
 

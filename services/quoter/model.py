@@ -126,6 +126,11 @@ class EngineInputs(Struct, frozen=True, kw_only=True):
     min_size_centi: int = 0
     timer: bool = False
     """True on the periodic `interval_ms` step: the ladder is re-sent even if unchanged."""
+    reference: float | None = None
+    """The newest external reference price of the market's `reference` feed (issue 5:
+    lead-lag and threshold fair value), in the feed's own units; None without one."""
+    reference_ts_ns: int = 0
+    """When `reference` was published (unix ns); 0 without one."""
 
 
 RequoteReason = Literal[
