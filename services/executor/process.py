@@ -92,6 +92,10 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         self.last_intent: dict[str, tuple[ApprovedIntent, int]] = {}  # re-expressed on a new tick
         self._wake = {m: asyncio.Event() for m in self.markets}
         self._locks = {m: asyncio.Lock() for m in self.markets}
+        self._cancel_epoch = dict.fromkeys(self.markets, 0)
+        """Bumped by every scope cancel (risk's CancelMarket, kill, flatten): a ladder whose
+        placements were on the wire when a cancel for its market was issued is cancelled
+        again as soon as they land, since the cancel may have reached the venue first."""
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
         self.risk_ok = False
         self._last_risk_ns = clock_ns()
@@ -138,13 +142,18 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         return True
 
     def drop_pending(self, market: str | None) -> None:
-        """Forget queued and last applied ladders of one market (None: of every market)."""
+        """Forget queued and last applied ladders of one market (None: of every market),
+        ahead of a cancel of that scope; placements already on the wire are superseded."""
         if market is None:
             self._pending.clear()
             self.last_intent.clear()
+            for m in self._cancel_epoch:
+                self._cancel_epoch[m] += 1
         else:
             self._pending.pop(market, None)
             self.last_intent.pop(market, None)
+            if market in self._cancel_epoch:
+                self._cancel_epoch[market] += 1
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -285,6 +294,7 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         m = intent.market
         if self.blocked(m) or self._wall_ns() > intent.expires_at_ns:
             return
+        epoch = self._cancel_epoch[m]
         tokens = self.markets[m]
         self.last_intent[m] = (intent, recv_ns)
         desired, invalid = express_ladder(tokens, *snap_ladder(intent.bids, intent.asks,
@@ -296,7 +306,7 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         if actions.cancels:
             ids = list(actions.cancels)
             await self._apply_cancel(await self._adapter.cancel(ids), ids, reason="requote")
-        if not actions.placements and not exits:
+        if not actions.placements and not exits or self._cancel_epoch[m] != epoch:
             return
         report = await self._adapter.place([*actions.placements, *exits])
         if report.wire_ns:
@@ -316,13 +326,14 @@ class ExecutorActor(EventsMixin, LivenessMixin):
                              extra={"market": m, "order_id": ""})
                 continue
             self._count("place", "placed" if kind == "placed" else kind)
-            if not isinstance(res, Rejected) and res.order_id and self.blocked(m):
+            if not isinstance(res, Rejected) and res.order_id and (
+                    self.blocked(m) or self._cancel_epoch[m] != epoch):
                 late.append(res.order_id)
             if isinstance(res, (Rejected, InFlight)):
                 oid = res.order_id if isinstance(res, InFlight) else ""
                 log.warning("order %s: %s", kind, res.reason, extra={"market": m, "order_id": oid})
             await self._publish_event(self.ledger.record_place(m, res, now))
-        if late:  # a kill or dead man's switch fired while this batch was on the wire
+        if late:  # a kill, cancel or dead man's switch came while this batch was on the wire
             await self._apply_cancel(await self._adapter.cancel(late), late, reason="blocked")
 
     # --- cancels -----------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def venue_state(venue: Venue) -> dict[str, Any]:
                     "price": price_to_str(o.price),
                     "original_size": size_to_str(o.original_size),
                     "size_matched": size_to_str(o.size_matched),
+                    "created_ms": o.created_ms,
                 }
                 for o in acct.open_orders.values()
             ],

@@ -42,6 +42,8 @@ class FaultRow:
     duplicates: int = 0
     safe_s: list[float] = field(default_factory=list)
     safe_what: str = ""
+    orphans: list[str] = field(default_factory=list)
+    """Orders still open after the kill switch: market, id, side, price, age (for diagnosis)."""
 
     def line(self) -> str:
         worst = f"{max(self.safe_s):.2f}" if self.safe_s else "-"
@@ -144,7 +146,12 @@ def quiesce(stack: Stack, row: FaultRow) -> None:
                    what="no open order after the kill switch")
     except AssertionError:
         pass  # counted below as orphans
-    row.orders_lost += sum(stack.open_orders_by_market().values())
+    now_ms = time.time() * 1000
+    for acct in stack.sim_state()["accounts"].values():
+        for o in acct["open_orders"]:
+            row.orders_lost += 1
+            row.orphans.append(f"{o['market']} {o['id']} {o['side']} {o['outcome']}@{o['price']} "
+                               f"placed {(now_ms - o['created_ms']) / 1000:.1f} s ago")
     known = _KNOWN_GAP.get(id(stack), Decimal(0))
     try:
         eventually(lambda: position_gap(stack) <= known, timeout=15, what="risk == simulator")

@@ -187,7 +187,7 @@ def test_kill_9_quoter(stack: Stack, round_: int) -> None:
     r.safe_what = "its markets quoted again"
     r.duplicates += duplicates(stack)
     quiesce(stack, r)
-    assert (r.orders_lost, r.fills_lost) == (0, 0)
+    assert (r.orders_lost, r.fills_lost) == (0, 0), r.orphans
 
 
 @pytest.mark.parametrize("round_", ROUNDS)
@@ -203,7 +203,7 @@ def test_kill_9_ingest(stack: Stack, round_: int) -> None:
     r.safe_what = "its markets quoted again"
     r.duplicates += duplicates(stack)
     quiesce(stack, r)
-    assert (r.orders_lost, r.fills_lost) == (0, 0)
+    assert (r.orders_lost, r.fills_lost) == (0, 0), r.orphans
 
 
 @pytest.mark.parametrize("round_", ROUNDS)
@@ -219,7 +219,7 @@ def test_kill_9_executor(stack: Stack, round_: int) -> None:
     r.duplicates += duplicates(stack)
     fills_before = r.fills_lost
     quiesce(stack, r)
-    assert (r.orders_lost, r.duplicates) == (0, 0), "orphaned or duplicate orders"
+    assert (r.orders_lost, r.duplicates) == (0, 0), f"orphaned or duplicate orders: {r.orphans}"
     # fills made while the executor was down are recovered from the venue's REST trades,
     # journaled, and replayed with its positions once risk's heartbeat is heard (replay.py)
     assert r.fills_lost == fills_before, (
@@ -247,7 +247,7 @@ def test_sigstop_then_kill_9_risk(stack: Stack, round_: int) -> None:
     fills_before = r.fills_lost
     quiesce(stack, r)
     assert safe <= deadline_s, f"orders still open {safe:.2f}s after risk hung"
-    assert r.orders_lost == 0, "orders left open at the venue"
+    assert r.orders_lost == 0, f"orders left open at the venue: {r.orphans}"
     # fills published while risk was stopped or dead are journaled by the executors and
     # re-published when risk's heartbeats return (services/executor/replay.py)
     assert r.fills_lost == fills_before, (

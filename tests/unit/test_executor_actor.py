@@ -246,3 +246,48 @@ async def _scenario(cfg: Config) -> None:
         for sock in (state, push, events, dealer):
             sock.close(linger=0)
     assert venue.calls[-2:] == [("cancel_all", None), ("close", None)]
+
+
+class GatedVenue(FakeVenue):
+    """Holds every placement on the wire until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_wire = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
+        self.on_wire.set()
+        await self.release.wait()
+        return await super().place(orders)
+
+
+def test_a_cancel_issued_while_placements_are_on_the_wire_supersedes_them(tmp_path: Path) -> None:
+    """Risk's CancelMarket (a kill) reaches the venue before a ladder already on the wire:
+    the orders that land afterwards are cancelled at once, not left resting."""
+
+    async def scenario(market: str) -> None:
+        venue = GatedVenue()
+        actor = ExecutorActor(config(tmp_path / market), venue,
+                              market_tokens(config(tmp_path / market), "polymarket"),
+                              secret=SECRET)
+        actor.risk_ok = actor.reconciled = True
+        try:
+            applying = asyncio.create_task(
+                actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0))
+            await asyncio.wait_for(venue.on_wire.wait(), 5)
+            await actor._cancel_market_cmd(market, "kill: test")  # reaches the venue first
+            assert venue.open == {}
+            venue.release.set()
+            await asyncio.wait_for(applying, 5)
+            assert venue.open == {}, "a placement that was on the wire during the cancel rests"
+            assert venue.calls[-1][0] == "cancel" and len(venue.calls[-1][1]) == 2  # type: ignore[arg-type]
+            assert actor.ledger.in_market("m1") == []
+        finally:
+            for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
+                sock.close(linger=0)
+            actor.journal.close()
+            actor.fill_journal.close()
+
+    asyncio.run(scenario(""))
+    asyncio.run(scenario("m1"))
