@@ -90,6 +90,10 @@ PNL_MARKED = Gauge(
     multiprocess_mode="livemostrecent",
 )
 FILLS = Counter("pmm_fills_total", "Fills applied by risk", ["market", "side"])
+FILLS_DUPLICATE = Counter(
+    "pmm_fills_duplicate_total",
+    "Fills risk had already journaled (executor replays after a restart resend many)", ["venue"],
+)
 VOLUME = Counter("pmm_fill_volume_contracts_total", "Contracts filled", ["market"])
 
 ORDERS = Counter(

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 from pathlib import Path
 
+from common import metrics
 from common.config import Config
 from common.messages import Fill, FillReversal
 
@@ -94,8 +95,9 @@ class Journal:
             tuple(getattr(fill, c) for c in _COLUMNS),
         )
         new = cur.rowcount == 1
-        if not new:
-            log.warning(
+        if not new:  # counted, not warned: a replay after a restart resends thousands
+            metrics.FILLS_DUPLICATE.labels(venue=fill.venue).inc()
+            log.debug(
                 "duplicate fill %s ignored", fill.trade_id,
                 extra={"market": fill.market, "order_id": fill.order_id, "venue": fill.venue},
             )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from common import metrics
 from common.config import Config, MarketConfig, RiskConfig, StackConfig
 from common.messages import BookSnapshot, Fill, Level
 from services.risk.gate import RiskGate
@@ -39,10 +40,13 @@ FILLS = [
 
 def test_journal_is_wal_and_unique(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite")
+    dupes = metrics.FILLS_DUPLICATE.labels(venue=FILLS[0].venue)
+    before = dupes._value.get()
     try:
         assert j.record(FILLS[0])
         assert not j.record(FILLS[0])
         assert j.count() == 1
+        assert dupes._value.get() == before + 1
         assert list(j.replay()) == [FILLS[0]]
     finally:
         j.close()
