@@ -4,7 +4,8 @@ Pipeline (bench/pipeline.py): bench/feed.py (Polymarket market-channel wire) -> 
 -> real quoters -> real risk -> a probe bound where the executor's command socket would be,
 which records monotonic_ns() - ts_recv_ns (ingest's receive stamp) of every approved ladder.
 Baseline: bench/relay.py, the same three hops (PUB/SUB, PUSH/PULL, PUSH/PULL) with bare
-pyzmq, the same rate, run right after each pipeline case. The matrix is every
+pyzmq, the same rate, run right after each pipeline case; then the same chain with
+zmq.asyncio relays and with the services' hot loop (common/hotloop.py), no app code. The matrix is every
 (--rates x --quoters) case on --markets markets; the first case is the headline.
 Prints p50/p99/p99.9 and the ratio per case; writes bench/results/latency.json.
 """
@@ -34,12 +35,14 @@ def case(rate: float, markets: int, quoters: int, duration: float) -> dict[str, 
     n = int(min(max(2000, len(run.samples)), rate * duration))
     base = percentiles(run_relay(rate, n))
     abase = percentiles(run_relay(rate, n, asyncio_relays=True))
+    hbase = percentiles(run_relay(rate, n, hot_loop=True))
     achieved = run.feed_sent / run.feed_seconds if run.feed_seconds else 0.0
     result: dict[str, object] = {
         **pipe,
         "baseline_p50_us": base["p50_us"], "baseline_p99_us": base["p99_us"],
         "baseline_p999_us": base["p999_us"],
         "asyncio_relay_p50_us": abase["p50_us"], "asyncio_relay_p99_us": abase["p99_us"],
+        "hotloop_relay_p50_us": hbase["p50_us"], "hotloop_relay_p99_us": hbase["p99_us"],
         "ratio_p50": round(pipe["p50_us"] / base["p50_us"], 2) if base["p50_us"] else None,
         "ratio_p99": round(pipe["p99_us"] / base["p99_us"], 2) if base["p99_us"] else None,
         "ingest_publish_to_bench_sub_p50_us": md_hop["p50_us"],
@@ -58,8 +61,10 @@ def case(rate: float, markets: int, quoters: int, duration: float) -> dict[str, 
           f"(the rest: risk send -> executor socket); ingest receive -> a SUB here p50 {md_hop['p50_us']:.0f} us")
     print(f"  baseline  p50 {base['p50_us']:8.0f} us   p99 {base['p99_us']:8.0f} us   "
           f"p99.9 {base['p999_us']:8.0f} us")
-    print(f"  asyncio relay chain (zmq.asyncio + uvloop, poll + drain, as the services) p50 "
-          f"{abase['p50_us']:.0f} us   p99 {abase['p99_us']:.0f} us")
+    print(f"  asyncio relay chain (zmq.asyncio + uvloop, Poller + drain, the services before issue 9) "
+          f"p50 {abase['p50_us']:.0f} us   p99 {abase['p99_us']:.0f} us")
+    print(f"  hot-loop relay chain (common/hotloop.py on uvloop, as the services now) p50 "
+          f"{hbase['p50_us']:.0f} us   p99 {hbase['p99_us']:.0f} us")
     print(f"  CPU (share of one core): {run.cpu_share}")
     print(f"  ratio p50 {result['ratio_p50']}x; feed achieved {achieved:,.0f}/s, ingest published "
           f"{result['books_published_per_sec']:,}/s, risk approved {result['commands_per_sec']:,}/s", flush=True)

@@ -230,13 +230,15 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
     return out
 
 
-def run_relay(rate: float, count: int, *, asyncio_relays: bool = False) -> list[int]:
+def run_relay(rate: float, count: int, *, asyncio_relays: bool = False,
+              hot_loop: bool = False) -> list[int]:
     """Latency samples (ns) of the bare relay chain: PUB/SUB, PUSH/PULL, PUSH/PULL.
 
-    `asyncio_relays`: the two relays use zmq.asyncio on uvloop with a Poller and drain, as
-    the services do, instead of blocking pyzmq.
+    `asyncio_relays`: the two relays use zmq.asyncio on uvloop with a Poller and drain (the
+    services' loop before issue 9) instead of blocking pyzmq. `hot_loop`: they use the
+    services' loop now (common/hotloop.py: NOBLOCK shadows, one persistent readiness wait).
     """
-    pre = "a" if asyncio_relays else ""
+    pre = "h" if hot_loop else "a" if asyncio_relays else ""
     d = Path(tempfile.mkdtemp(prefix="pmmr-", dir="/tmp"))
     eps = [f"ipc://{d}/h{i}.sock" for i in range(4)]
     out = d / "samples.bin"

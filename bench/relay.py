@@ -12,6 +12,7 @@ import argparse
 import struct
 import sys
 import time
+from pathlib import Path
 
 import zmq
 
@@ -89,6 +90,39 @@ def arelay(in_ep: str, out_ep: str, sub: bool) -> None:
     uvloop.run(run())
 
 
+def hrelay(in_ep: str, out_ep: str, sub: bool) -> None:
+    """The same hop through the services' hot loop (common/hotloop.py): NOBLOCK reads and
+    sends on synchronous shadows, one persistent readiness wait, uvloop."""
+    import uvloop
+    import zmq.asyncio
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from common import hotloop
+
+    async def run() -> None:
+        ctx = zmq.asyncio.Context()
+        i = ctx.socket(zmq.SUB if sub else zmq.PULL)
+        if sub:
+            i.setsockopt(zmq.SUBSCRIBE, b"md.")
+            i.connect(in_ep)
+        else:
+            i.bind(in_ep)
+        o = ctx.socket(zmq.PUSH)
+        o.setsockopt(zmq.LINGER, 0)
+        o.connect(out_ep)
+        ready = hotloop.Readiness([i])
+        (si,), so = ready.inputs, hotloop.shadow(o)
+        while True:
+            await ready.wait(0.1)
+            for frames in si.drain(10_000):
+                try:
+                    so.send(frames[-1], hotloop.NOBLOCK)
+                except zmq.Again:
+                    await o.send(frames[-1])
+
+    uvloop.run(run())
+
+
 def sink(in_ep: str, count: int, out_path: str, timeout_s: float) -> None:
     ctx = zmq.Context()
     i = ctx.socket(zmq.PULL)
@@ -105,7 +139,8 @@ def sink(in_ep: str, count: int, out_path: str, timeout_s: float) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("role", choices=["source", "relay_sub", "relay_pull", "arelay_sub", "arelay_pull", "sink"])
+    p.add_argument("role", choices=["source", "relay_sub", "relay_pull", "arelay_sub", "arelay_pull",
+                                    "hrelay_sub", "hrelay_pull", "sink"])
     p.add_argument("--in", dest="in_ep", default="")
     p.add_argument("--out", dest="out_ep", default="")
     p.add_argument("--rate", type=float, default=1000)
@@ -122,6 +157,8 @@ def main() -> None:
         relay_pull(a.in_ep, a.out_ep)
     elif a.role in ("arelay_sub", "arelay_pull"):
         arelay(a.in_ep, a.out_ep, a.role == "arelay_sub")
+    elif a.role in ("hrelay_sub", "hrelay_pull"):
+        hrelay(a.in_ep, a.out_ep, a.role == "hrelay_sub")
     else:
         sink(a.in_ep, a.count, a.path, a.timeout)
 

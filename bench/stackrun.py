@@ -68,7 +68,7 @@ def wait_quoted(stack: Stack, client: httpx.Client, markets: int, timeout_s: flo
     while time.monotonic() < deadline:
         try:
             seen = open_orders(client, stack.sim_port)
-        except httpx.HTTPError:  # the simulator is still starting
+        except (httpx.HTTPError, ValueError):  # the simulator is still starting
             seen = (0, 0)
         if seen[1] >= markets:
             return seen

@@ -20,6 +20,7 @@ from msgspec import Meta, Struct
 
 from common.errors import ConfigError
 from common.prices import PRICE_SCALE, SIZE_SCALE
+from common.signal_config import SignalsConfig
 
 PositiveMs = Annotated[int, Meta(gt=0, le=3_600_000)]
 Dollars = Annotated[float, Meta(gt=0, le=1e9)]
@@ -48,7 +49,9 @@ class QuotingConfig(_Cfg):
     skew: Annotated[float, Meta(ge=0, le=10)] = 0.5
     vol_mult: Annotated[float, Meta(ge=0, le=1000)] = 10.0
     alpha: Annotated[float, Meta(gt=0, le=1)] = 0.3
-    fv_method: Literal["mid_price", "weighted_mid", "vwap", "ema", "microprice"] = "weighted_mid"
+    fv_method: Literal[
+        "mid_price", "weighted_mid", "vwap", "ema", "microprice", "threshold"
+    ] = "weighted_mid"
     interval_ms: PositiveMs = 5000
     threshold: Annotated[float, Meta(ge=0, le=0.5)] = 0.01
     max_orders: Annotated[int, Meta(ge=1, le=20)] = 1
@@ -79,6 +82,8 @@ class QuotingConfig(_Cfg):
     stop_adding_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 3600.0
     exit_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 900.0
     exit_threshold: Fraction = 0.2
+    # --- informed-flow signals (issue 5; common/signal_config.py, services/quoter/signals/) ---
+    signals: SignalsConfig = SignalsConfig()
 
 
 class MarketConfig(_Cfg):
@@ -128,6 +133,22 @@ class MarketConfig(_Cfg):
     @property
     def min_size_centi(self) -> int:
         return round(self.min_size * SIZE_SCALE)
+
+
+def merge_quoting(base: QuotingConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    """`base` as plain data with `overrides` on top; nested tables (`signals`) merge key by
+    key, so a market overriding one signal parameter keeps the [quoting] values of the rest."""
+
+    def deep(into: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+        out = dict(into)
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = deep(out[key], value)
+            else:
+                out[key] = value
+        return out
+
+    return deep(msgspec.to_builtins(base), dict(overrides))
 
 
 def resolution_ns(value: str | float) -> int | None:
@@ -187,6 +208,8 @@ class BusConfig(_Cfg):
 class PolymarketConfig(_Cfg):
     rest_url: str = "http://127.0.0.1:8711"
     ws_url: str = "ws://127.0.0.1:8711/ws"
+    gamma_url: str = "http://127.0.0.1:8711/gamma"
+    """Gamma market listing (`GET /markets`) for `pmm scan`; real: https://gamma-api.polymarket.com."""
     chain_id: int = 137
     private_key_env: str = "PMM_POLY_PRIVATE_KEY"
     signature_type: Annotated[int, Meta(ge=0, le=3)] = 0
@@ -315,6 +338,31 @@ class SimFlowConfig(_Cfg):
     maker_half_spread: Fraction = 0.04
 
 
+FeedName = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.:-]+$")]
+"""A reference feed's name: it is part of the bus topic `ref.<feed>|`."""
+
+
+class SimReferenceConfig(_Cfg):
+    """A reference price the simulator serves at `/ref/ws` (issue 5, lead-lag): a seeded
+    log-price random walk with jumps. Markets whose `reference` names it follow it: their
+    true probability is the binary-option probability of the price `lag_ms` ago, so the
+    feed leads the book and a maker watching it has an edge."""
+
+    feed: FeedName
+    start_price: Annotated[float, Meta(gt=0, le=1e12)] = 100_000.0
+    volatility: Annotated[float, Meta(ge=0, le=1)] = 0.0005
+    """Stdev of the log-price per square-root second."""
+    jump_probability: Fraction = 0.01
+    """Chance of a jump per step."""
+    jump_size: Annotated[float, Meta(ge=0, le=1)] = 0.005
+    """Log-price size of a jump (either sign)."""
+    step_ms: Annotated[int, Meta(ge=10, le=60_000)] = 200
+    lag_ms: Annotated[int, Meta(ge=0, le=600_000)] = 1500
+    """How long a market following the feed takes to reflect its moves."""
+    horizon_s: Annotated[float, Meta(gt=0, le=1e9)] = 3600.0
+    """Time to resolution used for the probability when the market's is unknown or later."""
+
+
 class SimConfig(_Cfg):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -329,6 +377,55 @@ class SimConfig(_Cfg):
     """Env var naming a PEM public key the simulator accepts for Kalshi key id
     `$<venues.kalshi.key_id_env>` (`pmm up` makes a throwaway pair per run dir)."""
     kalshi_auth_window_ms: PositiveMs = 30_000
+    references: list[SimReferenceConfig] = []
+    """Reference feeds the simulator serves at `/ref/ws` (issue 5)."""
+    candidate_markets: Annotated[int, Meta(ge=0, le=200)] = 0
+    """Extra seeded markets listed (Gamma `/gamma/markets`, CLOB, Kalshi `/markets`) and
+    traded by the simulator but not configured: candidates for `pmm scan` (issue 5)."""
+
+
+class ReferenceFeedConfig(_Cfg):
+    """An external reference price feed `services.reference` reads and publishes on the md
+    bus as ReferencePrice on `ref.<feed>|` (issue 5). The websocket sends JSON text
+    `{"feed": "BTC-USD", "price": 97000.5, "ts": <unix ms>}`; the simulator serves them at
+    `ws://<sim>/ref/ws`."""
+
+    feed: FeedName
+    url: Annotated[str, Meta(pattern=r"^wss?://[^\s]+$")]
+    silence_timeout_ms: PositiveMs = 5000
+    """Reconnect when the feed sends nothing for this long."""
+
+
+class ScannerWeights(_Cfg):
+    """Weights of the scanner's components (each scored 0..1); at least one must be > 0."""
+
+    volume: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    spread: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    volatility: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    liquidity: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    resolution: Annotated[float, Meta(ge=0, le=100)] = 1.0
+
+
+class ScannerConfig(_Cfg):
+    """`pmm scan` (issue 5, common/scanner.py): score candidate markets from the venues'
+    listings, filter, propose (or start) the top N within `max_markets`."""
+
+    venues: tuple[Literal["polymarket", "kalshi"], ...] = ("polymarket",)
+    """Venues whose listings are scanned."""
+    weights: ScannerWeights = ScannerWeights()
+    min_liquidity_usd: Annotated[float, Meta(ge=0, le=1e12)] = 1000.0
+    max_days_to_resolution: Annotated[float, Meta(ge=0, le=36_500)] = 0.0
+    """Drop markets resolving later than this (or with no date); 0 = no limit."""
+    top_n: Annotated[int, Meta(ge=1, le=100)] = 3
+    max_markets: Annotated[int, Meta(ge=1, le=1000)] = 20
+    """Markets the stack may run in all; `--start` adds at most max_markets - running."""
+    auto_start: bool = False
+    """`pmm scan` starts the top N without `--start`."""
+    volume_ref_usd: Annotated[float, Meta(gt=0, le=1e12)] = 100_000.0
+    liquidity_ref_usd: Annotated[float, Meta(gt=0, le=1e12)] = 50_000.0
+    spread_ref: Annotated[float, Meta(gt=0, le=1)] = 0.05
+    volatility_ref: Annotated[float, Meta(gt=0, le=1)] = 0.10
+    resolution_ref_days: Annotated[float, Meta(gt=0, le=36_500)] = 30.0
 
 
 class Config(_Cfg):
@@ -344,6 +441,8 @@ class Config(_Cfg):
     control: ControlConfig = ControlConfig()
     exporter: ExporterConfig = ExporterConfig()
     sim: SimConfig = SimConfig()
+    references: list[ReferenceFeedConfig] = []
+    scanner: ScannerConfig = ScannerConfig()
 
     def market(self, market_id: str) -> MarketConfig:
         for m in self.markets:
@@ -354,7 +453,7 @@ class Config(_Cfg):
 
     def quoting_for(self, market: MarketConfig) -> QuotingConfig:
         """The market's quoting parameters: its own overrides on top of [quoting]."""
-        merged = msgspec.structs.asdict(self.quoting) | market.quoting
+        merged = merge_quoting(self.quoting, market.quoting)
         try:
             return msgspec.convert(merged, QuotingConfig)
         except msgspec.ValidationError as exc:
@@ -387,6 +486,10 @@ def _validate(cfg: Config) -> Config:
                 f"spread {q.spread} must lie in [min_spread {q.min_spread}, max_spread "
                 f"{q.max_spread}] - at `$.markets[{i}].quoting`"
             )
+    _validate_references(cfg)
+    if not any(msgspec.structs.astuple(cfg.scanner.weights)):
+        raise ConfigError("every scanner weight is 0; set at least one > 0 (each in [0, 100]) "
+                          "- at `$.scanner.weights`")
     q = cfg.quoting
     if not q.min_spread <= q.spread <= q.max_spread:
         raise ConfigError(
@@ -394,6 +497,25 @@ def _validate(cfg: Config) -> Config:
             f"{q.max_spread}] - at `$.quoting.spread`"
         )
     return cfg
+
+
+def _validate_references(cfg: Config) -> None:
+    """Feed names are unique, and a market's `reference` names a configured feed."""
+    feeds: set[str] = set()
+    for i, ref in enumerate(cfg.references):
+        if ref.feed in feeds:
+            raise ConfigError(f"duplicate reference feed {ref.feed!r} - at `$.references[{i}].feed`")
+        feeds.add(ref.feed)
+    for i, m in enumerate(cfg.markets):
+        if m.reference and m.reference not in feeds:
+            known = ", ".join(sorted(feeds)) or "none"
+            raise ConfigError(
+                f"reference {m.reference!r} is not a [[references]] feed (configured: {known}) "
+                f"- at `$.markets[{i}].reference`"
+            )
+    sim_feeds = [r.feed for r in cfg.sim.references]
+    if len(sim_feeds) != len(set(sim_feeds)):
+        raise ConfigError("duplicate feed in [[sim.references]] - at `$.sim.references`")
 
 
 def parse(text: str, *, source: str = "<config>") -> Config:

@@ -195,3 +195,41 @@ BUS_AUTH_REFUSED = Counter(
     "Peers refused by CURVE authentication (key not in the trusted-keys directory)",
     ["process"],
 )
+
+# --- reference price feeds (issue 5, lead-lag; services/reference) ----------------------------
+REFERENCE_UPDATES = Counter(
+    "pmm_reference_updates_total", "Reference prices published on the md bus", ["feed"],
+)
+REFERENCE_PRICE = Gauge(
+    "pmm_reference_price", "Newest reference price published, in the feed's units", ["feed"],
+    multiprocess_mode="livemostrecent",
+)
+REFERENCE_DROPPED = Counter(
+    "pmm_reference_messages_dropped_total", "Reference feed messages that did not parse",
+    ["feed"],
+)
+REFERENCE_RECONNECTS = Counter(
+    "pmm_reference_reconnects_total", "Reference feed websocket reconnects", ["feed"],
+)
+QUOTER_REFERENCE = Gauge(
+    "pmm_quoter_reference_price", "Newest reference price a quoter holds for a market",
+    ["market"], multiprocess_mode="livemostrecent",
+)
+QUOTER_REFERENCE_STEPS = Counter(
+    "pmm_quoter_reference_steps_total", "Reference moves that made a quoter step a market",
+    ["market"],
+)
+
+# --- informed-flow signals (issue 5; services/quoter/signals, recorded on each sent ladder) ----
+SIGNAL_ACTIVE = Gauge(
+    "pmm_signal_active", "1 while a signal acts on a market's quotes (widen, pull or nudge)",
+    ["market", "signal"], multiprocess_mode="livemostrecent",
+)
+SIGNAL_VALUE = Gauge(
+    "pmm_signal_value", "A signal's reading (units per signal: services/quoter/signals/*.py)",
+    ["market", "signal"], multiprocess_mode="livemostrecent",
+)
+QUOTE_ACTION = Counter(
+    "pmm_quote_action_total", "Ladders sent, by the signals' quote action "
+    "(both, bid_only, ask_only, widen, pull)", ["market", "action"],
+)

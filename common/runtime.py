@@ -11,7 +11,7 @@ from typing import Any
 
 import uvloop
 
-from common import logs, metrics
+from common import logs, memtrace, metrics
 from common.errors import PmmError
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,13 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         up = metrics.PROCESS_UP.labels(process=name, role=role)
         up.set(1)
+        tracer = memtrace.start(name)  # opt-in: PMM_TRACEMALLOC=<dir>
         try:
             await main(stop)
         finally:
             up.set(0)
+            if tracer is not None:
+                tracer.cancel()
 
     try:
         uvloop.run(_wrapper())

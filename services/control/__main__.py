@@ -52,7 +52,10 @@ async def main(cfg: Config, stop: asyncio.Event) -> None:
     venues = cfg.venues_in_use()
     state_sock = bus.sub([endpoint(cfg, "state")], [b""])
     events_sock = bus.sub([endpoint(cfg, "events", v) for v in venues], [topics.EVENTS_ALL, topics.HEARTBEAT_ALL])
-    md_sock = bus.sub([endpoint(cfg, "md", v) for v in venues], [topics.MD_ALL, topics.HEARTBEAT_ALL])
+    md_endpoints = [endpoint(cfg, "md", v) for v in venues]
+    if cfg.references:  # reference feeds (issue 5): their prices and the process's heartbeat
+        md_endpoints.append(endpoint(cfg, "md", "reference"))
+    md_sock = bus.sub(md_endpoints, [topics.MD_ALL, topics.HEARTBEAT_ALL, topics.REFERENCE_ALL])
     tasks = [
         asyncio.create_task(_pump(state_sock, bus.Codec(StateChannel, process="control", channel="state"), view, telemetry)),
         asyncio.create_task(_pump(events_sock, bus.Codec(EventChannel, process="control", channel="events"), view, telemetry)),

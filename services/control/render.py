@@ -64,3 +64,29 @@ def table(doc: dict[str, Any], *, color: bool = False) -> str:
         lines.append(f"processes alive: {', '.join(alive) or '-'}"
                      + (f"   {c(RED, 'SILENT: ' + ', '.join(dead))}" if dead else ""))
     return "\n".join(lines)
+
+
+def detail(doc: dict[str, Any]) -> str:
+    """`pmm status <id>`: the market's reference price and its close-or-hedge analysis."""
+    lines: list[str] = []
+    for m in doc.get("markets", []):
+        if m.get("reference_feed"):
+            ref = m.get("reference")
+            lines.append(f"reference {m['reference_feed']}: "
+                         + ("no price yet" if ref is None else f"{ref:,.2f}"))
+        h = m.get("hedge")
+        if not h:
+            lines.append("hedge analysis: flat, nothing to hedge")
+            continue
+        lines += [
+            f"hedge analysis: holding {h['size']:,.2f} {h['holding'].upper()} at {_p(h['cost'])}, "
+            f"marked P&L ${h['marked_pnl_usd']:,.2f}",
+            f"  hold   worst case ${h['hold_worst_usd']:>12,.2f}",
+            f"  close  worst case ${h['close_pnl_usd']:>12,.2f}  (cash in now ${h['close_cash_usd']:,.2f}"
+            + (f", {h['close_unfilled']:,.2f} the book cannot take" if h['close_unfilled'] else "") + ")",
+            f"  hedge  worst case ${h['hedge_worst_usd']:>12,.2f}  (buy the complement for "
+            f"${h['hedge_cash_usd']:,.2f}" + (f", {h['hedge_unfilled']:,.2f} unfilled"
+                                              if h['hedge_unfilled'] else "") + ")",
+            f"  recommendation: {h['recommendation'].upper()} - {h['reason']}",
+        ]
+    return "\n".join(lines)

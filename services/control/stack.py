@@ -88,6 +88,7 @@ def environment(cfg: Config, config_path: Path, *, paper: bool = False) -> dict[
         PMM_SIM_AUTOSTART="true" if cfg.sim.enabled else "false",
         PMM_POLYMARKET="true" if "polymarket" in venues else "false",
         PMM_KALSHI="true" if "kalshi" in venues else "false",
+        PMM_REFERENCE="true" if cfg.references else "false",
         PROMETHEUS_MULTIPROC_DIR=str(run_dir / "metrics"),
         PYTHONUNBUFFERED="1",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from common import hedge
 from common.config import Config
 from common.messages import (
     BookSnapshot,
@@ -12,6 +13,7 @@ from common.messages import (
     Heartbeat,
     MarketStatus,
     PositionUpdate,
+    ReferencePrice,
     RiskState,
 )
 from common.prices import money_to_float, price_to_float, size_to_float
@@ -34,6 +36,7 @@ class StatusView:
         self.stale: dict[str, bool] = {}
         self.risk: RiskState | None = None
         self.heartbeats: dict[str, tuple[str, int]] = {}
+        self.references: dict[str, ReferencePrice] = {}
 
     def apply(self, msg: object) -> None:
         match msg:
@@ -48,6 +51,8 @@ class StatusView:
                 self.stale[msg.market] = msg.stale
             case RiskState():
                 self.risk = msg
+            case ReferencePrice():
+                self.references[msg.feed] = msg
             case Heartbeat():
                 self.heartbeats[msg.sender] = (msg.role, time.monotonic_ns())
             case _:
@@ -59,6 +64,33 @@ class StatusView:
             name: {"role": role, "alive": now - seen < deadline_ms * 1_000_000}
             for name, (role, seen) in sorted(self.heartbeats.items())
         }
+
+    def _issue5(self, feed: str, pos: PositionUpdate | None,
+                book: BookSnapshot | None) -> dict[str, Any]:
+        """The market's reference price (lead-lag) and the hedge analysis of its position."""
+        ref = self.references.get(feed) if feed else None
+        out: dict[str, Any] = {"reference": ref.price if ref else None,
+                               "reference_feed": feed}
+        if pos is None or pos.net_position == 0:
+            out["hedge"] = None
+            return out
+        levels = ([(lv.price, lv.size) for lv in book.bids], [(lv.price, lv.size) for lv in book.asks]) \
+            if book is not None else ([], [])
+        a = hedge.analyse(pos.net_position, pos.avg_price, *levels, mark=pos.mark)
+        out["hedge"] = {
+            "holding": a.holding, "size": size_to_float(a.size_centi),
+            "cost": price_to_float(a.cost_pips),
+            "marked_pnl_usd": money_to_float(a.marked_pnl_micro),
+            "hold_worst_usd": money_to_float(a.hold_worst_micro),
+            "close_pnl_usd": money_to_float(a.close_pnl_micro),
+            "close_unfilled": size_to_float(a.close_unfilled_centi),
+            "close_cash_usd": money_to_float(a.close_cash_micro),
+            "hedge_worst_usd": money_to_float(a.hedge_worst_micro),
+            "hedge_unfilled": size_to_float(a.hedge_unfilled_centi),
+            "hedge_cash_usd": money_to_float(a.hedge_cash_micro),
+            "recommendation": a.recommendation, "reason": a.reason,
+        }
+        return out
 
     def document(self) -> dict[str, Any]:
         """The `pmm status --json` document (keys fixed by shared/DESIGN.md; more may follow)."""
@@ -91,6 +123,7 @@ class StatusView:
                     "fair_value": _mid(book),
                     "skew": (size_to_float(pos.net_position) / self.cfg.quoting_for(m).max_inventory)
                     if pos else 0.0,
+                    **self._issue5(m.reference, pos, book),
                 }
             )
         risk = self.risk

@@ -376,6 +376,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
             owns=lambda vo: self.journal.owns(vo.order_id, vo.client_id))
         for provisional, order_id in result.resolved.items():
             self.journal.placed(provisional.removeprefix(CLIENT_KEY_PREFIX), order_id)
+        self.journal.prune_retired(  # keeps the journal to minutes of orders (journal.py)
+            {k.removeprefix(CLIENT_KEY_PREFIX) for k in self.ledger.live}, self._wall_ns())
         if result.adopted or result.dropped or result.foreign:
             log.info("reconciled: adopted %d, dropped %d, foreign %d (cancelled)",
                      result.adopted, result.dropped, result.foreign)

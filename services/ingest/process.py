@@ -16,11 +16,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import websockets
+import zmq
 from websockets.asyncio.client import ClientConnection
 from websockets.client import backoff
 from websockets.exceptions import ConnectionClosed, InvalidURI
 
-from common import bus, metrics, topics
+from common import bus, hotloop, metrics, topics
 from common.config import Config, endpoint
 from common.messages import (
     BookSnapshot,
@@ -86,6 +87,8 @@ class IngestActor:
             MarketData, process=self._name, channel="md"
         )
         self._sock = bus.pub(endpoint(cfg, "md", self._venue), hwm=cfg.bus.send_hwm)
+        self._sock_now = hotloop.shadow(self._sock)
+        """A synchronous shadow of the PUB socket: a NOBLOCK send per book, no future."""
         self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue=self._venue, channel="market")
         self._reconnects = metrics.FEED_RECONNECTS.labels(venue=self._venue, channel="market")
         self._gaps = metrics.FEED_SEQUENCE_GAPS.labels(venue=self._venue)
@@ -242,7 +245,7 @@ class IngestActor:
                         ts_venue_ms=update.ts_venue_ms, price=update.price,
                         size=update.size, side=update.side,
                     )
-                    await bus.send_pub(self._sock, self._topics[m], self._codec.encode(msg))
+                    await self._send(self._topics[m], self._codec.encode(msg))
                 case MarketClosed(market=m):
                     self._books[m].invalidate()
                     await self._set_stale(m, update.reason)
@@ -269,6 +272,14 @@ class IngestActor:
             if self._books[market].valid:
                 await self._publish_book(market, self._clock_ns(), 0)
 
+    async def _send(self, topic: bytes, payload: bytes) -> None:
+        """Publish on the md PUB: NOBLOCK on the shadow (a PUB drops at its HWM rather than
+        block, so this practically never falls back to the awaited send)."""
+        try:
+            hotloop.send_pub(self._sock_now, topic, payload)
+        except zmq.Again:
+            await bus.send_pub(self._sock, topic, payload)
+
     async def _publish_book(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
         bids, asks = self._books[market].top(self._cfg.ingest.depth)
         self._seq[market] += 1
@@ -277,7 +288,7 @@ class IngestActor:
             ts_venue_ms=ts_venue_ms, tick=self._tick[market], bids=bids, asks=asks,
             min_size=self._min_size[market],
         )
-        await bus.send_pub(self._sock, self._topics[market], self._codec.encode(snap))
+        await self._send(self._topics[market], self._codec.encode(snap))
         self._updates[market].inc()
 
     async def _set_fresh(self, market: str) -> None:
@@ -302,7 +313,7 @@ class IngestActor:
         msg = MarketStatus(
             venue=self._venue, market=market, ts_ns=time.time_ns(), stale=stale, reason=reason
         )
-        await bus.send_pub(self._sock, self._topics[market], self._codec.encode(msg))
+        await self._send(self._topics[market], self._codec.encode(msg))
 
     async def _heartbeat_loop(self) -> None:
         """Heartbeat, and repeat the stale flag of stale markets for late subscribers."""
@@ -314,7 +325,7 @@ class IngestActor:
                 sender=self._name, role="ingest", seq=self._hb_seq, ts_ns=time.time_ns(),
                 markets=markets,
             )
-            await bus.send_pub(self._sock, topic, self._codec.encode(hb))
+            await self._send(topic, self._codec.encode(hb))
             for market in self._markets:
                 if not self._fresh[market]:
                     await self._publish_status(

@@ -10,6 +10,8 @@ desired ladder to risk as a `QuoteIntent`. A stale book gives an empty ladder (p
 quotes). A `Heartbeat` naming its markets goes on the same PUSH socket every
 `[quoter] heartbeat_interval_ms`. `reconfigure(cfg)` swaps parameters between steps and
 keeps every estimator, so a config change takes effect at the next requote.
+Sockets are read and written with NOBLOCK calls on synchronous shadows behind one
+persistent readiness wait (common/hotloop.py), not a zmq.asyncio Poller (issue 9).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import zmq
 import zmq.asyncio
 
-from common import bus, metrics, topics
+from common import bus, hotloop, metrics, topics
 from common.config import Config, MarketConfig, QuotingConfig, endpoint
 from common.messages import (
     BookSnapshot,
@@ -33,11 +36,13 @@ from common.messages import (
     MarketStatus,
     PositionUpdate,
     QuoteIntent,
+    ReferencePrice,
     StateChannel,
     TradePrint,
 )
 from services.quoter import engine
 from services.quoter.model import Decision, EngineInputs, EngineState, Ladder, TradeTick
+from services.quoter.signals import observe as signal_metrics
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,8 @@ _MAX_DRAIN = 10_000
 """Frames read from one socket per wake-up, so one flood cannot starve the other socket."""
 _MAX_POLL_MS = 100
 _BACKOFF_NS = 1_000_000_000
+_NEVER = 2**63
+_BOOK_TO_INTENT = metrics.HOP_LATENCY.labels(hop="book_to_intent")
 
 
 def shard_markets(cfg: Config, shard: int, shards: int) -> list[MarketConfig]:
@@ -70,6 +77,9 @@ class MarketState:
     engine: EngineState = field(default_factory=EngineState)
     stepped_ns: int = 0
     """Monotonic time of the last engine step (the timer floor counts from it)."""
+    reference: float | None = None
+    """Newest price of the market's `reference` feed (issue 5, lead-lag); None before one."""
+    reference_ts_ns: int = 0
 
     @property
     def sent(self) -> Ladder | None:
@@ -110,7 +120,12 @@ class Quoter:
             IntentChannel, process=self.name, channel="intents"
         )
         self._push: zmq.asyncio.Socket | None = None
+        self._push_now: zmq.Socket | None = None
+        """A synchronous shadow of `_push` for NOBLOCK sends (common/hotloop.py)."""
         self._backoff_until = 0
+        self._children: dict[tuple[int, str], Any] = {}
+        self._floor_due_ns = 0
+        """No market's timer floor is due before this (monotonic ns); 0: check them all."""
 
     # --- inputs --------------------------------------------------------------------------
 
@@ -124,12 +139,26 @@ class Quoter:
         st.book = book
         st.unquoted_book = st.dirty = st.new_book = True
 
+    def on_reference(self, ref: ReferencePrice) -> None:
+        """Keep the newest price of a reference feed for every market that follows it; a
+        move steps those markets at once (lead-lag: quotes move before the book does)."""
+        for st in self.markets.values():
+            if st.market.reference != ref.feed or ref.ts_ns < st.reference_ts_ns:
+                continue
+            moved = ref.price != st.reference
+            st.reference, st.reference_ts_ns = ref.price, ref.ts_ns
+            metrics.QUOTER_REFERENCE.labels(market=st.market.id).set(ref.price)
+            if moved and st.book is not None:
+                st.dirty = True
+                metrics.QUOTER_REFERENCE_STEPS.labels(market=st.market.id).inc()
+
     def on_trade(self, trade: TradePrint) -> None:
         """Keep the trade for the vwap fair value (bounded); a vwap market requotes on it."""
         st = self.markets.get(trade.market)
         if st is None:
             return
-        st.trades.append(TradeTick(ts_ns=self._wall(), price=trade.price, size=trade.size))
+        st.trades.append(TradeTick(ts_ns=self._wall(), price=trade.price, size=trade.size,
+                                    side=1 if trade.side == "BUY" else -1))  # the aggressor
         if len(st.trades) > st.quoting.vwap_max_trades:
             del st.trades[: len(st.trades) - st.quoting.vwap_max_trades]
         if st.quoting.fv_method == "vwap" and st.book is not None:
@@ -179,6 +208,7 @@ class Quoter:
                 st.dirty = st.book is not None
                 changed.append(market_id)
         self.cfg = cfg
+        self._floor_due_ns = 0  # intervals may have changed: check every floor again
         log.info("reconfigured %d markets", len(changed), extra={"markets": ",".join(changed)})
         return changed
 
@@ -202,6 +232,8 @@ class Quoter:
             stale=st.book.stale or st.status_stale,
             min_size_centi=max(st.book.min_size, st.market.min_size_centi),
             timer=timer,
+            reference=st.reference,
+            reference_ts_ns=st.reference_ts_ns,
         )
         st.trades.clear()
         st.new_book = False
@@ -229,8 +261,16 @@ class Quoter:
 
     async def _send(self, payload: bytes) -> bool:
         """PUSH to risk. After a timeout (risk absent) try without waiting for a while, so
-        a dead risk never stalls the loop for a send timeout per market."""
+        a dead risk never stalls the loop for a send timeout per market. The first try is a
+        NOBLOCK send on the synchronous shadow (no future, no event-loop round trip)."""
         assert self._push is not None
+        if self._push_now is not None:
+            try:
+                self._push_now.send(payload, hotloop.NOBLOCK)
+                self._backoff_until = 0
+                return True
+            except zmq.Again:
+                pass  # risk absent or the queue full: the timed send below decides
         now = self._mono()
         if now < self._backoff_until:
             try:
@@ -250,23 +290,40 @@ class Quoter:
         """Step the engine for one market and send its ladder if the engine says so."""
         st.dirty = st.unquoted_book = False
         st.stepped_ns = self._mono()
+        self._note_floor(st)
         stepped = self.decide(st, self._wall(), timer=timer)
         if stepped is None:
             return
         old, (new, decision) = st.engine, stepped
         st.engine = new
         if not decision.send:
-            metrics.REQUOTES_SKIPPED.labels(market=st.market.id).inc()
+            self._child(metrics.REQUOTES_SKIPPED, st.market.id).inc()
             return
         ladder = decision.ladder
         msg = self.intent(st, ladder, time.monotonic_ns())
         if not await self._send(self._out.encode(msg)):
             st.engine = engine.commit_unsent(new, old)
         else:
-            metrics.QUOTES.labels(market=st.market.id).inc()
-            metrics.HOP_LATENCY.labels(hop="book_to_intent").observe(max(0, msg.ts_sent_ns - msg.ts_recv_ns) / 1e9)
+            self._child(metrics.QUOTES, st.market.id).inc()
+            signal_metrics.record(st.market.id, decision)
+            _BOOK_TO_INTENT.observe(max(0, msg.ts_sent_ns - msg.ts_recv_ns) / 1e9)
             if ladder.empty:
                 log.debug("pulled quotes", extra={"market": st.market.id})
+
+    def _child(self, family: Any, market: str) -> Any:
+        """A per-market metric child, looked up once (`labels()` takes a lock and builds
+        a key on every call, a few us on the per-book path)."""
+        key = (id(family), market)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(market=market)
+        return child
+
+    def _note_floor(self, st: MarketState) -> None:
+        """Keep `_floor_due_ns` at or before the market's next timer floor."""
+        due = st.stepped_ns + st.quoting.interval_ms * 1_000_000
+        if due < self._floor_due_ns:
+            self._floor_due_ns = due
 
     async def heartbeat(self) -> None:
         """Tell risk this quoter is alive and which markets it covers."""
@@ -290,6 +347,8 @@ class Quoter:
                     self.on_status(msg)
                 case TradePrint():
                     self.on_trade(msg)
+                case ReferencePrice():
+                    self.on_reference(msg)
                 case _:
                     pass
 
@@ -305,9 +364,11 @@ class Quoter:
         cfg = self.cfg
         venues = sorted({st.market.venue for st in self.markets.values()})
         curve = bus.client_curve(cfg.bus.curve)  # None unless [bus.curve] enabled (tcp only)
+        feeds = sorted({st.market.reference for st in self.markets.values()} - {""})
         md = bus.sub(
-            [endpoint(cfg, "md", v) for v in venues],
-            [topics.md(st.market.venue, m) for m, st in self.markets.items()],
+            [endpoint(cfg, "md", v) for v in venues] + ([endpoint(cfg, "md", "reference")] if feeds else []),
+            [topics.md(st.market.venue, m) for m, st in self.markets.items()]
+            + [topics.reference(f) for f in feeds],
             hwm=cfg.bus.recv_hwm, curve=curve,
         )
         state = bus.sub(
@@ -318,9 +379,11 @@ class Quoter:
             [endpoint(cfg, "intents")], hwm=cfg.bus.send_hwm,
             send_timeout_ms=cfg.bus.send_timeout_ms, curve=curve,
         )
-        poller = zmq.asyncio.Poller()
-        poller.register(md, zmq.POLLIN)
-        poller.register(state, zmq.POLLIN)
+        self._push_now = hotloop.shadow(self._push)
+        # One persistent readiness wait and NOBLOCK drains instead of a zmq.asyncio Poller
+        # re-armed per wake-up (common/hotloop.py).
+        ready = hotloop.Readiness([md, state])
+        md_in, state_in = ready.inputs
         hb_every_ns = cfg.quoter.heartbeat_interval_ms * 1_000_000
         next_hb = self._mono()
         log.info("quoting %d markets", len(self.markets), extra={"markets": ",".join(self.markets)})
@@ -328,33 +391,30 @@ class Quoter:
             while not stop.is_set():
                 now = self._mono()
                 wait_ms = min(_MAX_POLL_MS, max(0, (next_hb - now) // 1_000_000))
-                ready = dict(await poller.poll(wait_ms))
-                if state in ready:
-                    self._drain_state(await _drain(state))
-                if md in ready:
-                    self._drain_md(await _drain(md))
+                await ready.wait(wait_ms / 1000)
+                self._drain_state(state_in.drain(_MAX_DRAIN))
+                self._drain_md(md_in.drain(_MAX_DRAIN))
                 now = self._mono()
-                for st in self.markets.values():
+                # Every market is checked for its timer floor only once the earliest floor
+                # may be due; until then only the dirty ones (a list comprehension, not 50+
+                # floor computations per wake-up).
+                full = now >= self._floor_due_ns
+                if full:
+                    self._floor_due_ns = _NEVER
+                for st in self.markets.values() if full else [
+                        st for st in self.markets.values() if st.dirty]:
                     floor_due = st.book is not None and (
                         now - st.stepped_ns >= st.quoting.interval_ms * 1_000_000
                     )
                     if st.dirty or floor_due:
                         await self.quote(st, timer=floor_due)
+                    elif full and st.book is not None:
+                        self._note_floor(st)
                 if now >= next_hb:
                     await self.heartbeat()
                     next_hb = now + hb_every_ns
         finally:
+            ready.close()
             for sock in (md, state, self._push):
                 sock.close(linger=0)
-            self._push = None
-
-
-async def _drain(sock: zmq.asyncio.Socket) -> list[list[bytes]]:
-    """Every frame set waiting on a socket right now (at most `_MAX_DRAIN`)."""
-    out: list[list[bytes]] = []
-    while len(out) < _MAX_DRAIN:
-        try:
-            out.append(await sock.recv_multipart(flags=zmq.NOBLOCK))
-        except zmq.Again:
-            break
-    return out
+            self._push = self._push_now = None

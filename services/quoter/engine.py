@@ -16,7 +16,12 @@ One step:
    and widened on thin books.
 4. Sizes per side by inventory regime (inventory.py); inside the stop-adding window only
    the reducing side, at most |net| (resolution.py); exit orders inside the exit window.
-5. Post-only levels on the tick grid (ladder.py), then the requote decision (requote.py).
+5. Signals (issue 5, services/quoter/signals/; `[quoting.signals] enabled`, or
+   `fv_method = "threshold"`): one action per market - both, bid_only, ask_only, widen or
+   pull - and a fair-value nudge. The nudge moves fair value before step 3; each side's
+   half-spread is widened by its factor (never narrowed, capped at max_spread); a pulled
+   side quotes nothing. Exit orders are not quotes and are left alone.
+6. Post-only levels on the tick grid (ladder.py), then the requote decision (requote.py).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from common.prices import ONE_DOLLAR, PRICE_SCALE
 from services.quoter import avellaneda, fair_value, inventory, ladder, resolution, spread
 from services.quoter import volatility
 from services.quoter.requote import requote
+from services.quoter.signals.combine import widened
+from services.quoter.signals.evaluate import SignalInputs, SignalOutcome, evaluate
 from services.quoter.model import (
     Decision,
     EngineInputs,
@@ -68,8 +75,25 @@ def step(
         why = "stale" if (inputs.stale and fair is not None) else "no_fair_value"
         pulled = Ladder(fair_value=0 if fair is None else _to_price(fair))
         return _decide(
-            learned, pulled, params, now_ns, why, ttr=ttr, locked=locked, timer=inputs.timer
+            learned, pulled, params, now_ns, why, ttr=ttr, locked=locked, timer=inputs.timer,
+            extra={"action": "pull"},
         )
+
+    sigs: SignalOutcome | None = None
+    if params.signals.enabled or params.fv_method == "threshold":
+        sigs = evaluate(
+            state.signals,
+            SignalInputs(
+                now_ns=now_ns, book=book, mid=mid, fair=fair, new_book=inputs.new_book,
+                trades=inputs.trades, reference=inputs.reference,
+                reference_ts_ns=inputs.reference_ts_ns, has_reference=bool(market.reference),
+                strike=market.strike, ttr_s=ttr, half_spread_usd=params.spread,
+            ),
+            params.signals, enabled=params.signals.enabled,
+            threshold_fv=params.fv_method == "threshold",
+        )
+        learned = msgspec.structs.replace(learned, signals=sigs.state)
+        fair = min(max(sigs.fair + sigs.combined.fv_nudge, 0.0), float(ONE_DOLLAR))
 
     tick = book.tick
     q = inventory.inventory_ratio(inputs.net_centi, params)
@@ -93,6 +117,16 @@ def step(
         reservation = fair - inventory.skew_ticks(q, params, h, tick) * tick
 
     offsets, base_sizes = ladder.layout(params, h, base)
+    ask_offsets = offsets
+    extra: dict[str, object] = {}
+    if sigs is not None:
+        c = sigs.combined
+        max_half = params.max_spread * PRICE_SCALE
+        offsets, _ = ladder.layout(params, widened(h, c.widen_bid, max_half), base)
+        ask_offsets, _ = ladder.layout(params, widened(h, c.widen_ask, max_half), base)
+        extra = {"action": c.action, "widen_bid": c.widen_bid, "widen_ask": c.widen_ask,
+                 "fv_nudge": c.fv_nudge, "signals": sigs.readings,
+                 "market_regime": sigs.market_regime}
     add, reduce = inventory.size_factors(abs(q), params)
     max_inv = int(params.max_inventory * 100 + 1e-6)
     net = inputs.net_centi
@@ -105,17 +139,20 @@ def step(
                                      max(0, ask_room))
     min_size = inputs.min_size_centi
     exit_bids, exit_asks = resolution.exit_orders(book, net, params, ttr)
+    pull_bid = sigs is not None and sigs.combined.pull_bid
+    pull_ask = sigs is not None and sigs.combined.pull_ask
     out = Ladder(
         fair_value=_to_price(fair),
-        bids=ladder.bid_side(book, reservation, offsets, bid_sizes, min_size),
-        asks=ladder.ask_side(book, reservation, offsets, ask_sizes, min_size),
+        bids=() if pull_bid else ladder.bid_side(book, reservation, offsets, bid_sizes, min_size),
+        asks=() if pull_ask else ladder.ask_side(
+            book, reservation, ask_offsets, ask_sizes, min_size),
         exit_bids=exit_bids,
         exit_asks=exit_asks,
     )
     return _decide(
         learned, out, params, now_ns, None, ttr=ttr, locked=locked, half=h,
         reservation=reservation, sigma=sigma, regime=inventory.regime(abs(q), params),
-        timer=inputs.timer,
+        timer=inputs.timer, extra=extra,
     )
 
 
@@ -133,6 +170,7 @@ def _decide(
     sigma: float = 0.0,
     regime: str = "neutral",
     timer: bool = False,
+    extra: dict[str, object] | None = None,
 ) -> tuple[EngineState, Decision]:
     send, reason = requote(state.last_sent, state.last_sent_ns, out, now_ns, params, timer=timer)
     if pulled_reason is not None and send:
@@ -143,7 +181,7 @@ def _decide(
     decision = Decision(
         ladder=out, send=send, reason=reason, model=params.model, regime=regime,
         half_spread=half, reservation=reservation, sigma=sigma, time_to_resolution_s=ttr,
-        locked_value=locked,
+        locked_value=locked, **(extra or {}),  # type: ignore[arg-type]
     )
     return new_state, decision
 

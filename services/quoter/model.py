@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 from msgspec import Struct
 
 from common.messages import Level
+from services.quoter.signals.types import QuoteAction, SignalReading, SignalState
 
 Regime = Literal["neutral", "moderate", "aggressive"]
 
@@ -36,6 +37,16 @@ class MarketLike(Protocol):
     @property
     def resolves_at_ns(self) -> int | None: ...
 
+    @property
+    def reference(self) -> str:
+        """The reference feed's name ("" none): lead-lag and threshold fair value."""
+        ...
+
+    @property
+    def strike(self) -> float:
+        """Threshold K in the reference's units (0: not a threshold market)."""
+        ...
+
 
 class Book(Struct, frozen=True, kw_only=True):
     """A plain book for callers without a BookSnapshot (preview, backtests, tests)."""
@@ -49,14 +60,18 @@ class MarketInfo(Struct, frozen=True, kw_only=True):
     """A minimal `MarketLike` for callers without a MarketConfig (preview, backtests)."""
 
     resolves_at_ns: int | None = None
+    reference: str = ""
+    strike: float = 0.0
 
 
 class TradeTick(Struct, frozen=True, array_like=True):
-    """One trade seen on the venue: engine time (unix ns), price (pips), size (centi)."""
+    """One trade seen on the venue: engine time (unix ns), price (pips), size (centi), and
+    the aggressor when known (+1 buyer, -1 seller, 0 unknown: the toxicity signal infers it)."""
 
     ts_ns: int
     price: int
     size: int
+    side: int = 0
 
 
 class Ladder(Struct, frozen=True, kw_only=True):
@@ -104,6 +119,7 @@ class EngineState(Struct, frozen=True, kw_only=True):
     last_sent: Ladder | None = None
     last_sent_ns: int = 0
     last_step_ns: int = 0
+    signals: SignalState = SignalState()
 
 
 class EngineInputs(Struct, frozen=True, kw_only=True):
@@ -157,6 +173,16 @@ class Decision(Struct, frozen=True, kw_only=True):
     sigma: float = 0.0
     time_to_resolution_s: float | None = None
     locked_value: int = 0
+    action: QuoteAction = "both"
+    """The signals' one quote action (issue 5): both, bid_only, ask_only, widen or pull."""
+    widen_bid: float = 1.0
+    widen_ask: float = 1.0
+    fv_nudge: float = 0.0
+    """Pips the signals moved fair value by (already in `ladder.fair_value`)."""
+    signals: tuple[SignalReading, ...] = ()
+    """Every enabled signal's reading, active or not; empty with signals off."""
+    market_regime: str = ""
+    """The regime signal's verdict: trending, mean_reverting, volatile, neutral ("" off)."""
 
     @property
     def fair_value(self) -> int:

@@ -2,6 +2,8 @@
 
 - Inside `stop_adding_window_s` before the market's resolution time the engine quotes only
   the side that reduces |net|, and at most |net| of it (flat: nothing at all).
+- Inside the final `pull_window_s` (signals on, `[quoting.signals.resolution]`) every quote
+  is pulled: a binary about to settle is all gamma (services/quoter/signals/evaluate.py).
 - Inside `exit_window_s`, when |net| exceeds `exit_threshold * max_inventory`, the excess
   is exited with marketable limit orders at the prices resting on the book (walking it),
   the one case of a non-post-only order. They travel as `QuoteIntent.exit_bids/exit_asks`
@@ -24,6 +26,12 @@ def time_to_resolution_s(resolves_at_ns: int | None, now_ns: int) -> float | Non
 def stop_adding(params: QuotingConfig, ttr_s: float | None) -> bool:
     """True inside the stop-adding window before resolution."""
     return ttr_s is not None and ttr_s < params.stop_adding_window_s
+
+
+def final_window(pull_window_s: float, ttr_s: float | None) -> bool:
+    """True inside the final window before resolution (and after it), where quotes are
+    pulled; never without a resolution time or with a zero window."""
+    return ttr_s is not None and pull_window_s > 0 and ttr_s < pull_window_s
 
 
 def exit_orders(

@@ -8,9 +8,9 @@ position change, and on a timer every `interval_ms`; a sent ladder reaches the p
 `latency_ms` later (services/research/venue.py). Fills update the position the engine sees
 at once (risk's PositionUpdate, without its hop).
 
-`signals` is the extension point for issue 5: a `Signals` object may rewrite the engine's
-inputs (for example shade the book) before each step; `NoSignals` ("off") leaves them as they
-are, and "on" is the same until signals exist.
+`signals` (issue 5): "on" runs the engine with `[quoting.signals] enabled = true`, "off"
+with it false, "config" as each market's parameters say. Trades reach the engine with
+their aggressor side (`TradeTick.side`), as the venue prints them.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import msgspec
 
 from common.config import QuotingConfig
-from common.messages import BookSnapshot, Level, MarketData, MarketStatus, TradePrint
+from common.messages import (
+    BookSnapshot, Level, MarketData, MarketStatus, ReferencePrice, TradePrint,
+)
 from common.prices import PRICE_SCALE
 from services.quoter import engine
 from services.quoter.model import EngineInputs, EngineState, MarketInfo, TradeTick
@@ -40,20 +42,15 @@ class BacktestParams(msgspec.Struct, frozen=True, kw_only=True):
     """Fee on our (maker) fills in basis points of notional; negative for a rebate."""
     sample_ms: int = 1000
     markout_horizons_s: tuple[int, ...] = (1, 5, 30, 60)
-    signals: Literal["on", "off"] = "off"
+    signals: Literal["on", "off", "config"] = "off"
 
 
-class Signals(Protocol):
-    """Issue 5's hook: adjust what the engine sees before a step."""
-
-    def adjust(self, market: str, inputs: EngineInputs, now_ns: int) -> EngineInputs: ...
-
-
-class NoSignals:
-    """Signals off: the engine sees the market data unchanged."""
-
-    def adjust(self, market: str, inputs: EngineInputs, now_ns: int) -> EngineInputs:
-        return inputs
+def with_signals(quoting: QuotingConfig, signals: str) -> QuotingConfig:
+    """`quoting` with the signals' master switch set by "on"/"off" ("config": unchanged)."""
+    if signals == "config":
+        return quoting
+    switched = msgspec.structs.replace(quoting.signals, enabled=signals == "on")
+    return msgspec.structs.replace(quoting, signals=switched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +95,8 @@ class MarketRun:
     mid_px: list[float] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     has_truth: bool = False
+    reference: float | None = None
+    reference_ts_ns: int = 0
 
     @property
     def net(self) -> int:
@@ -131,12 +130,13 @@ Event = tuple[int, MarketData, float | None]
 class Backtester:
     """Runs events through engine.step and the paper venue; see the module docstring."""
 
-    def __init__(self, setups: Iterable[MarketSetup], params: BacktestParams,
-                 signals: Signals | None = None) -> None:
+    def __init__(self, setups: Iterable[MarketSetup], params: BacktestParams) -> None:
         self.params = params
-        self.runs = {s.market: MarketRun(setup=s) for s in setups}
+        self.runs = {
+            s.market: MarketRun(setup=replace(s, quoting=with_signals(s.quoting, params.signals)))
+            for s in setups
+        }
         self.venue = PaperVenue(maker_fee_bps=params.maker_fee_bps)
-        self.signals = signals or NoSignals()
         self._arrivals: list[tuple[int, int, str, tuple[Level, ...], tuple[Level, ...]]] = []
         self._n = 0
         self._lat_ns = params.latency_ms * 1_000_000
@@ -195,6 +195,11 @@ class Backtester:
     # --- events ----------------------------------------------------------------------------
 
     def _on_event(self, ts: int, msg: MarketData, truth: float | None) -> None:
+        if isinstance(msg, ReferencePrice):  # a market's `reference` feed (lead-lag, threshold)
+            for run in self.runs.values():
+                if run.setup.info.reference == msg.feed and msg.price > 0:
+                    run.reference, run.reference_ts_ns = msg.price, ts
+            return
         r = self.runs.get(getattr(msg, "market", ""))
         if r is None:
             return
@@ -210,7 +215,7 @@ class Backtester:
                 self._fills(r, self.venue.on_book(ts, msg.market, msg.bids, msg.asks))
                 self._step(r, ts)
             case TradePrint():
-                r.trades.append(TradeTick(ts, msg.price, msg.size))
+                r.trades.append(TradeTick(ts, msg.price, msg.size, 1 if msg.side == "BUY" else -1))
                 fills = self.venue.on_trade(ts, msg.market, msg.price, msg.size, msg.side == "BUY")
                 self._fills(r, fills)
                 if r.dirty or (r.setup.quoting.fv_method == "vwap" and r.book is not None):
@@ -241,10 +246,10 @@ class Backtester:
             book=r.book, new_book=r.new_book, trades=tuple(r.trades), net_centi=r.net,
             position_yes=r.yes, position_no=r.no, stale=r.book.stale or r.stale,
             min_size_centi=max(r.book.min_size, r.setup.min_size), timer=timer,
+            reference=r.reference, reference_ts_ns=r.reference_ts_ns,
         )
         r.trades.clear()
         r.new_book = False
-        inputs = self.signals.adjust(r.setup.market, inputs, ts)
         r.engine, decision = engine.step(r.engine, inputs, r.setup.quoting, r.setup.info, ts)
         if decision.send:
             r.quotes_sent += 1

@@ -91,7 +91,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     if "markout_60s_usd" not in out:
         out["markout_60s_usd"] = _usd(sum(_markout(r, 60 * 1_000_000_000) for r in runs))
     out["events"] = result.events
-    out["signals"] = v.signals
+    out["signals"] = "on" if any(r.setup.quoting.signals.enabled for r in runs) else "off"
     out["events_per_sec"] = round(result.events / result.wall_s) if result.wall_s > 0 else 0
     return out
 

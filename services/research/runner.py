@@ -17,9 +17,9 @@ from typing import Any
 import msgspec
 
 from common import recording, topics
-from common.config import Config, QuotingConfig
+from common.config import Config, QuotingConfig, merge_quoting
 from common.errors import ConfigError
-from common.messages import BookSnapshot, MarketData
+from common.messages import BookSnapshot, MarketData, ReferencePrice
 from services.quoter.model import MarketInfo
 from services.research import scenarios
 from services.research.backtest import (
@@ -32,7 +32,7 @@ SCENARIO_FILE = "scenario.json"
 
 def quoting_with(base: QuotingConfig, overrides: Mapping[str, Any]) -> QuotingConfig:
     """`base` with fields replaced, validated like the config file (errors name the field)."""
-    merged = msgspec.structs.asdict(base) | dict(overrides)
+    merged = merge_quoting(base, dict(overrides))
     try:
         return msgspec.convert(merged, QuotingConfig)
     except msgspec.ValidationError as exc:
@@ -98,7 +98,8 @@ def data_events(directory: str | Path, markets: set[str] | None = None) -> Itera
             msg = dec.decode(rec.payload)
         except (msgspec.DecodeError, msgspec.ValidationError):
             continue
-        if markets is not None and getattr(msg, "market", None) not in markets:
+        if (markets is not None and getattr(msg, "market", None) not in markets
+                and not isinstance(msg, ReferencePrice)):
             continue
         yield rec.ts_ns, msg, truth.get(rec.ts_ns)
 
@@ -122,8 +123,10 @@ def run_data(
         resolves = json.loads(meta.read_text()).get("resolves_at_ns")
     setups = []
     for m in ids:
-        info = MarketInfo(resolves_at_ns=configured[m].resolves_at_ns if m in configured
-                          else resolves)
+        known = configured.get(m)
+        info = MarketInfo(resolves_at_ns=known.resolves_at_ns if known else resolves,
+                          reference=known.reference if known else "",
+                          strike=known.strike if known else 0.0)
         min_size = configured[m].min_size_centi if m in configured else 0
         setups.append(MarketSetup(market=m, quoting=quoting_for(cfg, m, overrides), info=info,
                                   min_size=min_size))

@@ -5,6 +5,13 @@ Binds PULL `intents`, PUB `state`, ROUTER `control-risk`; connects SUB to every
 and staleness), and one PUSH to each `commands-<venue>`. Per wake-up it handles market
 data, then fills, then control, then intents (conflated to the newest per market), so
 a decision always sees the freshest marks, positions and switches.
+
+Books do not wake risk: it reads them at the start of every wake-up (an intent, a fill,
+control, a timer) and at least every `_MD_EVERY_NS`. The book that made a quoter requote
+reaches risk before the quoter's intent does, so the decision still sees it, and risk
+wakes once per book-and-intent instead of twice, off the CPU while the quoter works
+(issue 9). Sockets are read and written with NOBLOCK calls on synchronous shadows and one
+persistent readiness wait (common/hotloop.py), not a zmq.asyncio Poller.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from common import bus, metrics, topics
+from common import bus, hotloop, metrics, topics
 from common.auth import Verifier
 from common.config import Config, endpoint
 from common.errors import AuthError
@@ -49,8 +56,14 @@ _MAX_DRAIN = 10_000
 _MAX_POLL_MS = 50
 _QUOTER_CHECK_NS = 100_000_000
 _POSITIONS_EVERY_NS = 1_000_000_000
+_POSITION_SLICES = 10
+"""The periodic PositionUpdates go out a tenth of the markets every tenth of the period, not
+all in one burst that would hold an intent behind ~100 encodes and sends (issue 9)."""
 _RISK_STATE_EVERY_NS = 500_000_000
 _BACKOFF_NS = 1_000_000_000
+_MD_EVERY_NS = 5_000_000
+"""Market data is read at every wake-up and at least this often (marks, staleness, loss
+limits, flatten re-pricing lag a book by at most this much when no intent comes)."""
 
 _env_dec = msgspec.msgpack.Decoder(Envelope)
 _ctl_dec = msgspec.msgpack.Decoder(ControlMessage)
@@ -62,16 +75,6 @@ def _nonce_of(frame: bytes) -> str:
         return _ctl_dec.decode(_env_dec.decode(frame).body).nonce
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return ""
-
-
-async def _drain(sock: zmq.asyncio.Socket) -> list[list[bytes]]:
-    out: list[list[bytes]] = []
-    while len(out) < _MAX_DRAIN:
-        try:
-            out.append(await sock.recv_multipart(flags=zmq.NOBLOCK))
-        except zmq.Again:
-            break
-    return out
 
 
 class RiskActor:
@@ -104,7 +107,10 @@ class RiskActor:
         self._cmd = msgspec.msgpack.Encoder()
         self._hb_seq = 0
         self._state: zmq.asyncio.Socket | None = None
+        self._state_now: zmq.Socket | None = None
         self._commands: dict[str, zmq.asyncio.Socket] = {}
+        self._commands_now: dict[str, zmq.Socket] = {}
+        """Synchronous shadows of the sockets above, for NOBLOCK sends (common/hotloop.py)."""
         self._backoff_until: dict[str, int] = {}
 
     # --- outputs -------------------------------------------------------------------------
@@ -112,7 +118,14 @@ class RiskActor:
     async def publish(self, topic: bytes, msg: msgspec.Struct) -> None:
         """Publish a state message on its topic."""
         assert self._state is not None
-        await bus.send_pub(self._state, topic, self._out.encode(msg))
+        payload = self._out.encode(msg)
+        if self._state_now is not None:
+            try:
+                hotloop.send_pub(self._state_now, topic, payload)
+                return
+            except zmq.Again:
+                pass
+        await bus.send_pub(self._state, topic, payload)
 
     async def command(self, cmd: ExecutorCommand) -> None:
         """Send a command to its venue's executor; a refused send is counted."""
@@ -120,8 +133,16 @@ class RiskActor:
         if sock is None:
             log.error("no command socket for venue %s", cmd.venue, extra={"market": cmd.market})
             return
-        channel = f"commands-{cmd.venue}"
         payload = self._cmd.encode(cmd)
+        now_sock = self._commands_now.get(cmd.venue)
+        if now_sock is not None:
+            try:
+                now_sock.send(payload, hotloop.NOBLOCK)
+                self._backoff_until.pop(cmd.venue, None)
+                return
+            except zmq.Again:
+                pass  # executor absent or its queue full: the timed send below decides
+        channel = f"commands-{cmd.venue}"
         now = self._mono()
         if now < self._backoff_until.get(cmd.venue, 0):
             # The executor was absent a moment ago: try once without waiting, so one dead
@@ -143,10 +164,11 @@ class RiskActor:
         for cmd in cmds:
             await self.command(cmd)
 
-    async def publish_positions(self) -> None:
-        """Publish a PositionUpdate for every market."""
-        for market in self.gate.all_markets():
-            await self.publish(topics.position(market), self.gate.position_update(market))
+    async def publish_positions(self, part: int = 0, parts: int = 1) -> None:
+        """Publish a PositionUpdate for every market, or for slice `part` of `parts`."""
+        for k, market in enumerate(self.gate.all_markets()):
+            if k % parts == part:
+                await self.publish(topics.position(market), self.gate.position_update(market))
 
     async def heartbeat(self) -> None:
         """Publish risk's heartbeat (the executors' dead man's switch)."""
@@ -242,6 +264,7 @@ class RiskActor:
             socks.append(intents)
             self._state = bus.pub(endpoint(cfg, "state"), hwm=cfg.bus.send_hwm, curve=server)
             socks.append(self._state)
+            self._state_now = hotloop.shadow(self._state)
             router = bus.router(endpoint(cfg, "control", "risk"), curve=server)
             socks.append(router)
             events = bus.sub(
@@ -258,14 +281,16 @@ class RiskActor:
                     send_timeout_ms=cfg.bus.send_timeout_ms, curve=client,
                 )
                 socks.append(self._commands[v])
+                self._commands_now[v] = hotloop.shadow(self._commands[v])
             await self._loop(stop, ready, intents, router, events, md)
         finally:
             for sock in socks:
                 sock.close(linger=0)
             if auth is not None:
                 auth.stop()
-            self._state = None
+            self._state = self._state_now = None
             self._commands.clear()
+            self._commands_now.clear()
             self.journal.close()
 
     async def _loop(
@@ -277,39 +302,41 @@ class RiskActor:
         events: zmq.asyncio.Socket,
         md: zmq.asyncio.Socket,
     ) -> None:
-        poller = zmq.asyncio.Poller()
-        for sock in (intents, router, events, md):
-            poller.register(sock, zmq.POLLIN)
+        md_now = hotloop.shadow(md)
         hb_every = self.cfg.risk.heartbeat_interval_ms * 1_000_000
         now = self._mono()
-        next_hb = next_state = next_positions = next_quoters = now
+        next_hb = next_state = next_positions = next_quoters = next_md = now
+        positions_part = 0
         metrics.KILL_ACTIVE.labels(process=NAME).set(1 if self.gate.kill_active else 0)
+        wake = hotloop.Readiness([intents, router, events])  # not md: see the docstring
+        intents_in, router_in, events_in = wake.inputs
         if ready is not None:
             ready.set()
-        while not stop.is_set():
-            due = min(next_hb, next_state, next_positions, next_quoters)
-            wait_ms = min(_MAX_POLL_MS, max(0, (due - self._mono()) // 1_000_000))
-            ready_socks = dict(await poller.poll(wait_ms))
-            if md in ready_socks:
-                await self.on_md(await _drain(md))
-            if events in ready_socks:
-                await self.on_events(await _drain(events))
-            if router in ready_socks:
-                for frames in await _drain(router):
+        try:
+            while not stop.is_set():
+                due = min(next_hb, next_state, next_positions, next_quoters, next_md)
+                await wake.wait(min(_MAX_POLL_MS / 1000, max(0, due - self._mono()) / 1e9))
+                await self.on_md(hotloop.drain(md_now, _MAX_DRAIN))
+                next_md = self._mono() + _MD_EVERY_NS
+                await self.on_events(events_in.drain(_MAX_DRAIN))
+                for frames in router_in.drain(_MAX_DRAIN):
                     await self.on_control(router, frames)
-            if intents in ready_socks:
-                await self.on_intents(await _drain(intents))
-            now = self._mono()
-            if now >= next_quoters:
-                await self.commands(list(self.gate.check_quoters()))
-                await self.commands(self.gate.check_daily_reset())
-                next_quoters = now + _QUOTER_CHECK_NS
-            if now >= next_hb:
-                await self.heartbeat()
-                next_hb = now + hb_every
-            if now >= next_state:
-                await self.publish(topics.RISK, self.gate.risk_state())
-                next_state = now + _RISK_STATE_EVERY_NS
-            if now >= next_positions:
-                await self.publish_positions()
-                next_positions = now + _POSITIONS_EVERY_NS
+                    router_in.touch()  # the Ack went out on the same socket
+                await self.on_intents(intents_in.drain(_MAX_DRAIN))
+                now = self._mono()
+                if now >= next_quoters:
+                    await self.commands(list(self.gate.check_quoters()))
+                    await self.commands(self.gate.check_daily_reset())
+                    next_quoters = now + _QUOTER_CHECK_NS
+                if now >= next_hb:
+                    await self.heartbeat()
+                    next_hb = now + hb_every
+                if now >= next_state:
+                    await self.publish(topics.RISK, self.gate.risk_state())
+                    next_state = now + _RISK_STATE_EVERY_NS
+                if now >= next_positions:
+                    await self.publish_positions(positions_part, _POSITION_SLICES)
+                    positions_part = (positions_part + 1) % _POSITION_SLICES
+                    next_positions = now + _POSITIONS_EVERY_NS // _POSITION_SLICES
+        finally:
+            wake.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from common import metrics
 from common.config import Config, MarketConfig
@@ -36,19 +37,20 @@ from services.risk.journal import Journal
 from services.risk.control import ControlMixin
 from services.risk.losses import LossMixin
 from services.risk.switches import Switches
+from services.risk.totals import TotalsMixin
 from services.risk.position import (
     Position,
     apply_fill,
     avg_price,
-    exposure,
     marked_pnl,
     realized_pnl,
 )
 
 log = logging.getLogger(__name__)
+_QUOTER_TO_RISK = metrics.HOP_LATENCY.labels(hop="quoter_to_risk")
 
 
-class RiskGate(ControlMixin, LossMixin):
+class RiskGate(ControlMixin, LossMixin, TotalsMixin):
     """Every decision risk takes. Clocks are injected: `mono_ns` for liveness and book age,
     `wall_ns` for expiries (which other hosts compare) and the daily reset."""
 
@@ -67,12 +69,19 @@ class RiskGate(ControlMixin, LossMixin):
         self.markets: dict[str, MarketConfig] = {m.id: m for m in cfg.markets}
         self.limits: dict[str, controls.Limits] = controls.resolve_all(cfg)
         self.event_of: dict[str, str] = {m.id: controls.event_of(m) for m in cfg.markets}
+        by_event: dict[str, list[str]] = {}
+        for m, e in self.event_of.items():
+            by_event.setdefault(e, []).append(m)
+        # Per intent, the other markets of its event: looked up, not searched (issue 9).
+        self.event_peers: dict[str, tuple[str, ...]] = {
+            m: tuple(o for o in by_event[e] if o != m) for m, e in self.event_of.items()}
         self.positions: dict[str, Position] = {}
         self.venue_of: dict[str, str] = {m.id: m.venue for m in cfg.markets}
         self.marks: dict[str, int] = {}
         self.books: dict[str, limits.BookTop] = {}
         self.book_seen_ns: dict[str, int] = {}
         self.stale: dict[str, bool] = {}
+        self._init_totals()
         self.sw = Switches.load(journal.load_state())
         self.reversed: set[tuple[str, str]] = journal.reversed()
         self.rejected = 0
@@ -85,6 +94,7 @@ class RiskGate(ControlMixin, LossMixin):
         self.live_ns: dict[str, int] = {}
         self.buckets: dict[str, tuple[float, int]] = {}
         self.flatten_sent: dict[str, tuple[int, int, int]] = {}
+        self._decisions: dict[tuple[str, str], Any] = {}
         # Wall-clock microseconds, so a restarted risk's sequence keeps increasing.
         self._seq = wall_ns() // 1_000
 
@@ -137,14 +147,6 @@ class RiskGate(ControlMixin, LossMixin):
         """The latest book mid of a market in pips, if any."""
         return self.marks.get(market)
 
-    def _market_exposure(self, market: str, pos: Position) -> int:
-        mark = self.marks.get(market)
-        return exposure(pos.net, avg_price(pos) if mark is None else mark)
-
-    def total_exposure(self) -> int:
-        """Money at risk across every market, micro-dollars."""
-        return sum(self._market_exposure(m, p) for m, p in self.positions.items())
-
     def market_pnl(self, market: str) -> tuple[int, int]:
         """(realized net of fees, marked) P&L of a market, micro-dollars."""
         pos = self.positions.get(market, Position())
@@ -164,8 +166,7 @@ class RiskGate(ControlMixin, LossMixin):
         return seen is None or self._mono() - seen > max_age * 1_000_000
 
     def _event_context(self, market: str) -> limits.EventContext:
-        event = self.event_of.get(market, market)
-        others = [m for m, e in self.event_of.items() if e == event and m != market]
+        others = self.event_peers.get(market, ())
         if not others:
             return limits.EventContext()
         bids = tuple(lv.price for m in others for lv in self.live.get(m, ((), ()))[0])
@@ -185,7 +186,10 @@ class RiskGate(ControlMixin, LossMixin):
         )
         if book.bids and book.asks and book.bids[0].price < book.asks[0].price:
             self.marks[book.market] = (book.bids[0].price + book.asks[0].price) // 2
-        out = self.check_losses(book.market) if book.market in self.positions else []
+        held = book.market in self.positions
+        if held:
+            self._refresh(book.market)
+        out = self.check_losses(book.market) if held else []
         if book.market in self.sw.flattening:
             out += self.flatten_commands(book.market)
         return out
@@ -222,7 +226,7 @@ class RiskGate(ControlMixin, LossMixin):
             log.warning("intent for unknown market dropped", extra={"market": intent.market})
             return None
         self._seen(intent.market)
-        metrics.HOP_LATENCY.labels(hop="quoter_to_risk").observe(
+        _QUOTER_TO_RISK.observe(
             max(0, time.monotonic_ns() - intent.ts_sent_ns) / 1e9)
         lim = self.limits[market.id]
         now = self._mono()
@@ -234,7 +238,7 @@ class RiskGate(ControlMixin, LossMixin):
             self._count(market.id, "rate_throttle")
             return None
         pos = self.positions.get(intent.market, Position())
-        other = self.total_exposure() - self._market_exposure(intent.market, pos)
+        other = self.exposure_total - self.exposures.get(intent.market, 0)
         gate = limits.GateState(
             killed=self.killed(intent.market), paused=self.sw.paused,
             halted=intent.market in self.sw.halted, stale=self._is_stale(intent.market),
@@ -247,7 +251,12 @@ class RiskGate(ControlMixin, LossMixin):
             event=self._event_context(market.id),
             exit_bids=intent.exit_bids, exit_asks=intent.exit_asks,
         )
-        metrics.RISK_DECISIONS.labels(market=market.id, outcome=decision.outcome).inc()
+        key = (market.id, decision.outcome)
+        counter = self._decisions.get(key)
+        if counter is None:  # labels() locks and builds a key per call: look it up once
+            counter = self._decisions[key] = metrics.RISK_DECISIONS.labels(
+                market=market.id, outcome=decision.outcome)
+        counter.inc()
         for reason in decision.reasons:
             metrics.RISK_REJECTIONS.labels(reason=reason).inc()
         if decision.reasons == ("paused",):
@@ -324,14 +333,13 @@ class RiskGate(ControlMixin, LossMixin):
             if (f.venue, f.trade_id) not in self.reversed:
                 pos = apply_fill(pos, f)
         self.venue_of.setdefault(rev.market, rev.venue)
-        self.positions[rev.market] = pos
+        self._set_position(rev.market, pos)
         return self.position_update(rev.market), self.check_losses(rev.market)
 
     def _apply(self, fill: Fill) -> None:
         self.venue_of.setdefault(fill.market, fill.venue)
-        self.positions[fill.market] = apply_fill(
-            self.positions.get(fill.market, Position()), fill
-        )
+        self._set_position(fill.market, apply_fill(
+            self.positions.get(fill.market, Position()), fill))
 
     def replay(self, fills: Iterable[Fill]) -> int:
         """Rebuild positions from journaled fills, skipping reversed trades (no journaling,

@@ -37,13 +37,13 @@ class LossMixin:
                 out += self.halt(market, "max_loss")
         venue = self.venue_of.get(market, "")
         venue_limit = controls.venue_loss_limit(self.cfg.risk, venue)
-        in_venue = [m for m in self.markets if self.venue_of.get(m) == venue]
-        if venue_limit and limits.loss_breached(sum(self._loss(m) for m in in_venue),
-                                                venue_limit):
+        # Venue and total losses are running sums (totals.py), not sums per book.
+        if venue_limit and limits.loss_breached(self.venue_losses.get(venue, 0), venue_limit):
+            in_venue = [m for m in self.markets if self.venue_of.get(m) == venue]
             out += [c for m in in_venue if m not in self.sw.halted
                     for c in self.halt(m, "max_venue_loss")]
         total = round(self.cfg.risk.max_total_loss_usd * MONEY_SCALE)
-        if limits.loss_breached(sum(self._loss(m) for m in self.positions), total):
+        if limits.loss_breached(self.loss_total, total):
             out += [c for m in self.markets if m not in self.sw.halted
                     for c in self.halt(m, "max_total_loss")]
         return out
@@ -68,6 +68,7 @@ class LossMixin:
             return []
         self.sw.last_reset_ns = boundary
         self.sw.loss_base = {m: sum(self.market_pnl(m)) for m in self.positions}
+        self._refresh_all()
         released = [m for m, r in self.sw.halted.items()
                     if r in ("max_loss", "max_venue_loss", "max_total_loss")]
         for m in released:

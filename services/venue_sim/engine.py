@@ -9,6 +9,7 @@ server drains them and turns them into wire messages.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -40,6 +41,15 @@ __all__ = [
 ]
 
 
+FINISHED_KEEP = 10_000
+"""Finished (filled, cancelled, killed) orders of external accounts kept for queries.
+
+A real venue answers `GET /order/{id}` and rejects a replayed order id forever; the
+simulator does both for the newest FINISHED_KEEP finished orders (minutes of a busy soak,
+the whole of any test) and forgets older ones, so its memory stays flat over long runs.
+"""
+
+
 def _fmt(value: int, scale: int) -> str:
     text = format(Decimal(value) / scale, "f")
     if "." in text:
@@ -61,8 +71,13 @@ class Engine:
         self.books = {m.condition_id: Book() for m in markets}
         self.accounts: dict[str, Account] = {}
         self.orders: dict[str, Order] = {}
-        """Live orders of everyone, plus finished orders of external accounts."""
+        """Live orders of everyone, plus the newest FINISHED_KEEP finished external ones."""
         self.seen: set[str] = set()
+        """Ids of external orders in `orders` and of those not yet forgotten (duplicates)."""
+        self._finished: deque[str] = deque()
+        self.forgotten = 0
+        self.on_forget: list[Callable[[Order], None]] = []
+        """Called with each finished order dropped from `orders` (Kalshi's client ids)."""
         self.last_trade: dict[str, tuple[int, Side]] = {}
         """Per market: YES price and taker side (in YES terms) of the latest trade."""
         self.events: list[Event] = []
@@ -240,6 +255,7 @@ class Engine:
             acct = self.accounts[order.account]
             if not acct.internal:
                 acct.trades.append(trade)
+                acct.trades_total += 1
         # Taker side in YES terms: a taker on the YES bid side lifted the offer.
         self.last_trade[market.condition_id] = (yes_price, "BUY" if taker.yes_bid else "SELL")
         self.events.append(
@@ -282,6 +298,19 @@ class Engine:
         self._gtd.pop(order.id, None)
         if acct.internal:
             self.orders.pop(order.id, None)
+            return
+        self._finished.append(order.id)
+        while len(self._finished) > FINISHED_KEEP:
+            self._forget(self._finished.popleft())
+
+    def _forget(self, order_id: str) -> None:
+        """Drop one finished external order: it is no longer listed, queried or a duplicate."""
+        order = self.orders.pop(order_id, None)
+        self.seen.discard(order_id)
+        self.forgotten += 1
+        if order is not None:
+            for hook in self.on_forget:
+                hook(order)
 
     # --- cancelling -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 from common.config import SimFlowConfig
 from common.prices import PRICE_SCALE, SIZE_SCALE, snap_down, snap_up
@@ -49,6 +50,9 @@ class Flow:
         self.view = dict(self.true_p)
         for address in INTERNAL_ACCOUNTS:
             engine.open_account(address, INTERNAL_COLLATERAL, internal=True)
+        self.followers: dict[str, Callable[[], float]] = {}
+        """Markets whose true probability follows a reference feed (services/venue_sim/
+        reference.py): condition id -> the probability now. They draw nothing from `rng`."""
         self.steps = 0
         self.skipped_orders = 0
         """Maker levels that would have crossed and takers that found nothing to hit."""
@@ -65,6 +69,12 @@ class Flow:
     # --- hidden value ---------------------------------------------------------------------
 
     def _walk(self, m: SimMarket, dt: float) -> None:
+        follow = self.followers.get(m.condition_id)
+        if follow is not None:
+            p = min(TRUE_MAX, max(TRUE_MIN, follow()))
+            self.true_p[m.condition_id] = p
+            self.view[m.condition_id] += MAKER_LAG * (p - self.view[m.condition_id])
+            return
         cfg, rng = self.cfg, self.rng
         x = _logit(self.true_p[m.condition_id]) + cfg.volatility * math.sqrt(dt) * rng.gauss()
         p = _expit(x)
@@ -96,7 +106,7 @@ class Flow:
                 have.add(key)
             else:
                 self.engine.cancel(MAKER, order.id)
-        size = max(round(cfg.maker_size * SIZE_SCALE), m.min_size)
+        size = max(round(cfg.maker_size * m.depth * SIZE_SCALE), m.min_size)
         for yes_bid, price in sorted(want - have):
             token, own = (m.yes_token, price) if yes_bid else (m.no_token, ONE - price)
             self._send(MAKER, token, own, size, "GTC", post_only=True)
@@ -104,7 +114,7 @@ class Flow:
     # --- takers ---------------------------------------------------------------------------
 
     def _noise(self, m: SimMarket, dt: float) -> None:
-        expected = self.cfg.noise_rate_hz * dt
+        expected = self.cfg.noise_rate_hz * dt * m.activity
         count = int(expected) + (1 if self.rng.random() < expected - int(expected) else 0)
         for _ in range(count):
             buy_yes = self.rng.random() < 0.5

@@ -60,6 +60,14 @@ class KalshiBook:
         self.open_ids: dict[tuple[str, str], str] = {}
         """(account, client order id) -> order id, for idempotency among open orders."""
         self.groups = OrderGroups(venue)
+        venue.engine.on_forget.append(self._forget)
+
+    def _forget(self, order: Order) -> None:
+        """The engine dropped a finished order: drop its client id mappings too."""
+        cid = self.client_ids.pop(order.id, "")
+        if cid and self.open_ids.get((order.account, cid)) == order.id:
+            del self.open_ids[(order.account, cid)]
+        self.groups.forget(order.id)
 
     def register(self, key_id: str, pem: bytes) -> str:
         """Accept `pem` as the public key of `key_id`; open its account; return the account."""

@@ -78,6 +78,12 @@ class OrderGroups:
             group.orders.add(order_id)
             self._by_order[order_id] = group
 
+    def forget(self, order_id: str) -> None:
+        """A finished order left the engine's memory: it can no longer trade."""
+        group = self._by_order.pop(order_id, None)
+        if group is not None:
+            group.orders.discard(order_id)
+
     def on_trade(self, trade: Trade, now_ms: int) -> None:
         """Count the contracts a group's order matched; trip the group past its limit."""
         for oid in (trade.maker_order_id, trade.taker_order_id):

@@ -93,7 +93,8 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
                       "exchange_estimated_resume_time": None})
 
     async def markets(r: web.Request, account: str, data: Any) -> web.Response:
-        rows = [kw.market_json(engine, m) for m in engine.markets.values() if m.venue == "kalshi"]
+        rows = [kw.market_json(engine, m) | venue.listing.kalshi_fields(m)
+                for m in engine.markets.values() if m.venue == "kalshi"]
         wanted = [t for t in r.query.get("tickers", "").split(",") if t]
         if wanted:
             rows = [row for row in rows if row["ticker"] in wanted]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from common.errors import PmmError
@@ -19,6 +20,12 @@ POST_ONLY_CROSSES = "invalid post-only order: order crosses book"
 POST_ONLY_TYPES = "invalid post-only order: only GTC and GTD order types are allowed"
 NO_BALANCE = "not enough balance / allowance"
 ORDER_TYPES = frozenset({"GTC", "GTD", "FOK", "FAK"})
+TRADES_KEEP = 5_000
+"""Trades kept per external account (REST trade history, `/_sim/state` fills).
+
+Older trades are dropped so a long soak's memory stays flat; `Account.trades_total`
+still counts every trade and `positions`/`collateral` stay exact. No test comes near it.
+"""
 
 
 class OrderRejected(PmmError):
@@ -41,6 +48,14 @@ class SimMarket:
     start_probability: float = 0.5
     name: str = ""
     venue: str = "polymarket"
+    activity: float = 1.0
+    """Multiplier of the noise traders' rate (issue 5 candidates differ in volume)."""
+    depth: float = 1.0
+    """Multiplier of the background makers' size (candidates differ in liquidity)."""
+    resolves_at_s: int = 0
+    """Unix seconds the market resolves (listings' end date); 0 unknown."""
+    base_volume_usd: float = 0.0
+    """Seeded traded volume before the simulator started (listings' 24h volume)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +105,9 @@ class Account:
     positions: dict[str, int] = field(default_factory=dict)
     reserved: dict[str, int] = field(default_factory=dict)
     open_orders: dict[str, Order] = field(default_factory=dict)
-    trades: list[Trade] = field(default_factory=list)
+    trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=TRADES_KEEP))
+    """The newest TRADES_KEEP trades of this (external) account, oldest first."""
+    trades_total: int = 0
 
     def free_collateral(self) -> int:
         return self.collateral - self.locked

@@ -39,6 +39,9 @@ from services.venue_sim.kalshi_ws import WS_PATH as KALSHI_WS_PATH
 from services.venue_sim.kalshi_ws import KalshiHub
 from services.venue_sim.kalshi_wire import tokens as kalshi_tokens
 from services.venue_sim.lifecycle import TradeLifecycle
+from services.venue_sim.listing import Listing, add_gamma_routes, candidates
+from services.venue_sim.reference import WS_PATH as REFERENCE_WS_PATH
+from services.venue_sim.reference import ReferenceHub
 from services.venue_sim.ws import Hub
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ def sim_markets(cfg: Config) -> list[SimMarket]:
             condition_id=m.venue_market, yes_token=yes, no_token=no,
             tick=m.tick_pips, min_size=m.min_size_centi, neg_risk=m.neg_risk,
             start_probability=m.sim_start_probability, name=m.name or m.id, venue=m.venue,
+            resolves_at_s=(m.resolves_at_ns or 0) // 1_000_000_000,
         ))
     return out
 
@@ -74,8 +78,14 @@ class Venue:
         self.cfg = cfg
         self.sim = cfg.sim
         self.clock_ms = clock_ms
-        self.engine = Engine(sim_markets(cfg), clock_ms=clock_ms, id_seed=cfg.sim.seed)
+        configured = sim_markets(cfg)
+        known = {m.condition_id for m in configured}
+        extra = [m for m in candidates(cfg, clock_ms() // 1000) if m.condition_id not in known]
+        self.engine = Engine(configured + extra, clock_ms=clock_ms, id_seed=cfg.sim.seed)
         self.flow = Flow(self.engine, cfg.sim.flow, cfg.sim.seed)
+        self.listing = Listing(self.engine)
+        self.references = ReferenceHub(cfg, clock_ms)
+        self.flow.followers = self.references.followers(cfg)
         self.keys = KeyStore(cfg.sim.seed)
         self.heartbeats = Heartbeats(cfg.sim.heartbeat_timeout_ms, cfg.sim.seed)
         self.hub = Hub(self)
@@ -129,6 +139,7 @@ class Venue:
                 levels.setdefault(ev.market, {})[(ev.yes_bid, ev.price)] = ev
             elif isinstance(ev, Traded):
                 traded.setdefault(ev.trade.market, []).append(ev.trade)
+                self.listing.on_trade(ev.trade)
                 self.trade_to_users(ev.trade, "MATCHED", now)
             elif isinstance(ev, OrderChanged):
                 acct = self.engine.accounts[ev.order.account]
@@ -170,6 +181,7 @@ class Venue:
                 touched.add(cid)
             elif isinstance(ev, Traded):
                 self.khub.on_trade(ev.trade)
+                self.listing.on_trade(ev.trade)
                 self.kalshi.groups.on_trade(ev.trade, now)
         for cid in touched:
             self.khub.on_ticker(cid, now)
@@ -260,6 +272,7 @@ class Venue:
             asyncio.create_task(self._every(EXPIRY_CHECK_S, self._expire, "expiry")),
             asyncio.create_task(self._every(BOOK_INTERVAL_S, self._periodic_books, "books")),
         ]
+        self.references.start()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -268,6 +281,7 @@ class Venue:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.lifecycle.cancel()
+        await self.references.stop()
         await self.hub.close_all()
         await self.khub.close_all()
 
@@ -326,6 +340,8 @@ def build_app(venue: Venue) -> web.Application:
     app.router.add_get("/ws/market", market_ws)
     app.router.add_get("/ws/user", user_ws)
     app.router.add_get(KALSHI_WS_PATH, kalshi_ws)
+    app.router.add_get(REFERENCE_WS_PATH, venue.references.handle)
+    add_gamma_routes(app, venue.engine, venue.listing)
     add_kalshi_routes(app, venue)
     add_fault_routes(app, venue)
 

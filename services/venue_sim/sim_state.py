@@ -2,6 +2,8 @@
 
 Per external account: collateral, token positions, open orders and fills; a trade
 that went FAILED (a ghost fill, see lifecycle.py) is not a fill and is not listed.
+`fills` lists the newest model.TRADES_KEEP trades (every one in any test);
+`trades_total` counts all of them, and `positions` is exact however long the run.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def venue_state(venue: Venue) -> dict[str, Any]:
                 for o in acct.open_orders.values()
             ],
             "fills": fills,
+            "trades_total": acct.trades_total,
             "failed_trades": sorted(t.id for t in acct.trades if t.id in failed),
         }
     markets = {}
@@ -73,4 +76,5 @@ def venue_state(venue: Venue) -> dict[str, Any]:
             "no_token": m.no_token,
             "tick": price_to_str(m.tick),
         }
-    return {"accounts": accounts, "markets": markets, "faults": venue.faults.view()}
+    return {"accounts": accounts, "markets": markets, "faults": venue.faults.view(),
+            "orders_forgotten": engine.forgotten}

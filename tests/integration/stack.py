@@ -23,6 +23,8 @@ from common import config as config_mod
 from services.control import stack as stack_mod
 
 ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_DEMO = "# --- reference feed demo"
+"""Where a deploy/demo*.toml's reference feed demo starts (everything after it is left out)."""
 
 
 def free_port() -> int:
@@ -35,12 +37,17 @@ class Stack:
     """A running stack: its config, its simulator, its status, and its processes."""
 
     def __init__(self, *, extra: str = "", quoters: int = 2, seed: int = 11,
-                 base: str = "demo.toml") -> None:
-        """`base`: the deploy/ config whose [[markets]] the stack trades (demo-kalshi.toml...)."""
+                 base: str = "demo.toml", references: bool = False) -> None:
+        """`base`: the deploy/ config whose [[markets]] the stack trades (demo-kalshi.toml...).
+        `references`: keep the base's reference feed demo (issue 5: a market following a
+        simulated feed, and the `reference` process); left out by default."""
         self.dir = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
         self.sim_port, self.control_port, self.exporter_port = free_port(), free_port(), free_port()
         demo = (ROOT / "deploy" / base).read_text()
         markets = demo[demo.index("[[markets]]"):]
+        if not references and REFERENCE_DEMO in markets:
+            markets = markets[:markets.index(REFERENCE_DEMO)]
+        markets = markets.replace("127.0.0.1:8711", f"127.0.0.1:{self.sim_port}")
         text = f"""
 [stack]
 run_dir = "{self.dir}/run"
@@ -48,6 +55,7 @@ quoters = {quoters}
 [venues.polymarket]
 rest_url = "http://127.0.0.1:{self.sim_port}"
 ws_url = "ws://127.0.0.1:{self.sim_port}/ws"
+gamma_url = "http://127.0.0.1:{self.sim_port}/gamma"
 [venues.kalshi]
 rest_url = "http://127.0.0.1:{self.sim_port}/trade-api/v2"
 ws_url = "ws://127.0.0.1:{self.sim_port}/trade-api/ws/v2"

@@ -59,7 +59,8 @@ def test_unknown_market_is_a_clear_error(tmp_path: Path) -> None:
 def test_stop_removes_and_an_invalid_overlay_names_the_file(tmp_path: Path) -> None:
     cfg = base(tmp_path)
     new = markets.stop(cfg, "btc-150k")
-    assert [m.id for m in new.markets] == ["fed-cut-dec", "eu-election", "rain-nyc"]
+    assert [m.id for m in new.markets] == ["fed-cut-dec", "eu-election", "rain-nyc",
+                                           "btc-above-100k"]
     assert overlay.load(cfg.run_dir).removed == ["btc-150k"]
     overlay.path_of(cfg.run_dir).write_text("bogus = 1\n")
     with pytest.raises(ConfigError, match="overlay.toml"):

@@ -15,7 +15,7 @@ import zmq
 import zmq.asyncio
 
 from common import topics
-from common.config import Config, MarketConfig, StackConfig, endpoint
+from common.config import Config, MarketConfig, QuotingConfig, StackConfig, endpoint
 from common.messages import (
     BookSnapshot,
     Heartbeat,
@@ -24,6 +24,7 @@ from common.messages import (
     MarketStatus,
     PositionUpdate,
     QuoteIntent,
+    TradePrint,
 )
 from services.quoter.actor import Quoter, shard_markets
 
@@ -162,3 +163,65 @@ async def _scenario(cfg: Config) -> None:
         for s in socks:
             s.close(linger=0)
         ctx.term()
+
+
+def test_timer_floor_resends_without_new_books(run_dir: Path) -> None:
+    """The timer floor (every `interval_ms`) still steps a quoted market with no new book,
+    and never one without a book: the hot loop checks floors only once the earliest may be
+    due (issue 9), which must not lose any."""
+    cfg = config(run_dir)
+    cfg = Config(stack=cfg.stack, markets=cfg.markets, quoting=QuotingConfig(interval_ms=150))
+    asyncio.run(_floor_scenario(cfg))
+
+
+async def _floor_scenario(cfg: Config) -> None:
+    ctx = zmq.asyncio.Context()
+    enc = msgspec.msgpack.Encoder()
+    dec = msgspec.msgpack.Decoder(IntentChannel)
+    md = ctx.socket(zmq.PUB)
+    md.bind(endpoint(cfg, "md", "kalshi"))
+    state = ctx.socket(zmq.PUB)
+    state.bind(endpoint(cfg, "state"))
+    risk = ctx.socket(zmq.PULL)
+    risk.bind(endpoint(cfg, "intents"))
+    stop = asyncio.Event()
+    task = asyncio.create_task(Quoter(cfg, 0, 2).run(stop))
+    book = BookSnapshot(
+        venue="kalshi", market="m0", seq=1, ts_recv_ns=1, ts_venue_ms=1, tick=100,
+        bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),),
+    )
+    try:
+        intents: list[QuoteIntent] = []
+        deadline = time.monotonic() + DEADLINE_S
+        while not intents and time.monotonic() < deadline:  # slow joiner: republish
+            await md.send_multipart((topics.md("kalshi", "m0"), enc.encode(book)))
+            while await risk.poll(50):
+                msg = dec.decode(await risk.recv())
+                if isinstance(msg, QuoteIntent):
+                    intents.append(msg)
+        assert intents, "no intent for the first book"
+        first = len(intents)
+        until = time.monotonic() + 1.0  # no new book: only the 150 ms floor can send
+        while time.monotonic() < until:
+            if await risk.poll(50):
+                msg = dec.decode(await risk.recv())
+                if isinstance(msg, QuoteIntent):
+                    intents.append(msg)
+        assert len(intents) - first >= 3, f"{len(intents) - first} timer re-sends in 1 s"
+        assert {i.market for i in intents} == {"m0"}  # m2 has no book: never stepped
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, DEADLINE_S)
+        for s in (md, state, risk):
+            s.close(linger=0)
+        ctx.term()
+
+
+def test_trades_keep_the_aggressor_for_the_toxicity_signal(run_dir: Path) -> None:
+    """TradePrint.side is the aggressor; the engine's toxicity signal reads it from TradeTick
+    (0 would make it infer the side from the price)."""
+    q = Quoter(config(run_dir), 0, 1)
+    for side in ("BUY", "SELL"):
+        q.on_trade(TradePrint(venue="kalshi", market="m0", ts_recv_ns=1, ts_venue_ms=1,
+                              price=5000, size=100, side=side))  # type: ignore[arg-type]
+    assert [t.side for t in q.markets["m0"].trades] == [1, -1]

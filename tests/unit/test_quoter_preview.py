@@ -22,7 +22,8 @@ def write(tmp_path: Path, doc: object) -> str:
 
 
 def test_every_preset_loads_and_quotes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert {p.stem for p in PRESETS} == {"conservative", "aggressive", "high-frequency", "scalping"}
+    assert {p.stem for p in PRESETS} == {"conservative", "aggressive", "high-frequency", "scalping",
+                                         "informed-flow"}
     for preset in PRESETS:
         cfg = config.load(preset)
         assert cfg.quoting != config.QuotingConfig()

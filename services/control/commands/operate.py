@@ -32,7 +32,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     frames = 0
     while True:
-        text = render.table(_status_doc(cfg, args.id), color=args.watch and sys.stdout.isatty())
+        doc = _status_doc(cfg, args.id)
+        text = render.table(doc, color=args.watch and sys.stdout.isatty())
+        if args.id:  # one market in detail: its reference and the close-or-hedge analysis
+            text += "\n\n" + render.detail(doc)
         if not args.watch:
             print(text)
             return 0

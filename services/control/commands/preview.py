@@ -102,7 +102,9 @@ def _parse_config(args: argparse.Namespace) -> tuple[QuotingConfig, MarketInfo]:
     cfg: Config = config_mod.load(config_path(args.config))
     if args.market:
         market: MarketConfig = cfg.market(args.market)
-        return cfg.quoting_for(market), MarketInfo(resolves_at_ns=market.resolves_at_ns)
+        return cfg.quoting_for(market), MarketInfo(
+            resolves_at_ns=market.resolves_at_ns, reference=market.reference,
+            strike=market.strike)
     resolves = resolution_ns(args.resolves_at) if args.resolves_at else None
     if args.resolves_at and resolves is None:
         raise ConfigError(
@@ -112,10 +114,13 @@ def _parse_config(args: argparse.Namespace) -> tuple[QuotingConfig, MarketInfo]:
 
 
 def preview(
-    book: Book, params: QuotingConfig, market: MarketInfo, position: float, now_ns: int
+    book: Book, params: QuotingConfig, market: MarketInfo, position: float, now_ns: int,
+    reference: float | None = None,
 ) -> Decision:
-    """The engine's decision on a fresh state for this book and netted YES position."""
-    inputs = EngineInputs(book=book, net_centi=round(position * SIZE_SCALE))
+    """The engine's decision on a fresh state for this book and netted YES position (and
+    a reference price read at `now_ns`, for threshold markets)."""
+    inputs = EngineInputs(book=book, net_centi=round(position * SIZE_SCALE),
+                          reference=reference, reference_ts_ns=now_ns if reference else 0)
     _, decision = step(EngineState(), inputs, params, market, now_ns)
     return decision
 
@@ -129,11 +134,18 @@ def as_json(decision: Decision) -> dict[str, Any]:
             for lv in levels
         ]
 
-    return {
+    doc: dict[str, Any] = {
         "fair_value": float(price_to_str(decision.fair_value)),
         "bids": side(decision.bids),
         "asks": side(decision.asks),
     }
+    if decision.signals:  # signals on: the action and every reading (keys added, none changed)
+        doc["action"] = decision.action
+        doc["signals"] = [
+            {"name": r.name, "value": r.value, "active": r.active, "note": r.note}
+            for r in decision.signals
+        ]
+    return doc
 
 
 def as_table(decision: Decision) -> str:
@@ -149,6 +161,12 @@ def as_table(decision: Decision) -> str:
         lines.append(f"{'bid':6s}{i:>6d}{price_to_str(lv.price):>10s}{size_to_str(lv.size):>12s}")
     if not decision.bids and not decision.asks:
         lines.append("(no quotes: the engine would pull every order)")
+    if decision.signals:
+        lines.append(f"action {decision.action}   widen bid x{decision.widen_bid:.2f} ask "
+                     f"x{decision.widen_ask:.2f}   fair-value nudge {decision.fv_nudge:+.0f} pips")
+        for r in decision.signals:
+            mark = "*" if r.active else " "
+            lines.append(f"  {mark} {r.name:15s}{r.value:>12.4f}  {r.note}")
     for name, levels in (("exit-bid", decision.ladder.exit_bids),
                          ("exit-ask", decision.ladder.exit_asks)):
         for lv in levels:
@@ -168,7 +186,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
     now_ns = resolution_ns(args.at) if args.at else time.time_ns()
     if now_ns is None:
         raise ConfigError(f"--at {args.at!r} is neither ISO-8601 nor unix seconds")
-    decision = preview(book, params, market, args.position, now_ns)
+    if args.reference is not None and not (math.isfinite(args.reference) and args.reference > 0):
+        raise ConfigError(f"--reference must be a positive price, got {args.reference}")
+    decision = preview(book, params, market, args.position, now_ns, args.reference)
     print(json.dumps(as_json(decision)) if args.json else as_table(decision))
     return 0
 
@@ -190,3 +210,5 @@ def register(sub: Any) -> None:
     p.add_argument("--resolves-at", default="", help="resolution time (ISO-8601) without --market")
     p.add_argument("--at", default="", help="pretend it is this time (ISO-8601); default now")
     p.add_argument("--json", action="store_true", help="print the ladder as JSON for scripts")
+    p.add_argument("--reference", type=float, default=None,
+                   help="reference price now (threshold fair value, lead-lag; issue 5)")

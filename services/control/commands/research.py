@@ -32,7 +32,7 @@ def _params(args: argparse.Namespace) -> Any:
     if args.latency_ms < 0:
         raise ConfigError(f"--latency-ms must be >= 0, got {args.latency_ms}")
     return BacktestParams(latency_ms=args.latency_ms, maker_fee_bps=args.maker_fee_bps,
-                          signals=args.signals)
+                          signals=getattr(args, "signals", "config"))
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -100,6 +100,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_signals_compare(args: argparse.Namespace) -> int:
+    from services.research.compare import compare, table
+
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
+    seeds = range(args.seed, args.seed + args.seeds)
+    rows = compare(args.scenario or ["news_jump", "toxic_flow"], seeds, cfg=_cfg(args),
+                   overrides=_overrides(args), params=_params(args))
+    print(json.dumps(rows) if args.json else table(rows))
+    return 0
+
+
 def _recorder(mode: str, args: argparse.Namespace, extra: list[str]) -> int:
     cfg, path = stack.find(args.config)
     cmd = [sys.executable, "-m", "services.recorder", mode, "--config", str(path),
@@ -139,7 +151,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return _recorder("replay", args, extra)
 
 
-def _common(p: argparse.ArgumentParser, *, source: bool = True) -> None:
+def _scenario_names() -> list[str]:
+    from services.research.scenarios import SCENARIOS
+
+    return list(SCENARIOS)
+
+
+def _common(p: argparse.ArgumentParser, *, source: bool = True, signals: bool = True) -> None:
     from services.research.scenarios import SCENARIOS
 
     if source:
@@ -152,8 +170,10 @@ def _common(p: argparse.ArgumentParser, *, source: bool = True) -> None:
                    help="override one quoting field, e.g. --set spread=0.03")
     p.add_argument("--latency-ms", type=int, default=50, help="decision to order arrival")
     p.add_argument("--maker-fee-bps", type=float, default=0.0, help="negative for a rebate")
-    p.add_argument("--signals", choices=["on", "off"], default="off",
-                   help="issue 5 signals (no-op until they exist)")
+    if signals:
+        p.add_argument("--signals", choices=["on", "off", "config"], default="config",
+                       help="informed-flow signals: on, off, or as [quoting.signals] enabled "
+                            "says (default; off unless the config turns them on)")
 
 
 def register(sub: Any) -> None:
@@ -182,6 +202,16 @@ def register(sub: Any) -> None:
             "pmm report --scenario toxic_flow --seed 3 --out report/", cmd_report)
     _common(p)
     p.add_argument("--out", default="report")
+    p = add(sub, "signals-compare",
+            "Backtest scenarios with the informed-flow signals off and on; print the markouts.",
+            "pmm signals-compare --seeds 20            # news_jump and toxic_flow, seeds 1-20\n"
+            "pmm signals-compare --scenario calm --seeds 5 --config deploy/demo.toml --json",
+            cmd_signals_compare)
+    _common(p, source=False, signals=False)
+    p.add_argument("--scenario", action="append", choices=sorted(_scenario_names()),
+                   help="scenario (repeatable; default news_jump and toxic_flow)")
+    p.add_argument("--seeds", type=int, default=20, help="seeds from --seed on")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p = add(sub, "record", "Record the running stack's market data to compressed files.",
             "pmm record --data rec/          # next to `pmm up`; Ctrl-C stops", cmd_record)
     p.add_argument("--data", required=True, help="recording directory")

@@ -1,0 +1,194 @@
+"""Market scanner (issue 5): score candidate markets from the venues' listings, filter them,
+and choose the top N to quote. Pure: the listing JSON goes in, ranked rows come out.
+
+Each component scores 0..1 against a reference scale from `[scanner]` (so a market's score
+does not depend on which other markets were listed):
+
+- volume:      log(1 + volume) / log(1 + volume_ref_usd), capped at 1 (more flow to capture)
+- liquidity:   the same with liquidity_ref_usd (depth to size into and to exit against)
+- spread:      spread / spread_ref, capped at 1 (a wider spread is more edge per fill);
+               no two-sided book scores 0
+- volatility:  1 - |price change| / volatility_ref, floored at 0 (a moving price is
+               adverse selection for a maker)
+- resolution:  days left / resolution_ref_days, capped at 1 (the gamma of a binary near
+               its end); no known date scores 0
+
+The score is the weighted mean (`[scanner.weights]`). Filters drop a market before it is
+ranked: closed or not accepting orders, liquidity below `min_liquidity_usd`, already
+resolved, resolving later than `max_days_to_resolution` (or with no date) when that is
+set, and markets the stack already runs. `select` takes the top `top_n`, at most
+`max_markets` minus the markets running.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+from msgspec import Struct
+
+from common.config import ScannerConfig
+
+COMPONENTS = ("volume", "spread", "volatility", "liquidity", "resolution")
+
+
+class Candidate(Struct, frozen=True, kw_only=True):
+    """One listed market with the stats the scanner reads (USD, dollars, unix seconds)."""
+
+    venue: str
+    venue_market: str
+    """Polymarket condition id, Kalshi ticker."""
+    token: str
+    """What `pmm start` takes as the token: Polymarket's YES token id, Kalshi's ticker."""
+    name: str
+    volume_usd: float
+    liquidity_usd: float
+    spread: float | None
+    price_change: float
+    resolves_at_s: int | None
+    tradable: bool = True
+
+
+class Scored(Struct, frozen=True, kw_only=True):
+    candidate: Candidate
+    score: float
+    components: dict[str, float]
+    days_to_resolution: float | None
+    excluded: str
+    """Why the market was filtered out; "" when it is eligible."""
+
+
+def _iso_s(text: Any) -> int | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def _num(value: Any) -> float:
+    """A venue number (JSON number or decimal string); raises ValueError/TypeError if not."""
+    if value is None or isinstance(value, bool):
+        raise TypeError(f"not a number: {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"not finite: {value!r}")
+    return out
+
+
+def from_gamma(rows: Any) -> tuple[list[Candidate], int]:
+    """Candidates from Polymarket Gamma `GET /markets`; (candidates, malformed rows)."""
+    out: list[Candidate] = []
+    bad = 0
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            tokens = json.loads(row["clobTokenIds"])
+            spread = row.get("spread")
+            out.append(Candidate(
+                venue="polymarket", venue_market=str(row["conditionId"]), token=str(tokens[0]),
+                name=str(row.get("question") or row["conditionId"]),
+                volume_usd=_num(row.get("volume24hr", 0) or 0),
+                liquidity_usd=_num(row.get("liquidityNum", row.get("liquidity", 0)) or 0),
+                spread=None if spread is None else _num(spread),
+                price_change=abs(_num(row.get("oneDayPriceChange", 0) or 0)),
+                resolves_at_s=_iso_s(row.get("endDate")),
+                tradable=bool(row.get("active", True)) and not row.get("closed", False)
+                and bool(row.get("acceptingOrders", True)),
+            ))
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            bad += 1
+    return out, bad
+
+
+def from_kalshi(payload: Any) -> tuple[list[Candidate], int]:
+    """Candidates from Kalshi `GET /markets` (2026 fixed-point fields); (candidates, malformed).
+
+    Volume in USD is `volume_24h_fp` contracts at the mid; liquidity is `liquidity_dollars`
+    when present, else the top of book (`yes_bid_size_fp` at the bid plus `yes_ask_size_fp`
+    at 1 - ask); the price change is |last - previous|."""
+    out: list[Candidate] = []
+    bad = 0
+    rows = payload.get("markets") if isinstance(payload, dict) else None
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            bid, ask = _num(row["yes_bid_dollars"]), _num(row["yes_ask_dollars"])
+            two_sided = 0 < bid < ask < 1
+            mid = (bid + ask) / 2 if two_sided else _num(row.get("last_price_dollars", 0) or 0)
+            liquidity = row.get("liquidity_dollars")
+            if liquidity is None:
+                liquidity = (_num(row.get("yes_bid_size_fp", 0)) * bid
+                             + _num(row.get("yes_ask_size_fp", 0)) * (1 - ask))
+            prev = row.get("previous_price_dollars")
+            change = 0.0 if prev is None else abs(_num(row.get("last_price_dollars", 0)) - _num(prev))
+            out.append(Candidate(
+                venue="kalshi", venue_market=str(row["ticker"]), token=str(row["ticker"]),
+                name=str(row.get("title") or row["ticker"]),
+                volume_usd=_num(row.get("volume_24h_fp", 0) or 0) * mid,
+                liquidity_usd=_num(liquidity), spread=round(ask - bid, 4) if two_sided else None,
+                price_change=change, resolves_at_s=_iso_s(row.get("close_time")),
+                tradable=str(row.get("status", "active")) in ("active", "open"),
+            ))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            bad += 1
+    return out, bad
+
+
+def components(c: Candidate, cfg: ScannerConfig, now_s: int) -> dict[str, float]:
+    """Each component's 0..1 score (module docstring)."""
+    days = None if c.resolves_at_s is None else (c.resolves_at_s - now_s) / 86_400
+    return {
+        "volume": min(1.0, math.log1p(max(c.volume_usd, 0)) / math.log1p(cfg.volume_ref_usd)),
+        "spread": 0.0 if c.spread is None else min(1.0, max(c.spread, 0) / cfg.spread_ref),
+        "volatility": max(0.0, 1 - c.price_change / cfg.volatility_ref),
+        "liquidity": min(1.0, math.log1p(max(c.liquidity_usd, 0)) / math.log1p(cfg.liquidity_ref_usd)),
+        "resolution": 0.0 if days is None else min(1.0, max(days, 0) / cfg.resolution_ref_days),
+    }
+
+
+def score(parts: dict[str, float], cfg: ScannerConfig) -> float:
+    """The weighted mean of the components (weights from `[scanner.weights]`)."""
+    weights = {name: getattr(cfg.weights, name) for name in COMPONENTS}
+    total = sum(weights.values())
+    return sum(weights[n] * parts[n] for n in COMPONENTS) / total
+
+
+def exclusion(c: Candidate, cfg: ScannerConfig, now_s: int, running: set[tuple[str, str]]) -> str:
+    """Why `c` is filtered out, or "" if it is eligible."""
+    if (c.venue, c.venue_market) in running:
+        return "already running"
+    if not c.tradable:
+        return "closed or not accepting orders"
+    if c.liquidity_usd < cfg.min_liquidity_usd:
+        return f"liquidity ${c.liquidity_usd:,.0f} < min ${cfg.min_liquidity_usd:,.0f}"
+    if c.resolves_at_s is not None and c.resolves_at_s <= now_s:
+        return "past its resolution time"
+    if cfg.max_days_to_resolution > 0:
+        if c.resolves_at_s is None:
+            return "no resolution date (max_days_to_resolution is set)"
+        days = (c.resolves_at_s - now_s) / 86_400
+        if days > cfg.max_days_to_resolution:
+            return f"resolves in {days:,.1f} days > max {cfg.max_days_to_resolution:g}"
+    return ""
+
+
+def rank(cands: list[Candidate], cfg: ScannerConfig, now_s: int,
+         running: set[tuple[str, str]] | None = None) -> list[Scored]:
+    """Every candidate scored: eligible ones first by score (ties by id), then the rest."""
+    running = running or set()
+    rows = []
+    for c in cands:
+        parts = components(c, cfg, now_s)
+        days = None if c.resolves_at_s is None else (c.resolves_at_s - now_s) / 86_400
+        rows.append(Scored(candidate=c, score=score(parts, cfg), components=parts,
+                           days_to_resolution=days, excluded=exclusion(c, cfg, now_s, running)))
+    rows.sort(key=lambda r: (r.excluded != "", -r.score, r.candidate.venue, r.candidate.venue_market))
+    return rows
+
+
+def select(ranked: list[Scored], cfg: ScannerConfig, running_count: int) -> list[Scored]:
+    """The top `top_n` eligible rows, no more than `max_markets - running_count`."""
+    room = max(0, min(cfg.top_n, cfg.max_markets - running_count))
+    return [r for r in ranked if not r.excluded][:room]
