@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit integration bench clean venv
+.PHONY: demo test lint unit integration bench clean venv
 
 venv: $(STAMP)
 
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/pmm demo
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q tests
+
+lint: $(STAMP)
+	@echo "==> ruff (STYLE.md 11: bugbear, async, logging, security) and mypy"
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit tests/property

@@ -31,14 +31,14 @@ class _Cfg(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
-class QuoteTier(_Cfg):
+class QuoteTier(_Cfg, frozen=True):
     """One tier of a tiered ladder: its half-spread from the reservation price and its size."""
 
     spread: Annotated[float, Meta(gt=0, le=0.5)]
     size: Annotated[float, Meta(gt=0, le=1e7)]
 
 
-class QuotingConfig(_Cfg):
+class QuotingConfig(_Cfg, frozen=True):
     """Strategy parameters; defaults follow the operator's habits (shared/DESIGN.md)."""
 
     spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.02
@@ -86,7 +86,7 @@ class QuotingConfig(_Cfg):
     signals: SignalsConfig = SignalsConfig()
 
 
-class MarketConfig(_Cfg):
+class MarketConfig(_Cfg, frozen=True):
     """One binary event on one venue."""
 
     id: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -166,13 +166,13 @@ def resolution_ns(value: str | float) -> int | None:
     return int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1000
 
 
-class StackConfig(_Cfg):
+class StackConfig(_Cfg, frozen=True):
     run_dir: str = ".pmm/run"
     quoters: Annotated[int, Meta(ge=1, le=64)] = 2
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class CurveConfig(_Cfg):
+class CurveConfig(_Cfg, frozen=True):
     """CURVE encryption and authentication (pyzmq zmq.auth) for sockets that leave the host.
 
     Files are zmq.auth certificates (`zmq.auth.create_certificates`): `*.key_secret` holds a
@@ -190,7 +190,7 @@ class CurveConfig(_Cfg):
     """Public certificates of every client a server accepts; checked at startup."""
 
 
-class BusConfig(_Cfg):
+class BusConfig(_Cfg, frozen=True):
     """Endpoints. Empty means an ipc:// socket in the run dir; set tcp:// ones to span hosts."""
 
     md: dict[str, str] = {}
@@ -205,7 +205,7 @@ class BusConfig(_Cfg):
     curve: CurveConfig = CurveConfig()
 
 
-class PolymarketConfig(_Cfg):
+class PolymarketConfig(_Cfg, frozen=True):
     rest_url: str = "http://127.0.0.1:8711"
     ws_url: str = "ws://127.0.0.1:8711/ws"
     gamma_url: str = "http://127.0.0.1:8711/gamma"
@@ -225,7 +225,7 @@ class PolymarketConfig(_Cfg):
     cancel_burst: Annotated[float, Meta(ge=1, le=1e6)] = 120.0
 
 
-class KalshiConfig(_Cfg):
+class KalshiConfig(_Cfg, frozen=True):
     """Kalshi trade API v2. Rate limits are token buckets (2026 model); all of it is config."""
 
     rest_url: str = "http://127.0.0.1:8711/trade-api/v2"
@@ -244,12 +244,12 @@ class KalshiConfig(_Cfg):
     """Order-group fill-volume breaker (contracts per rolling 15 s); 0 = no order group."""
 
 
-class VenuesConfig(_Cfg):
+class VenuesConfig(_Cfg, frozen=True):
     polymarket: PolymarketConfig = PolymarketConfig()
     kalshi: KalshiConfig = KalshiConfig()
 
 
-class IngestConfig(_Cfg):
+class IngestConfig(_Cfg, frozen=True):
     depth: Annotated[int, Meta(ge=1, le=100)] = 10
     silence_timeout_ms: PositiveMs = 15_000
     ping_interval_ms: PositiveMs = 10_000
@@ -259,11 +259,11 @@ class IngestConfig(_Cfg):
     (re)subscribe and on a rejected order; Kalshi pushes no message when a grid changes)."""
 
 
-class QuoterConfig(_Cfg):
+class QuoterConfig(_Cfg, frozen=True):
     heartbeat_interval_ms: PositiveMs = 250
 
 
-class RiskConfig(_Cfg):
+class RiskConfig(_Cfg, frozen=True):
     max_total_exposure_usd: Dollars = 10_000.0
     max_total_loss_usd: Dollars = 500.0
     max_order_size: Annotated[float, Meta(gt=0, le=1e7)] = 1000.0
@@ -299,7 +299,7 @@ class RiskConfig(_Cfg):
     """Per-market overrides ([risk.markets."fed-cut-dec"] price_collar = 0.02)."""
 
 
-class ExecutorConfig(_Cfg):
+class ExecutorConfig(_Cfg, frozen=True):
     risk_timeout_ms: PositiveMs = 1000
     reconcile_interval_ms: PositiveMs = 5000
     report_interval_ms: PositiveMs = 500
@@ -308,20 +308,20 @@ class ExecutorConfig(_Cfg):
     """Replays to risk start this long before risk was last heard (services/executor/replay.py)."""
 
 
-class ControlConfig(_Cfg):
+class ControlConfig(_Cfg, frozen=True):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Meta(ge=1, le=65535)] = 8780
-    secret_env: str = "PMM_CONTROL_SECRET"
+    secret_env: str = "PMM_CONTROL_SECRET"  # noqa: S105 - the variable's name, not a secret
     ack_timeout_ms: PositiveMs = 300
     retries: Annotated[int, Meta(ge=1, le=100)] = 10
 
 
-class ExporterConfig(_Cfg):
+class ExporterConfig(_Cfg, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 9464
 
 
-class SimFlowConfig(_Cfg):
+class SimFlowConfig(_Cfg, frozen=True):
     """Synthetic flow of the built-in venue simulator."""
 
     step_ms: Annotated[int, Meta(ge=1, le=60_000)] = 100
@@ -342,7 +342,7 @@ FeedName = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-
 """A reference feed's name: it is part of the bus topic `ref.<feed>|`."""
 
 
-class SimReferenceConfig(_Cfg):
+class SimReferenceConfig(_Cfg, frozen=True):
     """A reference price the simulator serves at `/ref/ws` (issue 5, lead-lag): a seeded
     log-price random walk with jumps. Markets whose `reference` names it follow it: their
     true probability is the binary-option probability of the price `lag_ms` ago, so the
@@ -363,7 +363,7 @@ class SimReferenceConfig(_Cfg):
     """Time to resolution used for the probability when the market's is unknown or later."""
 
 
-class SimConfig(_Cfg):
+class SimConfig(_Cfg, frozen=True):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8711
@@ -384,7 +384,7 @@ class SimConfig(_Cfg):
     traded by the simulator but not configured: candidates for `pmm scan` (issue 5)."""
 
 
-class ReferenceFeedConfig(_Cfg):
+class ReferenceFeedConfig(_Cfg, frozen=True):
     """An external reference price feed `services.reference` reads and publishes on the md
     bus as ReferencePrice on `ref.<feed>|` (issue 5). The websocket sends JSON text
     `{"feed": "BTC-USD", "price": 97000.5, "ts": <unix ms>}`; the simulator serves them at
@@ -396,7 +396,7 @@ class ReferenceFeedConfig(_Cfg):
     """Reconnect when the feed sends nothing for this long."""
 
 
-class ScannerWeights(_Cfg):
+class ScannerWeights(_Cfg, frozen=True):
     """Weights of the scanner's components (each scored 0..1); at least one must be > 0."""
 
     volume: Annotated[float, Meta(ge=0, le=100)] = 1.0
@@ -406,7 +406,7 @@ class ScannerWeights(_Cfg):
     resolution: Annotated[float, Meta(ge=0, le=100)] = 1.0
 
 
-class ScannerConfig(_Cfg):
+class ScannerConfig(_Cfg, frozen=True):
     """`pmm scan` (issue 5, common/scanner.py): score candidate markets from the venues'
     listings, filter, propose (or start) the top N within `max_markets`."""
 
@@ -428,7 +428,7 @@ class ScannerConfig(_Cfg):
     resolution_ref_days: Annotated[float, Meta(gt=0, le=36_500)] = 30.0
 
 
-class Config(_Cfg):
+class Config(_Cfg, frozen=True):
     stack: StackConfig = StackConfig()
     bus: BusConfig = BusConfig()
     venues: VenuesConfig = VenuesConfig()

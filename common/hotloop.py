@@ -109,7 +109,7 @@ class Readiness:
         self._timer_at = 0.0
         self._yielded_ns = self._swept_ns = time.monotonic_ns()
         for inp in self.inputs:
-            fd = inp.sock.getsockopt(zmq.FD)
+            fd = int(inp.sock.getsockopt(zmq.FD))
             self._loop.add_reader(fd, self._signalled, inp)
             self._fds.append(fd)
 

@@ -47,7 +47,7 @@ class _Msg(Struct, frozen=True, tag_field="t", kw_only=True):
 # --- market data (ingest -> quoters, risk, control; topic md.<venue>.<market>) ---------------
 
 
-class BookSnapshot(_Msg, tag="book"):
+class BookSnapshot(_Msg, tag="book", frozen=True):
     """Top-N L2 book of one market in YES terms, best level first on each side."""
 
     venue: Venue
@@ -62,7 +62,7 @@ class BookSnapshot(_Msg, tag="book"):
     min_size: Size = 0
 
 
-class TradePrint(_Msg, tag="trade"):
+class TradePrint(_Msg, tag="trade", frozen=True):
     """A trade on the venue (anyone's), in YES terms; `side` is the aggressor's."""
 
     venue: Venue
@@ -74,7 +74,7 @@ class TradePrint(_Msg, tag="trade"):
     side: OrderSide
 
 
-class MarketStatus(_Msg, tag="status"):
+class MarketStatus(_Msg, tag="status", frozen=True):
     """Feed health of one market; `stale` means do not quote on its book."""
 
     venue: Venue
@@ -84,7 +84,7 @@ class MarketStatus(_Msg, tag="status"):
     reason: str = ""
 
 
-class ReferencePrice(_Msg, tag="ref"):
+class ReferencePrice(_Msg, tag="ref", frozen=True):
     """An external reference price (issue 5, lead-lag): e.g. the underlying of a crypto
     up/down market. `feed` names the feed (markets opt in with `reference = "<feed>"`);
     `price` is in the reference's own units (a float: BTC in dollars, not pips);
@@ -98,7 +98,7 @@ class ReferencePrice(_Msg, tag="ref"):
 # --- intents (quoter -> risk over PUSH/PULL) -------------------------------------------------
 
 
-class QuoteIntent(_Msg, tag="intent"):
+class QuoteIntent(_Msg, tag="intent", frozen=True):
     """The full desired ladder for one market; supersedes every older intent for it."""
 
     market: str
@@ -117,7 +117,7 @@ class QuoteIntent(_Msg, tag="intent"):
     exit_asks: tuple[Level, ...] = ()
 
 
-class Heartbeat(_Msg, tag="hb"):
+class Heartbeat(_Msg, tag="hb", frozen=True):
     """Liveness of one process. `role` is ingest, quoter, risk, executor or control."""
 
     sender: str
@@ -130,7 +130,7 @@ class Heartbeat(_Msg, tag="hb"):
 # --- commands (risk -> one executor over PUSH/PULL) ------------------------------------------
 
 
-class ApprovedIntent(_Msg, tag="approved"):
+class ApprovedIntent(_Msg, tag="approved", frozen=True):
     """A ladder risk approved (possibly clipped) for one market. Refused after `expires_at_ns`."""
 
     venue: Venue
@@ -148,7 +148,7 @@ class ApprovedIntent(_Msg, tag="approved"):
     exit_asks: tuple[Level, ...] = ()
 
 
-class CancelMarket(_Msg, tag="cancel"):
+class CancelMarket(_Msg, tag="cancel", frozen=True):
     """Cancel every order of one market (empty `market`: every market of the venue)."""
 
     venue: Venue
@@ -164,7 +164,7 @@ ExecutorCommand = ApprovedIntent | CancelMarket
 # --- events (executor -> risk, control; topic ev.<venue>.<market>) ---------------------------
 
 
-class OrderEvent(_Msg, tag="order"):
+class OrderEvent(_Msg, tag="order", frozen=True):
     """A change in one of our orders at the venue."""
 
     venue: Venue
@@ -179,7 +179,7 @@ class OrderEvent(_Msg, tag="order"):
     reason: str = ""
 
 
-class Fill(_Msg, tag="fill"):
+class Fill(_Msg, tag="fill", frozen=True):
     """One of our orders traded. `price` is the token's own price (NO in NO terms)."""
 
     venue: Venue
@@ -195,7 +195,7 @@ class Fill(_Msg, tag="fill"):
     ts_recv_ns: int
 
 
-class ExecutorReport(_Msg, tag="exec_report"):
+class ExecutorReport(_Msg, tag="exec_report", frozen=True):
     """Periodic summary of our live orders on one market, for status and metrics."""
 
     venue: Venue
@@ -209,7 +209,7 @@ class ExecutorReport(_Msg, tag="exec_report"):
 
 
 
-class FillReversal(_Msg, tag="fill_reversal"):
+class FillReversal(_Msg, tag="fill_reversal", frozen=True):
     """A fill published earlier did not happen after all: undo it exactly once.
 
     Polymarket trades are provisional until CONFIRMED; a trade that goes FAILED
@@ -235,7 +235,7 @@ class MarketPosition(Struct, frozen=True, array_like=True):
     net: int
 
 
-class VenuePositions(_Msg, tag="venue_positions"):
+class VenuePositions(_Msg, tag="venue_positions", frozen=True):
     """The venue's own record of our positions, published by an executor at startup
     reconciliation (topic ev.<venue>.|) so risk can compare it with its journal.
 
@@ -252,7 +252,7 @@ class VenuePositions(_Msg, tag="venue_positions"):
 # --- state (risk -> quoters, executors, control; topics pos.<market>, risk, hb.<role>) -------
 
 
-class PositionUpdate(_Msg, tag="pos"):
+class PositionUpdate(_Msg, tag="pos", frozen=True):
     """Risk's view of one market. P&L in micro-dollars; marks in pips."""
 
     venue: Venue
@@ -270,7 +270,7 @@ class PositionUpdate(_Msg, tag="pos"):
     halt_reason: str = ""
 
 
-class RiskState(_Msg, tag="risk_state"):
+class RiskState(_Msg, tag="risk_state", frozen=True):
     """Global state of the risk gate."""
 
     ts_ns: int
@@ -285,7 +285,7 @@ class RiskState(_Msg, tag="risk_state"):
 # --- control (CLI/HTTP -> risk and every executor over DEALER/ROUTER, acknowledged) ----------
 
 
-class Kill(_Msg, tag="kill"):
+class Kill(_Msg, tag="kill", frozen=True):
     """Latch the kill switch at a level: global (no venue, no market), venue, or market."""
 
     sender: str
@@ -296,7 +296,7 @@ class Kill(_Msg, tag="kill"):
     market: str = ""
 
 
-class Reset(_Msg, tag="reset"):
+class Reset(_Msg, tag="reset", frozen=True):
     """Release a latched kill switch (and clear halts)."""
 
     sender: str
@@ -304,14 +304,14 @@ class Reset(_Msg, tag="reset"):
     ts_ns: int
 
 
-class Pause(_Msg, tag="pause"):
+class Pause(_Msg, tag="pause", frozen=True):
     sender: str
     nonce: str
     ts_ns: int
     paused: bool
 
 
-class Flatten(_Msg, tag="flatten"):
+class Flatten(_Msg, tag="flatten", frozen=True):
     """Trade inventory back to flat (one market, or every market when `market` is empty).
 
     Sent to risk, which owns positions; it pulls the market's quotes and works the
@@ -324,7 +324,7 @@ class Flatten(_Msg, tag="flatten"):
     reason: str = ""
 
 
-class Ack(_Msg, tag="ack"):
+class Ack(_Msg, tag="ack", frozen=True):
     """Reply to a control message, naming the receiver."""
 
     receiver: str

@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 
 from common import config as config_mod
-from common.config import Config, MarketConfig, QuotingConfig
+from common.config import Config, QuotingConfig
 from common.errors import ConfigError
 
 log = logging.getLogger(__name__)

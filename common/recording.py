@@ -23,7 +23,7 @@ import os
 import struct
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -68,7 +68,7 @@ class RecordWriter:
         self._enc = msgspec.msgpack.Encoder()
         self.index: dict[str, Any] = load_index(self.dir) if (self.dir / INDEX).exists() else {
             "version": FORMAT_VERSION, "chunks": []}
-        self._file: BinaryIO | None = None
+        self._file: gzip.GzipFile | None = None
         self._meta: dict[str, Any] = {}
         self._raw = 0
         self.deleted = 0

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any
+from typing import AbstractSet, Any
 
 from msgspec import Struct
 
@@ -155,7 +155,7 @@ def score(parts: dict[str, float], cfg: ScannerConfig) -> float:
     return sum(weights[n] * parts[n] for n in COMPONENTS) / total
 
 
-def exclusion(c: Candidate, cfg: ScannerConfig, now_s: int, running: set[tuple[str, str]]) -> str:
+def exclusion(c: Candidate, cfg: ScannerConfig, now_s: int, running: AbstractSet[tuple[str, str]]) -> str:
     """Why `c` is filtered out, or "" if it is eligible."""
     if (c.venue, c.venue_market) in running:
         return "already running"
@@ -175,7 +175,7 @@ def exclusion(c: Candidate, cfg: ScannerConfig, now_s: int, running: set[tuple[s
 
 
 def rank(cands: list[Candidate], cfg: ScannerConfig, now_s: int,
-         running: set[tuple[str, str]] | None = None) -> list[Scored]:
+         running: AbstractSet[tuple[str, str]] | None = None) -> list[Scored]:
     """Every candidate scored: eligible ones first by score (ties by id), then the rest."""
     running = running or set()
     rows = []

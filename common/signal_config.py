@@ -26,7 +26,7 @@ class _Cfg(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
-class VolSpikeConfig(_Cfg):
+class VolSpikeConfig(_Cfg, frozen=True):
     """Short-window realised volatility of the mid against its baseline (vol_spike.py)."""
 
     enabled: bool = True
@@ -45,7 +45,7 @@ class VolSpikeConfig(_Cfg):
             raise ValueError("vol_spike.fast_alpha must be larger than slow_alpha")
 
 
-class MomentumConfig(_Cfg):
+class MomentumConfig(_Cfg, frozen=True):
     """Drift of fair value (fast EMA minus slow EMA) widens or pulls the side it would run
     over (momentum.py)."""
 
@@ -65,7 +65,7 @@ class MomentumConfig(_Cfg):
             raise ValueError("momentum.pull_threshold must be >= widen_threshold")
 
 
-class ToxicityConfig(_Cfg):
+class ToxicityConfig(_Cfg, frozen=True):
     """VPIN-style order-flow toxicity over volume buckets (toxicity.py)."""
 
     enabled: bool = True
@@ -82,7 +82,7 @@ class ToxicityConfig(_Cfg):
     """Buckets older than this are forgotten: old flow says nothing about the next trade."""
 
 
-class VolumeSpikeConfig(_Cfg):
+class VolumeSpikeConfig(_Cfg, frozen=True):
     """Short-window trade volume against its long average pauses quoting (volume_spike.py)."""
 
     enabled: bool = True
@@ -99,7 +99,7 @@ class VolumeSpikeConfig(_Cfg):
             raise ValueError("volume_spike.fast_s must be shorter than slow_s")
 
 
-class BookImbalanceConfig(_Cfg):
+class BookImbalanceConfig(_Cfg, frozen=True):
     """Top-N depth imbalance nudges fair value towards the thin side (book_imbalance.py)."""
 
     enabled: bool = True
@@ -109,7 +109,7 @@ class BookImbalanceConfig(_Cfg):
     """Nudge at full imbalance, as a fraction of the book's half-spread."""
 
 
-class RegimeConfig(_Cfg):
+class RegimeConfig(_Cfg, frozen=True):
     """Trending / mean-reverting / volatile from recent mid returns (regime.py)."""
 
     enabled: bool = True
@@ -125,14 +125,14 @@ class RegimeConfig(_Cfg):
     volatile_widen: Widen = 2.0
 
 
-class ResolutionSignalConfig(_Cfg):
+class ResolutionSignalConfig(_Cfg, frozen=True):
     """Final window before resolution: quotes are pulled (services/quoter/resolution.py)."""
 
     enabled: bool = True
     pull_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 60.0
 
 
-class LeadLagConfig(_Cfg):
+class LeadLagConfig(_Cfg, frozen=True):
     """An external reference that moves first shifts fair value (lead_lag.py)."""
 
     enabled: bool = True
@@ -148,7 +148,7 @@ class LeadLagConfig(_Cfg):
     max_age_ms: Annotated[int, Meta(gt=0, le=3_600_000)] = 2000
 
 
-class ThresholdConfig(_Cfg):
+class ThresholdConfig(_Cfg, frozen=True):
     """Binary-option fair value from the reference (threshold.py; `fv_method = "threshold"`)."""
 
     annual_vol: Annotated[float, Meta(ge=0, le=100)] = 0.0
@@ -162,7 +162,7 @@ class ThresholdConfig(_Cfg):
     max_age_ms: Annotated[int, Meta(gt=0, le=3_600_000)] = 2000
 
 
-class PeriodConfig(_Cfg):
+class PeriodConfig(_Cfg, frozen=True):
     """Fixed-period markets (15-minute up/down): early, middle and final phases (period.py)."""
 
     enabled: bool = True
@@ -183,7 +183,7 @@ class PeriodConfig(_Cfg):
             raise ValueError("period.early_s + final_s must fit in period_s")
 
 
-class SignalsConfig(_Cfg):
+class SignalsConfig(_Cfg, frozen=True):
     """The master switch, the combination caps and one table per signal."""
 
     enabled: bool = False

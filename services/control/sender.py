@@ -43,14 +43,14 @@ async def deliver(
                 msg = make(auth.new_nonce(), time.time_ns())
                 # The dealer is IMMEDIATE: it is writable only once connected. Wait for
                 # that (bounded) so the first attempt is not lost to a just-made socket.
-                await sock.poll(ack_timeout_ms, zmq.POLLOUT)
+                await sock.poll(ack_timeout_ms, zmq.POLLOUT)  # type: ignore[call-arg]
                 try:
                     await sock.send(auth.seal(msg, secret), flags=zmq.NOBLOCK)
                 except zmq.Again:
                     pass
                 deadline = time.monotonic() + ack_timeout_ms / 1000
                 while (left := deadline - time.monotonic()) > 0:
-                    if not await sock.poll(int(left * 1000) + 1, zmq.POLLIN):
+                    if not await sock.poll(int(left * 1000) + 1, zmq.POLLIN):  # type: ignore[call-arg]
                         break
                     try:
                         ack = _ack_dec.decode(await sock.recv())

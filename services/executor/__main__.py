@@ -78,13 +78,12 @@ def main(argv: list[str] | None = None) -> None:
 
     async def _main(stop: asyncio.Event) -> None:
         if args.venue == "kalshi":
-            adapter = KalshiExecution(cfg, markets, signer=signer)
-            await ExecutorActor(cfg, adapter, markets, secret=secret).run(stop)
+            kalshi = KalshiExecution(cfg, markets, signer=signer)
+            await ExecutorActor(cfg, kalshi, markets, secret=secret).run(stop)
             return
         with ThreadPoolExecutor(cfg.executor.workers, thread_name_prefix="venue") as pool:
-            adapter = PolymarketExecution(cfg, markets, private_key=private_key,
-                                          pool=pool)
-            await ExecutorActor(cfg, adapter, markets, secret=secret).run(stop)
+            polymarket = PolymarketExecution(cfg, markets, private_key=private_key, pool=pool)
+            await ExecutorActor(cfg, polymarket, markets, secret=secret).run(stop)
 
     runtime.run("executor", f"executor-{args.venue}", _main, level=cfg.stack.log_level)
 

@@ -89,11 +89,11 @@ def diff(desired: Sequence[DesiredOrder], live: Iterable[LiveOrder]) -> Actions:
         groups.setdefault((order.token, order.price), []).append(order)
     kept: set[Key] = set()
     for key, orders in groups.items():
-        d = want.get(key)
+        wanted = want.get(key)
         keep: LiveOrder | None = None
-        if d is not None:
+        if wanted is not None:
             for order in orders:
-                if 0 < order.size <= d.size and (keep is None or order.size > keep.size):
+                if 0 < order.size <= wanted.size and (keep is None or order.size > keep.size):
                     keep = order
         if keep is not None:
             kept.add(key)

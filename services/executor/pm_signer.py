@@ -67,8 +67,14 @@ def _keccak_raw() -> Callable[[bytes], bytes]:
     Uses pycryptodome's internal library handle; any change there falls back to the
     public API (checked against a known vector at import).
     """
-    from Crypto.Hash.keccak import _raw_keccak_lib as lib
-    from Crypto.Util._raw_api import VoidPointer, c_size_t, c_ubyte, create_string_buffer
+    # pycryptodome's private C bindings (untyped): see the docstring for why and the check
+    from Crypto.Hash.keccak import _raw_keccak_lib as lib  # type: ignore[attr-defined]
+    from Crypto.Util._raw_api import (  # type: ignore[attr-defined]
+        VoidPointer,
+        c_size_t,
+        c_ubyte,
+        create_string_buffer,
+    )
 
     local = threading.local()
 
@@ -76,7 +82,7 @@ def _keccak_raw() -> Callable[[bytes], bytes]:
         holder = VoidPointer()
         if lib.keccak_init(holder.address_of(), c_size_t(64), c_ubyte(24)):
             raise RuntimeError("keccak_init failed")
-        st = (holder, holder.get(), create_string_buffer(32))
+        st = (holder, holder.get(), create_string_buffer(32))  # type: ignore[call-arg]
         local.st = st
         return st
 

@@ -165,7 +165,8 @@ class PolymarketExecution:
         try:
             creds = await self._call("auth", self._client.create_or_derive_api_key)
         except PolyException as exc:
-            raise VenueError(f"cannot get API credentials: {error_text(exc)}", definitive=False)
+            raise VenueError(f"cannot get API credentials: {error_text(exc)}",
+                             definitive=False) from exc
         self._client.set_api_creds(creds)
         self._api_key = creds.api_key
         self._auth = {

@@ -21,10 +21,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal, cast
 
 import msgspec
 import websockets
+from websockets.asyncio.client import ClientConnection
 from msgspec import Struct
 from websockets.client import backoff
 from websockets.exceptions import ConnectionClosed, InvalidURI
@@ -231,6 +232,7 @@ def order_update(msg: OrderMsg) -> OrderUpdate:
         kind = "placed"
     else:
         kind = "update"
+    kind = cast(Literal["placed", "update", "cancelled"], kind)
     return OrderUpdate(
         order_id=msg.id, token=msg.asset_id, side=_side(msg.side),  # type: ignore[arg-type]
         price=pips(msg.price), remaining=max(0, original - matched), kind=kind,
@@ -297,7 +299,7 @@ class UserChannel:
             if time.monotonic() - opened < 1.0:
                 await asyncio.sleep(0.5 + self._rng.random())
 
-    async def _ping(self, ws: websockets.asyncio.client.ClientConnection) -> None:
+    async def _ping(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await asyncio.sleep(self.PING_INTERVAL_S)

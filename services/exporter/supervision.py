@@ -12,7 +12,7 @@ import threading
 import xmlrpc.client
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -26,8 +26,8 @@ def process_infos(run_dir: Path) -> list[dict[str, Any]]:
     transport = SupervisorTransport(None, None, f"unix://{run_dir / 'supervisor.sock'}")
     try:
         proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
-        infos: list[dict[str, Any]] = proxy.supervisor.getAllProcessInfo()
-        return infos
+        infos = proxy.supervisor.getAllProcessInfo()
+        return cast("list[dict[str, Any]]", infos)
     except (OSError, xmlrpc.client.Fault, xmlrpc.client.ProtocolError) as exc:
         log.warning("supervisord did not answer: %s", exc)
         return []

@@ -12,7 +12,7 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from common.config import Config, MarketConfig
-from common.messages import Venue
+from common.messages import OrderSide, Venue
 from common.prices import PRICE_SCALE, complement
 from services.ingest import polymarket_wire as wire
 from services.ingest.adapter import (
@@ -152,7 +152,7 @@ class PolymarketFeed:
         ts = wire.millis(event.timestamp)
         market = self._yes.get(asset)
         if market is not None:
-            side = "BUY" if side_text == "BUY" else "SELL"
+            side: OrderSide = "BUY" if side_text == "BUY" else "SELL"
             out.append(TradeSeen(market=market, ts_venue_ms=ts, price=price, size=size, side=side))
             return
         market = self._no.get(asset)

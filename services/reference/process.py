@@ -11,7 +11,6 @@ quoter) has a reference within one heartbeat instead of waiting for the next mov
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time

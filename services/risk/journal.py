@@ -91,7 +91,7 @@ class Journal:
         """Insert and commit a fill; False if (venue, trade_id, order_id) was already journaled."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
         cur = self._db.execute(
-            f"INSERT OR IGNORE INTO fills ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+            f"INSERT OR IGNORE INTO fills ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - constant columns
             tuple(getattr(fill, c) for c in _COLUMNS),
         )
         new = cur.rowcount == 1
@@ -105,14 +105,15 @@ class Journal:
 
     def replay(self) -> Iterator[Fill]:
         """Every journaled fill, in the order it was recorded."""
-        cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM fills ORDER BY id")
+        cur = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM fills ORDER BY id")  # noqa: S608
         for row in cur:
             yield Fill(**dict(zip(_COLUMNS, row, strict=True)))
 
     def fills_of(self, market: str) -> Iterator[Fill]:
         """Every journaled fill of one market, in the order it was recorded."""
         cur = self._db.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM fills WHERE market = ? ORDER BY id", (market,)
+            f"SELECT {', '.join(_COLUMNS)} FROM fills WHERE market = ? ORDER BY id",  # noqa: S608
+            (market,),
         )
         for row in cur:
             yield Fill(**dict(zip(_COLUMNS, row, strict=True)))

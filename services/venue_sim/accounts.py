@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from eth_account import Account
@@ -92,7 +93,7 @@ class KeyStore:
         self.by_address.setdefault(address.lower(), key)
         return key
 
-    def verify_l1(self, headers: dict[str, str], now_s: int) -> tuple[str, int]:
+    def verify_l1(self, headers: Mapping[str, str], now_s: int) -> tuple[str, int]:
         """Check L1 headers; return (checksummed address, nonce)."""
         try:
             address = headers["POLY_ADDRESS"]
@@ -115,7 +116,7 @@ class KeyStore:
         raise AuthFailed("Invalid L1 Request headers")
 
     def verify_l2(
-        self, headers: dict[str, str], method: str, path: str, body: str, now_s: int
+        self, headers: Mapping[str, str], method: str, path: str, body: str, now_s: int
     ) -> ApiKey:
         """Check L2 headers against the request; return the key or raise AuthFailed."""
         try:

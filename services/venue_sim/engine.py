@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from common.prices import PRICE_SCALE, SIZE_SCALE, price_to_str
-from services.venue_sim.book import ONE, Book, BookSide, Order
+from services.venue_sim.book import ONE, Book, BookSide, Order, Side
 from services.venue_sim.model import (
     FAK_KILLED,
     FOK_KILLED,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import logging
 import time
@@ -154,7 +155,7 @@ class Venue:
             msg = wire.price_change(self.engine, market, list(changes.values()), now)
             self.hub.to_market(
                 {market.yes_token, market.no_token},
-                lambda wanted, msg=msg: _filtered_price_change(msg, wanted),
+                functools.partial(_filtered_price_change, msg),
             )
         for cid, trades in traded.items():
             market = self.engine.markets[cid]
@@ -162,7 +163,7 @@ class Venue:
                 prints = wire.last_trade_prices(market, trade)
                 self.hub.to_market(
                     {market.yes_token, market.no_token},
-                    lambda wanted, prints=prints: [p for p in prints if p["asset_id"] in wanted],
+                    functools.partial(_prints_for, prints),
                 )
             self._send_books(market)
         self.lifecycle.schedule([t for ts in traded.values() for t in ts])
@@ -211,7 +212,7 @@ class Venue:
             msg = {"event_type": "tick_size_change", "asset_id": token, "market": cid,
                    "old_tick_size": price_to_str(old.tick), "new_tick_size": price_to_str(tick),
                    "timestamp": now}
-            self.hub.to_market({token}, lambda wanted, msg=msg: msg)
+            self.hub.to_market({token}, functools.partial(_same, msg))
         self._send_books(new)
 
     def _send_books(self, market: SimMarket) -> None:
@@ -307,6 +308,16 @@ def register_env_kalshi_key(venue: Venue) -> None:
                   "401 until it is fixed", venue.sim.kalshi_public_key_file_env, exc)
         return
     log.info("kalshi key accepted from the environment")
+
+
+def _prints_for(prints: list[dict[str, Any]], wanted: set[str]) -> list[dict[str, Any]]:
+    """The trade prints of the assets a connection subscribed to."""
+    return [p for p in prints if p["asset_id"] in wanted]
+
+
+def _same(msg: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    """The same message for every subscriber."""
+    return msg
 
 
 def _filtered_price_change(msg: dict[str, Any], wanted: set[str]) -> dict[str, Any] | None:

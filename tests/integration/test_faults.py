@@ -112,7 +112,7 @@ def test_faults_lose_nothing_and_duplicate_nothing(stack: Stack) -> None:
     for kind, params in faults_for(stack):
         dup = 0
 
-        def armed() -> int:
+        def armed(kind: str = kind) -> int:
             nonlocal dup
             dup = max(dup, duplicates(stack))
             return int(httpx.get(url, timeout=5).json()["armed"].get(kind, 0))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from aiohttp import web
+
 from common import config, overlay
 from common.errors import ConfigError
 from services.control import markets
@@ -105,9 +107,7 @@ class _FakeClob:
     def __init__(self, cfg: config.Config) -> None:
         self.markets = {m.venue_market: m for m in cfg.markets}
 
-    async def market(self, request: "web.Request") -> "web.Response":
-        from aiohttp import web
-
+    async def market(self, request: web.Request) -> web.Response:
         m = self.markets.get(request.match_info["cid"])
         if m is None:
             return web.json_response({"error": "market not found"}, status=404)
@@ -119,8 +119,6 @@ class _FakeClob:
 def test_start_looks_the_market_up_and_reports_each_error(tmp_path: Path) -> None:
     import socket
     import threading
-
-    from aiohttp import web
 
     cfg = base(tmp_path)
     with socket.socket() as s:
