@@ -160,13 +160,15 @@ def test_flatten_one_market_works_its_position_out(stack: Stack) -> None:
     t0 = time.monotonic()
     stack.pmm("flatten", "--market", victim, "--reason", "chaos flatten")
     net_of = lambda: {m["id"]: m for m in stack.status()["markets"]}[victim]["net_position"]  # noqa: E731
-    eventually(lambda: abs(net_of()) < min_size, timeout=45,
-               what=f"{victim} flattened from {start} (min size {min_size})")
-    took = time.monotonic() - t0
-    wait_quoted(stack, [m for m in markets(stack) if m != victim], timeout=10,
-                what="the other markets keep quoting while one flattens")
-    print(f"\nflatten {victim}: {start} -> {net_of()} contracts in {took:.1f} s")
-    stack.pmm("resume")
+    try:
+        eventually(lambda: abs(net_of()) < min_size, timeout=45,
+                   what=f"{victim} flattened from {start} (min size {min_size})")
+        took = time.monotonic() - t0
+        wait_quoted(stack, [m for m in markets(stack) if m != victim], timeout=10,
+                    what="the other markets keep quoting while one flattens")
+        print(f"\nflatten {victim}: {start} -> {net_of()} contracts in {took:.1f} s")
+    finally:  # a failure here must not leave the market flattening for the tests after it
+        stack.pmm("resume")
     wait_quoted(stack, [victim], timeout=20, what=f"{victim} quotes after resume")
 
 
