@@ -76,7 +76,11 @@ class MarketState:
     trades: list[TradeTick] = field(default_factory=list)
     engine: EngineState = field(default_factory=EngineState)
     stepped_ns: int = 0
-    """Monotonic time of the last engine step (the timer floor counts from it)."""
+    """Monotonic time of the last ladder sent or timer step: the timer floor counts from it.
+    Not from every step: on a busy book the market steps constantly without sending, and a
+    ladder that no longer rests (filled, cancelled by a kill, refused) must still be re-sent
+    within one `interval_ms` (the executor diffs it, so an unchanged ladder costs no venue
+    call)."""
     reference: float | None = None
     """Newest price of the market's `reference` feed (issue 5, lead-lag); None before one."""
     reference_ts_ns: int = 0
@@ -289,7 +293,9 @@ class Quoter:
     async def quote(self, st: MarketState, *, timer: bool = False) -> None:
         """Step the engine for one market and send its ladder if the engine says so."""
         st.dirty = st.unquoted_book = False
-        st.stepped_ns = self._mono()
+        now = self._mono()
+        if timer:
+            st.stepped_ns = now
         self._note_floor(st)
         stepped = self.decide(st, self._wall(), timer=timer)
         if stepped is None:
@@ -304,6 +310,8 @@ class Quoter:
         if not await self._send(self._out.encode(msg)):
             st.engine = engine.commit_unsent(new, old)
         else:
+            st.stepped_ns = now
+            self._note_floor(st)
             self._child(metrics.QUOTES, st.market.id).inc()
             signal_metrics.record(st.market.id, decision)
             _BOOK_TO_INTENT.observe(max(0, msg.ts_sent_ns - msg.ts_recv_ns) / 1e9)
