@@ -173,11 +173,19 @@ def _decide(
     extra: dict[str, object] | None = None,
 ) -> tuple[EngineState, Decision]:
     send, reason = requote(state.last_sent, state.last_sent_ns, out, now_ns, params, timer=timer)
+    reaffirm = reason == "timer" and state.last_sent is not None
+    if reaffirm:
+        # The floor re-affirms the live ladder: within threshold of `out`, so resending it
+        # repairs levels that stopped resting without moving the ones still resting (a
+        # drifted re-send would cancel and replace every level on every floor). Its age is
+        # kept, so max_quote_age_ms still refreshes it.
+        out = msgspec.structs.replace(state.last_sent, fair_value=out.fair_value)
     if pulled_reason is not None and send:
         reason = pulled_reason  # type: ignore[assignment]
     new_state = state
     if send:
-        new_state = msgspec.structs.replace(state, last_sent=out, last_sent_ns=now_ns)
+        new_state = msgspec.structs.replace(
+            state, last_sent=out, last_sent_ns=state.last_sent_ns if reaffirm else now_ns)
     decision = Decision(
         ladder=out, send=send, reason=reason, model=params.model, regime=regime,
         half_spread=half, reservation=reservation, sigma=sigma, time_to_resolution_s=ttr,

@@ -4,7 +4,8 @@
 - A level appeared or vanished, a size changed, or a price moved by at least the requote
   threshold (0: any move): send ("changed").
 - The live ladder is older than `max_quote_age_ms`: send anyway ("max_age").
-- A timer step (the `interval_ms` floor): send anyway ("timer"), so a lost intent or a
+- A timer step (the `interval_ms` floor): send the live ladder again ("timer"; the engine
+  re-sends `last` unchanged, so resting levels do not move), so a lost intent or a
   restarted risk/executor is repaired within one interval (desired state is idempotent).
 - Otherwise skip ("within_threshold"): the live quotes are still good enough.
 

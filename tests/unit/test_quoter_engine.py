@@ -205,3 +205,23 @@ def test_reconfigure_swaps_parameters_and_keeps_estimators(tmp_path: Path) -> No
     assert decision.half_spread == 500 and decision.send and decision.reason == "changed"
     assert new_state.vol.n == 3  # a timer step: the estimators were kept, not reset
     assert quoter.reconfigure(wider) == []
+
+
+def test_a_timer_step_reaffirms_the_live_ladder_and_keeps_its_age() -> None:
+    """The floor re-sends the live ladder (levels still resting must not move within the
+    threshold), and does not reset its age, so max_quote_age_ms still refreshes it."""
+    from services.quoter.engine import _decide
+    from services.quoter.model import EngineState, Ladder
+
+    p = QuotingConfig(threshold=0.02, max_quote_age_ms=60_000)
+    live = Ladder(fair_value=5000, bids=(Level(4900, 1000),), asks=(Level(5100, 1000),))
+    drifted = Ladder(fair_value=5010, bids=(Level(4910, 1000),), asks=(Level(5110, 1000),))
+    state = EngineState(last_sent=live, last_sent_ns=1_000)
+    new_state, d = _decide(state, drifted, p, 2_000_000_000, None, ttr=None, locked=0,
+                           timer=True)
+    assert (d.send, d.reason) == (True, "timer")
+    assert (d.ladder.bids, d.ladder.asks) == (live.bids, live.asks)
+    assert d.ladder.fair_value == 5010
+    assert new_state.last_sent_ns == 1_000
+    _, quiet = _decide(state, drifted, p, 2_000_000_000, None, ttr=None, locked=0)
+    assert (quiet.send, quiet.reason) == (False, "within_threshold")
