@@ -173,13 +173,14 @@ def _decide(
     extra: dict[str, object] | None = None,
 ) -> tuple[EngineState, Decision]:
     send, reason = requote(state.last_sent, state.last_sent_ns, out, now_ns, params, timer=timer)
-    reaffirm = reason == "timer" and state.last_sent is not None
-    if reaffirm:
+    live = state.last_sent
+    reaffirm = reason == "timer" and live is not None
+    if live is not None and reaffirm:
         # The floor re-affirms the live ladder: within threshold of `out`, so resending it
         # repairs levels that stopped resting without moving the ones still resting (a
         # drifted re-send would cancel and replace every level on every floor). Its age is
         # kept, so max_quote_age_ms still refreshes it.
-        out = msgspec.structs.replace(state.last_sent, fair_value=out.fair_value)
+        out = msgspec.structs.replace(live, fair_value=out.fair_value)
     if pulled_reason is not None and send:
         reason = pulled_reason  # type: ignore[assignment]
     new_state = state
