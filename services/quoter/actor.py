@@ -387,6 +387,9 @@ class Quoter:
             [endpoint(cfg, "intents")], hwm=cfg.bus.send_hwm,
             send_timeout_ms=cfg.bus.send_timeout_ms, curve=curve,
         )
+        # the series exists at 0 from the start (the NOBLOCK hot path rarely reaches the
+        # counting fallback, and a dashboard panel must not be empty until the first timeout)
+        metrics.SEND_TIMEOUTS.labels(process=self.name, channel="intents")
         self._push_now = hotloop.shadow(self._push)
         # One persistent readiness wait and NOBLOCK drains instead of a zmq.asyncio Poller
         # re-armed per wake-up (common/hotloop.py).

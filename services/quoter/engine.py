@@ -153,6 +153,8 @@ def step(
         learned, out, params, now_ns, None, ttr=ttr, locked=locked, half=h,
         reservation=reservation, sigma=sigma, regime=inventory.regime(abs(q), params),
         timer=inputs.timer, extra=extra,
+        top=(book.bids[0].price if book.bids else 0,
+             book.asks[0].price if book.asks else PRICE_SCALE),
     )
 
 
@@ -171,10 +173,11 @@ def _decide(
     regime: str = "neutral",
     timer: bool = False,
     extra: dict[str, object] | None = None,
+    top: tuple[int, int] | None = None,
 ) -> tuple[EngineState, Decision]:
     send, reason = requote(state.last_sent, state.last_sent_ns, out, now_ns, params, timer=timer)
     live = state.last_sent
-    reaffirm = reason == "timer" and live is not None
+    reaffirm = reason == "timer" and live is not None and _rests(live, top)
     if live is not None and reaffirm:
         # The floor re-affirms the live ladder: within threshold of `out`, so resending it
         # repairs levels that stopped resting without moving the ones still resting (a
@@ -193,6 +196,16 @@ def _decide(
         locked_value=locked, **(extra or {}),  # type: ignore[arg-type]
     )
     return new_state, decision
+
+
+def _rests(ladder: Ladder, top: tuple[int, int] | None) -> bool:
+    """True if `ladder`'s post-only levels still rest against the book's best bid/ask (a
+    re-affirmed ladder must not cross a book that moved under it)."""
+    if top is None:
+        return False
+    best_bid, best_ask = top
+    return all(b.price < best_ask for b in ladder.bids) and all(
+        a.price > best_bid for a in ladder.asks)
 
 
 def commit_unsent(new_state: EngineState, old_state: EngineState) -> EngineState:

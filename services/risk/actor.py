@@ -281,6 +281,7 @@ class RiskActor:
                     send_timeout_ms=cfg.bus.send_timeout_ms, curve=client,
                 )
                 socks.append(self._commands[v])
+                metrics.SEND_TIMEOUTS.labels(process=NAME, channel=f"commands-{v}")
                 self._commands_now[v] = hotloop.shadow(self._commands[v])
             await self._loop(stop, ready, intents, router, events, md)
         finally:

@@ -218,10 +218,14 @@ def test_a_timer_step_reaffirms_the_live_ladder_and_keeps_its_age() -> None:
     drifted = Ladder(fair_value=5010, bids=(Level(4910, 1000),), asks=(Level(5110, 1000),))
     state = EngineState(last_sent=live, last_sent_ns=1_000)
     new_state, d = _decide(state, drifted, p, 2_000_000_000, None, ttr=None, locked=0,
-                           timer=True)
+                           timer=True, top=(4950, 5050))
     assert (d.send, d.reason) == (True, "timer")
     assert (d.ladder.bids, d.ladder.asks) == (live.bids, live.asks)
     assert d.ladder.fair_value == 5010
     assert new_state.last_sent_ns == 1_000
     _, quiet = _decide(state, drifted, p, 2_000_000_000, None, ttr=None, locked=0)
     assert (quiet.send, quiet.reason) == (False, "within_threshold")
+    # the book moved under the live bid: re-send the fresh ladder instead of crossing
+    _, moved = _decide(state, drifted, p, 2_000_000_000, None, ttr=None, locked=0,
+                       timer=True, top=(4850, 4900))
+    assert moved.ladder.bids == drifted.bids
