@@ -171,10 +171,13 @@ def test_timer_floor_resends_without_new_books(run_dir: Path) -> None:
     due (issue 9), which must not lose any."""
     cfg = config(run_dir)
     cfg = Config(stack=cfg.stack, markets=cfg.markets, quoting=QuotingConfig(interval_ms=150))
-    asyncio.run(_floor_scenario(cfg))
+    asyncio.run(_floor_scenario(cfg, busy=False))
 
 
-async def _floor_scenario(cfg: Config) -> None:
+async def _floor_scenario(cfg: Config, *, busy: bool) -> None:
+    """Quote m0 once, then for ~1.2 s either publish no book (`busy` False) or the same
+    book every ~20 ms (`busy` True: steps that never change the ladder); the timer floor
+    alone must re-send at least three times, and never for m2, which has no book."""
     ctx = zmq.asyncio.Context()
     enc = msgspec.msgpack.Encoder()
     dec = msgspec.msgpack.Decoder(IntentChannel)
@@ -186,35 +189,50 @@ async def _floor_scenario(cfg: Config) -> None:
     risk.bind(endpoint(cfg, "intents"))
     stop = asyncio.Event()
     task = asyncio.create_task(Quoter(cfg, 0, 2).run(stop))
-    book = BookSnapshot(
-        venue="kalshi", market="m0", seq=1, ts_recv_ns=1, ts_venue_ms=1, tick=100,
-        bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),),
-    )
+    intents: list[QuoteIntent] = []
+    seq = 0
+
+    async def publish_and_collect() -> None:
+        nonlocal seq
+        seq += 1  # the same prices every time: the ladder never changes
+        book = BookSnapshot(venue="kalshi", market="m0", seq=seq, ts_recv_ns=1, ts_venue_ms=1,
+                            tick=100, bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),))
+        await md.send_multipart((topics.md("kalshi", "m0"), enc.encode(book)))
+        await collect()
+
+    async def collect() -> None:
+        while await risk.poll(20):
+            msg = dec.decode(await risk.recv())
+            if isinstance(msg, QuoteIntent):
+                intents.append(msg)
+
     try:
-        intents: list[QuoteIntent] = []
         deadline = time.monotonic() + DEADLINE_S
         while not intents and time.monotonic() < deadline:  # slow joiner: republish
-            await md.send_multipart((topics.md("kalshi", "m0"), enc.encode(book)))
-            while await risk.poll(50):
-                msg = dec.decode(await risk.recv())
-                if isinstance(msg, QuoteIntent):
-                    intents.append(msg)
+            await publish_and_collect()
         assert intents, "no intent for the first book"
         first = len(intents)
-        until = time.monotonic() + 1.0  # no new book: only the 150 ms floor can send
+        until = time.monotonic() + 1.2
         while time.monotonic() < until:
-            if await risk.poll(50):
-                msg = dec.decode(await risk.recv())
-                if isinstance(msg, QuoteIntent):
-                    intents.append(msg)
-        assert len(intents) - first >= 3, f"{len(intents) - first} timer re-sends in 1 s"
+            await (publish_and_collect() if busy else collect())
+        resent = len(intents) - first
+        assert resent >= 3, f"{resent} timer re-sends in 1.2 s (busy book: {busy})"
         assert {i.market for i in intents} == {"m0"}  # m2 has no book: never stepped
     finally:
         stop.set()
         await asyncio.wait_for(task, DEADLINE_S)
-        for s in (md, state, risk):
-            s.close(linger=0)
+        for sock in (md, state, risk):
+            sock.close(linger=0)
         ctx.term()
+
+
+def test_timer_floor_resends_on_a_busy_book_too(run_dir: Path) -> None:
+    """Books that keep arriving without changing the ladder must not postpone the floor:
+    a ladder that stopped resting at the venue (filled, cancelled by a kill) is repaired
+    within one interval, not at max_quote_age_ms."""
+    cfg = config(run_dir)
+    cfg = Config(stack=cfg.stack, markets=cfg.markets, quoting=QuotingConfig(interval_ms=200))
+    asyncio.run(_floor_scenario(cfg, busy=True))
 
 
 def test_trades_keep_the_aggressor_for_the_toxicity_signal(run_dir: Path) -> None:
@@ -225,60 +243,3 @@ def test_trades_keep_the_aggressor_for_the_toxicity_signal(run_dir: Path) -> Non
         q.on_trade(TradePrint(venue="kalshi", market="m0", ts_recv_ns=1, ts_venue_ms=1,
                               price=5000, size=100, side=side))  # type: ignore[arg-type]
     assert [t.side for t in q.markets["m0"].trades] == [1, -1]
-
-
-def test_timer_floor_resends_on_a_busy_book_too(run_dir: Path) -> None:
-    """Books that keep arriving without changing the ladder must not postpone the floor:
-    a ladder that stopped resting at the venue (filled, cancelled by a kill) is repaired
-    within one interval, not at max_quote_age_ms."""
-    cfg = config(run_dir)
-    cfg = Config(stack=cfg.stack, markets=cfg.markets, quoting=QuotingConfig(interval_ms=200))
-    asyncio.run(_busy_floor_scenario(cfg))
-
-
-async def _busy_floor_scenario(cfg: Config) -> None:
-    ctx = zmq.asyncio.Context()
-    enc = msgspec.msgpack.Encoder()
-    dec = msgspec.msgpack.Decoder(IntentChannel)
-    md = ctx.socket(zmq.PUB)
-    md.bind(endpoint(cfg, "md", "kalshi"))
-    state = ctx.socket(zmq.PUB)
-    state.bind(endpoint(cfg, "state"))
-    risk = ctx.socket(zmq.PULL)
-    risk.bind(endpoint(cfg, "intents"))
-    stop = asyncio.Event()
-    task = asyncio.create_task(Quoter(cfg, 0, 2).run(stop))
-
-    def book(seq: int) -> BookSnapshot:  # the same prices every time: the ladder never changes
-        return BookSnapshot(venue="kalshi", market="m0", seq=seq, ts_recv_ns=1, ts_venue_ms=1,
-                            tick=100, bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),))
-
-    try:
-        intents: list[QuoteIntent] = []
-        seq = 0
-        deadline = time.monotonic() + DEADLINE_S
-        while not intents and time.monotonic() < deadline:  # slow joiner: republish
-            seq += 1
-            await md.send_multipart((topics.md("kalshi", "m0"), enc.encode(book(seq))))
-            while await risk.poll(20):
-                msg = dec.decode(await risk.recv())
-                if isinstance(msg, QuoteIntent):
-                    intents.append(msg)
-        assert intents, "no intent for the first book"
-        first = len(intents)
-        until = time.monotonic() + 1.2
-        while time.monotonic() < until:  # a new book every ~20 ms, 1.2 s: six floors
-            seq += 1
-            await md.send_multipart((topics.md("kalshi", "m0"), enc.encode(book(seq))))
-            while await risk.poll(20):
-                msg = dec.decode(await risk.recv())
-                if isinstance(msg, QuoteIntent):
-                    intents.append(msg)
-        assert len(intents) - first >= 3, (
-            f"{len(intents) - first} re-sends in 1.2 s of books with a 200 ms floor")
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, DEADLINE_S)
-        for s in (md, state, risk):
-            s.close(linger=0)
-        ctx.term()
