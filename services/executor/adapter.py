@@ -106,6 +106,16 @@ class ExecutionAdapter(Protocol):
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome: ...
 
+    def reserve_placements(self, market: str, n: int) -> float:
+        """Spend the venue budget for `n` placements of `market` now and return 0 (the next
+        `place` for it uses them instead of waiting), or spend nothing and return the
+        seconds until they would be affordable.
+
+        The executor reserves before a requote's cancels, so cancels and placements leave
+        back to back instead of the cancels emptying the market while placements queue.
+        """
+        ...
+
     async def cancel_market(self, market: MarketTokens) -> CancelOutcome: ...
 
     async def cancel_all(self) -> CancelOutcome: ...

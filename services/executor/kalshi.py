@@ -76,6 +76,8 @@ class KalshiExecution:
         self._base_path = path_of(self._base)
         self._http = httpx.AsyncClient(timeout=k.request_timeout_ms / 1000)
         self._write = TokenBucket(k.write_tokens_per_s, k.write_tokens_per_s * k.write_burst_s)
+        self._prepaid: dict[str, int] = {}
+        """Tokens reserve_placements spent ahead for the next placement of a market."""
         self._read = TokenBucket(k.read_tokens_per_s, k.read_tokens_per_s)
         self._markets = list(markets)
         self._by_ticker = {m.venue_market: m for m in self._markets}
@@ -93,11 +95,11 @@ class KalshiExecution:
     # --- transport ---------------------------------------------------------------------------
 
     async def request(self, method: str, path: str, *, body: Any = None,
-                      params: dict[str, Any] | None = None, cost: int = 0,
+                      params: dict[str, Any] | None = None, cost: int | None = None,
                       write: bool = False, urgent: bool = False) -> httpx.Response:
         """One signed request after its rate-limit tokens; raise VenueError if nothing came back."""
         bucket = self._write if write else self._read
-        waited = await bucket.take(cost or self._k.read_cost, urgent=urgent)
+        waited = await bucket.take(self._k.read_cost if cost is None else cost, urgent=urgent)
         if waited:
             self._waits.inc()
             self._wait_s.inc(waited)
@@ -166,7 +168,8 @@ class KalshiExecution:
         try:
             resp = await self.request("POST", "/portfolio/events/orders/batched",
                                       body={"orders": bodies}, write=True,
-                                      cost=self._k.order_cost * len(chunk))
+                                      cost=max(0, self._k.order_cost * len(chunk)
+                                               - self._prepaid.pop(chunk[0].market, 0)))
         except VenueError as exc:
             return [InFlight(d, k, str(exc)) for d, k in zip(chunk, keys)], wire_ns
         if resp.status_code >= 500:
@@ -195,6 +198,13 @@ class KalshiExecution:
         wire = [ns for _, ns in done if ns]
         return PlaceReport(results=[r for rs, _ in done for r in rs],
                            wire_ns=min(wire) if wire else 0)
+
+    def reserve_placements(self, market: str, n: int) -> float:
+        cost = self._k.order_cost * n
+        wait = self._write.try_take(cost)
+        if wait <= 0:
+            self._prepaid[market] = cost
+        return wait
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         """Batch cancel by id; an unknown id is already gone. 429s are retried after back-off."""

@@ -67,6 +67,9 @@ class PaperExecution:
                 results.append(Rejected(o, "invalid post-only order: order crosses book"))
         return PlaceReport(results=results, wire_ns=wire)
 
+    def reserve_placements(self, market: str, n: int) -> float:
+        return 0.0  # paper orders spend no venue budget
+
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         for oid in order_ids:
             entry = self._orders.pop(oid, None)

@@ -107,6 +107,8 @@ class PolymarketExecution:
         self._auth: dict[str, str] = {}
         self._api_key = ""
         self._orders_bucket = TokenBucket(pm.order_tokens_per_s, pm.order_burst)
+        self._prepaid: dict[str, int] = {}
+        """Tokens reserve_placements spent ahead for the next placement of a market."""
         self._cancels_bucket = TokenBucket(pm.cancel_tokens_per_s, pm.cancel_burst)
         self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
         self.journal: OrderJournal | None = None
@@ -253,7 +255,9 @@ class PolymarketExecution:
         return [r for r in results if r is not None], wire_ns
 
     async def _post_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
-        await self._spend(self._orders_bucket, len(chunk))
+        owed = len(chunk) - self._prepaid.pop(chunk[0].market, 0)
+        if owed > 0:
+            await self._spend(self._orders_bucket, owed)
         return await self._call("post_orders", self._place_chunk, chunk)
 
     async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
@@ -284,6 +288,12 @@ class PolymarketExecution:
             self._note_status(self._cancels_bucket, None)
             return cancel_outcome(resp, everything=everything)
         return CancelOutcome(ambiguous=True, reason="rate limited")
+
+    def reserve_placements(self, market: str, n: int) -> float:
+        wait = self._orders_bucket.try_take(n, urgent=True)
+        if wait <= 0:
+            self._prepaid[market] = n
+        return wait
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         """Cancel by id in one request (DELETE /orders)."""

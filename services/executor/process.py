@@ -44,13 +44,16 @@ from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 from services.executor.ledger import OrderLedger
 from services.executor.liveness import LivenessMixin
-from services.executor.orders import CLIENT_KEY_PREFIX, MarketTokens
+from services.executor.orders import CLIENT_KEY_PREFIX, Actions, MarketTokens
 from services.executor.placing import exits_due, journal_results
 from services.executor.replay import RiskLink, resume_horizon_s
 
 log = logging.getLogger(__name__)
 
 _ack_enc = msgspec.msgpack.Encoder()
+
+MAX_DEFER_S = 2.0
+"""Longest a requote waits for the venue budget before cancelling anyway (see _affordable)."""
 
 
 
@@ -296,13 +299,13 @@ class ExecutorActor(EventsMixin, LivenessMixin):
             return
         epoch = self._cancel_epoch[m]
         tokens = self.markets[m]
-        self.last_intent[m] = (intent, recv_ns)
-        desired, invalid = express_ladder(tokens, *snap_ladder(intent.bids, intent.asks,
-                                                               tokens.tick))
+        planned = await self._affordable(intent, recv_ns, epoch)
+        if planned is None:
+            return
+        intent, recv_ns, actions, invalid = planned
         exits = exits_due(self, intent, tokens)
         if invalid:
             self._count("place", "invalid_level", len(invalid))
-        actions = diff(desired, self.ledger.in_market(m))
         if actions.cancels:
             ids = list(actions.cancels)
             await self._apply_cancel(await self._adapter.cancel(ids), ids, reason="requote")
@@ -335,6 +338,44 @@ class ExecutorActor(EventsMixin, LivenessMixin):
             await self._publish_event(self.ledger.record_place(m, res, now))
         if late:  # a kill, cancel or dead man's switch came while this batch was on the wire
             await self._apply_cancel(await self._adapter.cancel(late), late, reason="blocked")
+
+    async def _affordable(
+        self, intent: ApprovedIntent, recv_ns: int, epoch: int,
+    ) -> tuple[ApprovedIntent, int, Actions, list[Level]] | None:
+        """The diff to apply for `intent`, once the venue budget can pay for its placements.
+
+        A requote (cancels and placements) waits before its cancels until its placements
+        are affordable, so both leave back to back: cancelling at once and placing when
+        tokens refill would leave the market empty for as long as the budget is short
+        (Kalshi's Basic tier pays for 10 placements/s). A newer ladder arriving meanwhile
+        replaces this one (conflation). Pure cancels (pulls) never wait, and the wait is
+        capped at MAX_DEFER_S so a long 429 back-off cannot keep old quotes resting.
+        None: a kill, cancel or the intent's expiry came while waiting.
+        """
+        m = intent.market
+        tokens = self.markets[m]
+        deadline = self._clock_ns() + int(MAX_DEFER_S * 1e9)
+        deferred = False
+        while True:
+            self.last_intent[m] = (intent, recv_ns)
+            desired, invalid = express_ladder(tokens, *snap_ladder(intent.bids, intent.asks,
+                                                                   tokens.tick))
+            actions = diff(desired, self.ledger.in_market(m))
+            wait = (self._adapter.reserve_placements(m, len(actions.placements))
+                    if actions.cancels and actions.placements else 0.0)
+            left = (deadline - self._clock_ns()) / 1e9
+            if wait <= 0 or left <= 0:
+                return intent, recv_ns, actions, invalid
+            if not deferred:
+                deferred = True
+                self._count("requote", "deferred")
+            await asyncio.sleep(min(wait, left))
+            newer = self._pending.pop(m, None)
+            if newer is not None:
+                intent, recv_ns = newer
+            if (self.blocked(m) or self._cancel_epoch[m] != epoch
+                    or self._wall_ns() > intent.expires_at_ns):
+                return None
 
     # --- cancels -----------------------------------------------------------------------------
 

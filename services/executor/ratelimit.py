@@ -47,17 +47,25 @@ class TokenBucket:
         short = cost + floor - self.tokens
         return max(blocked, short / self.rate if short > 0 else 0.0)
 
+    def try_take(self, cost: float, *, urgent: bool = False) -> float:
+        """Spend `cost` now and return 0 if it is affordable; else spend nothing and return
+        the seconds until it would be."""
+        delay = self.wait_needed(cost, urgent=urgent)
+        if delay <= 0:
+            floor = 0.0 if urgent else self.reserve
+            self.tokens -= min(cost, self.capacity - floor)
+        return delay
+
     async def take(self, cost: float, *, urgent: bool = False) -> float:
         """Wait for and spend `cost` tokens; return the seconds waited."""
         waited = 0.0
-        while True:
-            delay = self.wait_needed(cost, urgent=urgent)
+        while cost > 0:
+            delay = self.try_take(cost, urgent=urgent)
             if delay <= 0:
-                floor = 0.0 if urgent else self.reserve
-                self.tokens -= min(cost, self.capacity - floor)
-                return waited
+                break
             await asyncio.sleep(delay)
             waited += delay
+        return waited
 
     def limited(self) -> float:
         """The venue said 429: empty the bucket and pause; return the pause in seconds."""

@@ -57,6 +57,8 @@ class FakeVenue:
         self.calls: list[tuple[str, object]] = []
         self.open: dict[str, VenueOrder] = {}
         self.heartbeats = 0
+        self.budget_wait_s = 0.0
+        """What reserve_placements answers (a test sets it to model a short venue budget)."""
         self._n = 0
 
     async def start(self) -> None:
@@ -81,6 +83,9 @@ class FakeVenue:
         for oid in order_ids:
             self.open.pop(oid, None)
         return CancelOutcome(gone=tuple(order_ids))
+
+    def reserve_placements(self, market: str, n: int) -> float:
+        return self.budget_wait_s
 
     async def cancel_market(self, market: MarketTokens) -> CancelOutcome:
         self.calls.append(("cancel_market", market.market))
@@ -291,3 +296,40 @@ def test_a_cancel_issued_while_placements_are_on_the_wire_supersedes_them(tmp_pa
 
     asyncio.run(scenario(""))
     asyncio.run(scenario("m1"))
+
+
+def test_a_requote_waits_for_the_budget_before_cancelling_and_takes_the_newest_ladder(
+        tmp_path: Path) -> None:
+    """With the venue budget short, a requote's cancels wait until its placements can follow
+    at once (else the market sits empty while placements queue); a ladder arriving meanwhile
+    replaces it, and a pull (cancels only) never waits."""
+
+    async def scenario() -> None:
+        venue = FakeVenue()
+        cfg = config(tmp_path)
+        actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
+        actor.risk_ok = actor.reconciled = True
+        try:
+            await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
+            assert len(venue.open) == 2
+            venue.budget_wait_s = 0.05
+            applying = asyncio.create_task(
+                actor.apply_intent(intent("m1", [(4700, 1000)], [(5100, 1000)], seq=2), 0))
+            await asyncio.sleep(0.2)
+            assert venue.count("cancel") == 0 and len(venue.open) == 2, \
+                "cancelled the live ladder before its replacement was affordable"
+            actor._pending["m1"] = (intent("m1", [(4600, 1000)], [(5000, 1000)], seq=3), 0)
+            venue.budget_wait_s = 0.0
+            await asyncio.wait_for(applying, 5)
+            assert sorted(o.price for o in venue.open.values()) == [4600, 5000]
+            assert [c[0] for c in venue.calls[-2:]] == ["cancel", "place"]
+            venue.budget_wait_s = 10.0
+            await asyncio.wait_for(actor.apply_intent(intent("m1", [], [], seq=4), 0), 1)
+            assert venue.open == {}, "a pull waited for the placement budget"
+        finally:
+            for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
+                sock.close(linger=0)
+            actor.journal.close()
+            actor.fill_journal.close()
+
+    asyncio.run(scenario())
