@@ -239,6 +239,8 @@ class KalshiConfig(_Cfg, frozen=True):
     read_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 200.0
     order_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
     cancel_cost: Annotated[int, Meta(ge=0, le=1000)] = 2
+    amend_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
+    """Write tokens per amend (Kalshi's default request cost; GET /account/endpoint_costs)."""
     read_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
     order_group_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
     """Order-group fill-volume breaker (contracts per rolling 15 s); 0 = no order group."""

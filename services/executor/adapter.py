@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 from msgspec import Struct
 
 from common.messages import Fill, OrderSide, Venue
-from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 
 
 class Placed(Struct, frozen=True):
@@ -63,6 +63,15 @@ class CancelOutcome(Struct, frozen=True):
     reason: str = ""
 
 
+class AmendReport(Struct, frozen=True):
+    """`done`: (order id, remaining) of each amend the venue applied. `failed`: (order id,
+    reason) of the rest, refused or with an unknown outcome; the executor cancels those, so
+    no order is left resting at a price nobody wants."""
+
+    done: tuple[tuple[str, int], ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+
+
 class OrderUpdate(Struct, frozen=True, kw_only=True):
     """A change to one of our orders seen on the venue's private stream."""
 
@@ -93,6 +102,9 @@ class ExecutionAdapter(Protocol):
     """One venue account: order entry, cancels, open orders, liveness, private stream."""
 
     venue: Venue
+    can_amend: bool
+    """True if the venue moves a resting order in place (Kalshi); else requotes cancel and
+    place."""
 
     async def start(self) -> None:
         """Authenticate and warm caches; raise VenueError if the venue cannot be used yet."""
@@ -106,8 +118,12 @@ class ExecutionAdapter(Protocol):
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome: ...
 
+    async def amend(self, amends: Sequence[Amend]) -> AmendReport:
+        """Move resting orders in place (only called when `can_amend`)."""
+        ...
+
     def reserve_placements(self, market: str, n: int) -> float:
-        """Spend the venue budget for `n` placements of `market` now and return 0 (the next
+        """Spend the venue budget for `n` placements or amends of `market` now and return 0 (the next
         `place` for it uses them instead of waiting), or spend nothing and return the
         seconds until they would be affordable.
 

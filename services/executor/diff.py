@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 
 from common.messages import Level
 from common.prices import complement, snap_down, snap_up, valid_price
-from services.executor.orders import Actions, DesiredOrder, LiveOrder, MarketTokens
+from services.executor.orders import (
+    CLIENT_KEY_PREFIX, Actions, Amend, DesiredOrder, LiveOrder, MarketTokens,
+)
 
 Key = tuple[str, int]
 
@@ -100,6 +102,37 @@ def diff(desired: Sequence[DesiredOrder], live: Iterable[LiveOrder]) -> Actions:
         cancels.extend(o.order_id for o in orders if o is not keep)
     placements = tuple(d for key, d in want.items() if key not in kept and key not in blocked)
     return Actions(cancels=tuple(cancels), placements=placements)
+
+
+def pair_amends(actions: Actions, live: Iterable[LiveOrder]) -> Actions:
+    """Turn each cancel and placement on the same token into one amend (Kalshi).
+
+    An amend moves a resting order in place: one request instead of two, and the level
+    is never absent. Per token, the orders to cancel and the levels to place are paired
+    in price order; the rest stay cancels or placements. Only confirmed live BUY orders
+    are amended (an in-flight one has no venue id to amend yet).
+    """
+    by_id = {o.order_id: o for o in live}
+    olds: dict[str, list[LiveOrder]] = {}
+    for oid in actions.cancels:
+        o = by_id.get(oid)
+        if o is not None and o.state == "live" and o.side == "BUY" \
+                and not oid.startswith(CLIENT_KEY_PREFIX):
+            olds.setdefault(o.token, []).append(o)
+    news: dict[str, list[DesiredOrder]] = {}
+    for d in actions.placements:
+        if d.tif == "GTC":
+            news.setdefault(d.token, []).append(d)
+    amends: list[Amend] = []
+    for token, orders in olds.items():
+        levels = sorted(news.get(token, ()), key=lambda d: d.price)
+        amends += [Amend(order=o, to=d)
+                   for o, d in zip(sorted(orders, key=lambda o: o.price), levels)]
+    moved = {a.order.order_id for a in amends}
+    placed = {id(a.to) for a in amends}
+    return Actions(cancels=tuple(i for i in actions.cancels if i not in moved),
+                   placements=tuple(d for d in actions.placements if id(d) not in placed),
+                   amends=tuple(amends))
 
 
 MIN_MARKETABLE_NOTIONAL = 1_000_000

@@ -26,7 +26,9 @@ from common.errors import PriceError, VenueError
 from common.kalshi_auth import KalshiSigner, path_of
 from common.messages import Fill, MarketPosition, Venue
 from common.prices import complement, price_from_str, size_from_str, size_to_str
+from services.executor import kalshi_amend
 from services.executor.adapter import (
+    AmendReport,
     CancelOutcome,
     InFlight,
     Placed,
@@ -39,6 +41,7 @@ from services.executor.kalshi_wire import dollars, error_text, fill_from_wire, k
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.orders import (
     CLIENT_KEY_PREFIX,
+    Amend,
     DesiredOrder,
     MarketTokens,
     VenueOrder,
@@ -81,6 +84,8 @@ class KalshiExecution:
         self._read = TokenBucket(k.read_tokens_per_s, k.read_tokens_per_s)
         self._markets = list(markets)
         self._by_ticker = {m.venue_market: m for m in self._markets}
+        self._by_market = {m.market: m for m in self._markets}
+        self.amend_cost = k.amend_cost
         self.sign_ns: deque[int] = deque(maxlen=10_000)
         self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
         self._waits = metrics.RATE_LIMIT_WAITS.labels(venue=self.venue)
@@ -143,7 +148,7 @@ class KalshiExecution:
     # --- orders ------------------------------------------------------------------------------
 
     def _order_body(self, d: DesiredOrder) -> dict[str, Any]:
-        tokens = next(m for m in self._markets if m.market == d.market)
+        tokens = self._by_market[d.market]
         bid = d.token == tokens.yes_token
         exit_order = d.tif == "FAK"
         body = {"ticker": tokens.venue_market, "client_order_id": str(uuid.uuid4()),
@@ -168,8 +173,8 @@ class KalshiExecution:
         try:
             resp = await self.request("POST", "/portfolio/events/orders/batched",
                                       body={"orders": bodies}, write=True,
-                                      cost=max(0, self._k.order_cost * len(chunk)
-                                               - self._prepaid.pop(chunk[0].market, 0)))
+                                      cost=self.owed(chunk[0].market,
+                                                     self._k.order_cost * len(chunk)))
         except VenueError as exc:
             return [InFlight(d, k, str(exc)) for d, k in zip(chunk, keys)], wire_ns
         if resp.status_code >= 500:
@@ -198,6 +203,22 @@ class KalshiExecution:
         wire = [ns for _, ns in done if ns]
         return PlaceReport(results=[r for rs, _ in done for r in rs],
                            wire_ns=min(wire) if wire else 0)
+
+    can_amend = True
+
+    def market(self, market: str) -> MarketTokens:
+        return self._by_market[market]
+
+    async def amend(self, amends: Sequence[Amend]) -> AmendReport:
+        """Move resting orders in place (kalshi_amend.py)."""
+        return await kalshi_amend.amend(self, amends)
+
+    def owed(self, market: str, cost: int) -> int:
+        """What a request for `market` still has to pay after its reserved tokens."""
+        credit = self._prepaid.pop(market, 0)
+        if credit > cost:
+            self._prepaid[market] = credit - cost
+        return max(0, cost - credit)
 
     def reserve_placements(self, market: str, n: int) -> float:
         cost = self._k.order_cost * n

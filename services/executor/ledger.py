@@ -78,6 +78,18 @@ class OrderLedger:
         return self.event(None, status, market=market, outcome=d.outcome, price=d.price,
                           size=d.size, reason=reason)
 
+    def record_amend(self, order_id: str, price: int, remaining: int,
+                     now_ns: int) -> OrderEvent | None:
+        """Note a confirmed amend: the order rests at `price` with `remaining` left."""
+        order = self.live.get(order_id)
+        if order is None:
+            return None
+        order.price, order.size = price, remaining
+        if remaining <= 0:
+            self._remove(order_id, now_ns)
+            return self.event(order, "filled", size=0)
+        return self.event(order, "placed", reason="amended")
+
     def apply_cancel(self, outcome: CancelOutcome, ids: Iterable[str], *, reason: str,
                      now_ns: int) -> list[OrderEvent]:
         """Remove what is surely gone; mark the rest `cancelling` if the answer was ambiguous."""
@@ -108,6 +120,7 @@ class OrderLedger:
         if order is None:
             return True, []
         order.size -= fill.size
+        order.filled += fill.size
         if order.size > 0:
             return True, []
         self._remove(fill.order_id, now_ns)

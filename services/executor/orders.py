@@ -69,6 +69,8 @@ class LiveOrder(Struct, kw_only=True):
     size: int
     state: OrderState = "live"
     created_ns: int = 0
+    filled: int = 0
+    """Filled so far (an amend's count is filled + the new remaining, on Kalshi)."""
 
 
 class VenueOrder(Struct, frozen=True, kw_only=True):
@@ -84,11 +86,24 @@ class VenueOrder(Struct, frozen=True, kw_only=True):
     """The client order id the venue echoes (Kalshi); "" where there is none."""
 
 
+class Amend(Struct, frozen=True):
+    """Move one live order to a new price and remaining size in place (Kalshi amend)."""
+
+    order: LiveOrder
+    to: DesiredOrder
+
+    @property
+    def raises(self) -> bool:
+        """True if the order's own price goes up (towards crossing our other side)."""
+        return self.to.price > self.order.price
+
+
 class Actions(Struct, frozen=True):
-    """What to do to reach a desired ladder: cancels first, then placements."""
+    """What to do to reach a desired ladder: cancels first, then amends, then placements."""
 
     cancels: tuple[str, ...] = ()
     placements: tuple[DesiredOrder, ...] = ()
+    amends: tuple[Amend, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.cancels or self.placements)
+        return bool(self.cancels or self.placements or self.amends)

@@ -21,9 +21,9 @@ from common.fillmodel import QueueFill, QueueModel
 from common.messages import BookSnapshot, Fill, MarketData, TradePrint, Venue
 from common.prices import PRICE_SCALE
 from services.executor.adapter import (
-    CancelOutcome, Placed, PlaceReport, PlaceResult, Rejected, UserSink,
+    AmendReport, CancelOutcome, Placed, PlaceReport, PlaceResult, Rejected, UserSink,
 )
-from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,12 @@ class PaperExecution:
             else:
                 results.append(Rejected(o, "invalid post-only order: order crosses book"))
         return PlaceReport(results=results, wire_ns=wire)
+
+    can_amend = False
+
+    async def amend(self, amends: Sequence[Amend]) -> AmendReport:
+        """No amend on this venue: every requote cancels and places (never called)."""
+        return AmendReport(failed=tuple((a.order.order_id, "no amend") for a in amends))
 
     def reserve_placements(self, market: str, n: int) -> float:
         return 0.0  # paper orders spend no venue budget

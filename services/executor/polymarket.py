@@ -39,6 +39,7 @@ from common.messages import MarketPosition, Venue
 from common.prices import price_to_str
 from services.executor import polymarket_wire as wire
 from services.executor.adapter import (
+    AmendReport,
     CancelOutcome,
     InFlight,
     PlaceReport,
@@ -47,7 +48,7 @@ from services.executor.adapter import (
     UserSink,
 )
 from services.executor.journal import JournalRow, OrderJournal
-from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 from services.executor.pm_signer import OrderSigner
 from services.executor.polymarket_results import (
     cancel_outcome,
@@ -288,6 +289,12 @@ class PolymarketExecution:
             self._note_status(self._cancels_bucket, None)
             return cancel_outcome(resp, everything=everything)
         return CancelOutcome(ambiguous=True, reason="rate limited")
+
+    can_amend = False
+
+    async def amend(self, amends: Sequence[Amend]) -> AmendReport:
+        """No amend on this venue: every requote cancels and places (never called)."""
+        return AmendReport(failed=tuple((a.order.order_id, "no amend") for a in amends))
 
     def reserve_placements(self, market: str, n: int) -> float:
         wait = self._orders_bucket.try_take(n, urgent=True)

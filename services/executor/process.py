@@ -33,27 +33,23 @@ from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import (
     ApprovedIntent, CancelMarket, EventChannel, ExecutorCommand, Level, MarketData,
-    StateChannel,
+    OrderEvent, StateChannel,
 )
-from services.executor import recovery
-from services.executor.adapter import CancelOutcome, ExecutionAdapter, InFlight, Rejected
+from services.executor import apply, recovery
+from services.executor.adapter import CancelOutcome, ExecutionAdapter
 from services.executor.control import handle_control
-from services.executor.diff import diff, express_ladder, snap_ladder
 from services.executor.events import EventsMixin
 from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 from services.executor.ledger import OrderLedger
 from services.executor.liveness import LivenessMixin
-from services.executor.orders import CLIENT_KEY_PREFIX, Actions, MarketTokens
-from services.executor.placing import exits_due, journal_results
+from services.executor.orders import CLIENT_KEY_PREFIX, MarketTokens
 from services.executor.replay import RiskLink, resume_horizon_s
 
 log = logging.getLogger(__name__)
 
 _ack_enc = msgspec.msgpack.Encoder()
 
-MAX_DEFER_S = 2.0
-"""Longest a requote waits for the venue budget before cancelling anyway (see _affordable)."""
 
 
 
@@ -95,7 +91,7 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         self.last_intent: dict[str, tuple[ApprovedIntent, int]] = {}  # re-expressed on a new tick
         self._wake = {m: asyncio.Event() for m in self.markets}
         self._locks = {m: asyncio.Lock() for m in self.markets}
-        self._cancel_epoch = dict.fromkeys(self.markets, 0)
+        self.cancel_epoch = dict.fromkeys(self.markets, 0)
         """Bumped by every scope cancel (risk's CancelMarket, kill, flatten): a ladder whose
         placements were on the wire when a cancel for its market was issued is cancelled
         again as soon as they land, since the cancel may have reached the venue first."""
@@ -150,13 +146,13 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         if market is None:
             self._pending.clear()
             self.last_intent.clear()
-            for m in self._cancel_epoch:
-                self._cancel_epoch[m] += 1
+            for m in self.cancel_epoch:
+                self.cancel_epoch[m] += 1
         else:
             self._pending.pop(market, None)
             self.last_intent.pop(market, None)
-            if market in self._cancel_epoch:
-                self._cancel_epoch[market] += 1
+            if market in self.cancel_epoch:
+                self.cancel_epoch[market] += 1
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -293,89 +289,19 @@ class ExecutorActor(EventsMixin, LivenessMixin):
                     log.warning("ladder not applied: %s", exc, extra={"market": market})
 
     async def apply_intent(self, intent: ApprovedIntent, recv_ns: int) -> None:
-        """Diff the ladder against our live orders; cancel, then place the missing levels."""
-        m = intent.market
-        if self.blocked(m) or self._wall_ns() > intent.expires_at_ns:
-            return
-        epoch = self._cancel_epoch[m]
-        tokens = self.markets[m]
-        planned = await self._affordable(intent, recv_ns, epoch)
-        if planned is None:
-            return
-        intent, recv_ns, actions, invalid = planned
-        exits = exits_due(self, intent, tokens)
-        if invalid:
-            self._count("place", "invalid_level", len(invalid))
-        if actions.cancels:
-            ids = list(actions.cancels)
-            await self._apply_cancel(await self._adapter.cancel(ids), ids, reason="requote")
-        if not actions.placements and not exits or self._cancel_epoch[m] != epoch:
-            return
-        report = await self._adapter.place([*actions.placements, *exits])
-        if report.wire_ns:
-            self.recv_to_wire_ns.append(report.wire_ns - recv_ns)
-            if intent.ts_recv_ns > 0:
-                metrics.TICK_TO_WIRE.labels(venue=self.venue).observe(
-                    (report.wire_ns - intent.ts_recv_ns) / 1e9)
-        now = self._clock_ns()
-        late: list[str] = []
-        journal_results(self, report.results)
-        for res in report.results:
-            kind = type(res).__name__.lower()
-            if res.request.tif == "FAK":  # exit orders never rest: only count and report
-                self._count("exit", kind)
-                if isinstance(res, Rejected):
-                    log.info("exit order not filled: %s", res.reason,
-                             extra={"market": m, "order_id": ""})
-                continue
-            self._count("place", "placed" if kind == "placed" else kind)
-            if not isinstance(res, Rejected) and res.order_id and (
-                    self.blocked(m) or self._cancel_epoch[m] != epoch):
-                late.append(res.order_id)
-            if isinstance(res, (Rejected, InFlight)):
-                oid = res.order_id if isinstance(res, InFlight) else ""
-                log.warning("order %s: %s", kind, res.reason, extra={"market": m, "order_id": oid})
-            await self._publish_event(self.ledger.record_place(m, res, now))
-        if late:  # a kill, cancel or dead man's switch came while this batch was on the wire
-            await self._apply_cancel(await self._adapter.cancel(late), late, reason="blocked")
+        """Apply one approved ladder to the venue (apply.py)."""
+        await apply.apply_intent(self, intent, recv_ns)
 
-    async def _affordable(
-        self, intent: ApprovedIntent, recv_ns: int, epoch: int,
-    ) -> tuple[ApprovedIntent, int, Actions, list[Level]] | None:
-        """The diff to apply for `intent`, once the venue budget can pay for its placements.
+    @property
+    def pending(self) -> dict[str, tuple[ApprovedIntent, int]]:
+        """Per market, the newest approved ladder not yet applied (conflated)."""
+        return self._pending
 
-        A requote (cancels and placements) waits before its cancels until its placements
-        are affordable, so both leave back to back: cancelling at once and placing when
-        tokens refill would leave the market empty for as long as the budget is short
-        (Kalshi's Basic tier pays for 10 placements/s). A newer ladder arriving meanwhile
-        replaces this one (conflation). Pure cancels (pulls) never wait, and the wait is
-        capped at MAX_DEFER_S so a long 429 back-off cannot keep old quotes resting.
-        None: a kill, cancel or the intent's expiry came while waiting.
-        """
-        m = intent.market
-        tokens = self.markets[m]
-        deadline = self._clock_ns() + int(MAX_DEFER_S * 1e9)
-        deferred = False
-        while True:
-            self.last_intent[m] = (intent, recv_ns)
-            desired, invalid = express_ladder(tokens, *snap_ladder(intent.bids, intent.asks,
-                                                                   tokens.tick))
-            actions = diff(desired, self.ledger.in_market(m))
-            wait = (self._adapter.reserve_placements(m, len(actions.placements))
-                    if actions.cancels and actions.placements else 0.0)
-            left = (deadline - self._clock_ns()) / 1e9
-            if wait <= 0 or left <= 0:
-                return intent, recv_ns, actions, invalid
-            if not deferred:
-                deferred = True
-                self._count("requote", "deferred")
-            await asyncio.sleep(min(wait, left))
-            newer = self._pending.pop(m, None)
-            if newer is not None:
-                intent, recv_ns = newer
-            if (self.blocked(m) or self._cancel_epoch[m] != epoch
-                    or self._wall_ns() > intent.expires_at_ns):
-                return None
+    def clock_ns(self) -> int:
+        return self._clock_ns()
+
+    async def publish_event(self, ev: OrderEvent) -> None:
+        await self._publish_event(ev)
 
     # --- cancels -----------------------------------------------------------------------------
 

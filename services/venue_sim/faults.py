@@ -5,7 +5,8 @@ Kinds (each armed for the next `count` occurrences unless noted):
 - `http_500`: trading requests answer 500 without acting.
 - `http_500_after`: trading requests act, then answer 500 (an ambiguous outcome).
 - `slow`: trading requests are delayed by `ms` first.
-- `post_only_reject`: order placements are refused as crossing post-only orders.
+- `post_only_reject`: order placements (and Kalshi amends) are refused as crossing
+  post-only orders.
 - `seq_gap`: the next Kalshi book delta (to one subscription) is not sent; its seq is used.
 - `drop_ws`: every websocket is closed now (count ignored).
 - `tick_size_change`: market `market` (condition id / ticker) switches to tick `tick` now

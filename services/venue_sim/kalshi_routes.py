@@ -174,6 +174,8 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         if (side == "bid") != order.is_yes:
             raise KalshiReject(400, kw.INVALID_ORDER, "amend cannot change the side")
         own = yes_price if order.is_yes else ONE - yes_price
+        if venue.faults.take("post_only_reject"):  # amends of resting orders are post-only
+            raise KalshiReject(400, kw.POST_ONLY_CROSS, "post only order would cross the book")
         try:
             engine.amend(account, order.id, own, total - order.size_matched)
         except OrderRejected as exc:

@@ -16,8 +16,8 @@ from common.messages import (
     Level, OrderEvent, Reset,
 )
 from services.executor.__main__ import market_tokens
-from services.executor.adapter import CancelOutcome, Placed, PlaceReport, UserSink
-from services.executor.orders import DesiredOrder, MarketTokens, VenueOrder
+from services.executor.adapter import AmendReport, CancelOutcome, Placed, PlaceReport, UserSink
+from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 from services.executor.process import ExecutorActor
 
 SECRET = b"0123456789abcdef-test"
@@ -52,6 +52,7 @@ class FakeVenue:
     """Accepts everything; keeps an open-order book; records every call in order."""
 
     venue = "polymarket"
+    can_amend = False
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, object]] = []
@@ -86,6 +87,9 @@ class FakeVenue:
 
     def reserve_placements(self, market: str, n: int) -> float:
         return self.budget_wait_s
+
+    async def amend(self, amends: Sequence[Amend]) -> AmendReport:
+        raise AssertionError("amend called on a venue without amends")
 
     async def cancel_market(self, market: MarketTokens) -> CancelOutcome:
         self.calls.append(("cancel_market", market.market))
@@ -326,6 +330,76 @@ def test_a_requote_waits_for_the_budget_before_cancelling_and_takes_the_newest_l
             venue.budget_wait_s = 10.0
             await asyncio.wait_for(actor.apply_intent(intent("m1", [], [], seq=4), 0), 1)
             assert venue.open == {}, "a pull waited for the placement budget"
+        finally:
+            for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
+                sock.close(linger=0)
+            actor.journal.close()
+            actor.fill_journal.close()
+
+    asyncio.run(scenario())
+
+
+class AmendingVenue(FakeVenue):
+    """Moves orders in place, refuses amends of ids in `refuse`, and checks after every
+    single order change that our YES and NO orders never cross (YES + NO price >= $1)."""
+
+    can_amend = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: set[str] = set()
+        self.crossed = 0
+
+    def _check(self) -> None:
+        yes = [o.price for o in self.open.values() if o.token == "Y1"]
+        no = [o.price for o in self.open.values() if o.token == "N1"]
+        if yes and no and max(yes) + max(no) >= 10_000:
+            self.crossed += 1
+
+    async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
+        report = await super().place(orders)
+        self._check()
+        return report
+
+    async def amend(self, amends: Sequence[Amend]) -> AmendReport:
+        self.calls.append(("amend", [(a.order.token, a.order.price, a.to.price) for a in amends]))
+        done, failed = [], []
+        for a in amends:
+            oid = a.order.order_id
+            if oid in self.refuse or oid not in self.open:
+                failed.append((oid, "post only order would cross the book"))
+                continue
+            self.open[oid] = VenueOrder(order_id=oid, token=a.to.token, side="BUY",
+                                        price=a.to.price, size=a.to.size)
+            self._check()
+            done.append((oid, a.to.size))
+        return AmendReport(done=tuple(done), failed=tuple(failed))
+
+
+def test_a_requote_moves_orders_in_place_without_ever_crossing_ourselves(tmp_path: Path) -> None:
+    """On a venue with amends, a ladder that jumps past its own spread is one amend per level
+    (ids kept, nothing cancelled or placed); the side moving away goes first, so our YES and
+    NO orders never cross in between; a refused amend cancels that order."""
+
+    async def scenario() -> None:
+        venue = AmendingVenue()
+        cfg = config(tmp_path)
+        actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
+        actor.risk_ok = actor.reconciled = True
+        try:
+            await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
+            ids = set(venue.open)
+            for step, (bid, ask) in enumerate([(5400, 5800), (4000, 4400), (4100, 4600)]):
+                await actor.apply_intent(intent("m1", [(bid, 1000)], [(ask, 1000)], seq=2 + step), 0)
+                assert set(venue.open) == ids, "a requote replaced orders instead of amending"
+                assert sorted(o.price for o in venue.open.values()) == sorted([bid, 10_000 - ask])
+            assert venue.crossed == 0, "our own orders crossed between two amends"
+            assert venue.count("cancel") == 0 and venue.count("place") == 1
+            yes_id = next(o.order_id for o in venue.open.values() if o.token == "Y1")
+            venue.refuse.add(yes_id)
+            await actor.apply_intent(intent("m1", [(4300, 1000)], [(4700, 1000)], seq=9), 0)
+            assert yes_id not in venue.open, "an order whose amend failed still rests"
+            assert yes_id not in {o.order_id for o in actor.ledger.in_market("m1")}
         finally:
             for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
                 sock.close(linger=0)
