@@ -11,168 +11,40 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import Meta
 
+from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
+from common.config_quoting import (
+    MarketConfig, QuoteTier, QuotingConfig, merge_quoting, resolution_ns,
+)
+from common.config_sim import (
+    FeedName, ReferenceFeedConfig, ScannerConfig, ScannerWeights, SimConfig, SimFlowConfig,
+    SimReferenceConfig,
+)
 from common.errors import ConfigError
-from common.prices import PRICE_SCALE, SIZE_SCALE
-from common.signal_config import SignalsConfig
+from common.prices import PRICE_SCALE
 
-PositiveMs = Annotated[int, Meta(gt=0, le=3_600_000)]
-Dollars = Annotated[float, Meta(gt=0, le=1e9)]
-Fraction = Annotated[float, Meta(ge=0, le=1)]
-
-
-class _Cfg(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class QuoteTier(_Cfg, frozen=True):
-    """One tier of a tiered ladder: its half-spread from the reservation price and its size."""
-
-    spread: Annotated[float, Meta(gt=0, le=0.5)]
-    size: Annotated[float, Meta(gt=0, le=1e7)]
+__all__ = [
+    "BusConfig", "Config", "ControlConfig", "CurveConfig", "Dollars", "ExecutorConfig",
+    "ExporterConfig", "FeedName", "Fraction", "IngestConfig", "KalshiConfig", "MarketConfig",
+    "PolymarketConfig", "PositiveMs", "QuoteTier", "QuoterConfig", "QuotingConfig",
+    "ReferenceFeedConfig", "RiskConfig", "ScannerConfig", "ScannerWeights", "SimConfig",
+    "SimFlowConfig", "SimReferenceConfig", "StackConfig", "VenuesConfig", "control_targets",
+    "endpoint", "load", "merge_quoting", "parse", "resolution_ns",
+]
 
 
-class QuotingConfig(_Cfg, frozen=True):
-    """Strategy parameters; defaults follow the operator's habits (shared/DESIGN.md)."""
-
-    spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.02
-    min_spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.01
-    max_spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.10
-    size: Annotated[float, Meta(gt=0, le=1e7)] = 50.0
-    max_inventory: Annotated[float, Meta(gt=0, le=1e8)] = 500.0
-    skew: Annotated[float, Meta(ge=0, le=10)] = 0.5
-    vol_mult: Annotated[float, Meta(ge=0, le=1000)] = 10.0
-    alpha: Annotated[float, Meta(gt=0, le=1)] = 0.3
-    fv_method: Literal[
-        "mid_price", "weighted_mid", "vwap", "ema", "microprice", "threshold"
-    ] = "weighted_mid"
-    interval_ms: PositiveMs = 5000
-    threshold: Annotated[float, Meta(ge=0, le=0.5)] = 0.01
-    max_orders: Annotated[int, Meta(ge=1, le=20)] = 1
-    level_spacing: Annotated[float, Meta(ge=0, le=0.5)] = 0.0
-    level_decay: Annotated[float, Meta(gt=0, le=1)] = 0.5
-    max_quote_age_ms: PositiveMs = 30_000
-    # --- quoting engine (issue 4; services/quoter/*, ARCHITECTURE.md "Quoting engine") ---
-    model: Literal["heuristic", "avellaneda_stoikov"] = "heuristic"
-    vwap_window_ms: PositiveMs = 60_000
-    vwap_max_trades: Annotated[int, Meta(ge=1, le=10_000)] = 200
-    vol_alpha: Annotated[float, Meta(gt=0, le=1)] = 0.1
-    resolution_widen_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 86_400.0
-    resolution_widen: Annotated[float, Meta(ge=0, le=100)] = 1.0
-    liquidity_min_depth: Annotated[float, Meta(ge=0, le=1e8)] = 50.0
-    liquidity_widen: Annotated[float, Meta(ge=0, le=100)] = 1.0
-    inventory_widen_threshold: Fraction = 0.5
-    inventory_widen: Annotated[float, Meta(ge=0, le=100)] = 0.5
-    moderate_threshold: Fraction = 0.5
-    aggressive_threshold: Fraction = 0.8
-    moderate_add_factor: Fraction = 0.5
-    moderate_reduce_factor: Annotated[float, Meta(ge=1, le=10)] = 1.5
-    aggressive_add_factor: Fraction = 0.25
-    aggressive_reduce_factor: Annotated[float, Meta(ge=1, le=10)] = 2.0
-    tiers: tuple[QuoteTier, ...] = ()
-    gamma: Annotated[float, Meta(gt=0, le=100)] = 0.1
-    order_intensity: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
-    horizon_s: Annotated[float, Meta(gt=0, le=1e9)] = 3600.0
-    stop_adding_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 3600.0
-    exit_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 900.0
-    exit_threshold: Fraction = 0.2
-    # --- informed-flow signals (issue 5; common/signal_config.py, services/quoter/signals/) ---
-    signals: SignalsConfig = SignalsConfig()
-
-
-class MarketConfig(_Cfg, frozen=True):
-    """One binary event on one venue."""
-
-    id: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-    venue: Literal["polymarket", "kalshi"]
-    venue_market: Annotated[str, Meta(min_length=1)]
-    yes_token: str = ""
-    no_token: str = ""
-    tick: Annotated[float, Meta(ge=0.0001, le=0.1)] = 0.01
-    min_size: Annotated[float, Meta(ge=0, le=1e6)] = 5.0
-    neg_risk: bool = False
-    name: str = ""
-    max_position_usd: Dollars = 1000.0
-    max_loss_usd: Dollars = 100.0
-    sim_start_probability: Annotated[float, Meta(gt=0, lt=1)] = 0.5
-    quoting: dict[str, Any] = {}
-    resolves_at: str | float = ""
-    """When the market resolves: ISO-8601 ("2026-12-31T23:00:00Z") or unix seconds; "" unknown."""
-    event: str = ""
-    """The real-world event this market prices; markets sharing it (across venues) share the
-    per-event limit and self-cross prevention. "" = the market is its own event."""
-    reference: str = ""
-    """Name of an external reference price feed (ReferencePrice.feed) this market follows
-    (lead-lag, threshold fair value); "" none."""
-    strike: Annotated[float, Meta(ge=0)] = 0.0
-    """For threshold markets ("will X be above K at resolution"): K in the reference's
-    units; 0 = not a threshold market."""
-
-    def __post_init__(self) -> None:
-        if self.resolves_at != "" and self.resolves_at_ns is None:
-            raise ValueError(
-                f"resolves_at {self.resolves_at!r} is neither ISO-8601 "
-                "(2026-12-31T23:00:00Z) nor unix seconds"
-            )
-
-    @property
-    def resolves_at_ns(self) -> int | None:
-        """Resolution time in unix nanoseconds, or None when unknown or unparseable."""
-        return resolution_ns(self.resolves_at)
-
-    @property
-    def tick_pips(self) -> int:
-        return round(self.tick * PRICE_SCALE)
-
-    @property
-    def min_size_centi(self) -> int:
-        return round(self.min_size * SIZE_SCALE)
-
-
-def merge_quoting(base: QuotingConfig, overrides: dict[str, Any]) -> dict[str, Any]:
-    """`base` as plain data with `overrides` on top; nested tables (`signals`) merge key by
-    key, so a market overriding one signal parameter keeps the [quoting] values of the rest."""
-
-    def deep(into: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-        out = dict(into)
-        for key, value in over.items():
-            if isinstance(value, dict) and isinstance(out.get(key), dict):
-                out[key] = deep(out[key], value)
-            else:
-                out[key] = value
-        return out
-
-    return deep(msgspec.to_builtins(base), dict(overrides))
-
-
-def resolution_ns(value: str | float) -> int | None:
-    """Parse a resolution time (ISO-8601 string, or unix seconds) to unix ns; None if absent."""
-    if isinstance(value, int | float):
-        return int(value * 1_000_000_000) if value > 0 else None
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp()) * 1_000_000_000 + when.microsecond * 1000
-
-
-class StackConfig(_Cfg, frozen=True):
+class StackConfig(ConfigSection, frozen=True):
     run_dir: str = ".pmm/run"
     quoters: Annotated[int, Meta(ge=1, le=64)] = 2
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class CurveConfig(_Cfg, frozen=True):
+class CurveConfig(ConfigSection, frozen=True):
     """CURVE encryption and authentication (pyzmq zmq.auth) for sockets that leave the host.
 
     Files are zmq.auth certificates (`zmq.auth.create_certificates`): `*.key_secret` holds a
@@ -190,7 +62,7 @@ class CurveConfig(_Cfg, frozen=True):
     """Public certificates of every client a server accepts; checked at startup."""
 
 
-class BusConfig(_Cfg, frozen=True):
+class BusConfig(ConfigSection, frozen=True):
     """Endpoints. Empty means an ipc:// socket in the run dir; set tcp:// ones to span hosts."""
 
     md: dict[str, str] = {}
@@ -205,7 +77,7 @@ class BusConfig(_Cfg, frozen=True):
     curve: CurveConfig = CurveConfig()
 
 
-class PolymarketConfig(_Cfg, frozen=True):
+class PolymarketConfig(ConfigSection, frozen=True):
     rest_url: str = "http://127.0.0.1:8711"
     ws_url: str = "ws://127.0.0.1:8711/ws"
     gamma_url: str = "http://127.0.0.1:8711/gamma"
@@ -225,7 +97,7 @@ class PolymarketConfig(_Cfg, frozen=True):
     cancel_burst: Annotated[float, Meta(ge=1, le=1e6)] = 120.0
 
 
-class KalshiConfig(_Cfg, frozen=True):
+class KalshiConfig(ConfigSection, frozen=True):
     """Kalshi trade API v2. Rate limits are token buckets (2026 model); all of it is config."""
 
     rest_url: str = "http://127.0.0.1:8711/trade-api/v2"
@@ -246,12 +118,12 @@ class KalshiConfig(_Cfg, frozen=True):
     """Order-group fill-volume breaker (contracts per rolling 15 s); 0 = no order group."""
 
 
-class VenuesConfig(_Cfg, frozen=True):
+class VenuesConfig(ConfigSection, frozen=True):
     polymarket: PolymarketConfig = PolymarketConfig()
     kalshi: KalshiConfig = KalshiConfig()
 
 
-class IngestConfig(_Cfg, frozen=True):
+class IngestConfig(ConfigSection, frozen=True):
     depth: Annotated[int, Meta(ge=1, le=100)] = 10
     silence_timeout_ms: PositiveMs = 15_000
     ping_interval_ms: PositiveMs = 10_000
@@ -261,11 +133,11 @@ class IngestConfig(_Cfg, frozen=True):
     (re)subscribe and on a rejected order; Kalshi pushes no message when a grid changes)."""
 
 
-class QuoterConfig(_Cfg, frozen=True):
+class QuoterConfig(ConfigSection, frozen=True):
     heartbeat_interval_ms: PositiveMs = 250
 
 
-class RiskConfig(_Cfg, frozen=True):
+class RiskConfig(ConfigSection, frozen=True):
     max_total_exposure_usd: Dollars = 10_000.0
     max_total_loss_usd: Dollars = 500.0
     max_order_size: Annotated[float, Meta(gt=0, le=1e7)] = 1000.0
@@ -301,7 +173,7 @@ class RiskConfig(_Cfg, frozen=True):
     """Per-market overrides ([risk.markets."fed-cut-dec"] price_collar = 0.02)."""
 
 
-class ExecutorConfig(_Cfg, frozen=True):
+class ExecutorConfig(ConfigSection, frozen=True):
     risk_timeout_ms: PositiveMs = 1000
     reconcile_interval_ms: PositiveMs = 5000
     report_interval_ms: PositiveMs = 500
@@ -310,7 +182,7 @@ class ExecutorConfig(_Cfg, frozen=True):
     """Replays to risk start this long before risk was last heard (services/executor/replay.py)."""
 
 
-class ControlConfig(_Cfg, frozen=True):
+class ControlConfig(ConfigSection, frozen=True):
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Meta(ge=1, le=65535)] = 8780
     secret_env: str = "PMM_CONTROL_SECRET"  # noqa: S105 - the variable's name, not a secret
@@ -318,119 +190,12 @@ class ControlConfig(_Cfg, frozen=True):
     retries: Annotated[int, Meta(ge=1, le=100)] = 10
 
 
-class ExporterConfig(_Cfg, frozen=True):
+class ExporterConfig(ConfigSection, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 9464
 
 
-class SimFlowConfig(_Cfg, frozen=True):
-    """Synthetic flow of the built-in venue simulator."""
-
-    step_ms: Annotated[int, Meta(ge=1, le=60_000)] = 100
-    volatility: Annotated[float, Meta(ge=0, le=1)] = 0.02
-    jump_probability: Fraction = 0.002
-    jump_size: Fraction = 0.15
-    noise_rate_hz: Annotated[float, Meta(ge=0, le=10_000)] = 2.0
-    noise_size: Annotated[float, Meta(gt=0, le=1e6)] = 20.0
-    informed_rate_hz: Annotated[float, Meta(ge=0, le=10_000)] = 0.5
-    informed_size: Annotated[float, Meta(gt=0, le=1e6)] = 30.0
-    informed_edge: Fraction = 0.02
-    maker_levels: Annotated[int, Meta(ge=0, le=50)] = 5
-    maker_size: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
-    maker_half_spread: Fraction = 0.04
-
-
-FeedName = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.:-]+$")]
-"""A reference feed's name: it is part of the bus topic `ref.<feed>|`."""
-
-
-class SimReferenceConfig(_Cfg, frozen=True):
-    """A reference price the simulator serves at `/ref/ws` (issue 5, lead-lag): a seeded
-    log-price random walk with jumps. Markets whose `reference` names it follow it: their
-    true probability is the binary-option probability of the price `lag_ms` ago, so the
-    feed leads the book and a maker watching it has an edge."""
-
-    feed: FeedName
-    start_price: Annotated[float, Meta(gt=0, le=1e12)] = 100_000.0
-    volatility: Annotated[float, Meta(ge=0, le=1)] = 0.0005
-    """Stdev of the log-price per square-root second."""
-    jump_probability: Fraction = 0.01
-    """Chance of a jump per step."""
-    jump_size: Annotated[float, Meta(ge=0, le=1)] = 0.005
-    """Log-price size of a jump (either sign)."""
-    step_ms: Annotated[int, Meta(ge=10, le=60_000)] = 200
-    lag_ms: Annotated[int, Meta(ge=0, le=600_000)] = 1500
-    """How long a market following the feed takes to reflect its moves."""
-    horizon_s: Annotated[float, Meta(gt=0, le=1e9)] = 3600.0
-    """Time to resolution used for the probability when the market's is unknown or later."""
-
-
-class SimConfig(_Cfg, frozen=True):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: Annotated[int, Meta(ge=1, le=65535)] = 8711
-    seed: int = 1
-    start_balance_usd: Dollars = 1_000_000.0
-    verify_signatures: bool = True
-    heartbeat_timeout_ms: PositiveMs = 10_000
-    trade_confirm_ms: Annotated[int, Meta(ge=0, le=60_000)] = 200
-    flow: SimFlowConfig = SimFlowConfig()
-    kalshi_public_key_file_env: str = "PMM_SIM_KALSHI_PUBLIC_KEY_FILE"
-    """Env var naming a PEM public key the simulator accepts for Kalshi key id
-    `$<venues.kalshi.key_id_env>` (`pmm up` makes a throwaway pair per run dir)."""
-    kalshi_auth_window_ms: PositiveMs = 30_000
-    references: list[SimReferenceConfig] = []
-    """Reference feeds the simulator serves at `/ref/ws` (issue 5)."""
-    candidate_markets: Annotated[int, Meta(ge=0, le=200)] = 0
-    """Extra seeded markets listed (Gamma `/gamma/markets`, CLOB, Kalshi `/markets`) and
-    traded by the simulator but not configured: candidates for `pmm scan` (issue 5)."""
-
-
-class ReferenceFeedConfig(_Cfg, frozen=True):
-    """An external reference price feed `services.reference` reads and publishes on the md
-    bus as ReferencePrice on `ref.<feed>|` (issue 5). The websocket sends JSON text
-    `{"feed": "BTC-USD", "price": 97000.5, "ts": <unix ms>}`; the simulator serves them at
-    `ws://<sim>/ref/ws`."""
-
-    feed: FeedName
-    url: Annotated[str, Meta(pattern=r"^wss?://[^\s]+$")]
-    silence_timeout_ms: PositiveMs = 5000
-    """Reconnect when the feed sends nothing for this long."""
-
-
-class ScannerWeights(_Cfg, frozen=True):
-    """Weights of the scanner's components (each scored 0..1); at least one must be > 0."""
-
-    volume: Annotated[float, Meta(ge=0, le=100)] = 1.0
-    spread: Annotated[float, Meta(ge=0, le=100)] = 1.0
-    volatility: Annotated[float, Meta(ge=0, le=100)] = 1.0
-    liquidity: Annotated[float, Meta(ge=0, le=100)] = 1.0
-    resolution: Annotated[float, Meta(ge=0, le=100)] = 1.0
-
-
-class ScannerConfig(_Cfg, frozen=True):
-    """`pmm scan` (issue 5, common/scanner.py): score candidate markets from the venues'
-    listings, filter, propose (or start) the top N within `max_markets`."""
-
-    venues: tuple[Literal["polymarket", "kalshi"], ...] = ("polymarket",)
-    """Venues whose listings are scanned."""
-    weights: ScannerWeights = ScannerWeights()
-    min_liquidity_usd: Annotated[float, Meta(ge=0, le=1e12)] = 1000.0
-    max_days_to_resolution: Annotated[float, Meta(ge=0, le=36_500)] = 0.0
-    """Drop markets resolving later than this (or with no date); 0 = no limit."""
-    top_n: Annotated[int, Meta(ge=1, le=100)] = 3
-    max_markets: Annotated[int, Meta(ge=1, le=1000)] = 20
-    """Markets the stack may run in all; `--start` adds at most max_markets - running."""
-    auto_start: bool = False
-    """`pmm scan` starts the top N without `--start`."""
-    volume_ref_usd: Annotated[float, Meta(gt=0, le=1e12)] = 100_000.0
-    liquidity_ref_usd: Annotated[float, Meta(gt=0, le=1e12)] = 50_000.0
-    spread_ref: Annotated[float, Meta(gt=0, le=1)] = 0.05
-    volatility_ref: Annotated[float, Meta(gt=0, le=1)] = 0.10
-    resolution_ref_days: Annotated[float, Meta(gt=0, le=36_500)] = 30.0
-
-
-class Config(_Cfg, frozen=True):
+class Config(ConfigSection, frozen=True):
     stack: StackConfig = StackConfig()
     bus: BusConfig = BusConfig()
     venues: VenuesConfig = VenuesConfig()

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct
+from msgspec import Meta
+
+from common.config_base import ConfigSection, Fraction
 
 Seconds = Annotated[float, Meta(gt=0, le=86_400)]
 Widen = Annotated[float, Meta(ge=1, le=20)]
-Fraction = Annotated[float, Meta(ge=0, le=1)]
 Move = Annotated[float, Meta(ge=0, le=1)]
 
 
-class _Cfg(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    pass
-
-
-class VolSpikeConfig(_Cfg, frozen=True):
+class VolSpikeConfig(ConfigSection, frozen=True):
     """Short-window realised volatility of the mid against its baseline (vol_spike.py)."""
 
     enabled: bool = True
@@ -45,7 +42,7 @@ class VolSpikeConfig(_Cfg, frozen=True):
             raise ValueError("vol_spike.fast_alpha must be larger than slow_alpha")
 
 
-class MomentumConfig(_Cfg, frozen=True):
+class MomentumConfig(ConfigSection, frozen=True):
     """Drift of fair value (fast EMA minus slow EMA) widens or pulls the side it would run
     over (momentum.py)."""
 
@@ -65,7 +62,7 @@ class MomentumConfig(_Cfg, frozen=True):
             raise ValueError("momentum.pull_threshold must be >= widen_threshold")
 
 
-class ToxicityConfig(_Cfg, frozen=True):
+class ToxicityConfig(ConfigSection, frozen=True):
     """VPIN-style order-flow toxicity over volume buckets (toxicity.py)."""
 
     enabled: bool = True
@@ -82,7 +79,7 @@ class ToxicityConfig(_Cfg, frozen=True):
     """Buckets older than this are forgotten: old flow says nothing about the next trade."""
 
 
-class VolumeSpikeConfig(_Cfg, frozen=True):
+class VolumeSpikeConfig(ConfigSection, frozen=True):
     """Short-window trade volume against its long average pauses quoting (volume_spike.py)."""
 
     enabled: bool = True
@@ -99,7 +96,7 @@ class VolumeSpikeConfig(_Cfg, frozen=True):
             raise ValueError("volume_spike.fast_s must be shorter than slow_s")
 
 
-class BookImbalanceConfig(_Cfg, frozen=True):
+class BookImbalanceConfig(ConfigSection, frozen=True):
     """Top-N depth imbalance nudges fair value towards the thin side (book_imbalance.py)."""
 
     enabled: bool = True
@@ -109,7 +106,7 @@ class BookImbalanceConfig(_Cfg, frozen=True):
     """Nudge at full imbalance, as a fraction of the book's half-spread."""
 
 
-class RegimeConfig(_Cfg, frozen=True):
+class RegimeConfig(ConfigSection, frozen=True):
     """Trending / mean-reverting / volatile from recent mid returns (regime.py)."""
 
     enabled: bool = True
@@ -125,14 +122,14 @@ class RegimeConfig(_Cfg, frozen=True):
     volatile_widen: Widen = 2.0
 
 
-class ResolutionSignalConfig(_Cfg, frozen=True):
+class ResolutionSignalConfig(ConfigSection, frozen=True):
     """Final window before resolution: quotes are pulled (services/quoter/resolution.py)."""
 
     enabled: bool = True
     pull_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 60.0
 
 
-class LeadLagConfig(_Cfg, frozen=True):
+class LeadLagConfig(ConfigSection, frozen=True):
     """An external reference that moves first shifts fair value (lead_lag.py)."""
 
     enabled: bool = True
@@ -148,7 +145,7 @@ class LeadLagConfig(_Cfg, frozen=True):
     max_age_ms: Annotated[int, Meta(gt=0, le=3_600_000)] = 2000
 
 
-class ThresholdConfig(_Cfg, frozen=True):
+class ThresholdConfig(ConfigSection, frozen=True):
     """Binary-option fair value from the reference (threshold.py; `fv_method = "threshold"`)."""
 
     annual_vol: Annotated[float, Meta(ge=0, le=100)] = 0.0
@@ -162,7 +159,7 @@ class ThresholdConfig(_Cfg, frozen=True):
     max_age_ms: Annotated[int, Meta(gt=0, le=3_600_000)] = 2000
 
 
-class PeriodConfig(_Cfg, frozen=True):
+class PeriodConfig(ConfigSection, frozen=True):
     """Fixed-period markets (15-minute up/down): early, middle and final phases (period.py)."""
 
     enabled: bool = True
@@ -183,7 +180,7 @@ class PeriodConfig(_Cfg, frozen=True):
             raise ValueError("period.early_s + final_s must fit in period_s")
 
 
-class SignalsConfig(_Cfg, frozen=True):
+class SignalsConfig(ConfigSection, frozen=True):
     """The master switch, the combination caps and one table per signal."""
 
     enabled: bool = False

@@ -1,0 +1,116 @@
+"""Simulator, reference feed and scanner configuration (re-exported by common.config)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
+
+
+class SimFlowConfig(ConfigSection, frozen=True):
+    """Synthetic flow of the built-in venue simulator."""
+
+    step_ms: Annotated[int, Meta(ge=1, le=60_000)] = 100
+    volatility: Annotated[float, Meta(ge=0, le=1)] = 0.02
+    jump_probability: Fraction = 0.002
+    jump_size: Fraction = 0.15
+    noise_rate_hz: Annotated[float, Meta(ge=0, le=10_000)] = 2.0
+    noise_size: Annotated[float, Meta(gt=0, le=1e6)] = 20.0
+    informed_rate_hz: Annotated[float, Meta(ge=0, le=10_000)] = 0.5
+    informed_size: Annotated[float, Meta(gt=0, le=1e6)] = 30.0
+    informed_edge: Fraction = 0.02
+    maker_levels: Annotated[int, Meta(ge=0, le=50)] = 5
+    maker_size: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
+    maker_half_spread: Fraction = 0.04
+
+
+FeedName = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.:-]+$")]
+"""A reference feed's name: it is part of the bus topic `ref.<feed>|`."""
+
+
+class SimReferenceConfig(ConfigSection, frozen=True):
+    """A reference price the simulator serves at `/ref/ws` (issue 5, lead-lag): a seeded
+    log-price random walk with jumps. Markets whose `reference` names it follow it: their
+    true probability is the binary-option probability of the price `lag_ms` ago, so the
+    feed leads the book and a maker watching it has an edge."""
+
+    feed: FeedName
+    start_price: Annotated[float, Meta(gt=0, le=1e12)] = 100_000.0
+    volatility: Annotated[float, Meta(ge=0, le=1)] = 0.0005
+    """Stdev of the log-price per square-root second."""
+    jump_probability: Fraction = 0.01
+    """Chance of a jump per step."""
+    jump_size: Annotated[float, Meta(ge=0, le=1)] = 0.005
+    """Log-price size of a jump (either sign)."""
+    step_ms: Annotated[int, Meta(ge=10, le=60_000)] = 200
+    lag_ms: Annotated[int, Meta(ge=0, le=600_000)] = 1500
+    """How long a market following the feed takes to reflect its moves."""
+    horizon_s: Annotated[float, Meta(gt=0, le=1e9)] = 3600.0
+    """Time to resolution used for the probability when the market's is unknown or later."""
+
+
+class SimConfig(ConfigSection, frozen=True):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8711
+    seed: int = 1
+    start_balance_usd: Dollars = 1_000_000.0
+    verify_signatures: bool = True
+    heartbeat_timeout_ms: PositiveMs = 10_000
+    trade_confirm_ms: Annotated[int, Meta(ge=0, le=60_000)] = 200
+    flow: SimFlowConfig = SimFlowConfig()
+    kalshi_public_key_file_env: str = "PMM_SIM_KALSHI_PUBLIC_KEY_FILE"
+    """Env var naming a PEM public key the simulator accepts for Kalshi key id
+    `$<venues.kalshi.key_id_env>` (`pmm up` makes a throwaway pair per run dir)."""
+    kalshi_auth_window_ms: PositiveMs = 30_000
+    references: list[SimReferenceConfig] = []
+    """Reference feeds the simulator serves at `/ref/ws` (issue 5)."""
+    candidate_markets: Annotated[int, Meta(ge=0, le=200)] = 0
+    """Extra seeded markets listed (Gamma `/gamma/markets`, CLOB, Kalshi `/markets`) and
+    traded by the simulator but not configured: candidates for `pmm scan` (issue 5)."""
+
+
+class ReferenceFeedConfig(ConfigSection, frozen=True):
+    """An external reference price feed `services.reference` reads and publishes on the md
+    bus as ReferencePrice on `ref.<feed>|` (issue 5). The websocket sends JSON text
+    `{"feed": "BTC-USD", "price": 97000.5, "ts": <unix ms>}`; the simulator serves them at
+    `ws://<sim>/ref/ws`."""
+
+    feed: FeedName
+    url: Annotated[str, Meta(pattern=r"^wss?://[^\s]+$")]
+    silence_timeout_ms: PositiveMs = 5000
+    """Reconnect when the feed sends nothing for this long."""
+
+
+class ScannerWeights(ConfigSection, frozen=True):
+    """Weights of the scanner's components (each scored 0..1); at least one must be > 0."""
+
+    volume: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    spread: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    volatility: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    liquidity: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    resolution: Annotated[float, Meta(ge=0, le=100)] = 1.0
+
+
+class ScannerConfig(ConfigSection, frozen=True):
+    """`pmm scan` (issue 5, common/scanner.py): score candidate markets from the venues'
+    listings, filter, propose (or start) the top N within `max_markets`."""
+
+    venues: tuple[Literal["polymarket", "kalshi"], ...] = ("polymarket",)
+    """Venues whose listings are scanned."""
+    weights: ScannerWeights = ScannerWeights()
+    min_liquidity_usd: Annotated[float, Meta(ge=0, le=1e12)] = 1000.0
+    max_days_to_resolution: Annotated[float, Meta(ge=0, le=36_500)] = 0.0
+    """Drop markets resolving later than this (or with no date); 0 = no limit."""
+    top_n: Annotated[int, Meta(ge=1, le=100)] = 3
+    max_markets: Annotated[int, Meta(ge=1, le=1000)] = 20
+    """Markets the stack may run in all; `--start` adds at most max_markets - running."""
+    auto_start: bool = False
+    """`pmm scan` starts the top N without `--start`."""
+    volume_ref_usd: Annotated[float, Meta(gt=0, le=1e12)] = 100_000.0
+    liquidity_ref_usd: Annotated[float, Meta(gt=0, le=1e12)] = 50_000.0
+    spread_ref: Annotated[float, Meta(gt=0, le=1)] = 0.05
+    volatility_ref: Annotated[float, Meta(gt=0, le=1)] = 0.10
+    resolution_ref_days: Annotated[float, Meta(gt=0, le=36_500)] = 30.0
