@@ -1,6 +1,7 @@
 """The recorder: subscribe to every venue's md endpoint and write what ingest publishes
-(books, trades, status, heartbeats) to a recording directory (common/recording.py):
-compressed chunks, an index by market and time, and bounded disk use with rotation.
+(books, trades, status, heartbeats), and the reference feeds' prices when the config has
+`[[references]]`, to a recording directory (common/recording.py): compressed chunks, an
+index by market and time, and bounded disk use with rotation.
 
 Frames are written as received, unchanged; a frame that is not a `[topic, payload]` pair is
 dropped and counted. The open chunk is closed on stop, so every chunk on disk is complete.
@@ -39,8 +40,11 @@ class Recorder:
         self._closed = len(self.writer.index["chunks"])
 
     async def run(self, stop: asyncio.Event) -> None:
-        sock = bus.sub([endpoint(self.cfg, "md", v) for v in self.venues],
-                       [topics.MD_ALL, topics.heartbeat("ingest")], hwm=self.cfg.bus.recv_hwm)
+        eps = [endpoint(self.cfg, "md", v) for v in self.venues]
+        if self.cfg.references:  # the reference process publishes on its own md endpoint
+            eps.append(endpoint(self.cfg, "md", "reference"))
+        sock = bus.sub(eps, [topics.MD_ALL, topics.REFERENCE_ALL, topics.heartbeat("ingest")],
+                       hwm=self.cfg.bus.recv_hwm)
         dropped = metrics.DROPPED_FRAMES.labels(process="recorder", channel="md")
         log.info("recording %s into %s", ",".join(self.venues), self.writer.dir)
         try:

@@ -6,6 +6,8 @@ Market-data messages are re-stamped on the way out: `ts_recv_ns` becomes the rep
 monotonic receive time (tick-to-order stays meaningful) and the original order is kept.
 Ingest heartbeats are published by the replayer itself every `heartbeat_ms`, and a market is
 announced fresh (`MarketStatus(stale=False)`) before its first book, as ingest does.
+Recorded reference prices (`ref.<feed>|`) go out on the reference endpoint when the config
+has `[[references]]`, in place of the reference process.
 
 Start (ZeroMQ slow joiner): a PUB drops every message published before a subscriber's
 connection and subscription have arrived, so a replay that starts at once loses its opening
@@ -78,6 +80,7 @@ class Replayer:
 
     async def run(self, stop: asyncio.Event) -> None:
         socks = {v: self._bind(endpoint(self.cfg, "md", v)) for v in self.venues}
+        ref = self._bind(endpoint(self.cfg, "md", "reference")) if self.cfg.references else None
         dec = msgspec.msgpack.Decoder(MarketData)
         enc = msgspec.msgpack.Encoder()
         hb = asyncio.create_task(self._heartbeats(socks, enc))
@@ -96,9 +99,10 @@ class Replayer:
                 if stop.is_set():
                     break
                 key = recording.market_key(rec.topic)
-                if not key:
+                is_ref = rec.topic.startswith(topics.REFERENCE_ALL)
+                if not key and not (is_ref and ref is not None):
                     continue  # heartbeats: the replayer sends its own
-                if self.markets is not None and key.split(".", 1)[1] not in self.markets:
+                if key and self.markets is not None and key.split(".", 1)[1] not in self.markets:
                     continue
                 t0_rec = rec.ts_ns if t0_rec is None else t0_rec
                 due = t0 + (rec.ts_ns - t0_rec) / 1e9 / self.speed
@@ -114,6 +118,10 @@ class Replayer:
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     self.skipped += 1
                     continue
+                if is_ref and ref is not None:
+                    await bus.send_pub(ref, rec.topic, rec.payload)
+                    self.published += 1
+                    continue
                 sock = socks[key.split(".", 1)[0]]
                 if isinstance(msg, BookSnapshot) and key not in fresh:
                     fresh.add(key)  # as ingest does on a market's first full book
@@ -128,7 +136,7 @@ class Replayer:
         finally:
             hb.cancel()
             await asyncio.gather(hb, return_exceptions=True)
-            for s in socks.values():
+            for s in [*socks.values(), *([ref] if ref is not None else [])]:
                 s.close(linger=0)
 
     def _bind(self, ep: str) -> zmq.asyncio.Socket:

@@ -118,3 +118,65 @@ def test_the_md_endpoint_is_an_xpub_that_reports_subscriptions(run_dir: Path) ->
         assert sock.getsockopt(zmq.TYPE) == zmq.XPUB
     finally:
         sock.close(linger=0)
+
+
+def test_reference_prices_are_recorded_and_replayed_on_their_own_endpoint(run_dir: Path) -> None:
+    """`pmm record` writes the reference feed's prices beside the books, and `pmm replay`
+    plays them back on the reference endpoint, where quoters read them."""
+    from common.messages import ReferencePrice
+    from services.recorder.record import Recorder
+
+    cfg = config.parse(f'[stack]\nrun_dir = "{run_dir}/run"\n[[references]]\nfeed = "BTC"\n'
+                       'url = "ws://127.0.0.1:1/ref/ws"\n[[markets]]\nid = "m1"\n'
+                       'venue = "polymarket"\nvenue_market = "0xc1"\nyes_token = "Y1"\n'
+                       'no_token = "N1"\nreference = "BTC"\n')
+    data = run_dir / "rec"
+    enc = msgspec.msgpack.Encoder()
+    prices = [97_000.0 + i for i in range(5)]
+
+    async def record() -> None:
+        md = bus.pub(config.endpoint(cfg, "md", "polymarket"))
+        ref = bus.pub(config.endpoint(cfg, "md", "reference"))
+        rec = Recorder(cfg, data, chunk_s=60)
+        stop = asyncio.Event()
+        task = asyncio.create_task(rec.run(stop))
+        book = BookSnapshot(venue="polymarket", market="m1", seq=1, ts_recv_ns=1, ts_venue_ms=1,
+                            bids=(), asks=(), tick=100)
+        while rec.records == 0:  # slow joiner: until the recorder's SUB is in
+            await bus.send_pub(md, TOPIC, enc.encode(book))
+            await asyncio.sleep(0.02)
+        for p in prices:
+            await bus.send_pub(ref, topics.reference("BTC"), enc.encode(
+                ReferencePrice(feed="BTC", ts_ns=1, price=p)))
+            await bus.send_pub(md, TOPIC, enc.encode(book))
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        stop.set()
+        await task
+        md.close(linger=0)
+        ref.close(linger=0)
+
+    asyncio.run(record())
+    dec = msgspec.msgpack.Decoder(MarketData)
+    recorded = [dec.decode(r.payload) for r in recording.read(data)]
+    assert [m.price for m in recorded if isinstance(m, ReferencePrice)] == prices
+
+    async def replay() -> list[float]:
+        replayer = Replayer(cfg, data, speed=50.0, start_delay_s=0.2, subscribers=1, wait_s=5)
+        sock = bus.sub([config.endpoint(cfg, "md", "reference")], [topics.REFERENCE_ALL])
+        md = bus.sub([config.endpoint(cfg, "md", "polymarket")], [TOPIC])
+        task = asyncio.create_task(replayer.run(asyncio.Event()))
+        got: list[float] = []
+        try:
+            while not (task.done() and not await sock.poll(200)):
+                if await sock.poll(50):
+                    msg = dec.decode((await sock.recv_multipart(flags=zmq.NOBLOCK))[1])
+                    assert isinstance(msg, ReferencePrice)
+                    got.append(msg.price)
+            await task
+        finally:
+            sock.close(linger=0)
+            md.close(linger=0)
+        return got
+
+    assert asyncio.run(replay()) == prices
