@@ -123,12 +123,12 @@ class ExecutionAdapter(Protocol):
         ...
 
     def reserve_placements(self, market: str, n: int) -> float:
-        """Spend the venue budget for `n` placements or amends of `market` now and return 0 (the next
-        `place` for it uses them instead of waiting), or spend nothing and return the
+        """Spend the venue budget for `n` placements or amends of `market` now and return 0
+        (its next requests use them instead of waiting), or spend nothing and return the
         seconds until they would be affordable.
 
-        The executor reserves before a requote's cancels, so cancels and placements leave
-        back to back instead of the cancels emptying the market while placements queue.
+        The executor reserves before sending a ladder, so its cancels, amends and placements
+        leave together instead of the cancels emptying the market while placements queue.
         """
         ...
 
