@@ -51,8 +51,6 @@ log = logging.getLogger(__name__)
 _ack_enc = msgspec.msgpack.Encoder()
 
 
-
-
 class ExecutorActor(EventsMixin, LivenessMixin):
     """Live orders of one venue account and the sockets around them."""
 
