@@ -330,6 +330,7 @@ class KalshiExecution:
             price=yes_price if is_yes else complement(yes_price),
             size=size_from_str(str(row["remaining_count_fp"])), venue_market=str(row["ticker"]),
             client_id=str(row.get("client_order_id") or ""),
+            filled=size_from_str(str(row.get("fill_count_fp") or "0")),
         )
 
     async def fills_since(self, min_ts_s: int, ts_recv_ns: int) -> list[Fill]:

@@ -84,6 +84,8 @@ class VenueOrder(Struct, frozen=True, kw_only=True):
     venue_market: str = ""
     client_id: str = ""
     """The client order id the venue echoes (Kalshi); "" where there is none."""
+    filled: int = 0
+    """Filled so far, where the venue lists it (Kalshi `fill_count_fp`; amends need it)."""
 
 
 class Amend(Struct, frozen=True):

@@ -85,6 +85,7 @@ def reconcile(
             size=vo.size,
             state="live",
             created_ns=prev.created_ns if prev is not None else requested_ns,
+            filled=max(vo.filled, prev.filled if prev is not None else 0),
         )
     dropped = 0
     for order_id, order in local.items():

@@ -63,3 +63,25 @@ def test_venue_order_events() -> None:
     gone = OrderUpdate(order_id="a", token="Y", side="BUY", price=4800, remaining=0,
                        kind="cancelled", reason="CANCELED")
     assert [e.status for e in led.on_order(gone, 3)] == ["cancelled"] and led.live == {}
+
+
+def test_filled_survives_reconciliation_and_an_amend_moves_the_order() -> None:
+    """An amend's count is filled + the new remaining, so what was filled must survive the
+    periodic reconciliation that rebuilds the live map from the venue's open orders."""
+    from services.executor.orders import VenueOrder
+
+    led = ledger()
+    led.record_place("m", Placed(REQ, "a"), 1)
+    led.on_fill(fill(400), 2)
+    led.reconcile([VenueOrder(order_id="a", token="Y", side="BUY", price=4800, size=600)],
+                  requested_ns=3, blocked=frozenset())
+    assert (led.live["a"].filled, led.live["a"].size) == (400, 600)
+    led.reconcile([VenueOrder(order_id="a", token="Y", side="BUY", price=4800, size=500,
+                              filled=500)], requested_ns=4, blocked=frozenset())
+    assert led.live["a"].filled == 500  # the venue saw a fill we have not yet
+    ev = led.record_amend("a", 4700, 800, 5)
+    assert ev is not None and (ev.status, ev.price, ev.size, ev.reason) == (
+        "placed", 4700, 800, "amended")
+    assert (led.live["a"].price, led.live["a"].size) == (4700, 800)
+    assert led.record_amend("a", 4700, 0, 6).status == "filled" and "a" not in led.live
+    assert led.record_amend("gone", 4700, 100, 7) is None
