@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -271,17 +272,29 @@ class GatedVenue(FakeVenue):
         return await super().place(orders)
 
 
+@contextmanager
+def ready_actor(directory: Path, venue: FakeVenue) -> Iterator[ExecutorActor]:
+    """An actor on `venue` that takes ladders at once (risk seen, venue reconciled), no loops
+    running: a test drives `apply_intent` itself. Its sockets and journals close after."""
+    cfg = config(directory)
+    actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
+    actor.risk_ok = actor.reconciled = True
+    try:
+        yield actor
+    finally:
+        for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
+            sock.close(linger=0)
+        actor.journal.close()
+        actor.fill_journal.close()
+
+
 def test_a_cancel_issued_while_placements_are_on_the_wire_supersedes_them(tmp_path: Path) -> None:
     """Risk's CancelMarket (a kill) reaches the venue before a ladder already on the wire:
     the orders that land afterwards are cancelled at once, not left resting."""
 
     async def scenario(market: str) -> None:
         venue = GatedVenue()
-        actor = ExecutorActor(config(tmp_path / market), venue,
-                              market_tokens(config(tmp_path / market), "polymarket"),
-                              secret=SECRET)
-        actor.risk_ok = actor.reconciled = True
-        try:
+        with ready_actor(tmp_path / market, venue) as actor:
             applying = asyncio.create_task(
                 actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0))
             await asyncio.wait_for(venue.on_wire.wait(), 5)
@@ -292,11 +305,6 @@ def test_a_cancel_issued_while_placements_are_on_the_wire_supersedes_them(tmp_pa
             assert venue.open == {}, "a placement that was on the wire during the cancel rests"
             assert venue.calls[-1][0] == "cancel" and len(venue.calls[-1][1]) == 2  # type: ignore[arg-type]
             assert actor.ledger.in_market("m1") == []
-        finally:
-            for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
-                sock.close(linger=0)
-            actor.journal.close()
-            actor.fill_journal.close()
 
     asyncio.run(scenario(""))
     asyncio.run(scenario("m1"))
@@ -310,10 +318,7 @@ def test_a_requote_waits_for_the_budget_before_cancelling_and_takes_the_newest_l
 
     async def scenario() -> None:
         venue = FakeVenue()
-        cfg = config(tmp_path)
-        actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
-        actor.risk_ok = actor.reconciled = True
-        try:
+        with ready_actor(tmp_path, venue) as actor:
             await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
             assert len(venue.open) == 2
             venue.budget_wait_s = 0.05
@@ -330,11 +335,6 @@ def test_a_requote_waits_for_the_budget_before_cancelling_and_takes_the_newest_l
             venue.budget_wait_s = 10.0
             await asyncio.wait_for(actor.apply_intent(intent("m1", [], [], seq=4), 0), 1)
             assert venue.open == {}, "a pull waited for the placement budget"
-        finally:
-            for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
-                sock.close(linger=0)
-            actor.journal.close()
-            actor.fill_journal.close()
 
     asyncio.run(scenario())
 
@@ -383,10 +383,7 @@ def test_a_requote_moves_orders_in_place_without_ever_crossing_ourselves(tmp_pat
 
     async def scenario() -> None:
         venue = AmendingVenue()
-        cfg = config(tmp_path)
-        actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
-        actor.risk_ok = actor.reconciled = True
-        try:
+        with ready_actor(tmp_path, venue) as actor:
             await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
             ids = set(venue.open)
             for step, (bid, ask) in enumerate([(5400, 5800), (4000, 4400), (4100, 4600)]):
@@ -400,10 +397,5 @@ def test_a_requote_moves_orders_in_place_without_ever_crossing_ourselves(tmp_pat
             await actor.apply_intent(intent("m1", [(4300, 1000)], [(4700, 1000)], seq=9), 0)
             assert yes_id not in venue.open, "an order whose amend failed still rests"
             assert yes_id not in {o.order_id for o in actor.ledger.in_market("m1")}
-        finally:
-            for sock in (actor._cmd, actor._pub, actor._state, actor._ctl):
-                sock.close(linger=0)
-            actor.journal.close()
-            actor.fill_journal.close()
 
     asyncio.run(scenario())
