@@ -6,10 +6,12 @@ above our own ask, which is a BUY NO at its complement:
 1. Reserve the venue budget for the placements and amends before anything is sent
    (`affordable`).
 2. Send the cancels and the amends that lower an order's own price, together. Neither can
-   cross anything.
-3. Send the amends that raise a price and the new placements, together. Every order on the
-   other side is now at its new price or still lower. The new ladder does not cross
-   itself, so neither can these.
+   cross anything. (A lowering amend onto a level another of our orders still holds waits
+   for step 3.)
+3. Send the remaining amends and the new placements, together. Every order on the other
+   side is now at its new price or still lower. The new ladder does not cross itself, so
+   neither can these. A level still held by an order whose cancel failed is left alone:
+   one order per level, never two.
 4. Cancel any order whose amend did not surely apply. It must not rest at a stale price.
 
 A kill, cancel or dead man's switch while a step is on the wire supersedes it: orders it
@@ -51,14 +53,32 @@ async def apply_intent(actor: ExecutorActor, intent: ApprovedIntent, recv_ns: in
     exits = exits_due(actor, intent, actor.markets[m])
     if invalid:
         actor.count("place", "invalid_level", len(invalid))
-    lower = [a for a in actions.amends if not a.raises]
-    higher = [a for a in actions.amends if a.raises]
+    held = _held(actor, m)
+    first = [a for a in actions.amends if not a.raises and _free(held, a.to, a.order.order_id)]
+    then = [a for a in actions.amends if a not in first]
     await asyncio.gather(actor.cancel_ids(list(actions.cancels), reason="requote"),
-                         _amend(actor, m, lower))
+                         _amend(actor, m, first))
     if actor.cancel_epoch[m] != epoch:
         return
-    await asyncio.gather(_amend(actor, m, higher),
-                         _place(actor, intent, recv_ns, [*actions.placements, *exits], epoch))
+    # A cancel that failed (a 429 on its last try, say) leaves its order resting: nothing may
+    # join it at its price, or the level would rest twice. The next ladder retries.
+    held = _held(actor, m)
+    then = [a for a in then if _free(held, a.to, a.order.order_id)]
+    placements = [d for d in actions.placements if _free(held, d, "")]
+    if len(placements) < len(actions.placements):
+        actor.count("place", "level_busy", len(actions.placements) - len(placements))
+    await asyncio.gather(_amend(actor, m, then),
+                         _place(actor, intent, recv_ns, [*placements, *exits], epoch))
+
+
+def _held(actor: ExecutorActor, market: str) -> dict[tuple[str, int], str]:
+    """(token, price) -> id of the order of ours resting there (live, in flight or cancelling)."""
+    return {(o.token, o.price): o.order_id for o in actor.ledger.in_market(market)}
+
+
+def _free(held: dict[tuple[str, int], str], to: DesiredOrder, mover: str) -> bool:
+    """True if no order of ours but `mover` (the one being amended) rests at `to`'s level."""
+    return held.get((to.token, to.price), mover) == mover
 
 
 async def affordable(

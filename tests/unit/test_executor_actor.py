@@ -399,3 +399,28 @@ def test_a_requote_moves_orders_in_place_without_ever_crossing_ourselves(tmp_pat
             assert yes_id not in {o.order_id for o in actor.ledger.in_market("m1")}
 
     asyncio.run(scenario())
+
+
+class RefusingCancelVenue(FakeVenue):
+    """Refuses every cancel definitively (as a 429 on the last retry does)."""
+
+    async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
+        self.calls.append(("cancel", sorted(order_ids)))
+        return CancelOutcome(failed=tuple(order_ids), reason="429: too many requests")
+
+
+def test_a_level_whose_cancel_failed_is_never_doubled(tmp_path: Path) -> None:
+    """A requote that resizes a level cancels its order and places a new one at the same
+    price; if the venue refuses the cancel, the old order still rests, so the new one must
+    not be placed beside it (two of our orders at one level)."""
+
+    async def scenario() -> None:
+        venue = RefusingCancelVenue()
+        with ready_actor(tmp_path, venue) as actor:
+            await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
+            await actor.apply_intent(intent("m1", [(4800, 500)], [(5300, 1000)], seq=2), 0)
+            levels = [(o.token, o.price) for o in venue.open.values()]
+            assert len(levels) == len(set(levels)), f"a level rests twice: {levels}"
+            assert ("Y1", 4800) in levels and ("N1", 4700) in levels
+
+    asyncio.run(scenario())
