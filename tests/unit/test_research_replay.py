@@ -126,10 +126,16 @@ def test_reference_prices_are_recorded_and_replayed_on_their_own_endpoint(run_di
     from common.messages import ReferencePrice
     from services.recorder.record import Recorder
 
-    cfg = config.parse(f'[stack]\nrun_dir = "{run_dir}/run"\n[[references]]\nfeed = "BTC"\n'
-                       'url = "ws://127.0.0.1:1/ref/ws"\n[[markets]]\nid = "m1"\n'
-                       'venue = "polymarket"\nvenue_market = "0xc1"\nyes_token = "Y1"\n'
-                       'no_token = "N1"\nreference = "BTC"\n')
+    def with_refs(run: str) -> config.Config:
+        return config.parse(f'[stack]\nrun_dir = "{run_dir}/{run}"\n[[references]]\n'
+                            'feed = "BTC"\nurl = "ws://127.0.0.1:1/ref/ws"\n[[markets]]\n'
+                            'id = "m1"\nvenue = "polymarket"\nvenue_market = "0xc1"\n'
+                            'yes_token = "Y1"\nno_token = "N1"\nreference = "BTC"\n')
+
+    cfg = with_refs("run")
+    # The replay binds its own ipc paths: a closed socket's file is unlinked by libzmq's I/O
+    # thread later, which can remove a new socket's file bound at the same path meanwhile.
+    replay_cfg = with_refs("replay")
     data = run_dir / "rec"
     enc = msgspec.msgpack.Encoder()
     prices = [97_000.0 + i for i in range(5)]
@@ -162,9 +168,10 @@ def test_reference_prices_are_recorded_and_replayed_on_their_own_endpoint(run_di
     assert [m.price for m in recorded if isinstance(m, ReferencePrice)] == prices
 
     async def replay() -> list[float]:
-        replayer = Replayer(cfg, data, speed=50.0, start_delay_s=0.2, subscribers=1, wait_s=5)
-        sock = bus.sub([config.endpoint(cfg, "md", "reference")], [topics.REFERENCE_ALL])
-        md = bus.sub([config.endpoint(cfg, "md", "polymarket")], [TOPIC])
+        replayer = Replayer(replay_cfg, data, speed=50.0, start_delay_s=0.2, subscribers=1,
+                            wait_s=5)
+        sock = bus.sub([config.endpoint(replay_cfg, "md", "reference")], [topics.REFERENCE_ALL])
+        md = bus.sub([config.endpoint(replay_cfg, "md", "polymarket")], [TOPIC])
         task = asyncio.create_task(replayer.run(asyncio.Event()))
         got: list[float] = []
         try:
