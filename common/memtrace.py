@@ -5,7 +5,11 @@ environment to every program, so `PMM_TRACEMALLOC=/tmp/mt pmm up` traces the who
 Then tracemalloc starts at process start-up and every `PMM_TRACEMALLOC_S` seconds
 (default 60) `<directory>/<process>.txt` gets the allocation sites whose live size grew
 most since the first dump: a leak shows as a line that grows in every dump, warm-up as one
-that stops. Tracing slows allocation-heavy code by 2-4x, so it is for diagnosis only.
+that stops. `PMM_TRACEMALLOC_ONLY=<name>[,<name>...]` limits tracing to those processes
+(e.g. `executor-polymarket`), so the rest of the stack runs at full speed. Each dump also
+prints the process's RSS: RSS growing while traced bytes stay flat points below Python
+(SQLite's page cache, libzmq, the allocator's arenas). Tracing slows allocation-heavy code
+by 2-4x, so it is for diagnosis only.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 ENV_DIR = "PMM_TRACEMALLOC"
 ENV_INTERVAL = "PMM_TRACEMALLOC_S"
+ENV_ONLY = "PMM_TRACEMALLOC_ONLY"
 TOP = 25
 
 
@@ -31,12 +36,25 @@ def _filtered(snap: tracemalloc.Snapshot) -> tracemalloc.Snapshot:
     ))
 
 
+def _rss_mib() -> float:
+    """This process's resident set in MiB (0 where /proc is unavailable)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def report(base: tracemalloc.Snapshot, snap: tracemalloc.Snapshot, *, top: int = TOP) -> str:
     """The `top` allocation sites by growth of live bytes from `base` to `snap`."""
     stats = _filtered(snap).compare_to(_filtered(base), "lineno")
     traced, peak = tracemalloc.get_traced_memory() if tracemalloc.is_tracing() else (0, 0)
     lines = [f"# {time.strftime('%H:%M:%S')} traced {traced / 2**20:.1f} MiB "
-             f"(peak {peak / 2**20:.1f} MiB); growth since first dump, by site"]
+             f"(peak {peak / 2**20:.1f} MiB), RSS {_rss_mib():.1f} MiB; "
+             "growth since first dump, by site"]
     for st in stats[:top]:
         frame = st.traceback[0]
         lines.append(f"{st.size_diff / 1024:+10.1f} KiB {st.count_diff:+8d} blocks  "
@@ -57,6 +75,9 @@ def start(name: str) -> asyncio.Task[None] | None:
     """Start tracing and the periodic dump if `PMM_TRACEMALLOC` is set; else do nothing."""
     target = os.environ.get(ENV_DIR, "")
     if not target:
+        return None
+    only = [n for n in os.environ.get(ENV_ONLY, "").split(",") if n]
+    if only and name not in only:
         return None
     try:
         interval = float(os.environ.get(ENV_INTERVAL, "60"))

@@ -9,6 +9,7 @@ must not break (exact positions, duplicate detection of recent ids, live orders 
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -178,3 +179,32 @@ def test_memtrace_reports_the_growing_site(tmp_path: object, monkeypatch: pytest
     assert float(first.split()[0]) > 1_500  # KiB
     monkeypatch.delenv(memtrace.ENV_DIR, raising=False)
     assert memtrace.start("x") is None  # off unless asked for
+
+
+def test_memtrace_only_traces_the_named_processes(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """PMM_TRACEMALLOC_ONLY leaves every other process untraced; a named one is traced."""
+    import asyncio
+    import tracemalloc
+
+    from common import memtrace
+
+    monkeypatch.setenv(memtrace.ENV_DIR, str(tmp_path))
+    monkeypatch.setenv(memtrace.ENV_ONLY, "executor-polymarket,risk")
+
+    async def started(name: str) -> bool:
+        task = memtrace.start(name)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    was = tracemalloc.is_tracing()
+    try:
+        assert asyncio.run(started("quoter-0")) is False
+        assert asyncio.run(started("risk")) is True
+        assert tracemalloc.is_tracing()
+    finally:
+        if not was:
+            tracemalloc.stop()
+    assert "RSS" in memtrace.report(tracemalloc.Snapshot([], 1), tracemalloc.Snapshot([], 1))
