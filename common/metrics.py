@@ -59,6 +59,10 @@ REQUOTES_SKIPPED = Counter(
 BOOKS_CONFLATED = Counter(
     "pmm_books_conflated_total", "Books dropped by a quoter in favour of a newer one", ["market"],
 )
+INGEST_BOOKS_CONFLATED = Counter(
+    "pmm_ingest_books_conflated_total",
+    "Book changes ingest folded into a later snapshot of the same batch of frames", ["venue"],
+)
 
 RISK_DECISIONS = Counter(
     "pmm_risk_decisions_total", "Intents by risk outcome", ["market", "outcome"],

@@ -172,7 +172,8 @@ def infrastructure() -> dict[str, Any]:
                                      "{{process}} {{channel}}")]),
         panel("Books published and conflated per second",
               [(rate("pmm_book_updates_total", "venue"), "published {{venue}}"),
-               ("sum(rate(pmm_books_conflated_total[5m]))", "conflated by quoters")]),
+               ("sum(rate(pmm_books_conflated_total[5m]))", "conflated by quoters"),
+               (rate("pmm_ingest_books_conflated_total", "venue"), "conflated by ingest {{venue}}")]),
     ])
 
 

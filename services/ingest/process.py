@@ -1,8 +1,14 @@
 """The ingest actor: one venue market websocket in, normalized books on the md PUB out.
 
 The shell owns the socket, the timers and the books; translation lives in the feed
-adapter and book maths in book.py. Every change to a market's book publishes a
-BookSnapshot (top `depth` levels, per-market sequence). When the connection drops
+adapter and book maths in book.py. Every delta is applied, but a market's
+BookSnapshot (top `depth` levels, per-market sequence) is published once per batch of
+frames: frames already waiting in the websocket's buffer are applied first, then each
+changed market publishes its newest book (`_book_changed`, `_flush_books`). Below
+ingest's capacity a batch is one frame, so nothing waits; past it the backlog collapses
+to one book per market per batch instead of one per frame (conflation, not backlog).
+Any other message on a market's topic (trade, status) first flushes that market's
+pending book, so subscribers see the same order as before. When the connection drops
 or falls silent every market is marked stale until its next full snapshot.
 """
 
@@ -106,6 +112,11 @@ class IngestActor:
             self.apply_ticks)
         self._last_frame_ns = 0
         self._hb_seq = 0
+        self._dirty: dict[str, tuple[int, int]] = {}
+        """Markets whose book changed in the current batch: (ts_recv_ns, ts_venue_ms) of
+        the newest frame that changed it. Published by `_flush_books`."""
+        self._flush_handle: asyncio.Handle | None = None
+        self._conflated = metrics.INGEST_BOOKS_CONFLATED.labels(venue=self._venue)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -225,7 +236,7 @@ class IngestActor:
                     if update.min_size:
                         self._min_size[m] = update.min_size
                     self._books[m].replace(update.bids, update.asks)
-                    await self._publish_book(m, ts_recv_ns, update.ts_venue_ms)
+                    self._book_changed(m, ts_recv_ns, update.ts_venue_ms)
                     if not self._fresh[m]:
                         await self._set_fresh(m)
                 case LevelChanges(market=m):
@@ -234,7 +245,7 @@ class IngestActor:
                     for ch in update.changes:
                         applied = book.set_level(ch.side, ch.price, ch.size) or applied
                     if applied:
-                        await self._publish_book(m, ts_recv_ns, update.ts_venue_ms)
+                        self._book_changed(m, ts_recv_ns, update.ts_venue_ms)
                 case TickChanged(market=m):
                     self._tick[m] = update.tick
                     self._books[m].invalidate()
@@ -245,6 +256,7 @@ class IngestActor:
                         ts_venue_ms=update.ts_venue_ms, price=update.price,
                         size=update.size, side=update.side,
                     )
+                    self._flush_market(m)
                     await self._send(self._topics[m], self._codec.encode(msg))
                 case MarketClosed(market=m):
                     self._books[m].invalidate()
@@ -270,7 +282,8 @@ class IngestActor:
                         self._tick[market], tick, extra={"venue": self._venue, "market": market})
             self._tick[market] = tick
             if self._books[market].valid:
-                await self._publish_book(market, self._clock_ns(), 0)
+                self._flush_market(market)
+                self._publish_book(market, self._clock_ns(), 0)
 
     async def _send(self, topic: bytes, payload: bytes) -> None:
         """Publish on the md PUB: NOBLOCK on the shadow (a PUB drops at its HWM rather than
@@ -280,7 +293,31 @@ class IngestActor:
         except zmq.Again:
             await bus.send_pub(self._sock, topic, payload)
 
-    async def _publish_book(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
+    def _book_changed(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
+        """Mark `market`'s book for publishing once the frames already received are applied.
+
+        The flush is a `call_soon` callback: the feed loop reads frames the websocket has
+        buffered without suspending, so the callback runs when the buffer is empty."""
+        if market in self._dirty:
+            self._conflated.inc()
+        self._dirty[market] = (ts_recv_ns, ts_venue_ms)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush_books)
+
+    def _flush_books(self) -> None:
+        """Publish the newest book of every market changed since the last flush."""
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, {}
+        for market, (ts_recv_ns, ts_venue_ms) in dirty.items():
+            self._publish_book(market, ts_recv_ns, ts_venue_ms)
+
+    def _flush_market(self, market: str) -> None:
+        """Publish `market`'s pending book now, ahead of another message on its topic."""
+        pending = self._dirty.pop(market, None)
+        if pending is not None:
+            self._publish_book(market, *pending)
+
+    def _publish_book(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
         bids, asks = self._books[market].top(self._cfg.ingest.depth)
         self._seq[market] += 1
         snap = BookSnapshot(
@@ -288,7 +325,10 @@ class IngestActor:
             ts_venue_ms=ts_venue_ms, tick=self._tick[market], bids=bids, asks=asks,
             min_size=self._min_size[market],
         )
-        await self._send(self._topics[market], self._codec.encode(snap))
+        # A PUB drops at its high-water mark instead of raising Again, so this NOBLOCK send
+        # never has to wait.
+        with contextlib.suppress(zmq.Again):
+            hotloop.send_pub(self._sock_now, self._topics[market], self._codec.encode(snap))
         self._updates[market].inc()
 
     async def _set_fresh(self, market: str) -> None:
@@ -310,6 +350,7 @@ class IngestActor:
             await self._set_stale(market, reason)
 
     async def _publish_status(self, market: str, *, stale: bool, reason: str) -> None:
+        self._flush_market(market)
         msg = MarketStatus(
             venue=self._venue, market=market, ts_ns=time.time_ns(), stale=stale, reason=reason
         )

@@ -144,3 +144,52 @@ async def _scenario(tmp_path: Path) -> None:
             read.cancel()
             await asyncio.gather(read, return_exceptions=True)
             sub.close(linger=0)
+
+
+def test_a_batch_of_frames_publishes_each_market_once(tmp_path: Path) -> None:
+    """Frames applied back to back (one websocket read) publish one book per market, the
+    newest; a trade on the market first flushes its pending book, so order is kept; a frame
+    on its own publishes at once."""
+    asyncio.run(_batch_scenario(tmp_path))
+
+
+def _change(price: str, size: str, ts: int) -> str:
+    msg = json.loads(fixture("ws_market_price_change_msg.json"))
+    msg["price_changes"][0].update(price=price, size=size)
+    msg["timestamp"] = str(ts)
+    return json.dumps(msg)
+
+
+async def _batch_scenario(tmp_path: Path) -> None:
+    cfg = config(tmp_path, 1)
+    actor = IngestActor(cfg, PolymarketFeed(cfg))
+    sub = bus.sub([endpoint(cfg, "md", "polymarket")], [topics.md("polymarket", "m1")])
+    codec: bus.Codec[MarketData] = bus.Codec(MarketData, process="test", channel="md")
+    conflated = metrics.INGEST_BOOKS_CONFLATED.labels(venue="polymarket")
+    base = conflated._value.get()
+    try:
+        await asyncio.sleep(0.2)  # the SUB joins before anything is published
+        frames = [f"[{fixture('ws_market_book_msg.json')}]", _change("0.51", "150.0", 1),
+                  _change("0.49", "100.0", 2), _change("0.51", "0", 3),
+                  fixture("ws_market_last_trade_msg.json"), _change("0.48", "70.0", 4)]
+        for i, frame in enumerate(frames):  # no suspension: as the feed loop reads a buffer
+            await actor.on_frame(frame, 1_000 + i)
+        got = [codec.decode((await asyncio.wait_for(sub.recv_multipart(), 2))[1])
+               for _ in range(5)]
+        first, fresh, book, trade, last = got
+        assert isinstance(first, BookSnapshot) and first.seq == 1  # ahead of its status
+        assert isinstance(fresh, MarketStatus) and not fresh.stale
+        assert isinstance(book, BookSnapshot) and isinstance(trade, TradePrint)
+        assert isinstance(last, BookSnapshot)
+        assert (book.seq, book.ts_recv_ns, book.ts_venue_ms) == (2, 1_003, 3)
+        assert [(lv.price, lv.size) for lv in book.bids] == [(5000, 20000), (4900, 10000)]
+        assert (last.seq, last.ts_recv_ns, last.ts_venue_ms) == (3, 1_005, 4)
+        assert conflated._value.get() == base + 2
+        await actor.on_frame(_change("0.50", "0", 5), 2_000)  # alone: published by itself
+        alone = codec.decode((await asyncio.wait_for(sub.recv_multipart(), 2))[1])
+        assert isinstance(alone, BookSnapshot) and (alone.seq, alone.ts_recv_ns) == (4, 2_000)
+        assert [(lv.price, lv.size) for lv in alone.bids] == [(4900, 10000), (4800, 7000)]
+        assert conflated._value.get() == base + 2
+    finally:
+        sub.close(linger=0)
+        actor._sock.close(linger=0)
