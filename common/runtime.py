@@ -11,7 +11,7 @@ from typing import Any
 
 import uvloop
 
-from common import logs, memtrace, metrics
+from common import heap, logs, memtrace, metrics
 from common.errors import PmmError
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,12 @@ def run(
         up = metrics.PROCESS_UP.labels(process=name, role=role)
         up.set(1)
         tracer = memtrace.start(name)  # opt-in: PMM_TRACEMALLOC=<dir>
+        trimmer = asyncio.create_task(heap.trim_loop(heap.interval_s()), name="malloc-trim")
         try:
             await main(stop)
         finally:
             up.set(0)
+            trimmer.cancel()
             if tracer is not None:
                 tracer.cancel()
 

@@ -92,6 +92,8 @@ def environment(cfg: Config, config_path: Path, *, paper: bool = False) -> dict[
         PROMETHEUS_MULTIPROC_DIR=str(run_dir / "metrics"),
         PYTHONUNBUFFERED="1",
     )
+    # glibc: two malloc arenas, not one per thread (common/heap.py)
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     if paper:
         env["PMM_PAPER"] = "true"
     secret_env = cfg.control.secret_env
