@@ -47,7 +47,7 @@ from services.executor.orders import (
     VenueOrder,
     client_key,
 )
-from services.executor.ratelimit import TokenBucket
+from services.executor.ratelimit import Prepaid, TokenBucket
 
 __all__ = ["KalshiExecution", "dollars", "fill_from_wire", "kalshi_tokens"]
 
@@ -79,8 +79,8 @@ class KalshiExecution:
         self._base_path = path_of(self._base)
         self._http = httpx.AsyncClient(timeout=k.request_timeout_ms / 1000)
         self._write = TokenBucket(k.write_tokens_per_s, k.write_tokens_per_s * k.write_burst_s)
-        self._prepaid: dict[str, int] = {}
-        """Tokens reserve_placements spent ahead for the next placement of a market."""
+        self._prepaid = Prepaid(self._write)
+        """Tokens reserve_placements took ahead for a market's next placements and amends."""
         self._read = TokenBucket(k.read_tokens_per_s, k.read_tokens_per_s)
         self._markets = list(markets)
         self._by_ticker = {m.venue_market: m for m in self._markets}
@@ -100,7 +100,7 @@ class KalshiExecution:
     # --- transport ---------------------------------------------------------------------------
 
     async def request(self, method: str, path: str, *, body: Any = None,
-                      params: dict[str, Any] | None = None, cost: int | None = None,
+                      params: dict[str, Any] | None = None, cost: float | None = None,
                       write: bool = False, urgent: bool = False) -> httpx.Response:
         """One signed request after its rate-limit tokens; raise VenueError if nothing came back."""
         bucket = self._write if write else self._read
@@ -213,19 +213,12 @@ class KalshiExecution:
         """Move resting orders in place (kalshi_amend.py)."""
         return await kalshi_amend.amend(self, amends)
 
-    def owed(self, market: str, cost: int) -> int:
+    def owed(self, market: str, cost: int) -> float:
         """What a request for `market` still has to pay after its reserved tokens."""
-        credit = self._prepaid.pop(market, 0)
-        if credit > cost:
-            self._prepaid[market] = credit - cost
-        return max(0, cost - credit)
+        return self._prepaid.owed(market, cost)
 
     def reserve_placements(self, market: str, n: int) -> float:
-        cost = self._k.order_cost * n
-        wait = self._write.try_take(cost)
-        if wait <= 0:
-            self._prepaid[market] = cost
-        return wait
+        return self._prepaid.reserve(market, self._k.order_cost * n)
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         """Batch cancel by id; an unknown id is already gone. 429s are retried after back-off."""

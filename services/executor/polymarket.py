@@ -57,7 +57,7 @@ from services.executor.polymarket_results import (
     is_definitive,
 )
 from services.executor.polymarket_user import Asset, Identity, UserChannel
-from services.executor.ratelimit import TokenBucket
+from services.executor.ratelimit import Prepaid, TokenBucket
 
 __all__ = ["PolymarketExecution", "cancel_outcome", "classify_post", "error_text",
            "is_definitive"]
@@ -108,8 +108,8 @@ class PolymarketExecution:
         self._auth: dict[str, str] = {}
         self._api_key = ""
         self._orders_bucket = TokenBucket(pm.order_tokens_per_s, pm.order_burst)
-        self._prepaid: dict[str, int] = {}
-        """Tokens reserve_placements spent ahead for the next placement of a market."""
+        self._prepaid = Prepaid(self._orders_bucket, urgent=True)  # a bucket of its own
+        """Tokens reserve_placements took ahead for a market's next placements."""
         self._cancels_bucket = TokenBucket(pm.cancel_tokens_per_s, pm.cancel_burst)
         self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
         self.journal: OrderJournal | None = None
@@ -133,7 +133,7 @@ class PolymarketExecution:
             self._client._ClobClient__tick_sizes[token] = tick  # type: ignore[attr-defined]
         self._markets = [market if m.market == market.market else m for m in self._markets]
 
-    async def _spend(self, bucket: TokenBucket, cost: int) -> None:
+    async def _spend(self, bucket: TokenBucket, cost: float) -> None:
         waited = await bucket.take(max(1, cost), urgent=True)
         if waited:
             metrics.RATE_LIMIT_WAITS.labels(venue=self.venue).inc()
@@ -256,7 +256,7 @@ class PolymarketExecution:
         return [r for r in results if r is not None], wire_ns
 
     async def _post_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
-        owed = len(chunk) - self._prepaid.pop(chunk[0].market, 0)
+        owed = self._prepaid.owed(chunk[0].market, len(chunk))
         if owed > 0:
             await self._spend(self._orders_bucket, owed)
         return await self._call("post_orders", self._place_chunk, chunk)
@@ -297,10 +297,7 @@ class PolymarketExecution:
         return AmendReport(failed=tuple((a.order.order_id, "no amend") for a in amends))
 
     def reserve_placements(self, market: str, n: int) -> float:
-        wait = self._orders_bucket.try_take(n, urgent=True)
-        if wait <= 0:
-            self._prepaid[market] = n
-        return wait
+        return self._prepaid.reserve(market, n)
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         """Cancel by id in one request (DELETE /orders)."""

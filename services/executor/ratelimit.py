@@ -79,3 +79,38 @@ class TokenBucket:
     def ok(self) -> None:
         """A request went through: the next 429 starts the back-off afresh."""
         self._pause = 0.0
+
+
+class Prepaid:
+    """Tokens reserved from a bucket for a market's next requests, spent down as they go.
+
+    The executor reserves a whole ladder's cost before sending any of it (apply.affordable),
+    so markets cannot race each other for the same tokens; each request then pays the bucket
+    only what the market's remaining credit does not cover. A new reservation replaces any
+    credit left over (requests skipped after reserving): erring towards paying twice, never
+    towards spending tokens the bucket did not grant.
+    """
+
+    def __init__(self, bucket: TokenBucket, *, urgent: bool = False) -> None:
+        self.bucket = bucket
+        self._urgent = urgent
+        self._credit: dict[str, float] = {}
+
+    def reserve(self, market: str, cost: float) -> float:
+        """Take `cost` from the bucket as `market`'s credit and return 0, or take nothing and
+        return the seconds until it would be affordable."""
+        wait = self.bucket.try_take(cost, urgent=self._urgent)
+        if wait <= 0:
+            self._credit[market] = cost
+        return wait
+
+    def owed(self, market: str, cost: float) -> float:
+        """What a request of `cost` for `market` still has to take from the bucket."""
+        credit = self._credit.pop(market, 0.0)
+        if credit > cost:
+            self._credit[market] = credit - cost
+        return max(0.0, cost - credit)
+
+    def credit(self, market: str) -> float:
+        """The tokens `market` still has reserved."""
+        return self._credit.get(market, 0.0)
