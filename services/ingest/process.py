@@ -139,6 +139,8 @@ class IngestActor:
             for task in [stopper, *tasks]:
                 task.cancel()
             await asyncio.gather(stopper, *tasks, return_exceptions=True)
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
             self._sock.close(linger=0)
 
     # --- websocket ---------------------------------------------------------------------------
@@ -248,7 +250,7 @@ class IngestActor:
                         self._book_changed(m, ts_recv_ns, update.ts_venue_ms)
                 case TickChanged(market=m):
                     self._tick[m] = update.tick
-                    self._books[m].invalidate()
+                    self._invalidate(m)
                     await self._set_stale(m, "tick_size_change")
                 case TradeSeen(market=m):
                     msg = TradePrint(
@@ -259,10 +261,10 @@ class IngestActor:
                     self._flush_market(m)
                     await self._send(self._topics[m], self._codec.encode(msg))
                 case MarketClosed(market=m):
-                    self._books[m].invalidate()
+                    self._invalidate(m)
                     await self._set_stale(m, update.reason)
                 case Resubscribe(market=m):
-                    self._books[m].invalidate()
+                    self._invalidate(m)
                     self._gaps.inc()
                     log.warning("book invalid (%s): resubscribing", update.reason,
                                 extra={"venue": self._venue, "market": m})
@@ -317,6 +319,11 @@ class IngestActor:
         if pending is not None:
             self._publish_book(market, *pending)
 
+    def _invalidate(self, market: str) -> None:
+        """Drop `market`'s book, publishing any pending change first (as it was, valid)."""
+        self._flush_market(market)
+        self._books[market].invalidate()
+
     def _publish_book(self, market: str, ts_recv_ns: int, ts_venue_ms: int) -> None:
         bids, asks = self._books[market].top(self._cfg.ingest.depth)
         self._seq[market] += 1
@@ -346,7 +353,7 @@ class IngestActor:
     async def mark_all_stale(self, reason: str) -> None:
         """Drop every book and publish every market as stale (disconnect, silence)."""
         for market in self._markets:
-            self._books[market].invalidate()
+            self._invalidate(market)
             await self._set_stale(market, reason)
 
     async def _publish_status(self, market: str, *, stale: bool, reason: str) -> None:

@@ -193,3 +193,31 @@ async def _batch_scenario(tmp_path: Path) -> None:
     finally:
         sub.close(linger=0)
         actor._sock.close(linger=0)
+
+
+def test_a_pending_book_goes_out_valid_before_its_market_turns_stale(tmp_path: Path) -> None:
+    asyncio.run(_stale_after_change(tmp_path))
+
+
+async def _stale_after_change(tmp_path: Path) -> None:
+    cfg = config(tmp_path, 1)
+    actor = IngestActor(cfg, PolymarketFeed(cfg))
+    sub = bus.sub([endpoint(cfg, "md", "polymarket")], [topics.md("polymarket", "m1")])
+    codec: bus.Codec[MarketData] = bus.Codec(MarketData, process="test", channel="md")
+    try:
+        await asyncio.sleep(0.2)  # the SUB joins before anything is published
+        await actor.on_frame(f"[{fixture('ws_market_book_msg.json')}]", 1)
+        for _ in range(2):  # the book, then its market's fresh status
+            await asyncio.wait_for(sub.recv_multipart(), 2)
+        for i, frame in enumerate([_change("0.49", "100.0", 2),
+                                   fixture("ws_market_tick_size_msg.json")]):
+            await actor.on_frame(frame, 10 + i)  # one batch: the change is still pending
+        book, status = [codec.decode((await asyncio.wait_for(sub.recv_multipart(), 2))[1])
+                        for _ in range(2)]
+        assert isinstance(book, BookSnapshot) and book.ts_recv_ns == 10
+        assert [(lv.price, lv.size) for lv in book.bids] == [(5000, 20000), (4900, 10000)]
+        assert isinstance(status, MarketStatus) and status.stale
+        assert status.reason == "tick_size_change"
+    finally:
+        sub.close(linger=0)
+        actor._sock.close(linger=0)
