@@ -240,13 +240,15 @@ def run_relay(rate: float, count: int, *, asyncio_relays: bool = False,
     """
     pre = "h" if hot_loop else "a" if asyncio_relays else ""
     d = Path(tempfile.mkdtemp(prefix="pmmr-", dir="/tmp"))
-    eps = [f"ipc://{d}/h{i}.sock" for i in range(4)]
+    # source (ingest, stamping) -PUB/SUB-> relay (quoter) -PUSH/PULL-> relay (risk)
+    # -PUSH/PULL-> sink (the executor's command socket): three hops, as the pipeline's
+    # measurement from ingest's receive stamp to the probe.
+    eps = [f"ipc://{d}/h{i}.sock" for i in range(3)]
     out = d / "samples.bin"
     py = sys.executable
     procs = [
-        subprocess.Popen([py, "bench/relay.py", "sink", "--in", eps[3], "--count", str(count),
+        subprocess.Popen([py, "bench/relay.py", "sink", "--in", eps[2], "--count", str(count),
                           "--path", str(out), "--timeout", str(count / rate + 20)], cwd=ROOT),
-        subprocess.Popen([py, "bench/relay.py", pre + "relay_pull", "--in", eps[2], "--out", eps[3]], cwd=ROOT),
         subprocess.Popen([py, "bench/relay.py", pre + "relay_pull", "--in", eps[1], "--out", eps[2]], cwd=ROOT),
         subprocess.Popen([py, "bench/relay.py", pre + "relay_sub", "--in", eps[0], "--out", eps[1]], cwd=ROOT),
     ]
