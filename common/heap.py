@@ -1,13 +1,15 @@
 """Give freed heap memory back to the operating system, so RSS follows live memory.
 
 Why: the one-hour soak showed the executor's RSS climbing in 2-4 MiB steps while its live
-Python allocations stayed flat (`PMM_TRACEMALLOC`). glibc keeps freed chunks inside its
-heaps and only returns the top of a heap on its own; memory freed below a live chunk stays
-resident. The executor allocates from several threads (py-clob-client-v2's HTTP calls run
-in a thread pool), each with its own glibc arena, which makes that fragmentation worse.
-`malloc_trim(0)` releases the free pages of every arena (madvise), which stopped the
-growth. It runs in a worker thread (ctypes releases the GIL), so the event loop never
-waits for it; it takes about 0.1 ms per MiB it releases (27 ms for 230 MiB here).
+Python allocations stayed flat (`PMM_TRACEMALLOC`, pymalloc's statistics). glibc keeps
+freed chunks inside its heaps and only returns the top of a heap on its own; memory freed
+below a live chunk stays resident. The executor allocates from several threads
+(py-clob-client-v2's HTTP calls run in a thread pool), each with its own glibc arena,
+which makes that fragmentation worse. `malloc_trim(0)` releases the free pages of every
+arena (madvise); called through gdb on the live executor it gave back 9 MiB of the growth
+at once (bench/README.md, Memory). It runs in a worker thread (ctypes releases the GIL),
+so the event loop never waits for it; it takes about 0.1 ms per MiB it releases (27 ms
+for 230 MiB here).
 
 Two measures, both glibc-only and harmless elsewhere:
 - every process calls `malloc_trim(0)` every `PMM_MALLOC_TRIM_S` seconds (default 60;
