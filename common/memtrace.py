@@ -36,7 +36,7 @@ def _filtered(snap: tracemalloc.Snapshot) -> tracemalloc.Snapshot:
     ))
 
 
-def _rss_mib() -> float:
+def rss_mib() -> float:
     """This process's resident set in MiB (0 where /proc is unavailable)."""
     try:
         with open("/proc/self/status") as f:
@@ -53,7 +53,7 @@ def report(base: tracemalloc.Snapshot, snap: tracemalloc.Snapshot, *, top: int =
     stats = _filtered(snap).compare_to(_filtered(base), "lineno")
     traced, peak = tracemalloc.get_traced_memory() if tracemalloc.is_tracing() else (0, 0)
     lines = [f"# {time.strftime('%H:%M:%S')} traced {traced / 2**20:.1f} MiB "
-             f"(peak {peak / 2**20:.1f} MiB), RSS {_rss_mib():.1f} MiB; "
+             f"(peak {peak / 2**20:.1f} MiB), RSS {rss_mib():.1f} MiB; "
              "growth since first dump, by site"]
     for st in stats[:top]:
         frame = st.traceback[0]

@@ -7,17 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from common import heap
+from common import heap, memtrace
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 @pytest.mark.skipif(heap._TRIM is None, reason="not glibc: no malloc_trim")
@@ -29,9 +21,9 @@ def test_trim_returns_memory_freed_below_live_chunks() -> None:
     for i in range(2_000):  # ~115 MiB of 60 kB chunks; every 100th stays alive
         (keep if i % 100 == 99 else junk).append(bytearray(60_000))
     del junk
-    before = _rss_mib()
+    before = memtrace.rss_mib()
     assert heap.trim() is True
-    after = _rss_mib()
+    after = memtrace.rss_mib()
     assert before - after > 50, (before, after)
     assert len(keep) == 20
 
