@@ -8,7 +8,6 @@ it started) and hands every row to the sink; the executor's ledger publishes eac
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
@@ -17,11 +16,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-import websockets
-from websockets.client import backoff
-from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
+from websockets.exceptions import ConnectionClosed
 
-from common import metrics
+from common import metrics, wsconnect
 from common.config import Config
 from common.errors import PriceError, VenueError
 from common.kalshi_auth import KalshiSigner, path_of
@@ -59,35 +56,21 @@ class KalshiUserChannel:
     async def run(self, sink: UserSink) -> None:
         """Follow the channel until cancelled."""
         self.resume_from(getattr(sink, "fill_resume_s", None))
-        delays = backoff(initial_delay=1.0, min_delay=0.5, max_delay=30.0)
         first = True
-        while True:
-            try:
-                ws = await websockets.connect(
-                    self._url, additional_headers=self._signer.headers("GET", path_of(self._url)),
-                    open_timeout=10, compression=None)
-            except InvalidURI:
-                raise
-            except (OSError, asyncio.TimeoutError, WebSocketException) as exc:
-                delay = next(delays)
-                log.warning("kalshi user websocket connect failed (%s); retry in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                continue
-            delays = backoff(initial_delay=1.0, min_delay=0.5, max_delay=30.0)
+        async for ws in wsconnect.connections(
+                self._url, what="kalshi user websocket", rng=self._rng,
+                headers=lambda: self._signer.headers("GET", path_of(self._url)),
+                open_timeout=10, compression=None):
             if not first:
                 self._reconnects.inc()
             first = False
-            opened = time.monotonic()
-            async with ws:
-                try:
-                    await ws.send(self._subscribe_text())
-                    await self.recover(sink)
-                    async for frame in ws:
-                        await self.dispatch(frame, time.monotonic_ns(), sink)
-                except ConnectionClosed as exc:
-                    log.warning("kalshi user websocket closed: %s", exc)
-            if time.monotonic() - opened < 1.0:
-                await asyncio.sleep(0.5 + self._rng.random())
+            try:
+                await ws.send(self._subscribe_text())
+                await self.recover(sink)
+                async for frame in ws:
+                    await self.dispatch(frame, time.monotonic_ns(), sink)
+            except ConnectionClosed as exc:
+                log.warning("kalshi user websocket closed: %s", exc)
 
     async def recover(self, sink: UserSink) -> None:
         """Hand every REST fill since the last one seen to the sink (the ledger dedupes)."""

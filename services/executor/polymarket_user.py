@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import random
@@ -24,13 +23,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, cast
 
 import msgspec
-import websockets
 from websockets.asyncio.client import ClientConnection
 from msgspec import Struct
-from websockets.client import backoff
-from websockets.exceptions import ConnectionClosed, InvalidURI
+from websockets.exceptions import ConnectionClosed
 
-from common import metrics
+from common import metrics, wsconnect
 from common.errors import VenueError
 from common.messages import Fill, Outcome
 from common.prices import ONE_DOLLAR
@@ -272,18 +269,11 @@ class UserChannel:
         """Follow the channel until cancelled; every connection failure is retried."""
         self.resume_from(getattr(sink, "fill_resume_s", None))
         first = True
-        async for ws in websockets.connect(
-            self._url,
-            process_exception=lambda exc: exc if isinstance(exc, InvalidURI) else None,
-            reconnect_delays=functools.partial(
-                backoff, initial_delay=1.0, min_delay=0.5, max_delay=30.0
-            ),
-            compression=None,
-        ):
+        async for ws in wsconnect.connections(self._url, what="polymarket user websocket",
+                                              rng=self._rng, compression=None):
             if not first:
                 self._reconnects.inc()
             first = False
-            opened = time.monotonic()
             pinger = asyncio.create_task(self._ping(ws))
             try:
                 await ws.send(self._subscribe)  # carries credentials: never logged
@@ -296,8 +286,6 @@ class UserChannel:
                 pinger.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pinger
-            if time.monotonic() - opened < 1.0:
-                await asyncio.sleep(0.5 + self._rng.random())
 
     async def _ping(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):

@@ -19,15 +19,13 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import websockets
 import zmq
 from websockets.asyncio.client import ClientConnection
-from websockets.client import backoff
-from websockets.exceptions import ConnectionClosed, InvalidURI
+from websockets.exceptions import ConnectionClosed
 
-from common import bus, hotloop, metrics, topics
+from common import bus, hotloop, metrics, topics, wsconnect
 from common.config import Config, endpoint
 from common.messages import (
     BookSnapshot,
@@ -49,18 +47,6 @@ from services.ingest.book import L2Book
 from services.ingest.grid import GridSource, GridWatcher
 
 log = logging.getLogger(__name__)
-
-MIN_CONNECTION_S = 1.0
-"""A connection that ends sooner than this is followed by a short jittered pause, so a
-server that accepts and closes at once cannot drive a tight reconnect loop."""
-
-
-def retry_all_but_config(exc: Exception) -> Exception | None:
-    """Treat every connection failure as transient except a malformed URL."""
-    if isinstance(exc, InvalidURI):
-        return exc
-    return None
-
 
 class IngestActor:
     """Books and publishing for one venue feed."""
@@ -145,34 +131,15 @@ class IngestActor:
 
     # --- websocket ---------------------------------------------------------------------------
 
-    async def _connections(self) -> AsyncIterator[ClientConnection]:
-        """Connect forever with jittered exponential backoff; fresh (signed) headers each time."""
-        delays = backoff(initial_delay=1.0, min_delay=0.5, max_delay=30.0)
-        while True:
-            try:
-                ws = await websockets.connect(
-                    self._feed.url(), additional_headers=self._feed.connect_headers(),
-                    open_timeout=10, max_size=16 * 2**20, compression=None,
-                )
-            except InvalidURI:
-                raise
-            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
-                delay = next(delays)
-                log.warning("market websocket connect failed (%s); retrying in %.1fs", exc, delay,
-                            extra={"venue": self._venue})
-                await asyncio.sleep(delay)
-                continue
-            delays = backoff(initial_delay=1.0, min_delay=0.5, max_delay=30.0)
-            async with ws:
-                yield ws
-
     async def _feed_loop(self) -> None:
         connected_before = False
-        async for ws in self._connections():
+        async for ws in wsconnect.connections(
+                self._feed.url(), what="market websocket", extra={"venue": self._venue},
+                headers=self._feed.connect_headers, rng=self._rng,
+                open_timeout=10, max_size=16 * 2**20, compression=None):
             if connected_before:
                 self._reconnects.inc()
             connected_before = True
-            opened = time.monotonic()
             self._ws = ws
             self._last_frame_ns = self._clock_ns()
             pinger = asyncio.create_task(self._ping_loop(ws), name="ping")
@@ -194,8 +161,6 @@ class IngestActor:
                 with contextlib.suppress(asyncio.CancelledError):
                     await pinger
             await self.mark_all_stale("disconnected")
-            if time.monotonic() - opened < MIN_CONNECTION_S:
-                await asyncio.sleep(0.5 + self._rng.random())
 
     async def _ping_loop(self, ws: ClientConnection) -> None:
         interval = self._cfg.ingest.ping_interval_ms / 1000

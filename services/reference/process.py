@@ -1,8 +1,8 @@
 """The reference actor: one websocket per `[[references]]` feed in, ReferencePrice on the
 md PUB (`md-reference` endpoint, topic `ref.<feed>|`) out.
 
-Each feed reconnects on its own with jittered exponential backoff and after
-`silence_timeout_ms` without a message. A heartbeat (`hb.reference|`, role `reference`,
+Each feed reconnects on its own (common/wsconnect.py: jittered exponential backoff) and
+after `silence_timeout_ms` without a message. A heartbeat (`hb.reference|`, role `reference`,
 naming the feeds) goes out every `[ingest] heartbeat_interval_ms`, and the newest price
 of each feed is repeated with it, so a subscriber that (re)joins late (a restarted
 quoter) has a reference within one heartbeat instead of waiting for the next move.
@@ -15,11 +15,9 @@ import logging
 import random
 import time
 
-import websockets
-from websockets.client import backoff
-from websockets.exceptions import ConnectionClosed, InvalidURI
+from websockets.exceptions import ConnectionClosed
 
-from common import bus, metrics, topics
+from common import bus, metrics, topics, wsconnect
 from common.config import Config, ReferenceFeedConfig, endpoint
 from common.messages import Heartbeat, MarketData, ReferencePrice
 from services.reference.wire import Malformed, parse
@@ -27,7 +25,6 @@ from services.reference.wire import Malformed, parse
 log = logging.getLogger(__name__)
 
 NAME = "reference"
-MIN_CONNECTION_S = 1.0
 
 
 class ReferenceActor:
@@ -78,41 +75,27 @@ class ReferenceActor:
             await self.publish(msg)
 
     async def _feed_loop(self, feed: ReferenceFeedConfig) -> None:
-        delays = backoff(initial_delay=0.5, min_delay=0.2, max_delay=10.0)
         connected_before = False
         silence_s = feed.silence_timeout_ms / 1000
-        while True:
-            try:
-                ws = await websockets.connect(feed.url, open_timeout=10, max_size=2**20,
-                                              compression=None)
-            except InvalidURI:
-                raise
-            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
-                delay = next(delays)
-                log.warning("reference feed connect failed (%s); retrying in %.1fs", exc, delay,
-                            extra={"feed": feed.feed})
-                await asyncio.sleep(delay)
-                continue
-            delays = backoff(initial_delay=0.5, min_delay=0.2, max_delay=10.0)
+        async for ws in wsconnect.connections(
+                feed.url, what="reference feed", extra={"feed": feed.feed},
+                initial_delay=0.5, min_delay=0.2, max_delay=10.0, rng=self._rng,
+                open_timeout=10, max_size=2**20, compression=None):
             if connected_before:
                 metrics.REFERENCE_RECONNECTS.labels(feed=feed.feed).inc()
             connected_before = True
-            opened = time.monotonic()
             log.info("reference feed connected: %s", feed.url, extra={"feed": feed.feed})
             try:
-                async with ws:
-                    while True:
-                        try:
-                            frame = await asyncio.wait_for(ws.recv(), silence_s)
-                        except asyncio.TimeoutError:
-                            log.warning("reference feed silent for %.1fs; reconnecting",
-                                        silence_s, extra={"feed": feed.feed})
-                            break
-                        await self.on_frame(feed, frame)
+                while True:
+                    try:
+                        frame = await asyncio.wait_for(ws.recv(), silence_s)
+                    except asyncio.TimeoutError:
+                        log.warning("reference feed silent for %.1fs; reconnecting",
+                                    silence_s, extra={"feed": feed.feed})
+                        break
+                    await self.on_frame(feed, frame)
             except ConnectionClosed as exc:
                 log.warning("reference feed closed: %s", exc, extra={"feed": feed.feed})
-            if time.monotonic() - opened < MIN_CONNECTION_S:
-                await asyncio.sleep(0.5 + self._rng.random())
 
     async def _heartbeat_loop(self) -> None:
         topic = topics.heartbeat(NAME)

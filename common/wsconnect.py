@@ -1,0 +1,84 @@
+"""Websockets that reconnect forever: websockets' own reconnecting `connect`, plus two things.
+
+Iterating `websockets.asyncio.client.connect` reconnects after every failure or close, with
+jittered exponential backoff (`reconnect_delays`), and asks `process_exception` which
+failures are fatal. Every feed (ingest's market channels, the executors' user channels,
+the reference feeds) connects through `connections`, which adds:
+
+- headers made afresh for every attempt: Kalshi signs the handshake with a timestamp, so
+  the headers of a first attempt are stale by a reconnect (`headers=` is a callable);
+- a short jittered pause after a connection that ended within `MIN_CONNECTION_S`, since
+  websockets resets its backoff on every successful handshake: a server that accepts and
+  closes at once could otherwise drive a tight reconnect loop.
+
+Transient: OSError, timeouts and any websocket error but a malformed URL, logged at
+WARNING with the caller's `what` and log extra (websockets logs the delay at INFO). Any
+other exception is a bug and ends the iteration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.client import backoff
+from websockets.exceptions import InvalidURI, WebSocketException
+
+log = logging.getLogger(__name__)
+
+MIN_CONNECTION_S = 1.0
+"""A connection that ends sooner than this is followed by a 0.5-1.5 s pause."""
+
+
+class _Connect(ws_connect):
+    """websockets' connect, asking for fresh handshake headers before every attempt."""
+
+    def __init__(self, uri: str, *, headers: Callable[[], Mapping[str, str]] | None,
+                 **kwargs: Any) -> None:
+        super().__init__(uri, **kwargs)
+        self._make_headers = headers
+
+    async def connect(self) -> ClientConnection:
+        if self._make_headers is not None:
+            self.additional_headers = dict(self._make_headers())
+        return await super().connect()
+
+
+def _transient(what: str, extra: Mapping[str, str]) -> Callable[[Exception], Exception | None]:
+    def decide(exc: Exception) -> Exception | None:
+        if isinstance(exc, InvalidURI) or not isinstance(
+                exc, (OSError, asyncio.TimeoutError, WebSocketException)):
+            return exc
+        log.warning("%s connect failed (%s); reconnecting with backoff", what, exc,
+                    extra=dict(extra))
+        return None
+    return decide
+
+
+async def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
+                      headers: Callable[[], Mapping[str, str]] | None = None,
+                      initial_delay: float = 1.0, min_delay: float = 0.5,
+                      max_delay: float = 30.0, rng: random.Random | None = None,
+                      **kwargs: Any) -> AsyncIterator[ClientConnection]:
+    """Yield one open connection after another, forever; `kwargs` go to websockets'
+    connect (open_timeout, max_size, compression...). The connection is closed when the
+    caller's loop body returns to the iteration."""
+    rng = rng or random.Random()
+    conn = _Connect(uri, headers=headers,
+                    process_exception=_transient(what, extra or {}),
+                    reconnect_delays=functools.partial(
+                        backoff, initial_delay=initial_delay, min_delay=min_delay,
+                        max_delay=max_delay),
+                    **kwargs)
+    async for ws in conn:
+        opened = time.monotonic()
+        yield ws
+        if time.monotonic() - opened < MIN_CONNECTION_S:
+            await asyncio.sleep(0.5 + rng.random())

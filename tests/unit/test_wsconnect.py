@@ -1,0 +1,94 @@
+"""common/wsconnect.py against a real local websocket server: fresh headers per attempt,
+reconnect after a close and after a refused attempt, fatal errors end the iteration."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import InvalidURI
+
+from common import wsconnect
+
+
+class ZeroRng(random.Random):
+    def random(self) -> float:
+        return 0.0  # the short-connection pause is its minimum, 0.5 s
+
+
+def test_every_attempt_gets_fresh_headers_and_a_closed_connection_reconnects() -> None:
+    asyncio.run(_fresh_headers())
+
+
+async def _fresh_headers() -> None:
+    seen: list[str] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        seen.append(ws.request.headers["X-Signed"])
+        await ws.close()  # accept, then close at once
+
+    counter = iter(range(1, 100))
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        got = 0
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async for ws in wsconnect.connections(
+                f"ws://127.0.0.1:{port}/", what="test", rng=ZeroRng(),
+                headers=lambda: {"X-Signed": str(next(counter))}):
+            await ws.wait_closed()
+            got += 1
+            if got == 3:
+                break
+        assert seen == ["1", "2", "3"]
+        # two short connections were each followed by the 0.5 s pause
+        assert loop.time() - started >= 1.0
+
+
+def test_a_refused_connect_is_retried_until_the_server_is_up() -> None:
+    asyncio.run(_refused_then_up())
+
+
+async def _refused_then_up() -> None:
+    with socket.socket() as s:  # a free port, nothing listening yet
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("hello")
+        await ws.wait_closed()
+
+    async def first_message() -> str:
+        async for ws in wsconnect.connections(f"ws://127.0.0.1:{port}/", what="test",
+                                              initial_delay=0.05, min_delay=0.05,
+                                              max_delay=0.1):
+            return str(await ws.recv())
+        raise AssertionError("the iteration ended")
+
+    task = asyncio.create_task(first_message())
+    await asyncio.sleep(0.3)  # some refused attempts
+    assert not task.done()
+    async with serve(handler, "127.0.0.1", port):
+        assert await asyncio.wait_for(task, 5) == "hello"
+
+
+def test_a_malformed_url_is_fatal() -> None:
+    async def go() -> None:
+        async for _ in wsconnect.connections("not a url", what="test"):
+            raise AssertionError("connected to a malformed url")
+
+    with pytest.raises(InvalidURI):
+        asyncio.run(go())
+
+
+def test_only_network_and_protocol_errors_are_transient() -> None:
+    decide = wsconnect._transient("test", {})
+    assert decide(ConnectionRefusedError()) is None
+    assert decide(asyncio.TimeoutError()) is None
+    bug = ValueError("a bug")
+    assert decide(bug) is bug
+    bad = InvalidURI("x", "malformed")
+    assert decide(bad) is bad
