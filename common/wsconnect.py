@@ -19,11 +19,12 @@ other exception is a bug and ends the iteration.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -62,21 +63,30 @@ def _transient(what: str, extra: Mapping[str, str]) -> Callable[[Exception], Exc
     return decide
 
 
-async def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
-                      headers: Callable[[], Mapping[str, str]] | None = None,
-                      initial_delay: float = 1.0, min_delay: float = 0.5,
-                      max_delay: float = 30.0, rng: random.Random | None = None,
-                      **kwargs: Any) -> AsyncIterator[ClientConnection]:
-    """Yield one open connection after another, forever; `kwargs` go to websockets'
-    connect (open_timeout, max_size, compression...). The connection is closed when the
-    caller's loop body returns to the iteration."""
-    rng = rng or random.Random()
-    conn = _Connect(uri, headers=headers,
-                    process_exception=_transient(what, extra or {}),
-                    reconnect_delays=functools.partial(
-                        backoff, initial_delay=initial_delay, min_delay=min_delay,
-                        max_delay=max_delay),
-                    **kwargs)
+def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
+                headers: Callable[[], Mapping[str, str]] | None = None,
+                initial_delay: float = 1.0, min_delay: float = 0.5, max_delay: float = 30.0,
+                rng: random.Random | None = None,
+                **kwargs: Any) -> contextlib.aclosing[AsyncGenerator[ClientConnection, None]]:
+    """One open connection after another, forever; `kwargs` go to websockets' connect
+    (open_timeout, max_size, compression...). Use it as
+    `async with connections(...) as conns: async for ws in conns:`. A connection is
+    closed when the loop body returns to the iteration, and the open one also when the
+    `async with` exits, a cancellation included (a bare async generator would leave it to
+    the garbage collector)."""
+    return contextlib.aclosing(_connections(
+        uri, what=what, extra=extra or {}, headers=headers, rng=rng or random.Random(),
+        delays=functools.partial(backoff, initial_delay=initial_delay, min_delay=min_delay,
+                                 max_delay=max_delay),
+        kwargs=kwargs))
+
+
+async def _connections(uri: str, *, what: str, extra: Mapping[str, str],
+                       headers: Callable[[], Mapping[str, str]] | None, rng: random.Random,
+                       delays: Callable[[], Generator[float, None, None]],
+                       kwargs: dict[str, Any]) -> AsyncGenerator[ClientConnection, None]:
+    conn = _Connect(uri, headers=headers, process_exception=_transient(what, extra),
+                    reconnect_delays=delays, **kwargs)
     async for ws in conn:
         opened = time.monotonic()
         yield ws

@@ -57,20 +57,21 @@ class KalshiUserChannel:
         """Follow the channel until cancelled."""
         self.resume_from(getattr(sink, "fill_resume_s", None))
         first = True
-        async for ws in wsconnect.connections(
+        async with wsconnect.connections(
                 self._url, what="kalshi user websocket", rng=self._rng,
                 headers=lambda: self._signer.headers("GET", path_of(self._url)),
-                open_timeout=10, compression=None):
-            if not first:
-                self._reconnects.inc()
-            first = False
-            try:
-                await ws.send(self._subscribe_text())
-                await self.recover(sink)
-                async for frame in ws:
-                    await self.dispatch(frame, time.monotonic_ns(), sink)
-            except ConnectionClosed as exc:
-                log.warning("kalshi user websocket closed: %s", exc)
+                open_timeout=10, compression=None) as conns:
+            async for ws in conns:
+                if not first:
+                    self._reconnects.inc()
+                first = False
+                try:
+                    await ws.send(self._subscribe_text())
+                    await self.recover(sink)
+                    async for frame in ws:
+                        await self.dispatch(frame, time.monotonic_ns(), sink)
+                except ConnectionClosed as exc:
+                    log.warning("kalshi user websocket closed: %s", exc)
 
     async def recover(self, sink: UserSink) -> None:
         """Hand every REST fill since the last one seen to the sink (the ledger dedupes)."""

@@ -269,23 +269,24 @@ class UserChannel:
         """Follow the channel until cancelled; every connection failure is retried."""
         self.resume_from(getattr(sink, "fill_resume_s", None))
         first = True
-        async for ws in wsconnect.connections(self._url, what="polymarket user websocket",
-                                              rng=self._rng, compression=None):
-            if not first:
-                self._reconnects.inc()
-            first = False
-            pinger = asyncio.create_task(self._ping(ws))
-            try:
-                await ws.send(self._subscribe)  # carries credentials: never logged
-                await self.recover(sink)
-                async for frame in ws:
-                    await self.dispatch(frame, time.monotonic_ns(), sink)
-            except ConnectionClosed as exc:
-                log.warning("user websocket closed: %s", exc.rcvd or exc)
-            finally:
-                pinger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pinger
+        async with wsconnect.connections(self._url, what="polymarket user websocket",
+                                              rng=self._rng, compression=None) as conns:
+            async for ws in conns:
+                if not first:
+                    self._reconnects.inc()
+                first = False
+                pinger = asyncio.create_task(self._ping(ws))
+                try:
+                    await ws.send(self._subscribe)  # carries credentials: never logged
+                    await self.recover(sink)
+                    async for frame in ws:
+                        await self.dispatch(frame, time.monotonic_ns(), sink)
+                except ConnectionClosed as exc:
+                    log.warning("user websocket closed: %s", exc.rcvd or exc)
+                finally:
+                    pinger.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pinger
 
     async def _ping(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):

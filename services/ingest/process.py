@@ -133,34 +133,35 @@ class IngestActor:
 
     async def _feed_loop(self) -> None:
         connected_before = False
-        async for ws in wsconnect.connections(
+        async with wsconnect.connections(
                 self._feed.url(), what="market websocket", extra={"venue": self._venue},
                 headers=self._feed.connect_headers, rng=self._rng,
-                open_timeout=10, max_size=16 * 2**20, compression=None):
-            if connected_before:
-                self._reconnects.inc()
-            connected_before = True
-            self._ws = ws
-            self._last_frame_ns = self._clock_ns()
-            pinger = asyncio.create_task(self._ping_loop(ws), name="ping")
-            try:
-                for text in self._feed.subscribe_messages():
-                    await ws.send(text)
-                log.info("subscribed to %s", self._feed.url(), extra={"venue": self._venue})
-                if self.grid is not None:
-                    self.grid.request()  # the grid may have changed while we were away
-                async for frame in ws:
-                    ts_recv_ns = self._clock_ns()
-                    self._last_frame_ns = ts_recv_ns
-                    await self.on_frame(frame, ts_recv_ns)
-            except ConnectionClosed as exc:
-                log.warning("market websocket closed: %s", exc, extra={"venue": self._venue})
-            finally:
-                self._ws = None
-                pinger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pinger
-            await self.mark_all_stale("disconnected")
+                open_timeout=10, max_size=16 * 2**20, compression=None) as conns:
+            async for ws in conns:
+                if connected_before:
+                    self._reconnects.inc()
+                connected_before = True
+                self._ws = ws
+                self._last_frame_ns = self._clock_ns()
+                pinger = asyncio.create_task(self._ping_loop(ws), name="ping")
+                try:
+                    for text in self._feed.subscribe_messages():
+                        await ws.send(text)
+                    log.info("subscribed to %s", self._feed.url(), extra={"venue": self._venue})
+                    if self.grid is not None:
+                        self.grid.request()  # the grid may have changed while we were away
+                    async for frame in ws:
+                        ts_recv_ns = self._clock_ns()
+                        self._last_frame_ns = ts_recv_ns
+                        await self.on_frame(frame, ts_recv_ns)
+                except ConnectionClosed as exc:
+                    log.warning("market websocket closed: %s", exc, extra={"venue": self._venue})
+                finally:
+                    self._ws = None
+                    pinger.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pinger
+                await self.mark_all_stale("disconnected")
 
     async def _ping_loop(self, ws: ClientConnection) -> None:
         interval = self._cfg.ingest.ping_interval_ms / 1000

@@ -77,25 +77,26 @@ class ReferenceActor:
     async def _feed_loop(self, feed: ReferenceFeedConfig) -> None:
         connected_before = False
         silence_s = feed.silence_timeout_ms / 1000
-        async for ws in wsconnect.connections(
+        async with wsconnect.connections(
                 feed.url, what="reference feed", extra={"feed": feed.feed},
                 initial_delay=0.5, min_delay=0.2, max_delay=10.0, rng=self._rng,
-                open_timeout=10, max_size=2**20, compression=None):
-            if connected_before:
-                metrics.REFERENCE_RECONNECTS.labels(feed=feed.feed).inc()
-            connected_before = True
-            log.info("reference feed connected: %s", feed.url, extra={"feed": feed.feed})
-            try:
-                while True:
-                    try:
-                        frame = await asyncio.wait_for(ws.recv(), silence_s)
-                    except asyncio.TimeoutError:
-                        log.warning("reference feed silent for %.1fs; reconnecting",
-                                    silence_s, extra={"feed": feed.feed})
-                        break
-                    await self.on_frame(feed, frame)
-            except ConnectionClosed as exc:
-                log.warning("reference feed closed: %s", exc, extra={"feed": feed.feed})
+                open_timeout=10, max_size=2**20, compression=None) as conns:
+            async for ws in conns:
+                if connected_before:
+                    metrics.REFERENCE_RECONNECTS.labels(feed=feed.feed).inc()
+                connected_before = True
+                log.info("reference feed connected: %s", feed.url, extra={"feed": feed.feed})
+                try:
+                    while True:
+                        try:
+                            frame = await asyncio.wait_for(ws.recv(), silence_s)
+                        except asyncio.TimeoutError:
+                            log.warning("reference feed silent for %.1fs; reconnecting",
+                                        silence_s, extra={"feed": feed.feed})
+                            break
+                        await self.on_frame(feed, frame)
+                except ConnectionClosed as exc:
+                    log.warning("reference feed closed: %s", exc, extra={"feed": feed.feed})
 
     async def _heartbeat_loop(self) -> None:
         topic = topics.heartbeat(NAME)

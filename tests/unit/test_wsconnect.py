@@ -36,13 +36,14 @@ async def _fresh_headers() -> None:
         got = 0
         loop = asyncio.get_running_loop()
         started = loop.time()
-        async for ws in wsconnect.connections(
+        async with wsconnect.connections(
                 f"ws://127.0.0.1:{port}/", what="test", rng=ZeroRng(),
-                headers=lambda: {"X-Signed": str(next(counter))}):
-            await ws.wait_closed()
-            got += 1
-            if got == 3:
-                break
+                headers=lambda: {"X-Signed": str(next(counter))}) as conns:
+            async for ws in conns:
+                await ws.wait_closed()
+                got += 1
+                if got == 3:
+                    break
         assert seen == ["1", "2", "3"]
         # two short connections were each followed by the 0.5 s pause
         assert loop.time() - started >= 1.0
@@ -62,10 +63,11 @@ async def _refused_then_up() -> None:
         await ws.wait_closed()
 
     async def first_message() -> str:
-        async for ws in wsconnect.connections(f"ws://127.0.0.1:{port}/", what="test",
-                                              initial_delay=0.05, min_delay=0.05,
-                                              max_delay=0.1):
-            return str(await ws.recv())
+        async with wsconnect.connections(f"ws://127.0.0.1:{port}/", what="test",
+                                         initial_delay=0.05, min_delay=0.05,
+                                         max_delay=0.1) as conns:
+            async for ws in conns:
+                return str(await ws.recv())
         raise AssertionError("the iteration ended")
 
     task = asyncio.create_task(first_message())
@@ -77,8 +79,9 @@ async def _refused_then_up() -> None:
 
 def test_a_malformed_url_is_fatal() -> None:
     async def go() -> None:
-        async for _ in wsconnect.connections("not a url", what="test"):
-            raise AssertionError("connected to a malformed url")
+        async with wsconnect.connections("not a url", what="test") as conns:
+            async for _ in conns:
+                raise AssertionError("connected to a malformed url")
 
     with pytest.raises(InvalidURI):
         asyncio.run(go())
@@ -92,3 +95,26 @@ def test_only_network_and_protocol_errors_are_transient() -> None:
     assert decide(bug) is bug
     bad = InvalidURI("x", "malformed")
     assert decide(bad) is bad
+
+
+def test_cancelling_the_consumer_closes_its_open_connection_at_once() -> None:
+    asyncio.run(_cancelled())
+
+
+async def _cancelled() -> None:
+    closed = asyncio.Event()
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+        closed.set()
+
+    async def consume(port: int) -> None:
+        async with wsconnect.connections(f"ws://127.0.0.1:{port}/", what="test") as conns:
+            async for ws in conns:
+                await ws.recv()  # nothing comes: cancelled here
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        task = asyncio.create_task(consume(server.sockets[0].getsockname()[1]))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        await asyncio.wait_for(closed.wait(), 2)  # not left to the garbage collector
