@@ -25,7 +25,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -87,8 +87,12 @@ async def _connections(uri: str, *, what: str, extra: Mapping[str, str],
                        kwargs: dict[str, Any]) -> AsyncGenerator[ClientConnection, None]:
     conn = _Connect(uri, headers=headers, process_exception=_transient(what, extra),
                     reconnect_delays=delays, **kwargs)
-    async for ws in conn:
-        opened = time.monotonic()
-        yield ws
-        if time.monotonic() - opened < MIN_CONNECTION_S:
-            await asyncio.sleep(0.5 + rng.random())
+    # websockets' own iteration is an async generator too: close it with ours, or its open
+    # connection would wait for the garbage collector.
+    async with contextlib.aclosing(
+            cast(AsyncGenerator[ClientConnection, None], aiter(conn))) as attempts:
+        async for ws in attempts:
+            opened = time.monotonic()
+            yield ws
+            if time.monotonic() - opened < MIN_CONNECTION_S:
+                await asyncio.sleep(0.5 + rng.random())
