@@ -25,7 +25,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -36,6 +36,12 @@ log = logging.getLogger(__name__)
 
 MIN_CONNECTION_S = 1.0
 """A connection that ends sooner than this is followed by a 0.5-1.5 s pause."""
+
+
+class Counter(Protocol):
+    """A prometheus counter child, as far as reconnect counting needs it."""
+
+    def inc(self, amount: float = 1) -> None: ...
 
 
 class _Connect(ws_connect):
@@ -66,16 +72,18 @@ def _transient(what: str, extra: Mapping[str, str]) -> Callable[[Exception], Exc
 def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
                 headers: Callable[[], Mapping[str, str]] | None = None,
                 initial_delay: float = 1.0, min_delay: float = 0.5, max_delay: float = 30.0,
-                rng: random.Random | None = None,
+                rng: random.Random | None = None, reconnects: Counter | None = None,
                 **kwargs: Any) -> contextlib.aclosing[AsyncGenerator[ClientConnection, None]]:
     """One open connection after another, forever; `kwargs` go to websockets' connect
-    (open_timeout, max_size, compression...). Use it as
+    (open_timeout, max_size, compression...); `reconnects` counts every connection after
+    the first. Use it as
     `async with connections(...) as conns: async for ws in conns:`. A connection is
     closed when the loop body returns to the iteration, and the open one also when the
     `async with` exits, a cancellation included (a bare async generator would leave it to
     the garbage collector)."""
     return contextlib.aclosing(_connections(
         uri, what=what, extra=extra or {}, headers=headers, rng=rng or random.Random(),
+        reconnects=reconnects,
         delays=functools.partial(backoff, initial_delay=initial_delay, min_delay=min_delay,
                                  max_delay=max_delay),
         kwargs=kwargs))
@@ -83,6 +91,7 @@ def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
 
 async def _connections(uri: str, *, what: str, extra: Mapping[str, str],
                        headers: Callable[[], Mapping[str, str]] | None, rng: random.Random,
+                       reconnects: Counter | None,
                        delays: Callable[[], Generator[float, None, None]],
                        kwargs: dict[str, Any]) -> AsyncGenerator[ClientConnection, None]:
     conn = _Connect(uri, headers=headers, process_exception=_transient(what, extra),
@@ -91,7 +100,11 @@ async def _connections(uri: str, *, what: str, extra: Mapping[str, str],
     # connection would wait for the garbage collector.
     async with contextlib.aclosing(
             cast(AsyncGenerator[ClientConnection, None], aiter(conn))) as attempts:
+        first = True
         async for ws in attempts:
+            if not first and reconnects is not None:
+                reconnects.inc()
+            first = False
             opened = time.monotonic()
             yield ws
             if time.monotonic() - opened < MIN_CONNECTION_S:

@@ -56,15 +56,12 @@ class KalshiUserChannel:
     async def run(self, sink: UserSink) -> None:
         """Follow the channel until cancelled."""
         self.resume_from(getattr(sink, "fill_resume_s", None))
-        first = True
         async with wsconnect.connections(
                 self._url, what="kalshi user websocket", rng=self._rng,
+                reconnects=self._reconnects,
                 headers=lambda: self._signer.headers("GET", path_of(self._url)),
                 open_timeout=10, compression=None) as conns:
             async for ws in conns:
-                if not first:
-                    self._reconnects.inc()
-                first = False
                 try:
                     await ws.send(self._subscribe_text())
                     await self.recover(sink)

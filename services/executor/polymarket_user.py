@@ -268,13 +268,10 @@ class UserChannel:
     async def run(self, sink: UserSink) -> None:
         """Follow the channel until cancelled; every connection failure is retried."""
         self.resume_from(getattr(sink, "fill_resume_s", None))
-        first = True
         async with wsconnect.connections(self._url, what="polymarket user websocket",
-                                              rng=self._rng, compression=None) as conns:
+                                         rng=self._rng, reconnects=self._reconnects,
+                                         compression=None) as conns:
             async for ws in conns:
-                if not first:
-                    self._reconnects.inc()
-                first = False
                 pinger = asyncio.create_task(self._ping(ws))
                 try:
                     await ws.send(self._subscribe)  # carries credentials: never logged

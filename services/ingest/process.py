@@ -132,15 +132,11 @@ class IngestActor:
     # --- websocket ---------------------------------------------------------------------------
 
     async def _feed_loop(self) -> None:
-        connected_before = False
         async with wsconnect.connections(
                 self._feed.url(), what="market websocket", extra={"venue": self._venue},
-                headers=self._feed.connect_headers, rng=self._rng,
+                headers=self._feed.connect_headers, rng=self._rng, reconnects=self._reconnects,
                 open_timeout=10, max_size=16 * 2**20, compression=None) as conns:
             async for ws in conns:
-                if connected_before:
-                    self._reconnects.inc()
-                connected_before = True
                 self._ws = ws
                 self._last_frame_ns = self._clock_ns()
                 pinger = asyncio.create_task(self._ping_loop(ws), name="ping")

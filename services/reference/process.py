@@ -75,16 +75,13 @@ class ReferenceActor:
             await self.publish(msg)
 
     async def _feed_loop(self, feed: ReferenceFeedConfig) -> None:
-        connected_before = False
         silence_s = feed.silence_timeout_ms / 1000
         async with wsconnect.connections(
                 feed.url, what="reference feed", extra={"feed": feed.feed},
                 initial_delay=0.5, min_delay=0.2, max_delay=10.0, rng=self._rng,
+                reconnects=metrics.REFERENCE_RECONNECTS.labels(feed=feed.feed),
                 open_timeout=10, max_size=2**20, compression=None) as conns:
             async for ws in conns:
-                if connected_before:
-                    metrics.REFERENCE_RECONNECTS.labels(feed=feed.feed).inc()
-                connected_before = True
                 log.info("reference feed connected: %s", feed.url, extra={"feed": feed.feed})
                 try:
                     while True:

@@ -17,6 +17,14 @@ from websockets.exceptions import InvalidURI
 from common import wsconnect
 
 
+class Count:
+    def __init__(self) -> None:
+        self.n = 0.0
+
+    def inc(self, amount: float = 1) -> None:
+        self.n += amount
+
+
 class ZeroRng(random.Random):
     def random(self) -> float:
         return 0.0  # the short-connection pause is its minimum, 0.5 s
@@ -39,8 +47,9 @@ async def _fresh_headers() -> None:
         got = 0
         loop = asyncio.get_running_loop()
         started = loop.time()
+        reconnects = Count()
         async with wsconnect.connections(
-                f"ws://127.0.0.1:{port}/", what="test", rng=ZeroRng(),
+                f"ws://127.0.0.1:{port}/", what="test", rng=ZeroRng(), reconnects=reconnects,
                 headers=lambda: {"X-Signed": str(next(counter))}) as conns:
             async for ws in conns:
                 await ws.wait_closed()
@@ -48,6 +57,7 @@ async def _fresh_headers() -> None:
                 if got == 3:
                     break
         assert seen == ["1", "2", "3"]
+        assert reconnects.n == 2  # the first connection is not a reconnect
         # two short connections were each followed by the 0.5 s pause
         assert loop.time() - started >= 1.0
 
