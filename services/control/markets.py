@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
 import msgspec
 
 from common import overlay as overlay_mod
@@ -130,6 +129,8 @@ def stop(base: Config, market_id: str) -> Config:
 
 def lookup_polymarket(rest_url: str, condition_id: str, token: str) -> dict[str, Any]:
     """The market's YES/NO tokens, tick, min size and neg-risk flag from the CLOB."""
+    import httpx  # imported where used: every `pmm` command starts faster without it
+
     url = f"{rest_url.rstrip('/')}/markets/{condition_id}"
     try:
         resp = httpx.get(url, timeout=5.0)

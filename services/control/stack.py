@@ -19,8 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from supervisor.xmlrpc import SupervisorTransport
-
 from common import config as config_mod
 from common.config import Config
 from common.errors import PmmError
@@ -38,6 +36,8 @@ class _Supervisor:
 
     def __init__(self, run_dir: Path) -> None:
         sock = run_dir / "supervisor.sock"
+        from supervisor.xmlrpc import SupervisorTransport  # only where supervisord is called
+
         self._transport = SupervisorTransport(None, None, f"unix://{sock}")
         self.proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=self._transport)
 

@@ -13,12 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from common.config import Config, control_targets
 from common.messages import ControlMessage
 from services.control import stack
-from services.control.sender import deliver
 
 Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -54,6 +51,8 @@ def control_url(cfg: Config, path: str) -> str:
 
 def fetch_status(cfg: Config) -> dict[str, Any]:
     """The running stack's status document from the control plane."""
+    import httpx  # here, not at the top: `pmm kill` starts without it (~70 ms)
+
     url = control_url(cfg, "/state")
     try:
         resp = httpx.get(url, timeout=2.0)
@@ -70,6 +69,8 @@ def fetch_status(cfg: Config) -> dict[str, Any]:
 def send(cfg: Config, make: Callable[[str, int], ControlMessage], verb: str,
          targets: dict[str, str] | None = None) -> int:
     """Deliver a control message to risk and every executor (or `targets`); print each ack."""
+    from services.control.sender import deliver
+
     secret = stack.control_secret(cfg)
     targets = targets or control_targets(cfg)
     say(f"sending {verb} to {', '.join(targets)}")

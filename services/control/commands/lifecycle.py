@@ -7,7 +7,6 @@ import sys
 import time
 from typing import Any
 
-import httpx
 
 from common.config import Config, load
 from services.control import render, stack
@@ -31,6 +30,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def _open_orders_at_sim(cfg: Config) -> int | None:
+    import httpx  # imported where used: every `pmm` command starts faster without it
+
     try:
         resp = httpx.get(f"http://{cfg.sim.host}:{cfg.sim.port}/_sim/state", timeout=3.0)
         resp.raise_for_status()

@@ -13,7 +13,7 @@ import math
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common import config as config_mod
 from common.config import Config, MarketConfig, QuotingConfig, resolution_ns
@@ -21,8 +21,9 @@ from common.errors import ConfigError
 from common.messages import Level
 from common.prices import PRICE_SCALE, SIZE_SCALE, price_to_str, size_to_str
 from services.control.commands import add, config_path
-from services.quoter.engine import step
-from services.quoter.model import Book, Decision, EngineInputs, EngineState, MarketInfo
+
+if TYPE_CHECKING:  # the engine is imported when a preview runs, not on every `pmm` start
+    from services.quoter.model import Book, Decision, MarketInfo
 
 MAX_POSITION = 1_000_000
 """|--position| limit in contracts: far beyond any max_inventory, catches typos."""
@@ -66,6 +67,7 @@ def _levels(raw: Any, side: str, tick: int) -> tuple[Level, ...]:
 
 def load_book(path: Path) -> Book:
     """Read and validate a preview book file, or raise BookFileError naming the field."""
+    from services.quoter.model import Book
     try:
         doc = json.loads(path.read_text())
     except OSError as exc:
@@ -99,6 +101,7 @@ def load_book(path: Path) -> Book:
 
 
 def _parse_config(args: argparse.Namespace) -> tuple[QuotingConfig, MarketInfo]:
+    from services.quoter.model import MarketInfo
     cfg: Config = config_mod.load(config_path(args.config))
     if args.market:
         market: MarketConfig = cfg.market(args.market)
@@ -119,6 +122,9 @@ def preview(
 ) -> Decision:
     """The engine's decision on a fresh state for this book and netted YES position (and
     a reference price read at `now_ns`, for threshold markets)."""
+    from services.quoter.engine import step
+    from services.quoter.model import EngineInputs, EngineState
+
     inputs = EngineInputs(book=book, net_centi=round(position * SIZE_SCALE),
                           reference=reference, reference_ts_ns=now_ns if reference else 0)
     _, decision = step(EngineState(), inputs, params, market, now_ns)

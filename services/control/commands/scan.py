@@ -14,7 +14,6 @@ import os
 import time
 from typing import Any
 
-import httpx
 import msgspec
 
 from common import overlay, scanner
@@ -33,6 +32,8 @@ FLAGS = {"top": "top_n", "max_markets": "max_markets", "min_liquidity": "min_liq
 
 
 def _get(url: str, params: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    import httpx  # imported where used: every `pmm` command starts faster without it
+
     try:
         resp = httpx.get(url, params=params, headers=headers, timeout=10.0)
     except httpx.HTTPError as exc:
