@@ -5,8 +5,13 @@ Pipeline (bench/pipeline.py): bench/feed.py (Polymarket market-channel wire) -> 
 which records monotonic_ns() - ts_recv_ns (ingest's receive stamp) of every approved ladder.
 Baseline: bench/relay.py, the same three hops (PUB/SUB, PUSH/PULL, PUSH/PULL) with bare
 pyzmq, the same rate, run right after each pipeline case; then the same chain with
-zmq.asyncio relays and with the services' hot loop (common/hotloop.py), no app code. The matrix is every
-(--rates x --quoters) case on --markets markets; the first case is the headline.
+zmq.asyncio relays, with the services' hot loop (common/hotloop.py) and with a synchronous
+zmq_poll loop, no app code, each with the CPU its processes spent per message (on this VM a
+process that sleeps between messages pays 60-80 us of CPU per wake-up, bare relay or not).
+Each approved ladder's stamps split the pipeline into ingest + hop + quoter, hop + risk
+and the hop to the executor. Ingest's books are not watched during these cases (one more
+woken process on 2 cores). The matrix is every (--rates x --quoters) case on --markets
+markets; the first case is the headline.
 Prints p50/p99/p99.9 and the ratio per case; writes bench/results/latency.json.
 """
 
@@ -28,46 +33,50 @@ def case(rate: float, markets: int, quoters: int, duration: float) -> dict[str, 
     load = os.getloadavg()[0]
     print(f"pipeline: {rate:,.0f} updates/s over {markets} markets, {quoters} quoters, {duration:.0f}s "
           f"(load {load:.2f})", flush=True)
-    run = run_pipeline(rate, duration, markets, quoters)
+    run = run_pipeline(rate, duration, markets, quoters, watch_md=False)
     pipe = percentiles(run.samples)
-    hop = percentiles(run.to_approved)
-    md_hop = percentiles(run.to_bench_md)
+    # The three stages of each sample, from the stamps the approved ladder carries.
+    stage_ns = {
+        "ingest_hop_quoter": run.to_intent,
+        "hop_risk": run.intent_to_approved,
+        "hop_executor": [t - a for t, a in zip(run.samples, run.to_approved)],
+    }
+    stages = {k: percentiles(v)["p50_us"] for k, v in stage_ns.items()}
     n = int(min(max(2000, len(run.samples)), rate * duration))
-    base = percentiles(run_relay(rate, n))
-    abase = percentiles(run_relay(rate, n, asyncio_relays=True))
-    hbase = percentiles(run_relay(rate, n, hot_loop=True))
-    achieved = run.feed_sent / run.feed_seconds if run.feed_seconds else 0.0
+    relays = {kind: run_relay(rate, n, kind=kind) for kind in ("bare", "asyncio", "hot", "poll")}
+    rp = {kind: percentiles(r.samples) for kind, r in relays.items()}
+    base = rp["bare"]
+    commands_per_s = run.commands / (duration - 0.5)
     result: dict[str, object] = {
         **pipe,
         "baseline_p50_us": base["p50_us"], "baseline_p99_us": base["p99_us"],
         "baseline_p999_us": base["p999_us"],
-        "asyncio_relay_p50_us": abase["p50_us"], "asyncio_relay_p99_us": abase["p99_us"],
-        "hotloop_relay_p50_us": hbase["p50_us"], "hotloop_relay_p99_us": hbase["p99_us"],
+        "asyncio_relay_p50_us": rp["asyncio"]["p50_us"], "asyncio_relay_p99_us": rp["asyncio"]["p99_us"],
+        "hotloop_relay_p50_us": rp["hot"]["p50_us"], "hotloop_relay_p99_us": rp["hot"]["p99_us"],
+        "poll_relay_p50_us": rp["poll"]["p50_us"], "poll_relay_p99_us": rp["poll"]["p99_us"],
         "ratio_p50": round(pipe["p50_us"] / base["p50_us"], 2) if base["p50_us"] else None,
         "ratio_p99": round(pipe["p99_us"] / base["p99_us"], 2) if base["p99_us"] else None,
-        "ingest_publish_to_bench_sub_p50_us": md_hop["p50_us"],
-        "ingest_to_risk_approval_p50_us": hop["p50_us"], "ingest_to_risk_approval_p99_us": hop["p99_us"],
-        "updates_per_sec": rate, "feed_achieved_per_sec": round(achieved),
-        "books_published_per_sec": round(run.books / (duration - 0.5)),
-        "commands_per_sec": round(run.commands / (duration - 0.5)),
+        "stage_p50_us": stages,
+        "relay_cpu_us_per_msg": {kind: r.cpu_us_per_msg for kind, r in relays.items()},
+        "updates_per_sec": rate,
+        "feed_achieved_per_sec": round(run.feed_sent / run.feed_seconds) if run.feed_seconds else 0,
+        "commands_per_sec": round(commands_per_s),
         "markets": markets, "quoters": quoters, "samples": len(run.samples), "load_1min": round(load, 2),
         "cpu_share_of_one_core": run.cpu_share,
-        "cpu_us_per_book": {n: round(c * 1e6 / max(1, run.books / (duration - 0.5)), 1)
-                            for n, c in run.cpu_share.items()},
+        "cpu_us_per_command": {n: round(c * 1e6 / max(1.0, commands_per_s), 1)
+                               for n, c in run.cpu_share.items()},
     }
     print(f"  pipeline  p50 {pipe['p50_us']:8.0f} us   p99 {pipe['p99_us']:8.0f} us   "
           f"p99.9 {pipe['p999_us']:8.0f} us   ({len(run.samples)} approved ladders)")
-    print(f"  of which ingest receive -> risk approval p50 {hop['p50_us']:.0f} us, p99 {hop['p99_us']:.0f} us "
-          f"(the rest: risk send -> executor socket); ingest receive -> a SUB here p50 {md_hop['p50_us']:.0f} us")
-    print(f"  baseline  p50 {base['p50_us']:8.0f} us   p99 {base['p99_us']:8.0f} us   "
-          f"p99.9 {base['p999_us']:8.0f} us")
-    print(f"  asyncio relay chain (zmq.asyncio + uvloop, Poller + drain, the services before issue 9) "
-          f"p50 {abase['p50_us']:.0f} us   p99 {abase['p99_us']:.0f} us")
-    print(f"  hot-loop relay chain (common/hotloop.py on uvloop, as the services now) p50 "
-          f"{hbase['p50_us']:.0f} us   p99 {hbase['p99_us']:.0f} us")
-    print(f"  CPU (share of one core): {run.cpu_share}")
-    print(f"  ratio p50 {result['ratio_p50']}x; feed achieved {achieved:,.0f}/s, ingest published "
-          f"{result['books_published_per_sec']:,}/s, risk approved {result['commands_per_sec']:,}/s", flush=True)
+    print(f"  stages p50: ingest + hop + quoter {stages['ingest_hop_quoter']:.0f} us, hop + risk "
+          f"{stages['hop_risk']:.0f} us, hop to the executor {stages['hop_executor']:.0f} us")
+    for kind, label in (("bare", "baseline (blocking pyzmq)"), ("asyncio", "zmq.asyncio relays"),
+                        ("hot", "hot-loop relays (as the services)"), ("poll", "zmq_poll relays")):
+        print(f"  {label:34s} p50 {rp[kind]['p50_us']:7.0f} us   p99 {rp[kind]['p99_us']:7.0f} us   "
+              f"CPU us/msg {relays[kind].cpu_us_per_msg}")
+    print(f"  CPU us per approved ladder: {result['cpu_us_per_command']}")
+    print(f"  ratio p50 {result['ratio_p50']}x; feed achieved {result['feed_achieved_per_sec']:,}/s, "
+          f"risk approved {result['commands_per_sec']:,}/s", flush=True)
     return result
 
 

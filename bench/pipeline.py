@@ -92,8 +92,10 @@ class PipelineRun:
     samples: list[int] = field(default_factory=list)
     to_approved: list[int] = field(default_factory=list)
     """ingest receive -> risk approval (ts_approved_ns - ts_recv_ns): ingest, quoter, risk."""
-    to_bench_md: list[int] = field(default_factory=list)
-    """ingest receive -> a book reaching this process's SUB (ingest's own time + one hop)."""
+    to_intent: list[int] = field(default_factory=list)
+    """ingest receive -> the quoter's send (ts_intent_ns - ts_recv_ns): ingest, a hop, quoter."""
+    intent_to_approved: list[int] = field(default_factory=list)
+    """quoter send -> risk approval (ts_approved_ns - ts_intent_ns): a hop and risk."""
     commands: int = 0
     books: int = 0
     feed_sent: int = 0
@@ -105,10 +107,14 @@ class PipelineRun:
 
 
 def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int = 2,
-                 on_tick: Callable[[dict[str, int]], None] | None = None) -> PipelineRun:
+                 on_tick: Callable[[dict[str, int]], None] | None = None,
+                 watch_md: bool = True) -> PipelineRun:
     """Run the pipeline for `duration` s of feed at `rate` updates/s after WARMUP_S of warm-up.
 
     `on_tick(pids)` is called about once a second during the run (memory sampling).
+    `watch_md`: also subscribe to ingest's books (ingest lag, books counted). That
+    subscriber is one more process woken by every book, on the same 2 cores at the same
+    moment as the quoter the book is for, so the latency cases leave it off.
     """
     d = Path(tempfile.mkdtemp(prefix="pmmb-", dir="/tmp"))
     feed_port = free_port()
@@ -146,7 +152,10 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
     md_dec = msgspec.msgpack.Decoder(MarketData)
     poller = zmq.Poller()
     poller.register(probe, zmq.POLLIN)
-    poller.register(md, zmq.POLLIN)
+    if watch_md:
+        poller.register(md, zmq.POLLIN)
+    else:
+        md.close()
     start = time.monotonic()
     warm_until = start + WARMUP_S + 0.5
     feed_ends = start + WARMUP_S + duration  # after this, stale-feed pulls carry old stamps
@@ -195,8 +204,6 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
                         counts["books"] += 1
                         out.books += warm_until < now_s < feed_ends
                         bucket["lag"].append(time.time_ns() // 1_000_000 - msg.ts_venue_ms)
-                        if warm_until < now_s < feed_ends:
-                            out.to_bench_md.append(time.monotonic_ns() - msg.ts_recv_ns)
             if probe in ready:
                 for _ in range(1000):
                     try:
@@ -210,6 +217,9 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
                         out.commands += 1
                         out.samples.append(now - cmd.ts_recv_ns)
                         out.to_approved.append(cmd.ts_approved_ns - cmd.ts_recv_ns)
+                        if cmd.ts_intent_ns:
+                            out.to_intent.append(cmd.ts_intent_ns - cmd.ts_recv_ns)
+                            out.intent_to_approved.append(cmd.ts_approved_ns - cmd.ts_intent_ns)
                         bucket["lat"].append(now - cmd.ts_recv_ns)
     finally:
         for p in procs:
@@ -221,7 +231,8 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
                 p.kill()
                 p.wait()
         probe.close()
-        md.close()
+        if watch_md:
+            md.close()
         ctx.term()
     if report.exists():
         fed = json.loads(report.read_text())
@@ -230,15 +241,26 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
     return out
 
 
-def run_relay(rate: float, count: int, *, asyncio_relays: bool = False,
-              hot_loop: bool = False) -> list[int]:
-    """Latency samples (ns) of the bare relay chain: PUB/SUB, PUSH/PULL, PUSH/PULL.
+@dataclass
+class RelayRun:
+    """What one bare relay chain run measured."""
 
-    `asyncio_relays`: the two relays use zmq.asyncio on uvloop with a Poller and drain (the
-    services' loop before issue 9) instead of blocking pyzmq. `hot_loop`: they use the
-    services' loop now (common/hotloop.py: NOBLOCK shadows, one persistent readiness wait).
+    samples: list[int]
+    """Latency samples, ns: source stamp -> sink."""
+    cpu_us_per_msg: dict[str, float]
+    """CPU time each relay process spent per message relayed (the sink too), us."""
+
+
+def run_relay(rate: float, count: int, *, kind: str = "bare") -> RelayRun:
+    """The relay chain with the pipeline's three hops: PUB/SUB, PUSH/PULL, PUSH/PULL.
+
+    `kind` is how the two relays wait and move frames (bench/relay.py): "bare" blocking
+    pyzmq recv/send; "asyncio" zmq.asyncio on uvloop with a Poller and drain (the services
+    before issue 9); "hot" the services' loop now (common/hotloop.py: NOBLOCK shadows, one
+    persistent readiness wait on uvloop); "poll" a synchronous zmq_poll loop with NOBLOCK
+    drains, the shape a service would take without an event loop.
     """
-    pre = "h" if hot_loop else "a" if asyncio_relays else ""
+    pre = {"bare": "", "asyncio": "a", "hot": "h", "poll": "p"}[kind]
     d = Path(tempfile.mkdtemp(prefix="pmmr-", dir="/tmp"))
     # source (ingest, stamping) -PUB/SUB-> relay (quoter) -PUSH/PULL-> relay (risk)
     # -PUSH/PULL-> sink (the executor's command socket): three hops, as the pipeline's
@@ -246,6 +268,7 @@ def run_relay(rate: float, count: int, *, asyncio_relays: bool = False,
     eps = [f"ipc://{d}/h{i}.sock" for i in range(3)]
     out = d / "samples.bin"
     py = sys.executable
+    names = ["sink", "relay-risk", "relay-quoter"]
     procs = [
         subprocess.Popen([py, "bench/relay.py", "sink", "--in", eps[2], "--count", str(count),
                           "--path", str(out), "--timeout", str(count / rate + 20)], cwd=ROOT),
@@ -254,11 +277,17 @@ def run_relay(rate: float, count: int, *, asyncio_relays: bool = False,
     ]
     src = subprocess.Popen([py, "bench/relay.py", "source", "--out", eps[0], "--rate", str(rate),
                             "--count", str(count + 200)], cwd=ROOT)
+    time.sleep(1.5)  # the source waits 1 s for subscribers; count CPU from its first frames
+    cpu0, t0 = [cpu_seconds(p.pid) for p in procs], time.monotonic()
     src.wait()
+    cpu1, t1 = [cpu_seconds(p.pid) for p in procs], time.monotonic()
     procs[0].wait(timeout=count / rate + 30)
     for p in procs[1:]:
         p.kill()
         p.wait()
     raw = out.read_bytes()
     shutil.rmtree(d, ignore_errors=True)
-    return list(struct.unpack(f"<{len(raw) // 8}q", raw))
+    msgs = max(1.0, rate * (t1 - t0))
+    return RelayRun(samples=list(struct.unpack(f"<{len(raw) // 8}q", raw)),
+                    cpu_us_per_msg={n: round((b - a) * 1e6 / msgs, 1)
+                                    for n, a, b in zip(names, cpu0, cpu1)})

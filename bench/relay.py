@@ -123,6 +123,31 @@ def hrelay(in_ep: str, out_ep: str, sub: bool) -> None:
     uvloop.run(run())
 
 
+def prelay(in_ep: str, out_ep: str, sub: bool) -> None:
+    """The same hop through a synchronous poll loop, the shape a service would take without
+    an event loop: block in zmq_poll with a timer-bounded timeout, drain with NOBLOCK reads
+    (common/hotloop.drain), send NOBLOCK."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from common import hotloop
+
+    ctx = zmq.Context()
+    i = ctx.socket(zmq.SUB if sub else zmq.PULL)
+    if sub:
+        i.setsockopt(zmq.SUBSCRIBE, b"md.")
+        i.connect(in_ep)
+    else:
+        i.bind(in_ep)
+    o = ctx.socket(zmq.PUSH)
+    o.setsockopt(zmq.LINGER, 0)
+    o.connect(out_ep)
+    poller = zmq.Poller()
+    poller.register(i, zmq.POLLIN)
+    while True:
+        poller.poll(50)
+        for frames in hotloop.drain(i, 10_000):
+            o.send(frames[-1], hotloop.NOBLOCK)
+
+
 def sink(in_ep: str, count: int, out_path: str, timeout_s: float) -> None:
     ctx = zmq.Context()
     i = ctx.socket(zmq.PULL)
@@ -140,7 +165,7 @@ def sink(in_ep: str, count: int, out_path: str, timeout_s: float) -> None:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("role", choices=["source", "relay_sub", "relay_pull", "arelay_sub", "arelay_pull",
-                                    "hrelay_sub", "hrelay_pull", "sink"])
+                                    "hrelay_sub", "hrelay_pull", "prelay_sub", "prelay_pull", "sink"])
     p.add_argument("--in", dest="in_ep", default="")
     p.add_argument("--out", dest="out_ep", default="")
     p.add_argument("--rate", type=float, default=1000)
@@ -159,6 +184,8 @@ def main() -> None:
         arelay(a.in_ep, a.out_ep, a.role == "arelay_sub")
     elif a.role in ("hrelay_sub", "hrelay_pull"):
         hrelay(a.in_ep, a.out_ep, a.role == "hrelay_sub")
+    elif a.role in ("prelay_sub", "prelay_pull"):
+        prelay(a.in_ep, a.out_ep, a.role == "prelay_sub")
     else:
         sink(a.in_ep, a.count, a.path, a.timeout)
 

@@ -146,6 +146,10 @@ class ApprovedIntent(_Msg, tag="approved", frozen=True):
     """Approved exit orders (non-post-only, see QuoteIntent.exit_bids); empty until risk
     forwards them."""
     exit_asks: tuple[Level, ...] = ()
+    ts_intent_ns: int = 0
+    """When the quoter sent the intent (its `ts_sent_ns`, monotonic): with `ts_recv_ns` and
+    `ts_approved_ns` it splits the tick-to-order time into ingest + quoter, quoter -> risk
+    and risk -> executor (bench/latency.py)."""
 
 
 class CancelMarket(_Msg, tag="cancel", frozen=True):

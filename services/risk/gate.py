@@ -277,7 +277,7 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
             venue=market.venue, market=market.id, risk_seq=self._next_seq(),
             intent_seq=intent.seq, ts_recv_ns=intent.ts_recv_ns,
             ts_approved_ns=time.monotonic_ns(), expires_at_ns=self._expiry(),
-            bids=decision.bids, asks=decision.asks,
+            ts_intent_ns=intent.ts_sent_ns, bids=decision.bids, asks=decision.asks,
             exit_bids=decision.exit_bids, exit_asks=decision.exit_asks,
         )
         return market.venue, cmd

@@ -77,7 +77,7 @@ def test_intent_is_routed_with_its_timestamps(gate: tuple[RiskGate, Clock]) -> N
     assert routed is not None
     venue, cmd = routed
     assert venue == "kalshi" and isinstance(cmd, ApprovedIntent)
-    assert (cmd.intent_seq, cmd.ts_recv_ns) == (7, 123)
+    assert (cmd.intent_seq, cmd.ts_recv_ns, cmd.ts_intent_ns) == (7, 123, 124)
     assert cmd.expires_at_ns == clock.ns + 2000 * 1_000_000
     assert cmd.bids == (Level(4800, 1000),)
     assert g.on_intent(intent("zzz")) is None
