@@ -11,6 +11,7 @@ may cap them (the tighter value wins), a `[risk.markets.M]` table replaces them.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Any
 
 import msgspec
@@ -23,8 +24,12 @@ from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 NonNeg = Annotated[float, Meta(ge=0, le=1e9)]
 
 
-class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Every limit that applies to one market, in config units (dollars, contracts)."""
+class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict=True):
+    """Every limit that applies to one market, in config units (dollars, contracts).
+
+    The integer views below are computed once per instance (`dict=True` gives the struct a
+    `__dict__` for `cached_property`; equality and encoding still see only the fields): the
+    gate reads several of them per level of every intent (issue 9)."""
 
     max_position_usd: Annotated[float, Meta(gt=0, le=1e9)] = 1000.0
     max_position_contracts: NonNeg = 0.0
@@ -41,37 +46,37 @@ class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     min_size: Annotated[float, Meta(ge=0, le=1e6)] = 0.0
 
     # integer views in bus units -------------------------------------------------------------
-    @property
+    @cached_property
     def position_money(self) -> int:
         """max_position_usd in micro-dollars."""
         return round(self.max_position_usd * MONEY_SCALE)
 
-    @property
+    @cached_property
     def position_centi(self) -> int:
         """max_position_contracts in centi-contracts (0: off)."""
         return round(self.max_position_contracts * SIZE_SCALE)
 
-    @property
+    @cached_property
     def loss_money(self) -> int:
         """max_loss_usd in micro-dollars."""
         return round(self.max_loss_usd * MONEY_SCALE)
 
-    @property
+    @cached_property
     def order_centi(self) -> int:
         """max_order_size in centi-contracts."""
         return round(self.max_order_size * SIZE_SCALE)
 
-    @property
+    @cached_property
     def collar_pips(self) -> int:
         """price_collar in pips."""
         return round(self.price_collar * PRICE_SCALE)
 
-    @property
+    @cached_property
     def min_spread_pips(self) -> int:
         """min_spread in pips (0: off)."""
         return round(self.min_spread * PRICE_SCALE)
 
-    @property
+    @cached_property
     def min_size_centi(self) -> int:
         """The market's min size in centi-contracts."""
         return round(self.min_size * SIZE_SCALE)

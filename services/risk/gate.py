@@ -95,6 +95,8 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         self.buckets: dict[str, tuple[float, int]] = {}
         self.flatten_sent: dict[str, tuple[int, int, int]] = {}
         self._decisions: dict[tuple[str, str], Any] = {}
+        self._reasons: dict[str, Any] = {}
+        """RISK_REJECTIONS children by reason, looked up once (as `_decisions`)."""
         # Wall-clock microseconds, so a restarted risk's sequence keeps increasing.
         self._seq = wall_ns() // 1_000
 
@@ -230,13 +232,14 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
             max(0, time.monotonic_ns() - intent.ts_sent_ns) / 1e9)
         lim = self.limits[market.id]
         now = self._mono()
-        tokens, last = self.buckets.get(market.id, (float(lim.intent_burst), now))
-        allowed, tokens, last = limits.throttle(tokens, last, now, lim.max_intents_per_s,
-                                                lim.intent_burst)
-        self.buckets[market.id] = (tokens, last)
-        if not allowed:
-            self._count(market.id, "rate_throttle")
-            return None
+        if lim.max_intents_per_s > 0:  # 0 (the default): no throttle, no bucket to keep
+            tokens, last = self.buckets.get(market.id, (float(lim.intent_burst), now))
+            allowed, tokens, last = limits.throttle(tokens, last, now, lim.max_intents_per_s,
+                                                    lim.intent_burst)
+            self.buckets[market.id] = (tokens, last)
+            if not allowed:
+                self._count(market.id, "rate_throttle")
+                return None
         pos = self.positions.get(intent.market, Position())
         other = self.exposure_total - self.exposures.get(intent.market, 0)
         gate = limits.GateState(
@@ -258,7 +261,10 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
                 market=market.id, outcome=decision.outcome)
         counter.inc()
         for reason in decision.reasons:
-            metrics.RISK_REJECTIONS.labels(reason=reason).inc()
+            child = self._reasons.get(reason)
+            if child is None:
+                child = self._reasons[reason] = metrics.RISK_REJECTIONS.labels(reason=reason)
+            child.inc()
         if decision.reasons == ("paused",):
             return None  # paused: no new quotes, and the resting ones stay where they are
         if decision.reasons == ("flatten",):

@@ -97,15 +97,21 @@ def _clip_side(
     is_bid: bool,
     net: int,
     lim: Limits,
-    risk: RiskConfig,
+    total_limit: int,
+    event_limit: int,
     other_exposure: int,
     event: EventContext,
     reasons: set[str],
 ) -> tuple[Level, ...]:
-    total_limit = round(risk.max_total_exposure_usd * MONEY_SCALE)
-    event_limit = round(risk.max_event_position_usd * MONEY_SCALE)
+    # Plain locals and comparisons, no per-level lists: this runs for every level of every
+    # intent (issue 9). Ties between limits name the alphabetically first, as min() over
+    # (room, reason) pairs would.
     max_order = lim.order_centi
     min_size = max(1, lim.min_size_centi)
+    position_money = lim.position_money
+    position_centi = lim.position_centi
+    exposure_room = total_limit - other_exposure
+    event_net = event.other_net if is_bid else -event.other_net
     out: list[Level] = []
     cum = 0
     for lv in levels:
@@ -116,14 +122,18 @@ def _clip_side(
         rpc = lv.price if is_bid else ONE_DOLLAR - lv.price  # money at risk per contract
         # Quantity on the growing side (long for bids, short for asks) before this level.
         after = net + cum if is_bid else -(net - cum)
-        event_after = after + (event.other_net if is_bid else -event.other_net)
-        rooms = [(lim.position_money // rpc - after, "position_limit"),
-                 ((total_limit - other_exposure) // rpc - after, "exposure_limit")]
-        if lim.position_centi:
-            rooms.append((lim.position_centi - after, "position_contracts"))
+        room, why = position_money // rpc - after, "position_limit"
+        r = exposure_room // rpc - after
+        if r < room or (r == room and "exposure_limit" < why):
+            room, why = r, "exposure_limit"
+        if position_centi:
+            r = position_centi - after
+            if r < room or (r == room and "position_contracts" < why):
+                room, why = r, "position_contracts"
         if event_limit:
-            rooms.append((event_limit // rpc - event_after, "event_limit"))
-        room, why = min(rooms)
+            r = event_limit // rpc - (after + event_net)
+            if r < room or (r == room and "event_limit" < why):
+                room, why = r, "event_limit"
         if size > room:
             size = max(0, room)
             reasons.add(why)
@@ -176,10 +186,14 @@ def check_intent(
                          collar=lim.collar_pips, reasons=reasons)
     b, a = ladder.no_self_cross(b, a, net=net, event_bids=event.bids, event_asks=event.asks,
                                 reasons=reasons)
-    kw = {"net": net, "lim": lim, "risk": risk, "other_exposure": other_exposure,
-          "event": event, "reasons": reasons}
-    new_bids = _clip_side(b, is_bid=True, **kw)  # type: ignore[arg-type]
-    new_asks = _clip_side(a, is_bid=False, **kw)  # type: ignore[arg-type]
+    total_limit = round(risk.max_total_exposure_usd * MONEY_SCALE)
+    event_limit = round(risk.max_event_position_usd * MONEY_SCALE)
+    new_bids = _clip_side(b, is_bid=True, net=net, lim=lim, total_limit=total_limit,
+                          event_limit=event_limit, other_exposure=other_exposure, event=event,
+                          reasons=reasons)
+    new_asks = _clip_side(a, is_bid=False, net=net, lim=lim, total_limit=total_limit,
+                          event_limit=event_limit, other_exposure=other_exposure, event=event,
+                          reasons=reasons)
     new_bids, new_asks = ladder.min_spread(new_bids, new_asks, net=net,
                                            min_spread=lim.min_spread_pips, reasons=reasons)
     new_bids, new_asks = ladder.max_orders(new_bids, new_asks, net=net,
