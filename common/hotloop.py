@@ -36,6 +36,8 @@ NOBLOCK = int(zmq.NOBLOCK)
 `getsockopt(zmq.RCVMORE)` (~2-5 us a message in send_multipart/recv_multipart)."""
 _SNDMORE_NOBLOCK = int(zmq.SNDMORE | zmq.NOBLOCK)
 _RCVMORE = int(zmq.RCVMORE)
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
 
 _YIELD_EVERY_NS = 2_000_000
 """While inputs stay readable the loop never suspends; it still yields to the event loop
@@ -51,16 +53,22 @@ def shadow(sock: zmq.Socket) -> zmq.Socket:
 
 
 def drain(sock: zmq.Socket, limit: int) -> list[list[bytes]]:
-    """Every frame set waiting on a (synchronous) socket right now, at most `limit`."""
+    """Every frame set waiting on a (synchronous) socket right now, at most `limit`.
+
+    Asks ZMQ_EVENTS before each read instead of reading until EAGAIN: pyzmq builds a
+    `zmq.Again` (an enum lookup and strerror) for every EAGAIN, 4-8 us here against ~2 us
+    for the option read, and one of them ended every drain. Reading ZMQ_EVENTS processes
+    the socket's pending commands exactly as the failed read did, so the FD is re-armed
+    the same way (libzmq's documented pattern for ZMQ_FD)."""
     out: list[list[bytes]] = []
-    recv, more = sock.recv, sock.getsockopt
+    recv, opt = sock.recv, sock.getsockopt
     try:
-        while len(out) < limit:
+        while len(out) < limit and opt(_EVENTS) & _POLLIN:  # type: ignore[operator]  # an int option
             parts = [recv(NOBLOCK)]
-            while more(_RCVMORE):  # a message's parts arrive together: no EAGAIN here
+            while opt(_RCVMORE):  # a message's parts arrive together: no EAGAIN here
                 parts.append(recv(NOBLOCK))
             out.append(parts)
-    except zmq.Again:
+    except zmq.Again:  # not expected after POLLIN; still never fatal
         pass
     return out
 
