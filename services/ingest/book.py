@@ -9,7 +9,6 @@ and only a fresh snapshot can rebuild it.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from typing import Literal
 
@@ -55,9 +54,10 @@ class L2Book:
 
     def top(self, depth: int) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         """The best `depth` levels of each side, best first (highest bid, lowest ask)."""
-        bids = heapq.nlargest(depth, self.bids.items())
-        asks = heapq.nsmallest(depth, self.asks.items())
+        # Sorting the int keys and looking the sizes up is 2.5x faster than heapq over
+        # (price, size) items at 10-100 levels a side (tuple comparisons), per book (issue 9).
+        bids, asks = self.bids, self.asks
         return (
-            tuple(Level(price=p, size=s) for p, s in bids),
-            tuple(Level(price=p, size=s) for p, s in asks),
+            tuple(Level(price=p, size=bids[p]) for p in sorted(bids, reverse=True)[:depth]),
+            tuple(Level(price=p, size=asks[p]) for p in sorted(asks)[:depth]),
         )
