@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common.messages import Kill  # noqa: E402
 from services.control.commands import send  # noqa: E402
+from services.control import sender  # noqa: E402,F401  # `send` imports it lazily: not inside the timed window
 from stackrun import make_stack, open_orders, wait_quoted  # noqa: E402
 from tests.integration.stack import Stack  # noqa: E402
 

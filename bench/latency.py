@@ -86,12 +86,15 @@ def main() -> None:
     p.add_argument("--quoters", default="2,4", help="quoter counts, comma separated")
     p.add_argument("--markets", type=int, default=100)
     p.add_argument("--duration", type=float, default=10, help="measured seconds per case")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="run the matrix N times, interleaved (this VM's speed drifts by 2x over "
+                        "minutes); the headline is the median run")
     p.add_argument("--append", action="store_true",
                    help="merge into the existing latency.json (replacing the same cases)")
     a = p.parse_args()
     out = ROOT / "bench" / "results" / "latency.json"
     runs = [case(float(r), a.markets, int(q), a.duration)
-            for r in a.rates.split(",") for q in a.quoters.split(",")]
+            for _ in range(a.repeat) for r in a.rates.split(",") for q in a.quoters.split(",")]
     if a.append and out.exists():
         def key(r: dict[str, object]) -> tuple[object, ...]:
             return (r["updates_per_sec"], r["markets"], r["quoters"])
@@ -99,7 +102,10 @@ def main() -> None:
         new = {key(r) for r in runs}
         runs = [r for r in json.loads(out.read_text()).get("runs", []) if key(r) not in new] + runs
         runs.sort(key=lambda r: (r["updates_per_sec"] != 1000 or r["quoters"] != 2, key(r)))
-    head = runs[0]  # the headline: 1,000 updates/s with 2 quoters when present
+    # The headline: the median run (by ratio) of 1,000 updates/s with 2 quoters when present.
+    heads = sorted((r for r in runs if r["updates_per_sec"] == 1000 and r["quoters"] == 2),
+                   key=lambda r: float(r["ratio_p50"] or 0)) or runs[:1]
+    head = heads[len(heads) // 2]
     result = {k: head[k] for k in ("p50_us", "p99_us", "p999_us", "baseline_p50_us", "baseline_p99_us",
                                    "ratio_p50", "updates_per_sec", "markets", "quoters")}
     result["runs"] = runs
