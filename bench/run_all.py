@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark in turn; each prints its figures and writes bench/results/*.json.
 
-About 6-7 minutes on the project's 2-core machine. The pipeline benchmarks (latency,
+About 7-8 minutes on the project's 2-core machine. The pipeline benchmarks (latency,
 throughput, kill, memory) start real processes; run them on a quiet machine.
 """
 
