@@ -7,7 +7,6 @@ import sys
 import time
 from typing import Any
 
-
 from common.config import Config, load
 from services.control import render, stack
 from services.control.commands import add, config_path, fetch_status, say
