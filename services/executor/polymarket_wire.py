@@ -17,16 +17,6 @@ IGNORED_TEXTS = frozenset({"PONG", "NO NEW ASSETS"})
 LIVE_STATUSES = frozenset({"", "LIVE", "ORDER_STATUS_LIVE", "DELAYED", "ORDER_STATUS_DELAYED"})
 
 
-
-
-
-
-
-
-
-
-
-
 class OpenOrder(Struct):
     """A row of GET /data/orders (OpenOrder)."""
 

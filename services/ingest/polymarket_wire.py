@@ -132,8 +132,6 @@ _BY_TYPE: dict[str, type[Struct]] = {
 }
 
 
-
-
 def _infer_type(obj: dict[str, Any]) -> str:
     """Name the event kind of an object that lacks ``event_type`` (seen in recordings)."""
     if "price_changes" in obj:
@@ -184,14 +182,6 @@ def decode_frame(frame: str | bytes) -> tuple[list[MarketEvent], int]:
         except msgspec.ValidationError:
             bad += 1
     return events, bad
-
-
-
-
-
-
-
-
 
 
 def levels(raw: list[WireLevel] | None) -> list[tuple[int, int]]:
