@@ -60,6 +60,21 @@ def relay_pull(in_ep: str, out_ep: str) -> None:
         o.send(i.recv())
 
 
+def hop_sockets(ctx: zmq.Context, in_ep: str, out_ep: str, sub: bool) -> tuple[zmq.Socket, zmq.Socket]:
+    """A relay's input (SUB to `in_ep` for the first hop, else PULL bound on it) and its PUSH
+    to `out_ep`, on `ctx` (a zmq.asyncio context gives asyncio sockets)."""
+    i = ctx.socket(zmq.SUB if sub else zmq.PULL)
+    if sub:
+        i.setsockopt(zmq.SUBSCRIBE, b"md.")
+        i.connect(in_ep)
+    else:
+        i.bind(in_ep)
+    o = ctx.socket(zmq.PUSH)
+    o.setsockopt(zmq.LINGER, 0)
+    o.connect(out_ep)
+    return i, o
+
+
 def arelay(in_ep: str, out_ep: str, sub: bool) -> None:
     """The same hop the services make: zmq.asyncio on uvloop, Poller, then drain and forward."""
     import uvloop
@@ -67,15 +82,7 @@ def arelay(in_ep: str, out_ep: str, sub: bool) -> None:
 
     async def run() -> None:
         ctx = zmq.asyncio.Context()
-        i = ctx.socket(zmq.SUB if sub else zmq.PULL)
-        if sub:
-            i.setsockopt(zmq.SUBSCRIBE, b"md.")
-            i.connect(in_ep)
-        else:
-            i.bind(in_ep)
-        o = ctx.socket(zmq.PUSH)
-        o.setsockopt(zmq.LINGER, 0)
-        o.connect(out_ep)
+        i, o = hop_sockets(ctx, in_ep, out_ep, sub)
         poller = zmq.asyncio.Poller()
         poller.register(i, zmq.POLLIN)
         while True:
@@ -101,15 +108,7 @@ def hrelay(in_ep: str, out_ep: str, sub: bool) -> None:
 
     async def run() -> None:
         ctx = zmq.asyncio.Context()
-        i = ctx.socket(zmq.SUB if sub else zmq.PULL)
-        if sub:
-            i.setsockopt(zmq.SUBSCRIBE, b"md.")
-            i.connect(in_ep)
-        else:
-            i.bind(in_ep)
-        o = ctx.socket(zmq.PUSH)
-        o.setsockopt(zmq.LINGER, 0)
-        o.connect(out_ep)
+        i, o = hop_sockets(ctx, in_ep, out_ep, sub)
         ready = hotloop.Readiness([i])
         (si,), so = ready.inputs, hotloop.shadow(o)
         while True:
@@ -131,15 +130,7 @@ def prelay(in_ep: str, out_ep: str, sub: bool) -> None:
     from common import hotloop
 
     ctx = zmq.Context()
-    i = ctx.socket(zmq.SUB if sub else zmq.PULL)
-    if sub:
-        i.setsockopt(zmq.SUBSCRIBE, b"md.")
-        i.connect(in_ep)
-    else:
-        i.bind(in_ep)
-    o = ctx.socket(zmq.PUSH)
-    o.setsockopt(zmq.LINGER, 0)
-    o.connect(out_ep)
+    i, o = hop_sockets(ctx, in_ep, out_ep, sub)
     poller = zmq.Poller()
     poller.register(i, zmq.POLLIN)
     while True:
