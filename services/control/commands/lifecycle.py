@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from typing import Any
@@ -40,6 +41,10 @@ def _open_orders_at_sim(cfg: Config) -> int | None:
     return sum(len(a.get("open_orders", [])) for a in accounts.values())
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     path = config_path(args.config)
     cfg = load(path)
@@ -50,6 +55,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     say("demo running: quotes, fills, positions and P&L below; Ctrl-C stops everything")
     started = time.monotonic()
     tty = sys.stdout.isatty()
+    # A closed terminal (SIGHUP) or a process manager's SIGTERM stops the demo the way
+    # Ctrl-C does: orders cancelled, stack down. Without this the stack outlived the demo.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         while args.duration is None or time.monotonic() - started < args.duration:
             try:
@@ -63,7 +71,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             sys.stdout.flush()
             time.sleep(1.0 if tty else 5.0)
     except KeyboardInterrupt:
-        say("\nCtrl-C: stopping quoters, then executors (they cancel every order), then the rest")
+        say("\nstopping: quoters, then executors (they cancel every order), then the rest")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     venues = cfg.venues_in_use()
     stack.stop_programs(
         cfg.run_dir,
