@@ -287,7 +287,7 @@ def run_relay(rate: float, count: int, *, kind: str = "bare") -> RelayRun:
         p.wait()
     raw = out.read_bytes()
     shutil.rmtree(d, ignore_errors=True)
-    msgs = max(1.0, rate * (t1 - t0))
+    msgs = max(1.0, rate * (t1 - t0 - 0.5))  # the source idles 0.5 s after its last frame
     return RelayRun(samples=list(struct.unpack(f"<{len(raw) // 8}q", raw)),
                     cpu_us_per_msg={n: round((b - a) * 1e6 / msgs, 1)
                                     for n, a, b in zip(names, cpu0, cpu1)})
