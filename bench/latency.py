@@ -7,11 +7,12 @@ Baseline: bench/relay.py, the same three hops (PUB/SUB, PUSH/PULL, PUSH/PULL) wi
 pyzmq, the same rate, run right after each pipeline case; then the same chain with
 zmq.asyncio relays, with the services' hot loop (common/hotloop.py) and with a synchronous
 zmq_poll loop, no app code, each with the CPU its processes spent per message (on this VM a
-process that sleeps between messages pays 60-80 us of CPU per wake-up, bare relay or not).
+process that sleeps between messages pays 55-85 us of CPU per wake-up, bare relay or not).
 Each approved ladder's stamps split the pipeline into ingest + hop + quoter, hop + risk
 and the hop to the executor. Ingest's books are not watched during these cases (one more
 woken process on 2 cores). The matrix is every (--rates x --quoters) case on --markets
-markets; the first case is the headline.
+markets, `--repeat` times; the headline is the median run (by ratio) of 1,000/s with 2
+quoters.
 Prints p50/p99/p99.9 and the ratio per case; writes bench/results/latency.json.
 """
 

@@ -128,11 +128,13 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
     ep = config_mod.endpoint(cfg, "commands", "polymarket")
     Path(ep[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
     probe.bind(ep)
-    md = ctx.socket(zmq.SUB)
-    md.setsockopt(zmq.LINGER, 0)
-    md.setsockopt(zmq.RCVHWM, 100_000)
-    md.setsockopt(zmq.SUBSCRIBE, b"md.")
-    md.connect(config_mod.endpoint(cfg, "md", "polymarket"))
+    md: zmq.Socket | None = None
+    if watch_md:
+        md = ctx.socket(zmq.SUB)
+        md.setsockopt(zmq.LINGER, 0)
+        md.setsockopt(zmq.RCVHWM, 100_000)
+        md.setsockopt(zmq.SUBSCRIBE, b"md.")
+        md.connect(config_mod.endpoint(cfg, "md", "polymarket"))
     assets = {m.yes_token: m.venue_market for m in cfg.markets}
     report = d / "feed.json"
     names = ["feed", "risk", *[f"quoter-{i}" for i in range(quoters)], "ingest"]
@@ -152,10 +154,8 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
     md_dec = msgspec.msgpack.Decoder(MarketData)
     poller = zmq.Poller()
     poller.register(probe, zmq.POLLIN)
-    if watch_md:
+    if md is not None:
         poller.register(md, zmq.POLLIN)
-    else:
-        md.close()
     start = time.monotonic()
     warm_until = start + WARMUP_S + 0.5
     feed_ends = start + WARMUP_S + duration  # after this, stale-feed pulls carry old stamps
@@ -193,7 +193,7 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
                 if on_tick is not None:
                     on_tick(out.pids)
             ready = dict(poller.poll(100))
-            if md in ready:
+            if md is not None and md in ready:
                 for _ in range(1000):
                     try:
                         _, payload = md.recv_multipart(zmq.NOBLOCK)
@@ -231,7 +231,7 @@ def run_pipeline(rate: float, duration: float, markets: int = 100, quoters: int 
                 p.kill()
                 p.wait()
         probe.close()
-        if watch_md:
+        if md is not None:
             md.close()
         ctx.term()
     if report.exists():
