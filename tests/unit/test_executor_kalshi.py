@@ -18,7 +18,7 @@ from services.executor.adapter import InFlight, OrderUpdate, Placed, Rejected
 from services.executor.kalshi import KalshiExecution
 from services.executor.orders import DesiredOrder
 from tests.unit.test_sim_kalshi import TICKER, kalshi_config
-from tests.unit.test_sim_server import SimThread
+from tests.support.sim import SimThread
 
 
 @pytest.fixture(scope="module")

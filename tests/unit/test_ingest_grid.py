@@ -26,7 +26,7 @@ from services.ingest.process import IngestActor
 from tests.unit.test_ingest_kalshi import subscribed
 from tests.unit.test_sim_kalshi import TICKER, kalshi_config
 from tests.unit.test_executor_actor import eventually
-from tests.unit.test_sim_server import SimThread
+from tests.support.sim import SimThread
 
 
 def grid_config(run_dir: Path, rest_url: str = "http://127.0.0.1:1/trade-api/v2") -> Config:

@@ -12,7 +12,8 @@ from py_clob_client_v2.clob_types import OrderType, TradeParams
 from py_clob_client_v2.exceptions import PolyApiException
 
 from tests.unit.test_sim_kalshi import TICKER, Client, kalshi_config, order
-from tests.unit.test_sim_server import CID, NO, OPTS, YES, SimThread, eventually, new_client, sim_config
+from tests.support.sim import SimThread
+from tests.unit.test_sim_server import CID, NO, OPTS, YES, eventually, new_client, sim_config
 
 
 @pytest.fixture(scope="module")

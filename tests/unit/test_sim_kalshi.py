@@ -16,7 +16,8 @@ from websockets.sync.client import connect
 
 from common.config import Config, parse
 from common.kalshi_auth import KalshiSigner, new_private_pem
-from tests.unit.test_sim_server import SimThread, eventually
+from tests.support.sim import SimThread
+from tests.unit.test_sim_server import eventually
 
 TICKER = "KXFED-26DEC-T4.00"
 BASE = "/trade-api/v2"

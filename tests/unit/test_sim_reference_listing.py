@@ -18,7 +18,8 @@ from services.control.commands.scan import fetch_kalshi
 from services.venue_sim.flow import TRUE_MAX, TRUE_MIN
 from services.venue_sim.reference import ReferenceHub
 from services.venue_sim.server import Venue
-from tests.unit.test_sim_server import SimThread, eventually
+from tests.support.sim import SimThread
+from tests.unit.test_sim_server import eventually
 
 CONFIG = """
 [sim]
