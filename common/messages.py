@@ -125,6 +125,9 @@ class Heartbeat(_Msg, tag="hb", frozen=True):
     seq: Seq
     ts_ns: int
     markets: tuple[str, ...] = ()
+    instance: str = ""
+    """The sending process's incarnation, new at every start (risk's is the gate's identity:
+    an executor that hears a new one cancels everything and waits for the new gate)."""
 
 
 # --- commands (risk -> one executor over PUSH/PULL) ------------------------------------------
@@ -150,6 +153,9 @@ class ApprovedIntent(_Msg, tag="approved", frozen=True):
     """When the quoter sent the intent (its `ts_sent_ns`, monotonic): with `ts_recv_ns` and
     `ts_approved_ns` it splits the tick-to-order time into ingest + quoter, quoter -> risk
     and risk -> executor (bench/latency.py)."""
+    risk_instance: str = ""
+    """The risk incarnation that approved this ladder (`Heartbeat.instance`); an executor
+    refuses approvals from any gate but the one it currently hears."""
 
 
 class CancelMarket(_Msg, tag="cancel", frozen=True):

@@ -43,6 +43,10 @@ class LivenessMixin(_Base):
         now = self._clock_ns()
         if hb is not None:
             self.risk_link.on_heartbeat(hb.seq, self._wall_ns(), now - self._last_risk_ns)
+            if hb.instance and hb.instance != self.risk_instance:
+                if self.risk_instance:
+                    self.on_new_gate(hb.instance)
+                self.risk_instance = hb.instance
         self._last_risk_ns = now
         if self.risk_ok:
             return
@@ -52,6 +56,32 @@ class LivenessMixin(_Base):
         elif self.resuming is None:
             log.info("risk heartbeats resumed: reconciling before quoting again")
             self.resuming = asyncio.create_task(recovery.resume(self), name="resume")
+
+    def on_new_gate(self, instance: str) -> None:
+        """Risk restarted (a new instance id) before its silence tripped the dead man's switch:
+        the orders the old gate approved are nobody's now. Cancel everything, then reconcile
+        and take ladders only from the new gate, as after a timeout."""
+        log.warning("risk restarted (instance %s -> %s): cancelling everything until "
+                    "reconciled with the new gate", self.risk_instance, instance)
+        self._count("risk", "new_instance")
+        self.risk_ok = False
+        self.deadman_done = True  # only a completed resume re-arms
+        self.drop_pending(None)
+        if self.resuming is None:
+            self.resuming = asyncio.create_task(self._replace_gate(), name="replace_gate")
+
+    async def _replace_gate(self) -> None:
+        """Cancel until the venue confirms, then resume (reconcile, accept ladders)."""
+        try:
+            while True:
+                outcome = await self.cancel_scope(None, "risk_restart")
+                if not (outcome.ambiguous or outcome.failed):
+                    break
+                await asyncio.sleep(1.0)
+        except BaseException:
+            self.resuming = None
+            raise
+        await recovery.resume(self)
 
     async def _watchdog_loop(self) -> None:
         timeout_ns = self._cfg.executor.risk_timeout_ms * 1_000_000

@@ -95,6 +95,9 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         again as soon as they land, since the cancel may have reached the venue first."""
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
         self.risk_ok = False
+        self.risk_instance = ""
+        """The risk incarnation heard last (`Heartbeat.instance`); approvals from any other
+        are refused (liveness.py)."""
         self._last_risk_ns = clock_ns()
         self.deadman_done = False
         self.kill_all = False
@@ -254,6 +257,9 @@ class ExecutorActor(EventsMixin, LivenessMixin):
                     metrics.HOP_LATENCY.labels(hop="risk_to_executor").observe(max(0, recv_ns - cmd.ts_approved_ns) / 1e9)
                 if self.blocked(m):
                     self._count("intent", "refused")
+                    return
+                if cmd.risk_instance and cmd.risk_instance != self.risk_instance:
+                    self._count("intent", "stale_risk_instance")
                     return
                 if m in self._pending:
                     self._count("intent", "conflated")

@@ -173,7 +173,8 @@ class RiskActor:
     async def heartbeat(self) -> None:
         """Publish risk's heartbeat (the executors' dead man's switch)."""
         self._hb_seq += 1
-        hb = Heartbeat(sender=NAME, role="risk", seq=self._hb_seq, ts_ns=self._wall())
+        hb = Heartbeat(sender=NAME, role="risk", seq=self._hb_seq, ts_ns=self._wall(),
+                       instance=self.gate.instance)
         await self.publish(topics.heartbeat("risk"), hb)
 
     # --- inputs --------------------------------------------------------------------------

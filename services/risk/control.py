@@ -116,4 +116,5 @@ class ControlMixin:
             venue=mkt.venue, market=market, risk_seq=self._next_seq(), intent_seq=0,
             ts_recv_ns=0, ts_approved_ns=self._mono(), expires_at_ns=self._expiry(),
             bids=(), asks=(), exit_bids=exit_bids, exit_asks=exit_asks,
+            risk_instance=self.instance,
         )]

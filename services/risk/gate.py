@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -61,9 +62,13 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         *,
         mono_ns: Callable[[], int] = time.monotonic_ns,
         wall_ns: Callable[[], int] = time.time_ns,
+        instance: str = "",
     ) -> None:
         self.cfg = cfg
         self.journal = journal
+        self.instance = instance or uuid.uuid4().hex
+        """This gate's incarnation: stamped on heartbeats and approvals, so an executor can
+        tell a restarted risk (a new gate) from the one whose approvals it holds."""
         self._mono = mono_ns
         self._wall = wall_ns
         self.markets: dict[str, MarketConfig] = {m.id: m for m in cfg.markets}
@@ -285,6 +290,7 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
             ts_approved_ns=time.monotonic_ns(), expires_at_ns=self._expiry(),
             ts_intent_ns=intent.ts_sent_ns, bids=decision.bids, asks=decision.asks,
             exit_bids=decision.exit_bids, exit_asks=decision.exit_asks,
+            risk_instance=self.instance,
         )
         return market.venue, cmd
 

@@ -256,6 +256,41 @@ def test_sigstop_then_kill_9_risk(stack: Stack, round_: int) -> None:
         "reached it")
 
 
+def open_order_ids(stack: Stack) -> set[str]:
+    return {o["id"] for acct in stack.sim_state()["accounts"].values()
+            for o in acct["open_orders"]}
+
+
+@pytest.mark.parametrize("round_", ROUNDS)
+def test_kill_9_risk_restarting_within_the_timeout_pulls_its_orders(stack: Stack,
+                                                                   round_: int) -> None:
+    """supervisord restarts risk faster than `risk_timeout_ms`, so the dead man's switch never
+    trips; the new instance id in its heartbeats does: every order the dead gate approved is
+    cancelled, and quoting resumes under the new gate (issue 15, item 5)."""
+    r = row("kill -9 risk (back within the timeout)")
+    wait_quoted(stack, markets(stack), timeout=30, what="quoted")
+    before = open_order_ids(stack)
+    restarts = metric(stack, "pmm_orders_total", action="risk", outcome="new_instance")
+    t0 = time.monotonic()
+    kill9(stack, "risk")
+    back_s = time.monotonic() - t0
+    eventually(lambda: metric(stack, "pmm_orders_total", action="risk",
+                              outcome="new_instance") >= restarts + 2,
+               timeout=15, what="both executors saw a new risk instance")
+    eventually(lambda: not (open_order_ids(stack) & before), timeout=15,
+               what="every order the dead gate approved is cancelled")
+    r.injected += 1
+    r.safe_s.append(time.monotonic() - t0)
+    r.safe_what = "the dead gate's orders cancelled"
+    wait_quoted(stack, markets(stack), timeout=30, what="quoting resumes under the new gate")
+    r.duplicates += duplicates(stack)
+    fills_before = r.fills_lost
+    quiesce(stack, r)
+    print(f"risk back in {back_s:.2f}s (timeout {stack.cfg.executor.risk_timeout_ms} ms)")
+    assert r.orders_lost == 0, f"orders left open at the venue: {r.orphans}"
+    assert r.fills_lost == fills_before
+
+
 def test_print_fault_table() -> None:
     print("\n" + table(list(ROWS.values())))
     assert ROWS, "no fault was injected"

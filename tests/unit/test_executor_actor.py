@@ -126,12 +126,13 @@ async def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def intent(market: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]], *,
-           ttl_ns: int = 2_000_000_000, seq: int = 1) -> ApprovedIntent:
+           ttl_ns: int = 2_000_000_000, seq: int = 1, risk_instance: str = "") -> ApprovedIntent:
     return ApprovedIntent(
         venue="polymarket", market=market, risk_seq=seq, intent_seq=seq,
         ts_recv_ns=time.monotonic_ns(), ts_approved_ns=time.monotonic_ns(),
         expires_at_ns=time.time_ns() + ttl_ns,
-        bids=tuple(Level(p, s) for p, s in bids), asks=tuple(Level(p, s) for p, s in asks))
+        bids=tuple(Level(p, s) for p, s in bids), asks=tuple(Level(p, s) for p, s in asks),
+        risk_instance=risk_instance)
 
 
 def test_executor_actor(tmp_path: Path) -> None:
@@ -422,5 +423,47 @@ def test_a_level_whose_cancel_failed_is_never_doubled(tmp_path: Path) -> None:
             levels = [(o.token, o.price) for o in venue.open.values()]
             assert len(levels) == len(set(levels)), f"a level rests twice: {levels}"
             assert ("Y1", 4800) in levels and ("N1", 4700) in levels
+
+    asyncio.run(scenario())
+
+
+def test_a_restarted_risk_is_a_new_gate_its_predecessors_orders_are_pulled(tmp_path: Path) -> None:
+    """Risk killed and restarted faster than `risk_timeout_ms`: its heartbeats never stopped
+    long enough for the dead man's switch, but they carry a new instance id. The executor
+    cancels everything the old gate approved, refuses the old gate's queued approvals and
+    quotes again only for the new gate, after reconciling."""
+
+    def hb(instance: str, seq: int) -> Heartbeat:
+        return Heartbeat(sender="risk", role="risk", seq=seq, ts_ns=time.time_ns(),
+                         instance=instance)
+
+    async def scenario() -> None:
+        venue = FakeVenue()
+        with ready_actor(tmp_path, venue) as actor:
+            actor.on_risk_heartbeat(hb("gate-a", 1))
+            await actor.apply_intent(
+                intent("m1", [(4800, 1000)], [(5200, 1000)], risk_instance="gate-a"), 0)
+            assert len(venue.open) == 2
+            new_instance = metrics.ORDERS.labels(
+                venue="polymarket", action="risk", outcome="new_instance")
+            stale = metrics.ORDERS.labels(
+                venue="polymarket", action="intent", outcome="stale_risk_instance")
+            n_new, n_stale = new_instance._value.get(), stale._value.get()
+
+            actor.on_risk_heartbeat(hb("gate-a", 2))  # the same gate: nothing happens
+            assert actor.risk_ok and venue.count("cancel_all") == 0
+
+            actor.on_risk_heartbeat(hb("gate-b", 1))  # restarted within the timeout
+            assert new_instance._value.get() == n_new + 1 and not actor.risk_ok
+            await eventually(lambda: venue.count("cancel_all") == 1)
+            assert venue.open == {}
+            await eventually(lambda: actor.risk_ok)
+
+            await actor.on_command(
+                intent("m1", [(4700, 1000)], [], risk_instance="gate-a"), 0)
+            assert stale._value.get() == n_stale + 1 and "m1" not in actor.pending
+            await actor.on_command(
+                intent("m1", [(4700, 1000)], [], risk_instance="gate-b"), 0)
+            assert "m1" in actor.pending
 
     asyncio.run(scenario())

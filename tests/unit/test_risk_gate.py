@@ -83,6 +83,19 @@ def test_intent_is_routed_with_its_timestamps(gate: tuple[RiskGate, Clock]) -> N
     assert g.on_intent(intent("zzz")) is None
 
 
+def test_every_gate_is_a_new_instance_and_stamps_its_approvals(gate: tuple[RiskGate, Clock],
+                                                               tmp_path: Path) -> None:
+    """Executors tell a restarted risk from the old one by this id (issue 15, item 5)."""
+    g, _ = gate
+    routed = g.on_intent(intent("a"))
+    assert routed is not None and routed[1].risk_instance == g.instance != ""
+    journal = Journal(tmp_path / "again.sqlite")
+    try:
+        assert RiskGate(g.cfg, journal).instance != g.instance
+    finally:
+        journal.close()
+
+
 def test_market_loss_halts_and_latches_until_reset(gate: tuple[RiskGate, Clock]) -> None:
     g, _ = gate
     g.on_fill(buy_yes("a", "t1", 5000, 10_000))  # 100 contracts at 0.50
