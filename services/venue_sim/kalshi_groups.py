@@ -1,10 +1,30 @@
 """Kalshi order groups on the simulator: a fill-volume breaker per group of orders.
 
-POST /portfolio/order_groups/create `{contracts_limit_fp}` -> `{order_group_id}`;
-GET/DELETE /portfolio/order_groups/{id}; PUT .../reset, .../trigger, .../limit.
-When the contracts matched by a group's orders within a rolling 15 s exceed its
-limit, every open order of the group is cancelled and new orders naming the group
-are refused (400 `order_group_triggered`, code string UNCONFIRMED) until a reset.
+Endpoints and shapes follow kalshi-python-sync 3.34.0 (`OrderGroupsApi`, models
+`CreateOrderGroupRequest/Response`, `GetOrderGroupResponse`, `GetOrderGroupsResponse`,
+`OrderGroup`, `UpdateOrderGroupLimitRequest`) and docs.kalshi.com/getting_started/order_groups:
+
+    POST   /portfolio/order_groups/create      {contracts_limit | contracts_limit_fp} -> 201
+           {order_group_id, subaccount, exchange_index}
+    GET    /portfolio/order_groups             -> {order_groups: [{id, contracts_limit_fp,
+                                                   is_auto_cancel_enabled, exchange_index}]}
+    GET    /portfolio/order_groups/{id}        -> {is_auto_cancel_enabled, contracts_limit_fp,
+                                                   orders, exchange_index}
+    DELETE /portfolio/order_groups/{id}        cancels the group's orders, removes it -> {}
+    PUT    .../{id}/reset                      clears the trip and the rolling counter -> {}
+    PUT    .../{id}/trigger                    trips it now -> {}
+    PUT    .../{id}/limit {contracts_limit[_fp]}  trips it if the window already exceeds it -> {}
+
+A group trips when the contracts its orders matched in a rolling 15 s exceed its limit
+(1 to 1,000,000 contracts), on a manual trigger, or on a limit update below the window's
+volume: every resting order of the group is cancelled and orders naming it are refused
+until a reset. While tripped, `is_auto_cancel_enabled` reads true, false once reset: the
+official model only calls it "whether auto-cancel is enabled"; that trigger sets it and
+reset clears it was observed on Kalshi's demo by a third-party suite
+(synpath `TestOrderGroups.test_trip_and_reset`), so it is UNCONFIRMED by Kalshi's docs.
+Each change is also pushed on the websocket's `order_group_updates` channel (event_type
+created | triggered | reset | deleted | limit_updated), which is documented.
+The refusal's error code (`order_group_triggered`) is UNCONFIRMED.
 """
 
 from __future__ import annotations
@@ -26,6 +46,8 @@ if TYPE_CHECKING:
 
 WINDOW_MS = 15_000
 TRIGGERED = "order_group_triggered"
+MIN_LIMIT_CENTI = 100
+MAX_LIMIT_CENTI = 1_000_000 * 100
 
 
 @dataclass
@@ -39,12 +61,21 @@ class Group:
     triggered_ms: int = 0
     trips: int = 0
 
+    def matched_in_window(self, now_ms: int) -> int:
+        while self.matched and self.matched[0][0] <= now_ms - WINDOW_MS:
+            self.matched.popleft()
+        return sum(n for _, n in self.matched)
+
     def json(self) -> dict[str, Any]:
-        return {"order_group_id": self.id, "contracts_limit_fp": kw.fp(self.limit),
-                "is_auto_cancel_enabled": True,
-                "status": "triggered" if self.triggered_ms else "active",
-                "triggered_ts_ms": self.triggered_ms or None, "trips": self.trips,
-                "orders": sorted(self.orders)}
+        """GetOrderGroupResponse."""
+        return {"is_auto_cancel_enabled": bool(self.triggered_ms),
+                "contracts_limit_fp": kw.fp(self.limit), "orders": sorted(self.orders),
+                "exchange_index": 0}
+
+    def listed(self) -> dict[str, Any]:
+        """OrderGroup (a row of GetOrderGroupsResponse)."""
+        return {"id": self.id, "contracts_limit_fp": kw.fp(self.limit),
+                "is_auto_cancel_enabled": bool(self.triggered_ms), "exchange_index": 0}
 
 
 class OrderGroups:
@@ -55,9 +86,15 @@ class OrderGroups:
         self.groups: dict[str, Group] = {}
         self._by_order: dict[str, Group] = {}
 
-    def create(self, account: str, limit: int) -> Group:
+    def _announce(self, group: Group, event_type: str, now_ms: int) -> None:
+        self.venue.khub.on_group(group.account, event_type, group.id, now_ms,
+                                 limit_centi=group.limit
+                                 if event_type in ("created", "limit_updated") else None)
+
+    def create(self, account: str, limit: int, now_ms: int = 0) -> Group:
         group = Group(id=self.venue.engine.new_uuid(), account=account, limit=limit)
         self.groups[group.id] = group
+        self._announce(group, "created", now_ms)
         return group
 
     def check_open(self, account: str, group_id: str) -> Group | None:
@@ -91,24 +128,66 @@ class OrderGroups:
             if group is None:
                 continue
             group.matched.append((now_ms, trade.size))
-            while group.matched and group.matched[0][0] <= now_ms - WINDOW_MS:
-                group.matched.popleft()
-            if not group.triggered_ms and sum(n for _, n in group.matched) > group.limit:
+            if not group.triggered_ms and group.matched_in_window(now_ms) > group.limit:
                 self.trip(group, now_ms)
 
     def trip(self, group: Group, now_ms: int) -> None:
         """Cancel every open order of the group and refuse new ones until reset."""
-        group.triggered_ms = now_ms
+        group.triggered_ms = max(now_ms, 1)
         group.trips += 1
+        self._cancel_orders(group)
+        self._announce(group, "triggered", now_ms)
+
+    def _cancel_orders(self, group: Group) -> None:
         for oid in list(group.orders):
             order = self.venue.engine.orders.get(oid)
             if order is not None and order.status == "LIVE":
                 self.venue.engine.cancel(group.account, oid)
         group.orders.clear()
 
-    def reset(self, group: Group) -> None:
+    def reset(self, group: Group, now_ms: int) -> None:
         group.triggered_ms = 0
         group.matched.clear()
+        self._announce(group, "reset", now_ms)
+
+    def set_limit(self, group: Group, limit: int, now_ms: int) -> None:
+        group.limit = limit
+        self._announce(group, "limit_updated", now_ms)
+        if not group.triggered_ms and group.matched_in_window(now_ms) > limit:
+            self.trip(group, now_ms)
+
+    def delete(self, group: Group, now_ms: int) -> None:
+        self._cancel_orders(group)
+        for oid in [o for o, g in self._by_order.items() if g is group]:
+            del self._by_order[oid]
+        del self.groups[group.id]
+        self._announce(group, "deleted", now_ms)
+
+
+def limit_of(data: Any) -> int:
+    """The centi-contract limit of a create or limit body; raise a 400 if it is invalid."""
+    from services.venue_sim.kalshi import KalshiReject
+
+    if not isinstance(data, dict):
+        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit or contracts_limit_fp required")
+    whole, fixed = data.get("contracts_limit"), data.get("contracts_limit_fp")
+    try:
+        from_fp = size_from_str(str(fixed)) if fixed is not None else None
+        from_int = (int(whole) * 100 if isinstance(whole, int) and not isinstance(whole, bool)
+                    else None)
+    except (TypeError, ValueError, PriceError) as exc:
+        raise KalshiReject(400, kw.BAD_REQUEST, f"invalid contracts limit: {exc}") from None
+    if whole is not None and from_int is None:
+        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit must be an integer")
+    if from_fp is None and from_int is None:
+        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit or contracts_limit_fp required")
+    if from_fp is not None and from_int is not None and from_fp != from_int:
+        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit and contracts_limit_fp differ")
+    limit = from_fp if from_fp is not None else from_int
+    assert limit is not None
+    if not MIN_LIMIT_CENTI <= limit <= MAX_LIMIT_CENTI:
+        raise KalshiReject(400, kw.BAD_REQUEST, "contracts limit must be 1 to 1,000,000")
+    return limit
 
 
 def add_group_routes(venue: Venue, signed: Any, base: str, router: web.UrlDispatcher) -> None:
@@ -124,28 +203,23 @@ def add_group_routes(venue: Venue, signed: Any, base: str, router: web.UrlDispat
             raise KalshiReject(404, kw.NOT_FOUND, "order group not found")
         return group
 
-    def limit_of(data: Any) -> int:
-        try:
-            if isinstance(data, dict) and data.get("contracts_limit_fp") is not None:
-                return size_from_str(str(data["contracts_limit_fp"]))
-            return int(data["contracts_limit"]) * 100
-        except (KeyError, TypeError, ValueError, PriceError) as exc:
-            raise KalshiReject(400, kw.BAD_REQUEST, f"invalid contracts limit: {exc}") from None
-
     async def create(r: web.Request, account: str, data: Any) -> web.Response:
-        return reply({"order_group_id": groups.create(account, limit_of(data)).id}, 201)
+        group = groups.create(account, limit_of(data), venue.clock_ms())
+        return reply({"order_group_id": group.id, "subaccount": 0, "exchange_index": 0}, 201)
+
+    async def listing(r: web.Request, account: str, data: Any) -> web.Response:
+        return reply({"order_groups": [g.listed() for g in groups.groups.values()
+                                       if g.account == account]})
 
     async def get(r: web.Request, account: str, data: Any) -> web.Response:
         return reply(group_of(r, account).json())
 
     async def delete(r: web.Request, account: str, data: Any) -> web.Response:
-        group = group_of(r, account)
-        groups.trip(group, venue.clock_ms())
-        del groups.groups[group.id]
+        groups.delete(group_of(r, account), venue.clock_ms())
         return reply({})
 
     async def reset(r: web.Request, account: str, data: Any) -> web.Response:
-        groups.reset(group_of(r, account))
+        groups.reset(group_of(r, account), venue.clock_ms())
         return reply({})
 
     async def trigger(r: web.Request, account: str, data: Any) -> web.Response:
@@ -153,13 +227,14 @@ def add_group_routes(venue: Venue, signed: Any, base: str, router: web.UrlDispat
         return reply({})
 
     async def limit(r: web.Request, account: str, data: Any) -> web.Response:
-        group_of(r, account).limit = limit_of(data)
+        group = group_of(r, account)
+        groups.set_limit(group, limit_of(data), venue.clock_ms())
         return reply({})
 
     path = base + "/portfolio/order_groups"
     handler: Handler
     for method, suffix, handler in (
-        ("POST", "/create", create), ("GET", "/{group_id}", get),
+        ("POST", "/create", create), ("GET", "", listing), ("GET", "/{group_id}", get),
         ("DELETE", "/{group_id}", delete), ("PUT", "/{group_id}/reset", reset),
         ("PUT", "/{group_id}/trigger", trigger), ("PUT", "/{group_id}/limit", limit),
     ):

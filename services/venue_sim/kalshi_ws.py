@@ -1,11 +1,14 @@
 """Kalshi websocket (/trade-api/ws/v2) on the simulator.
 
 The HTTP upgrade must carry a valid signature of ``ts + "GET" + "/trade-api/ws/v2"``
-(401 otherwise). Commands: subscribe (channels orderbook_delta, ticker, trade, fill),
-unsubscribe. Each channel of a subscribe gets its own `sid`; `orderbook_delta`
-subscriptions carry `seq` from 1 (the snapshot) upwards, per sid. The server pings
-every 10 s. A mirror of each market's bid levels turns the engine's absolute level
-sizes into Kalshi's signed `delta_fp`.
+(401 otherwise). Commands are answered in `kalshi_ws_commands`. Channels: orderbook_delta,
+ticker, trade, fill, order_group_updates. Each channel of a subscribe gets its own `sid`;
+`orderbook_delta` and `order_group_updates` messages carry `seq` from 1 upwards, per sid
+(the orderbook's first is its snapshot). The server pings every 10 s. A mirror of each
+market's bid levels turns the engine's absolute level sizes into Kalshi's signed `delta_fp`.
+
+Message bodies follow docs.kalshi.com/asyncapi.yaml; tests/conformance/schemas/kalshi_ws.json
+holds the required fields of each and tests/conformance/test_kalshi_ws.py checks them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from services.venue_sim import kalshi_wire as kw
 from services.venue_sim.accounts import AuthFailed
 from services.venue_sim.book import ONE
 from services.venue_sim.engine import LevelChanged, Trade
+from services.venue_sim.kalshi_ws_commands import on_command
 from services.venue_sim.ws import QUEUE_LIMIT
 
 if TYPE_CHECKING:
@@ -32,7 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WS_PATH = "/trade-api/ws/v2"
-CHANNELS = frozenset({"orderbook_delta", "ticker", "trade", "fill"})
 PING_S = 10.0
 _enc = msgspec.json.Encoder()
 
@@ -42,6 +45,7 @@ class Sub:
     sid: int
     channel: str
     markets: set[str]
+    """Empty: every market."""
     seq: int = 0
 
 
@@ -60,6 +64,17 @@ class KConn:
         return True
 
 
+@dataclass
+class Tape:
+    """Per-market trade totals the ticker reports."""
+
+    volume: int = 0
+    """Centi-contracts."""
+    notional: int = 0
+    """Centi-contracts times YES price in pips."""
+    last_size: int = 0
+
+
 class KalshiHub:
     """Every Kalshi websocket, their subscriptions, and the book mirror for deltas."""
 
@@ -69,9 +84,24 @@ class KalshiHub:
         self._sids = itertools.count(1)
         self.mirror: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
         """ticker -> (yes bid levels, no bid levels), prices in each side's own dollars."""
+        self.tape: dict[str, Tape] = {}
         self.slow_disconnects = 0
 
+    def new_sid(self) -> int:
+        return next(self._sids)
+
     # --- engine events -> messages ---------------------------------------------------------
+
+    def snapshot(self, conn: KConn, sub: Sub, ticker: str) -> None:
+        """One `orderbook_snapshot` of `ticker` on `sub`; a side with no bids is left out."""
+        sub.seq += 1
+        yes, no = kw.book_levels(self.venue.engine, ticker)
+        body: dict[str, Any] = {"market_ticker": ticker, "market_id": ticker}
+        if yes:
+            body["yes_dollars_fp"] = yes
+        if no:
+            body["no_dollars_fp"] = no
+        conn.send({"type": "orderbook_snapshot", "sid": sub.sid, "seq": sub.seq, "msg": body})
 
     def on_level(self, ev: LevelChanged, now_ms: int) -> None:
         yes, no = self.mirror.setdefault(ev.market, ({}, {}))
@@ -100,12 +130,18 @@ class KalshiHub:
             self.venue.faults.take("seq_gap")
 
     def on_trade(self, trade: Trade) -> None:
+        tape = self.tape.setdefault(trade.market, Tape())
+        tape.volume += trade.size
+        tape.notional += trade.size * trade.yes_price
+        tape.last_size = trade.size
         taker_yes = (trade.taker_outcome.lower() == "yes") == (trade.taker_side == "BUY")
         body = {"trade_id": trade.id, "market_ticker": trade.market,
                 "yes_price_dollars": kw.dollars(trade.yes_price),
                 "no_price_dollars": kw.dollars(ONE - trade.yes_price),
                 "count_fp": kw.fp(trade.size), "taker_side": "yes" if taker_yes else "no",
-                "ts": trade.match_ms // 1000}
+                "taker_outcome_side": "yes" if taker_yes else "no",
+                "taker_book_side": "bid" if taker_yes else "ask",
+                "ts": trade.match_ms // 1000, "ts_ms": trade.match_ms}
         for conn, sub in self._subs("trade", trade.market):
             self._deliver(conn, {"type": "trade", "sid": sub.sid, "msg": body})
         engine = self.venue.engine
@@ -117,28 +153,47 @@ class KalshiHub:
             pos = engine.accounts[account].positions
             fill = kw.fill_json(trade, account, self.venue.kalshi.client_ids.get(oid, ""),
                                 ws=True, post_position=pos.get(yes_t, 0) - pos.get(no_t, 0))
-            for conn in self.conns:
-                if conn.account != account:
-                    continue
-                for sub in conn.subs.values():
-                    if sub.channel == "fill" and (not sub.markets or trade.market in sub.markets):
-                        self._deliver(conn, {"type": "fill", "sid": sub.sid, "msg": fill})
+            fill |= {"outcome_side": fill["side"],
+                     "book_side": "bid" if fill["side"] == "yes" else "ask"}
+            for conn, sub in self._subs("fill", trade.market, account):
+                self._deliver(conn, {"type": "fill", "sid": sub.sid, "msg": fill})
 
     def on_ticker(self, ticker: str, now_ms: int) -> None:
-        subs = list(self._subs("ticker", ticker))
+        subs = self._subs("ticker", ticker)
         if not subs:
             return
-        m = kw.market_json(self.venue.engine, self.venue.engine.markets[ticker])
+        engine = self.venue.engine
+        m = kw.market_json(engine, engine.markets[ticker])
+        tape = self.tape.get(ticker, Tape())
+        yes_t, _ = kw.tokens(ticker)
+        open_interest = sum(max(a.positions.get(yes_t, 0), 0) for a in engine.accounts.values())
         body = {"market_ticker": ticker, "market_id": ticker,
                 "price_dollars": m["last_price_dollars"], "yes_bid_dollars": m["yes_bid_dollars"],
-                "yes_ask_dollars": m["yes_ask_dollars"], "no_bid_dollars": m["no_bid_dollars"],
+                "yes_ask_dollars": m["yes_ask_dollars"],
                 "yes_bid_size_fp": m["yes_bid_size_fp"], "yes_ask_size_fp": m["yes_ask_size_fp"],
-                "ts": now_ms // 1000, "time": kw.iso(now_ms)}
+                "last_trade_size_fp": kw.fp(tape.last_size), "volume_fp": kw.fp(tape.volume),
+                "open_interest_fp": kw.fp(open_interest),
+                "dollar_volume": tape.notional // (100 * ONE),
+                "dollar_open_interest": open_interest // 100,
+                "ts": now_ms // 1000, "ts_ms": now_ms, "time": kw.iso(now_ms)}
         for conn, sub in subs:
             self._deliver(conn, {"type": "ticker", "sid": sub.sid, "msg": body})
 
-    def _subs(self, channel: str, ticker: str) -> list[tuple[KConn, Sub]]:
-        return [(c, s) for c in list(self.conns) for s in c.subs.values()
+    def on_group(self, account: str, event_type: str, group_id: str, now_ms: int, *,
+                 limit_centi: int | None) -> None:
+        """An `order_group_updates` message to the group owner's subscriptions."""
+        body: dict[str, Any] = {"event_type": event_type, "order_group_id": group_id,
+                                "ts_ms": now_ms}
+        if limit_centi is not None:
+            body["contracts_limit_fp"] = kw.fp(limit_centi)
+        for conn, sub in self._subs("order_group_updates", "", account):
+            sub.seq += 1
+            self._deliver(conn, {"type": "order_group_updates", "sid": sub.sid, "seq": sub.seq,
+                                 "msg": body})
+
+    def _subs(self, channel: str, ticker: str, account: str = "") -> list[tuple[KConn, Sub]]:
+        return [(c, s) for c in list(self.conns) if not account or c.account == account
+                for s in c.subs.values()
                 if s.channel == channel and (not s.markets or ticker in s.markets)]
 
     def _deliver(self, conn: KConn, msg: dict[str, Any]) -> None:
@@ -174,7 +229,7 @@ class KalshiHub:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    self._on_command(conn, msg.data)
+                    on_command(self, conn, msg.data)
                 elif msg.type == WSMsgType.BINARY:
                     self.venue.count_malformed("kalshi_ws")
         finally:
@@ -197,67 +252,6 @@ class KalshiHub:
             except ConnectionError:
                 return
 
-    def _error(self, conn: KConn, cmd_id: Any, code: int, text: str) -> None:
+    def error(self, conn: KConn, cmd_id: Any, code: int, text: str) -> None:
         self.venue.count_malformed("kalshi_ws")
         conn.send({"id": cmd_id, "type": "error", "msg": {"code": code, "msg": text}})
-
-    def _on_command(self, conn: KConn, text: str) -> None:
-        try:
-            cmd = msgspec.json.decode(text)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            cmd = None
-        if not isinstance(cmd, dict):
-            self._error(conn, None, 1, "Unable to process message")
-            return
-        cmd_id, name = cmd.get("id"), cmd.get("cmd")
-        params = cmd.get("params") or {}
-        if name == "subscribe":
-            self._subscribe(conn, cmd_id, params)
-        elif name == "unsubscribe":
-            sids = params.get("sids")
-            if not isinstance(sids, list):
-                self._error(conn, cmd_id, 4, "Sids required")
-                return
-            for sid in sids:
-                sub = conn.subs.pop(sid, None)
-                if sub is None:
-                    self._error(conn, cmd_id, 7, "Unknown sid")
-                    continue
-                conn.send({"id": cmd_id, "sid": sid, "seq": sub.seq, "type": "unsubscribed"})
-        else:
-            self._error(conn, cmd_id, 5, "Unknown command")
-
-    def _subscribe(self, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
-        channels = params.get("channels")
-        if not isinstance(channels, list) or not channels:
-            self._error(conn, cmd_id, 3, "Channels required")
-            return
-        tickers = params.get("market_tickers") or (
-            [params["market_ticker"]] if params.get("market_ticker") else [])
-        if not isinstance(tickers, list):
-            self._error(conn, cmd_id, 11, "Invalid parameter")
-            return
-        engine = self.venue.engine
-        for t in tickers:
-            m = engine.markets.get(t)
-            if m is None or m.venue != "kalshi":
-                self._error(conn, cmd_id, 16, "Market not found")
-                return
-        for channel in channels:
-            if channel not in CHANNELS:
-                self._error(conn, cmd_id, 8, "Unknown channel")
-                continue
-            if channel == "orderbook_delta" and not tickers:
-                self._error(conn, cmd_id, 14, "Market ticker required")
-                continue
-            sub = Sub(sid=next(self._sids), channel=channel, markets=set(tickers))
-            conn.subs[sub.sid] = sub
-            conn.send({"id": cmd_id, "type": "subscribed",
-                       "msg": {"channel": channel, "sid": sub.sid}})
-            if channel == "orderbook_delta":
-                for t in tickers:
-                    sub.seq += 1
-                    yes, no = kw.book_levels(engine, t)
-                    conn.send({"type": "orderbook_snapshot", "sid": sub.sid, "seq": sub.seq,
-                               "msg": {"market_ticker": t, "market_id": t,
-                                       "yes_dollars_fp": yes, "no_dollars_fp": no}})

@@ -95,11 +95,13 @@ def test_kalshi_order_group_trips_on_fill_volume_and_resets() -> None:
                "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "maker"}
         assert taker.call("POST", "/portfolio/events/orders", hit).json()["fill_count"] == "2.00"
         view = mine.call("GET", f"/portfolio/order_groups/{group}").json()
-        assert view["status"] == "active"  # 2 contracts <= 3
+        assert view == {"is_auto_cancel_enabled": False, "contracts_limit_fp": "3.00",
+                        "orders": sorted([a.json()["order_id"], b.json()["order_id"]]),
+                        "exchange_index": 0}  # 2 contracts <= 3
         hit |= {"price": "0.4800"}
         assert taker.call("POST", "/portfolio/events/orders", hit).json()["fill_count"] == "2.00"
         view = mine.call("GET", f"/portfolio/order_groups/{group}").json()
-        assert view["status"] == "triggered" and view["triggered_ts_ms"]  # 4 > 3 in 15 s
+        assert view["is_auto_cancel_enabled"] is True and view["orders"] == []  # 4 > 3 in 15 s
         resting = mine.call("GET", "/portfolio/orders", status="resting").json()["orders"]
         assert resting == []  # the rest of order b was cancelled by the breaker
         refused = mine.call("POST", "/portfolio/events/orders", order("bid", "0.4000", "1",
@@ -107,6 +109,9 @@ def test_kalshi_order_group_trips_on_fill_volume_and_resets() -> None:
         assert refused.status_code == 400
         assert refused.json()["error"]["code"] == "order_group_triggered"
         assert mine.call("PUT", f"/portfolio/order_groups/{group}/reset").status_code == 200
+        assert mine.call("GET", "/portfolio/order_groups").json() == {"order_groups": [
+            {"id": group, "contracts_limit_fp": "3.00", "is_auto_cancel_enabled": False,
+             "exchange_index": 0}]}
         again = mine.call("POST", "/portfolio/events/orders", order("bid", "0.4000", "1",
                                                                     order_group_id=group))
         assert again.status_code == 201
