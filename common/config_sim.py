@@ -51,6 +51,30 @@ class SimReferenceConfig(ConfigSection, frozen=True):
     """Time to resolution used for the probability when the market's is unknown or later."""
 
 
+PolymarketTier = Literal["standard", "copper", "bronze", "silver", "gold", "platinum",
+                         "diamond", "elite"]
+"""Polymarket's per-signer trading tiers (docs: api-reference/trading-rate-limits)."""
+KalshiTier = Literal["basic", "advanced", "premier", "paragon", "prime"]
+"""Kalshi's API usage tiers with published budgets (docs: getting_started/rate_limits)."""
+
+
+class SimRateLimitsConfig(ConfigSection, frozen=True):
+    """The venues' published rate limits, enforced by the simulator (issue 14).
+
+    The tables behind each tier are in services/venue_sim/ratelimit.py, with their sources.
+    Raise a tier for a test that legitimately needs more; `enabled = false` is for
+    experiments only.
+    """
+
+    enabled: bool = True
+    polymarket_tier: PolymarketTier = "standard"
+    """Tier of every Polymarket signer: order and cancel token buckets."""
+    polymarket_endpoint_windows: bool = True
+    """Also enforce Polymarket's per-endpoint sliding windows (the Cloudflare layer)."""
+    kalshi_tier: KalshiTier = "basic"
+    """Tier of every Kalshi API key: read and write token budgets."""
+
+
 class SimConfig(ConfigSection, frozen=True):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -70,6 +94,8 @@ class SimConfig(ConfigSection, frozen=True):
     candidate_markets: Annotated[int, Meta(ge=0, le=200)] = 0
     """Extra seeded markets listed (Gamma `/gamma/markets`, CLOB, Kalshi `/markets`) and
     traded by the simulator but not configured: candidates for `pmm scan` (issue 5)."""
+    rate_limits: SimRateLimitsConfig = SimRateLimitsConfig()
+    """The venues' published rate limits, on by default (issue 14)."""
 
 
 class ReferenceFeedConfig(ConfigSection, frozen=True):

@@ -31,6 +31,7 @@ from services.venue_sim.kalshi import (
 from services.venue_sim.faults import trading_faults
 from services.venue_sim.kalshi_groups import add_group_routes
 from services.venue_sim.model import POST_ONLY_CROSSES, OrderRejected
+from services.venue_sim.ratelimit_http import add_kalshi_limit_routes
 from services.venue_sim.rest import reply
 
 if TYPE_CHECKING:
@@ -346,3 +347,4 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         router.add_route(method, BASE + path, signed(fn, trading=True))
     router.add_post("/_sim/kalshi/keys", register_key)
     add_group_routes(venue, signed, BASE, router)
+    add_kalshi_limit_routes(venue.limits, signed, BASE, router)

@@ -41,6 +41,11 @@ from services.venue_sim.kalshi_ws import KalshiHub
 from services.venue_sim.kalshi_wire import tokens as kalshi_tokens
 from services.venue_sim.lifecycle import TradeLifecycle
 from services.venue_sim.listing import Listing, add_gamma_routes, candidates
+from services.venue_sim.ratelimit_http import (
+    VenueLimits,
+    add_rate_limit_routes,
+    rate_limit_middleware,
+)
 from services.venue_sim.reference import WS_PATH as REFERENCE_WS_PATH
 from services.venue_sim.reference import ReferenceHub
 from services.venue_sim.ws import Hub
@@ -91,6 +96,7 @@ class Venue:
         self.heartbeats = Heartbeats(cfg.sim.heartbeat_timeout_ms, cfg.sim.seed)
         self.hub = Hub(self)
         self.faults = Faults()
+        self.limits = VenueLimits(cfg.sim.rate_limits, lambda: self.clock_ms() / 1000)
         self.kalshi = KalshiBook(self)
         self.khub = KalshiHub(self)
         self.malformed: Counter[str] = Counter()
@@ -335,7 +341,8 @@ VENUE_KEY = web.AppKey("venue", Venue)
 def build_app(venue: Venue) -> web.Application:
     from services.venue_sim.rest import add_routes
 
-    app = web.Application(client_max_size=2 << 20)
+    app = web.Application(client_max_size=2 << 20,
+                          middlewares=[rate_limit_middleware(venue.limits)])
     app[VENUE_KEY] = venue
     add_routes(app, venue)
 
@@ -355,6 +362,7 @@ def build_app(venue: Venue) -> web.Application:
     add_gamma_routes(app, venue.engine, venue.listing)
     add_kalshi_routes(app, venue)
     add_fault_routes(app, venue)
+    add_rate_limit_routes(app, venue.limits)
 
     async def on_startup(_: web.Application) -> None:
         venue.start()
