@@ -106,9 +106,9 @@ def from_gamma(rows: Any) -> tuple[list[Candidate], int]:
 def from_kalshi(payload: Any) -> tuple[list[Candidate], int]:
     """Candidates from Kalshi `GET /markets` (2026 fixed-point fields); (candidates, malformed).
 
-    Volume in USD is `volume_24h_fp` contracts at the mid; liquidity is `liquidity_dollars`
-    when present, else the top of book (`yes_bid_size_fp` at the bid plus `yes_ask_size_fp`
-    at 1 - ask); the price change is |last - previous|."""
+    Volume in USD is `volume_24h_fp` contracts at the mid; liquidity is the top of book
+    (`yes_bid_size_fp` at the bid plus `yes_ask_size_fp` at 1 - ask: the SDK's Market has
+    no `liquidity_dollars`); the price change is |last - previous|."""
     out: list[Candidate] = []
     bad = 0
     rows = payload.get("markets") if isinstance(payload, dict) else None
@@ -117,10 +117,8 @@ def from_kalshi(payload: Any) -> tuple[list[Candidate], int]:
             bid, ask = _num(row["yes_bid_dollars"]), _num(row["yes_ask_dollars"])
             two_sided = 0 < bid < ask < 1
             mid = (bid + ask) / 2 if two_sided else _num(row.get("last_price_dollars", 0) or 0)
-            liquidity = row.get("liquidity_dollars")
-            if liquidity is None:
-                liquidity = (_num(row.get("yes_bid_size_fp", 0)) * bid
-                             + _num(row.get("yes_ask_size_fp", 0)) * (1 - ask))
+            liquidity = (_num(row.get("yes_bid_size_fp", 0)) * bid
+                         + _num(row.get("yes_ask_size_fp", 0)) * (1 - ask))
             prev = row.get("previous_price_dollars")
             change = 0.0 if prev is None else abs(_num(row.get("last_price_dollars", 0)) - _num(prev))
             out.append(Candidate(

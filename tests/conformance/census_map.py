@@ -1,0 +1,124 @@
+"""Which venue message each adapter read is a read of, and which reads are not venue reads.
+
+Keys are (file, scope, receiver) as census_reads.Read names them: `scope` is the
+enclosing `Class.function` (or the Struct's name), `receiver` the expression read from
+(`struct` for a Struct's fields). A value names one message type, or a tuple when one
+piece of code reads several (a Struct that decodes both a websocket event and the REST
+row of the same thing; a function that handles several frame kinds): a key then passes
+if any of them defines it.
+
+Message type names:
+  kalshi:<Model>                 a kalshi-python-sync model (census_kalshi_dump.py)
+  kalshi:<METHOD> <path>         the SDK's 2xx response model of that endpoint
+  kalshi:<METHOD> <path> .<f>    the model of that response's field <f> (its items)
+  <other>:<name>                 an entry of schemas/*.json (each names its source)
+"""
+
+from __future__ import annotations
+
+MessageType = str | tuple[str, ...]
+
+EX = "services/executor/"
+IN = "services/ingest/"
+
+_PM_MARKET_EVENTS = tuple(f"polymarket-market:{k}" for k in (
+    "book", "price_change", "last_trade_price", "tick_size_change", "best_bid_ask", "new_market",
+    "market_resolved"))
+
+MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
+    # --- Kalshi executor: REST answers -------------------------------------------------------
+    (EX + "kalshi.py", "_row_error", "err"): "kalshi:ErrorResponse",
+    (EX + "kalshi.py", "KalshiExecution._place_chunk", "resp.json()"):
+        "kalshi:POST /portfolio/events/orders/batched",
+    (EX + "kalshi.py", "KalshiExecution._place_chunk", "row"):
+        "kalshi:POST /portfolio/events/orders/batched .orders",
+    (EX + "kalshi.py", "KalshiExecution.cancel", "resp.json()"):
+        "kalshi:DELETE /portfolio/events/orders/batched",
+    (EX + "kalshi.py", "KalshiExecution.cancel", "row"):
+        "kalshi:DELETE /portfolio/events/orders/batched .orders",
+    (EX + "kalshi.py", "KalshiExecution.cancel", "err"): "kalshi:ErrorResponse",
+    (EX + "kalshi.py", "KalshiExecution.cancel_all", "resp.json()"):
+        "kalshi:DELETE /portfolio/events/orders",
+    (EX + "kalshi.py", "KalshiExecution.cancel_all", "r"): "kalshi:DELETE /portfolio/events/orders",
+    (EX + "kalshi.py", "KalshiExecution.open_orders", "data"): "kalshi:GET /portfolio/orders",
+    (EX + "kalshi.py", "KalshiExecution._venue_order", "row"):
+        "kalshi:GET /portfolio/orders .orders",
+    (EX + "kalshi.py", "KalshiExecution.fills_since", "data"): "kalshi:GET /portfolio/fills",
+    (EX + "kalshi.py", "KalshiExecution.fills_since", "row"): "kalshi:GET /portfolio/fills .fills",
+    (EX + "kalshi.py", "KalshiExecution.positions", "resp.json()"):
+        "kalshi:GET /portfolio/positions",
+    (EX + "kalshi.py", "KalshiExecution.positions", "row"):
+        "kalshi:GET /portfolio/positions .market_positions",
+    (EX + "kalshi_amend.py", "_one", "resp.json()"):
+        "kalshi:POST /portfolio/events/orders/{order_id}/amend",
+    (EX + "kalshi_groups.py", "create_group", "resp.json()"):
+        "kalshi:POST /portfolio/order_groups/create",
+    (EX + "kalshi_groups.py", "keep_group", "data"):
+        "kalshi:GET /portfolio/order_groups/{order_group_id}",
+    (EX + "kalshi_wire.py", "fill_from_wire", "body"):
+        ("kalshi:GET /portfolio/fills .fills", "kalshi-ws:fill"),
+    (EX + "kalshi_wire.py", "error_text", "data"): ("kalshi:ErrorResponse", "kalshi-docs:rate-limited"),
+    (EX + "kalshi_wire.py", "error_text", "err"): "kalshi:ErrorResponse",
+    # --- Kalshi websockets -------------------------------------------------------------------
+    (EX + "kalshi_user.py", "KalshiUserChannel.dispatch", "msg"): "kalshi-ws:envelope",
+    (EX + "kalshi_user.py", "KalshiUserChannel.dispatch", "body"): "kalshi-ws:fill",
+    (IN + "kalshi.py", "KalshiFeed._translate", "msg"): "kalshi-ws:envelope",
+    # one function, three frame kinds (subscribed reply, book snapshot, public trade)
+    (IN + "kalshi.py", "KalshiFeed._translate", "body"):
+        ("kalshi-ws:subscribed", "kalshi-ws:orderbook_snapshot", "kalshi-ws:trade"),
+    (IN + "kalshi.py", "KalshiFeed._delta", "msg"): "kalshi-ws:envelope",
+    (IN + "kalshi.py", "KalshiFeed._delta", "body"): "kalshi-ws:orderbook_delta",
+    # --- Kalshi market listings --------------------------------------------------------------
+    (IN + "kalshi_grid.py", "tick_of", "market"): "kalshi:Market",
+    (IN + "kalshi_grid.py", "tick_of", "rng"): "kalshi:PriceRange",
+    (IN + "kalshi_grid.py", "KalshiGrid.ticks", "data"): "kalshi:GET /markets",
+    (IN + "kalshi_grid.py", "KalshiGrid.ticks", "market"): "kalshi:GET /markets .markets",
+    ("common/scanner.py", "from_kalshi", "payload"): "kalshi:GET /markets",
+    ("common/scanner.py", "from_kalshi", "row"): "kalshi:GET /markets .markets",
+    ("common/scanner.py", "from_gamma", "row"): "polymarket-gamma:Market",
+    # --- Polymarket executor: REST answers ---------------------------------------------------
+    (EX + "polymarket.py", "PolymarketExecution.heartbeat", "err"):
+        "polymarket-rest:OrderHeartbeatMismatch",
+    (EX + "polymarket.py", "PolymarketExecution.heartbeat", "resp"): "polymarket-rest:OrderHeartbeat",
+    (EX + "polymarket.py", "PolymarketExecution.positions", "resp"):
+        "polymarket-rest:BalanceAllowance",
+    (EX + "polymarket_results.py", "classify_post", "row"): "polymarket-rest:RawOrderResponse",
+    (EX + "polymarket_results.py", "cancel_outcome", "response"):
+        "polymarket-rest:CancelOrdersResponse",
+    (EX + "polymarket_wire.py", "OpenOrder", "struct"): "polymarket-rest:OpenOrder",
+    (EX + "polymarket_wire.py", "OpenOrdersPage", "struct"): "polymarket-rest:Page",
+    # --- Polymarket user channel (the trade Structs also decode REST /data/trades rows) -------
+    (EX + "polymarket_user.py", "MakerOrder", "struct"):
+        ("polymarket-user:maker_order", "polymarket-rest:MakerOrder"),
+    (EX + "polymarket_user.py", "TradeMsg", "struct"):
+        ("polymarket-user:trade", "polymarket-rest:ClobTrade"),
+    (EX + "polymarket_user.py", "OrderMsg", "struct"): "polymarket-user:order",
+    (EX + "polymarket_user.py", "decode_user_frame", "item"):
+        ("polymarket-user:order", "polymarket-user:trade"),
+    # --- Polymarket market channel -----------------------------------------------------------
+    (IN + "polymarket_wire.py", "WireLevel", "struct"): "polymarket-market:level",
+    (IN + "polymarket_wire.py", "BookMsg", "struct"): "polymarket-market:book",
+    (IN + "polymarket_wire.py", "PriceChange", "struct"): "polymarket-market:price_change.item",
+    (IN + "polymarket_wire.py", "PriceChangeMsg", "struct"): "polymarket-market:price_change",
+    (IN + "polymarket_wire.py", "LastTradeMsg", "struct"): "polymarket-market:last_trade_price",
+    (IN + "polymarket_wire.py", "TickSizeChangeMsg", "struct"): "polymarket-market:tick_size_change",
+    (IN + "polymarket_wire.py", "BestBidAskMsg", "struct"): "polymarket-market:best_bid_ask",
+    (IN + "polymarket_wire.py", "NewMarketMsg", "struct"): "polymarket-market:new_market",
+    (IN + "polymarket_wire.py", "MarketResolvedMsg", "struct"): "polymarket-market:market_resolved",
+    # infers the kind of an event without event_type: any market event, or a user event
+    # (its `"type" in obj` test tells user-channel objects apart)
+    (IN + "polymarket_wire.py", "_infer_type", "obj"):
+        (*_PM_MARKET_EVENTS, "polymarket-user:order", "polymarket-user:trade"),
+    (IN + "polymarket_wire.py", "decode_frame", "item"): "polymarket-market:envelope",
+}
+
+NOT_VENUE: dict[tuple[str, str, str], str] = {
+    # Our own request bodies, read back to journal the client order id we generated.
+    (EX + "kalshi.py", "KalshiExecution._place_chunk", "b"): "our batch-create request body",
+    (EX + "kalshi.py", "KalshiExecution._place_chunk", "bodies[k]"): "our batch-create request body",
+    # Our own records, built from venue fields by code the census reads separately.
+    ("common/scanner.py", "Candidate", "struct"): "scanner's normalized market record",
+    ("common/scanner.py", "Scored", "struct"): "scanner's scored record",
+    (EX + "polymarket_user.py", "Identity", "struct"): "our API key and funder address",
+}
+"""Reads in adapter modules that are not of a venue message, each with why."""
