@@ -1,9 +1,16 @@
-"""The HTTP control plane: read-only status for anyone on loopback, changes need the token."""
+"""The HTTP control plane: read-only status for anyone on loopback, changes need the token.
+
+The token is derived from the control secret (`common.auth.http_token`, shown by
+`pmm token`), never the secret itself: a leaked token reaches this plane only, it cannot
+sign bus messages. Any missing, malformed (empty, non-ASCII, other scheme) or wrong
+token is a 401; the comparison is constant-time over bytes.
+"""
 
 from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,6 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from common.auth import http_token
 from common.config import Config, control_targets
 from common.messages import ControlMessage, Kill, Pause, Reset
 from services.control.http_markets import add_routes as add_market_routes
@@ -21,14 +29,24 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+_BEARER = re.compile(r"Bearer ([\x21-\x7e]+)", re.IGNORECASE | re.ASCII)
+"""RFC 6750: the scheme (any case), one space, then printable ASCII without spaces."""
+
+
+def bearer_ok(header: str, token: str) -> bool:
+    """Whether an Authorization header carries exactly `token`; never raises."""
+    found = _BEARER.fullmatch(header) if header.isascii() else None
+    if found is None:
+        return False
+    return hmac.compare_digest(found.group(1).encode("ascii"), token.encode("ascii"))
+
 
 def make_app(cfg: Config, view: StatusView, secret: bytes, metrics_dir: str | None) -> web.Application:
     """Build the aiohttp application serving /health, /state, /metrics and the control verbs."""
-    token = secret.decode()
+    token = http_token(secret)
 
     def authorised(request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        return header.startswith("Bearer ") and hmac.compare_digest(header[7:], token)
+        return bearer_ok(request.headers.get("Authorization", ""), token)
 
     async def send(make: Callable[[str, int], ControlMessage],
                    targets: dict[str, str] | None = None) -> web.Response:
@@ -67,7 +85,7 @@ def make_app(cfg: Config, view: StatusView, secret: bytes, metrics_dir: str | No
         async def wrapper(request: web.Request) -> web.StreamResponse:
             if not authorised(request):
                 return web.json_response(
-                    {"error": "missing or wrong bearer token (the stack's control secret)"},
+                    {"error": "missing or wrong bearer token (`pmm token` prints it)"},
                     status=401,
                 )
             return await handler(request)

@@ -2,7 +2,9 @@
 
 Works with the control process down: the CLI calls this itself. Each receiver binds
 a ROUTER; we connect one DEALER per receiver, send a sealed envelope, and resend
-(with a fresh nonce) until an Ack arrives or the retries run out.
+(with a fresh nonce) until an Ack arrives or the retries run out. An Ack counts only if
+its MAC (the ack key, `common/auth.py`) checks and it names this attempt's nonce: a
+forged, altered or replayed ack is ignored and counted.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import msgspec
+import logging
+
 import zmq
 
-from common import auth, bus
+from common import auth, bus, metrics
+from common.errors import AuthError
 from common.messages import Ack, ControlMessage
 
-_ack_dec = msgspec.msgpack.Decoder(Ack)
+log = logging.getLogger(__name__)
 
 
 async def deliver(
@@ -53,8 +57,11 @@ async def deliver(
                     if not await sock.poll(int(left * 1000) + 1, zmq.POLLIN):  # type: ignore[call-arg]
                         break
                     try:
-                        ack = _ack_dec.decode(await sock.recv())
-                    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+                        ack = auth.open_ack(await sock.recv(), secret)
+                    except AuthError as exc:
+                        metrics.CONTROL_REJECTED.labels(process="control-sender",
+                                                        reason=f"ack_{exc}").inc()
+                        log.warning("ack from %s refused: %s", name, exc)
                         continue
                     if ack.nonce == msg.nonce:
                         results[name] = ack

@@ -73,6 +73,8 @@ class TradeMsg(Struct):
     timestamp: Num = None
     match_time: Num = None
     maker_orders: list[MakerOrder] | None = None
+    maker_address: str | None = None
+    """The funder address of the party this record is for (ours when trader_side is TAKER)."""
 
 
 class OrderMsg(Struct):
@@ -188,12 +190,14 @@ def fills_from_trade(
             )
         )
     taker_id = trade.taker_order_id or ""
+    taker_side = (trade.trader_side or "").upper()
     taker_ours = bool(taker_id) and (
         known_order(taker_id)
+        or (bool(me.api_key) and trade.owner == me.api_key and taker_side != "MAKER")
         or (
-            bool(me.api_key)
-            and trade.owner == me.api_key
-            and (trade.trader_side or "").upper() != "MAKER"
+            bool(me.address)
+            and taker_side == "TAKER"
+            and (trade.maker_address or "").lower() == me.address.lower()
         )
     )
     if taker_ours:

@@ -25,10 +25,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-import msgspec
-
 from common import bus, metrics, topics
-from common.auth import Verifier
+from common.auth import receiver_verifier, seal_ack
 from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import (
@@ -47,8 +45,6 @@ from services.executor.orders import CLIENT_KEY_PREFIX, MarketTokens
 from services.executor.replay import RiskLink, resume_horizon_s
 
 log = logging.getLogger(__name__)
-
-_ack_enc = msgspec.msgpack.Encoder()
 
 
 class ExecutorActor(EventsMixin, LivenessMixin):
@@ -102,7 +98,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         self.deadman_done = False
         self.kill_all = False
         self.killed_markets: set[str] = set()
-        self.verifier = Verifier(secret)
+        self._secret = secret
+        self.verifier = receiver_verifier(cfg, secret, self.name)  # nonces survive a restart
         self._cmd_codec: bus.Codec[ExecutorCommand] = bus.Codec(
             ExecutorCommand, process=self.name, channel="commands")
         self._ev_codec: bus.Codec[EventChannel] = bus.Codec(
@@ -387,7 +384,7 @@ class ExecutorActor(EventsMixin, LivenessMixin):
             if len(frames) < 2:
                 continue
             ack = await self.on_control(frames[-1])
-            await self._ctl.send_multipart([frames[0], _ack_enc.encode(ack)])
+            await self._ctl.send_multipart([frames[0], seal_ack(ack, self._secret)])
 
     async def on_control(self, frame: bytes) -> Any:
         """Authenticate and apply one control message (control.py); return the Ack."""

@@ -26,7 +26,7 @@ import zmq
 import zmq.asyncio
 
 from common import bus, hotloop, metrics, topics
-from common.auth import Verifier
+from common.auth import receiver_verifier, seal_ack
 from common.config import Config, endpoint
 from common.errors import AuthError
 from common.messages import (
@@ -89,7 +89,8 @@ class RiskActor:
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.cfg = cfg
-        self.verifier = Verifier(secret)
+        self._secret = secret
+        self.verifier = receiver_verifier(cfg, secret, NAME)  # nonces survive a restart
         self._mono = mono_ns
         self._wall = wall_ns
         self.journal = Journal(journal_path(cfg))
@@ -223,11 +224,11 @@ class RiskActor:
             metrics.CONTROL_REJECTED.labels(process=NAME, reason=reason).inc()
             log.warning("control message refused: %s", reason)
             ack = Ack(receiver=NAME, nonce=_nonce_of(frame), ok=False, detail=reason)
-            await router.send_multipart((identity, self._cmd.encode(ack)))
+            await router.send_multipart((identity, seal_ack(ack, self._secret)))
             return
         ack, cmds = self.gate.on_control(msg)
         await self.commands(cmds)
-        await router.send_multipart((identity, self._cmd.encode(ack)))
+        await router.send_multipart((identity, seal_ack(ack, self._secret)))
         await self.publish(topics.RISK, self.gate.risk_state())
 
     async def on_intents(self, frames_list: list[list[bytes]]) -> None:

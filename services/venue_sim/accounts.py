@@ -72,6 +72,9 @@ class KeyStore:
         self._root = hashlib.sha256(f"pmm-venue-sim:{seed}".encode()).digest()
         self.by_key: dict[str, ApiKey] = {}
         self.by_address: dict[str, ApiKey] = {}
+        self._wallets: dict[str, list[str]] = {}
+        """Signer (lower-case) -> the venue accounts (makers) its orders were booked to."""
+        self._key_of_wallet: dict[str, ApiKey] = {}
 
     def _mac(self, label: str, address: str, nonce: int) -> bytes:
         msg = f"{label}|{address.lower()}|{nonce}".encode()
@@ -92,6 +95,21 @@ class KeyStore:
         self.by_key[key.api_key] = key
         self.by_address.setdefault(address.lower(), key)
         return key
+
+    def link(self, key: ApiKey, account: str) -> None:
+        """Book `account` (a maker the key's signer may sign for) to the key from now on."""
+        wallets = self._wallets.setdefault(key.address.lower(), [key.address])
+        if account not in wallets:
+            wallets.append(account)
+        self._key_of_wallet.setdefault(account.lower(), key)
+
+    def accounts_of(self, signer: str) -> list[str]:
+        """Every venue account whose orders the signer's API keys see and cancel."""
+        return list(self._wallets.get(signer.lower(), [signer]))
+
+    def key_of_account(self, account: str) -> ApiKey | None:
+        """The API key an account (signer or funder) is booked to, if any."""
+        return self._key_of_wallet.get(account.lower()) or self.by_address.get(account.lower())
 
     def verify_l1(self, headers: Mapping[str, str], now_s: int) -> tuple[str, int]:
         """Check L1 headers; return (checksummed address, nonce)."""

@@ -214,6 +214,76 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
             p, side = 10_000 - p, ("SELL" if side == "BUY" else "BUY")
         return reply({"price": price_to_str(p), "side": side})
 
+    # --- batch pricing (POST [{"token_id", "side"?}, ...]) ---------------------------------
+
+    async def batch_params(request: web.Request) -> list[tuple[str, str]] | None:
+        try:
+            params = msgspec.json.decode(await request.read())
+            return [(str(p["token_id"]), str(p.get("side") or "").upper()) for p in params]
+        except (msgspec.DecodeError, UnicodeDecodeError, TypeError, KeyError, AttributeError):
+            venue.count_malformed("rest")
+            return None
+
+    def tops_of(token: str) -> tuple[int | None, int | None] | None:
+        m = venue.market_of_token(token)
+        if m is None:
+            return None
+        bids, asks = wire.token_levels(engine, m, token == m.yes_token)
+        return (bids[0][0] if bids else None), (asks[0][0] if asks else None)
+
+    async def midpoints(request: web.Request) -> web.StreamResponse:
+        params = await batch_params(request)
+        if params is None:
+            return error("Invalid payload")
+        out = {}
+        for token, _ in params:
+            t = tops_of(token)
+            if t is not None and t[0] is not None and t[1] is not None:
+                out[token] = wire.money_to_str((t[0] + t[1]) * 50)
+        return reply(out)
+
+    async def prices(request: web.Request) -> web.StreamResponse:
+        params = await batch_params(request)
+        if params is None:
+            return error("Invalid payload")
+        out: dict[str, dict[str, float]] = {}
+        for token, side in params:
+            t = tops_of(token)
+            if t is None or side not in ("BUY", "SELL"):
+                continue
+            value = t[0] if side == "BUY" else t[1]
+            out.setdefault(token, {})[side] = 0 if value is None else value / 10_000
+        return reply(out)
+
+    async def spreads(request: web.Request) -> web.StreamResponse:
+        params = await batch_params(request)
+        if params is None:
+            return error("Invalid payload")
+        out = {}
+        for token, _ in params:
+            t = tops_of(token)
+            if t is not None and t[0] is not None and t[1] is not None:
+                out[token] = wire.money_to_str((t[1] - t[0]) * 100)
+        return reply(out)
+
+    async def last_trades_prices(request: web.Request) -> web.StreamResponse:
+        params = await batch_params(request)
+        if params is None:
+            return error("Invalid payload")
+        if len(params) > 500:
+            return error("too many token ids: max 500")
+        out = []
+        for token, _ in params:
+            m = venue.market_of_token(token)
+            if m is None:
+                continue
+            last = engine.last_trade.get(m.condition_id)
+            p, side = (5_000, "") if last is None else last
+            if last is not None and token != m.yes_token:
+                p, side = 10_000 - p, ("SELL" if side == "BUY" else "BUY")
+            out.append({"token_id": token, "price": price_to_str(p), "side": side})
+        return reply(out)
+
     # --- simulator truth ------------------------------------------------------------------
 
     async def sim_state(_: web.Request) -> web.StreamResponse:
@@ -245,4 +315,7 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
         r.add_get(path, fn)
     r.add_post("/auth/api-key", l1_key)
     r.add_post("/books", books)
+    for path, fn in (("/midpoints", midpoints), ("/prices", prices), ("/spreads", spreads),
+                     ("/last-trades-prices", last_trades_prices)):
+        r.add_post(path, fn)
     add_trading_routes(app, venue)

@@ -102,6 +102,7 @@ class Venue:
         self.malformed: Counter[str] = Counter()
         self.orders_accepted = 0
         self.orders_rejected = 0
+        self._tops: dict[str, tuple[int | None, int | None]] = {}
         self.started_ms = clock_ms()
         self._tasks: list[asyncio.Task[None]] = []
         self.lifecycle = TradeLifecycle(self)
@@ -112,7 +113,7 @@ class Venue:
         self.malformed[channel] += 1
 
     def owner_of(self, address: str) -> str:
-        key = self.keys.by_address.get(address.lower())
+        key = self.keys.key_of_account(address)
         if key is not None:
             return key.api_key
         return INTERNAL_OWNER_PREFIX + address[-12:]
@@ -163,6 +164,7 @@ class Venue:
                 {market.yes_token, market.no_token},
                 functools.partial(_filtered_price_change, msg),
             )
+            self._send_best_bid_ask(market, now)
         for cid, trades in traded.items():
             market = self.engine.markets[cid]
             for trade in trades:
@@ -221,6 +223,18 @@ class Venue:
             self.hub.to_market({token}, functools.partial(_same, msg))
         self._send_books(new)
 
+    def _send_best_bid_ask(self, market: SimMarket, now: int) -> None:
+        """`best_bid_ask` per token to custom-feature subscribers, when the top moved."""
+        top = self.engine.best(market.condition_id)
+        if self._tops.get(market.condition_id) == top:
+            return
+        self._tops[market.condition_id] = top
+        self.hub.to_market(
+            {market.yes_token, market.no_token},
+            lambda wanted: [wire.best_bid_ask(self.engine, market, a, now) for a in sorted(wanted)],
+            custom_only=True,
+        )
+
     def _send_books(self, market: SimMarket) -> None:
         self.hub.to_market(
             {market.yes_token, market.no_token},
@@ -258,7 +272,8 @@ class Venue:
 
     def _check_heartbeats(self) -> None:
         for address in self.heartbeats.expired(self.clock_ms()):
-            ids = self.engine.cancel_where(address)
+            ids = [i for account in self.keys.accounts_of(address)
+                   for i in self.engine.cancel_where(account)]
             log.warning(
                 "heartbeats stopped: cancelled every open order of the account",
                 extra={"account": address, "orders": len(ids)},

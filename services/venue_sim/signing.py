@@ -16,6 +16,13 @@ from eth_utils import keccak
 
 from common.prices import PRICE_SCALE
 from services.venue_sim.engine import OrderRejected
+from services.venue_sim.wallets import (
+    EOA,
+    POLY_1271,
+    POLY_GNOSIS_SAFE,
+    POLY_PROXY,
+    maker_allowed,
+)
 
 CHAIN_ID = 137
 EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
@@ -23,6 +30,8 @@ NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
 AMOUNT_SCALE = 1_000_000
 """Signed amounts carry 6 decimals (pUSD and conditional tokens)."""
 SHARES_PER_CENTI = AMOUNT_SCALE // 100
+INVALID_SIGNATURE = "invalid signature"
+"""The venue's answer to a bad signature and to a maker the signer may not sign for."""
 
 _ORDER_TYPE_HASH = keccak(
     text=(
@@ -117,22 +126,31 @@ def order_hash(order: SignedOrder, *, neg_risk: bool) -> bytes:
 
 
 def checked_hash(order: SignedOrder, *, neg_risk: bool, verify: bool) -> str:
-    """Return the order id; raise OrderRejected if the payload or the signature is bad."""
+    """Return the order id; raise OrderRejected if the payload or the signature is bad.
+
+    The exchange contract's wallet rule (wallets.maker_allowed) is always checked; the
+    ECDSA recovery only when `verify`. Both failures get the venue's one answer,
+    400 `invalid signature`, as the contract reverts InvalidSignature for either.
+    """
     try:
         digest = order_hash(order, neg_risk=neg_risk)
     except ValueError as exc:
         raise OrderRejected(f"Invalid order payload: {exc}") from exc
     order_id = "0x" + digest.hex()
+    if order.signatureType == POLY_1271:
+        raise OrderRejected("Invalid order payload: POLY_1271 signatures are not simulated")
+    if order.signatureType not in (EOA, POLY_PROXY, POLY_GNOSIS_SAFE):
+        raise OrderRejected("Invalid order payload: unknown signatureType")
+    if not maker_allowed(order.signer, order.maker, order.signatureType):
+        raise OrderRejected(INVALID_SIGNATURE)
     if verify:
-        if order.signatureType == 3:
-            raise OrderRejected("Invalid order payload: POLY_1271 signatures are not simulated")
         try:
             sig = bytes.fromhex(order.signature.removeprefix("0x"))
             recovered = Account._recover_hash(digest, signature=sig)
         except Exception as exc:  # eth_keys raises several unrelated types on bad input
-            raise OrderRejected(f"invalid order signature: {type(exc).__name__}") from exc
+            raise OrderRejected(INVALID_SIGNATURE) from exc
         if recovered.lower() != order.signer.lower():
-            raise OrderRejected(f"invalid signature for order {order_id}")
+            raise OrderRejected(INVALID_SIGNATURE)
     return order_id
 
 

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
+from eth_utils import to_checksum_address
 
 from services.venue_sim import wire
 from services.venue_sim.accounts import ApiKey, AuthFailed
 from services.venue_sim.faults import trading_faults
+from services.venue_sim.book import Order
 from services.venue_sim.model import POST_ONLY_CROSSES, OrderRejected, OrderRequest
 from services.venue_sim.rest import error, page, reply
 from services.venue_sim.signing import (
@@ -26,6 +28,7 @@ from services.venue_sim.signing import (
     price_and_size,
     send_order_decoder,
 )
+from services.venue_sim.wallets import EOA, funder_of
 
 if TYPE_CHECKING:
     from services.venue_sim.server import Venue
@@ -88,6 +91,10 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 order, neg_risk=m.neg_risk, verify=venue.sim.verify_signatures
             )
             context["order_id"] = order_id
+            maker = to_checksum_address(order.maker)
+            if maker != key.address:  # a proxy or Safe: its own venue account
+                venue.open_external(maker)
+                venue.keys.link(key, maker)
             if send.postOnly and venue.faults.take("post_only_reject"):
                 raise OrderRejected(POST_ONLY_CROSSES)
             price_pips, size = price_and_size(order, send.orderType)
@@ -96,7 +103,7 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
             except ValueError as exc:
                 raise OrderRejected("invalid expiration") from exc
             placement = engine.place(OrderRequest(
-                order_id=order_id, account=key.address, asset_id=order.tokenId,
+                order_id=order_id, account=maker, asset_id=order.tokenId,
                 side=order.side, price=price_pips, size=size, order_type=send.orderType,
                 post_only=send.postOnly, expiration=expiration,
             ))
@@ -148,10 +155,21 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
         venue.publish()
         return reply(results)
 
-    def cancel_reply(account: str, ids: list[str]) -> web.Response:
+    def mine(key: ApiKey) -> list[str]:
+        """The venue accounts booked to the key: its signer and the makers it signed for."""
+        return venue.keys.accounts_of(key.address)
+
+    def live_orders(key: ApiKey) -> list[Order]:
+        return [o for a in mine(key) if a in engine.accounts
+                for o in engine.accounts[a].open_orders.values()]
+
+    def cancel_reply(key: ApiKey, ids: list[str]) -> web.Response:
         canceled, not_canceled = [], {}
+        accounts = set(mine(key))
         for oid in dict.fromkeys(ids):
-            reason = engine.cancel(account, oid)
+            order = engine.orders.get(oid)
+            owner = order.account if order is not None and order.account in accounts else ""
+            reason = engine.cancel(owner, oid)
             if reason is None:
                 canceled.append(oid)
             else:
@@ -170,17 +188,16 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
         data = json_body(body)
         if not isinstance(data, dict) or not isinstance(data.get("orderID"), str):
             return error("Invalid payload: expected {\"orderID\": ...}")
-        return cancel_reply(key.address, [data["orderID"]])
+        return cancel_reply(key, [data["orderID"]])
 
     async def cancel_many(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         data = json_body(body)
         if not isinstance(data, list) or not all(isinstance(i, str) for i in data):
             return error("Invalid payload: expected a JSON array of order ids")
-        return cancel_reply(key.address, data)
+        return cancel_reply(key, data)
 
     async def cancel_all(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
-        ids = [o.id for o in engine.accounts[key.address].open_orders.values()]
-        return cancel_reply(key.address, ids)
+        return cancel_reply(key, [o.id for o in live_orders(key)])
 
     async def cancel_market(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         data = json_body(body) or {}
@@ -188,17 +205,17 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
             return error("Invalid payload: expected {\"market\", \"asset_id\"}")
         cid, token = str(data.get("market") or ""), str(data.get("asset_id") or "")
         ids = [
-            o.id for o in engine.accounts[key.address].open_orders.values()
+            o.id for o in live_orders(key)
             if (not cid or o.market == cid) and (not token or o.asset_id == token)
         ]
-        return cancel_reply(key.address, ids)
+        return cancel_reply(key, ids)
 
     async def open_orders(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         q = request.query
         owner = key.api_key
         rows = [
             wire.open_order(o, owner)
-            for o in engine.accounts[key.address].open_orders.values()
+            for o in live_orders(key)
             if (not q.get("id") or o.id == q["id"])
             and (not q.get("market") or o.market == q["market"])
             and (not q.get("asset_id") or o.asset_id == q["asset_id"])
@@ -207,7 +224,7 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
 
     async def get_order(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         o = engine.orders.get(request.match_info["order_id"])
-        if o is None or o.account != key.address:
+        if o is None or o.account not in mine(key):
             return error("order not found", 404)
         return reply(wire.open_order(o, key.api_key))
 
@@ -219,8 +236,13 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
         except ValueError:
             return error("Invalid query: after/before must be unix seconds")
         now = venue.clock_ms()
+        wanted = q.get("maker_address", "").lower()
         rows = []
-        for t in reversed(engine.accounts[key.address].trades):
+        history = sorted(
+            ((t, a) for a in mine(key) if a in engine.accounts and (not wanted or a.lower() == wanted)
+             for t in engine.accounts[a].trades),
+            key=lambda ta: ta[0].match_ms, reverse=True)
+        for t, account in history:
             if q.get("id") and t.id != q["id"]:
                 continue
             if q.get("market") and t.market != q["market"]:
@@ -229,9 +251,9 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 continue
             if (after and t.match_ms // 1000 < after) or (before and t.match_ms // 1000 > before):
                 continue
-            role = "TAKER" if t.taker_account == key.address else "MAKER"
+            role = "TAKER" if t.taker_account == account else "MAKER"
             rows.append(wire.trade_record(
-                t, viewer=key.address, role=role, status=venue.lifecycle.status(t, now),
+                t, viewer=account, role=role, status=venue.lifecycle.status(t, now),
                 owners=venue.owners(t.taker_account, t.maker_account), now_ms=now, event=False,
             ))
         return reply(page(rows, q.get("next_cursor", "")))
@@ -245,7 +267,17 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
         return reply({"heartbeat_id": value})
 
     async def balance(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
-        acct = engine.accounts[key.address]
+        try:
+            sig_type = int(request.query.get("signature_type") or EOA)
+        except ValueError:
+            return error("Invalid signature_type")
+        funder = funder_of(key.address, sig_type)
+        if funder is None:
+            return error("Invalid signature_type")
+        if funder != key.address:
+            venue.open_external(funder)
+            venue.keys.link(key, funder)
+        acct = engine.accounts[funder]
         if request.query.get("asset_type", "COLLATERAL").upper() == "CONDITIONAL":
             amount = acct.positions.get(request.query.get("token_id", ""), 0) * 10_000
         else:

@@ -70,6 +70,18 @@ def _top(engine: Engine, market: SimMarket, is_yes: bool) -> tuple[str, str]:
     return ("0" if bid is None else price_to_str(bid)), ("1" if ask is None else price_to_str(ask))
 
 
+def best_bid_ask(engine: Engine, market: SimMarket, asset_id: str, ts_ms: int) -> dict[str, Any]:
+    """`best_bid_ask` (sent only to subscriptions with custom_feature_enabled)."""
+    is_yes = asset_id == market.yes_token
+    bid, ask = _top(engine, market, is_yes)
+    return {
+        "event_type": "best_bid_ask", "market": market.condition_id, "asset_id": asset_id,
+        "best_bid": bid, "best_ask": ask,
+        "spread": price_to_str(int(Decimal(ask) * 10_000) - int(Decimal(bid) * 10_000)),
+        "timestamp": str(ts_ms),
+    }
+
+
 def price_change(
     engine: Engine, market: SimMarket, changes: list[LevelChanged], ts_ms: int
 ) -> dict[str, Any]:

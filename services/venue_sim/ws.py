@@ -35,6 +35,8 @@ class Conn:
     assets: set[str] = field(default_factory=set)
     address: str = ""
     markets: set[str] = field(default_factory=set)
+    custom_features: bool = False
+    """`custom_feature_enabled` of the latest market subscription: adds best_bid_ask."""
     queue: asyncio.Queue[str | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
     )
@@ -67,9 +69,13 @@ class Hub:
                 conn.queue.get_nowait()
                 conn.queue.put_nowait(None)
 
-    def to_market(self, assets: set[str], build: Callable[[set[str]], Any]) -> None:
+    def to_market(
+        self, assets: set[str], build: Callable[[set[str]], Any], *, custom_only: bool = False
+    ) -> None:
         """Send build(conn's subscribed assets among `assets`) to each interested client."""
         for conn in list(self.market_conns):
+            if custom_only and not conn.custom_features:
+                continue
             wanted = conn.assets & assets
             if wanted:
                 payload = build(wanted)
@@ -77,8 +83,11 @@ class Hub:
                     self._deliver(conn, payload)
 
     def to_user(self, address: str, market: str, payload: Any) -> None:
+        """Send to the user channels of the API key `address` (signer or funder) is booked to."""
+        key = self.venue.keys.key_of_account(address)
+        signer = address if key is None else key.address
         for conn in list(self.user_conns):
-            if conn.address == address and (not conn.markets or market in conn.markets):
+            if conn.address == signer and (not conn.markets or market in conn.markets):
                 self._deliver(conn, payload)
 
     async def close_all(self) -> None:
@@ -145,6 +154,8 @@ class Hub:
             conn.send({"error": "invalid subscription: assets_ids must be a list of strings"})
             return
         operation = msg.get("operation", "subscribe")
+        if "custom_feature_enabled" in msg:
+            conn.custom_features = msg["custom_feature_enabled"] is True
         if operation == "unsubscribe":
             conn.assets.difference_update(assets)
             return

@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import msgspec
 import zmq
 
 from common import auth, config
@@ -73,7 +72,7 @@ def send_control(stack: Stack, frame: bytes, target: str = "risk", timeout_s: fl
         sock.send(frame)
         if not sock.poll(int(timeout_s * 1000)):
             raise AssertionError(f"no Ack from {target} within {timeout_s}s")
-        return msgspec.msgpack.decode(sock.recv(), type=Ack)
+        return auth.open_ack(sock.recv(), secret(stack))  # acks are MAC'd
     finally:
         sock.close(linger=0)
         ctx.term()

@@ -173,7 +173,7 @@ async def _scenario(cfg: Config) -> None:
     async def control(msg: object, secret: bytes = SECRET) -> Ack:
         await dealer.send(auth.seal(msg, secret))  # type: ignore[arg-type]
         reply = await asyncio.wait_for(dealer.recv(), 5)
-        return msgspec.msgpack.decode(reply, type=Ack)
+        return auth.open_ack(reply, SECRET)  # acks are MAC'd
 
     def reports(market: str) -> list[ExecutorReport]:
         return [m for m in got if isinstance(m, ExecutorReport) and m.market == market]

@@ -18,7 +18,7 @@ from common import auth, bus, topics
 from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import (
-    Ack, ApprovedIntent, EventChannel, Flatten, Heartbeat, Level, MarketPosition, VenuePositions,
+    ApprovedIntent, EventChannel, Flatten, Heartbeat, Level, MarketPosition, VenuePositions,
 )
 from services.executor.__main__ import market_tokens
 from services.executor.adapter import PlaceReport
@@ -138,7 +138,7 @@ async def _scenario(cfg: Config) -> None:
         # flatten: cancel everything in scope, then acknowledge
         await dealer.send(auth.seal(Flatten(sender="t", nonce=auth.new_nonce(),
                                             ts_ns=time.time_ns(), market="m1"), SECRET))
-        ack = msgspec.msgpack.decode(await asyncio.wait_for(dealer.recv(), 5), type=Ack)
+        ack = auth.open_ack(await asyncio.wait_for(dealer.recv(), 5), SECRET)  # acks are MAC'd
         assert ack.ok and ("cancel_market", "m1") in venue.calls and actor.ledger.live == {}
 
         # risk outage: cancel all; when risk is back, wait for a reconciliation

@@ -14,7 +14,7 @@ import pytest
 import zmq
 import zmq.asyncio
 
-from common.auth import new_nonce, seal
+from common.auth import new_nonce, open_ack, seal
 from common.config import Config, MarketConfig, StackConfig, endpoint
 from common.messages import (
     Ack,
@@ -64,7 +64,6 @@ def test_intent_approved_and_kill_acked_over_real_sockets(run_dir: Path) -> None
 async def _scenario(cfg: Config) -> None:
     ctx = zmq.asyncio.Context()
     cmd_dec = msgspec.msgpack.Decoder(ExecutorCommand)
-    ack_dec = msgspec.msgpack.Decoder(Ack)
     enc = msgspec.msgpack.Encoder()
     socks: list[zmq.asyncio.Socket] = []
 
@@ -117,14 +116,14 @@ async def _scenario(cfg: Config) -> None:
         forged = Kill(sender="x", nonce=new_nonce(), ts_ns=time.time_ns(), reason="forged")
         await control.send(seal(forged, b"wrong" * 8))
         assert await control.poll(int(DEADLINE_S * 1000))
-        ack = ack_dec.decode(await control.recv())
+        ack = open_ack(await control.recv(), SECRET)  # acks are MAC'd
         assert (ack.ok, ack.detail, ack.nonce) == (False, "bad_mac", forged.nonce)
 
         # A sealed kill is acked and cancels the venue's orders.
         kill = Kill(sender="test", nonce=new_nonce(), ts_ns=time.time_ns(), reason="test")
         await control.send(seal(kill, SECRET))
         assert await control.poll(int(DEADLINE_S * 1000))
-        ack = ack_dec.decode(await control.recv())
+        ack = open_ack(await control.recv(), SECRET)  # acks are MAC'd
         assert ack == Ack(receiver="risk", nonce=kill.nonce, ok=True)
 
         async def cancel_seen() -> CancelMarket | None:

@@ -87,6 +87,15 @@ def _pause(args: argparse.Namespace, paused: bool) -> int:
                 "pause" if paused else "resume")
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print the HTTP control plane's bearer token (derived from the stack's control secret)."""
+    from common.auth import http_token
+
+    cfg, _ = stack.find(args.config)
+    print(http_token(stack.control_secret(cfg)))
+    return 0
+
+
 def register(sub: Any) -> None:
     p = add(sub, "status", "Show quotes, positions, P&L and halt state per market.",
             "pmm status\npmm status --json | jq '.markets[0]'\npmm status --watch", cmd_status)
@@ -118,3 +127,8 @@ def register(sub: Any) -> None:
     ):
         p = add(sub, name, text, ex, func)
         p.add_argument("--config", default=None)
+
+    p = add(sub, "token", "Print the bearer token of the HTTP control plane (not the control secret).",
+            "pmm token\ncurl -X POST -H \"Authorization: Bearer $(pmm token)\" http://127.0.0.1:8780/pause",
+            cmd_token)
+    p.add_argument("--config", default=None)
