@@ -114,8 +114,10 @@ class KalshiConfig(ConfigSection, frozen=True):
     amend_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
     """Write tokens per amend (Kalshi's default request cost; GET /account/endpoint_costs)."""
     read_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
-    order_group_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
-    """Order-group fill-volume breaker (contracts per rolling 15 s); 0 = no order group."""
+    order_group_contracts: Annotated[float, Meta(ge=0, le=1e6)] | None = None
+    """Order-group fill-volume breaker, Kalshi's cancel-on-disconnect analogue (contracts per
+    rolling 15 s). Unset: on, sized to the largest `max_inventory` of the executor's Kalshi
+    markets (whole contracts, 1 to 1,000,000); a number: that limit; 0: no order group."""
 
 
 class VenuesConfig(ConfigSection, frozen=True):

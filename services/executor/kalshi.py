@@ -47,6 +47,7 @@ from services.executor.orders import (
     VenueOrder,
     client_key,
 )
+from services.executor.kalshi_groups import OrderGroup, limit_contracts
 from services.executor.ratelimit import Prepaid, TokenBucket
 
 __all__ = ["KalshiExecution", "dollars", "fill_from_wire", "kalshi_tokens"]
@@ -91,7 +92,11 @@ class KalshiExecution:
         self._waits = metrics.RATE_LIMIT_WAITS.labels(venue=self.venue)
         self._wait_s = metrics.RATE_LIMIT_WAIT_SECONDS.labels(venue=self.venue)
         self.journal: OrderJournal | None = None
-        self.order_group_id = ""
+        ours = {m.market for m in self._markets}
+        self.group = OrderGroup(self.request, write_cost=k.order_cost, contracts=limit_contracts(
+            k.order_group_contracts,
+            [cfg.quoting_for(m).max_inventory for m in cfg.markets if m.id in ours]))
+        """The venue-side fill-volume breaker every order joins (kalshi_groups.py)."""
 
     def set_journal(self, journal: OrderJournal) -> None:
         """Record every client order id in `journal` before its order is sent."""
@@ -136,10 +141,8 @@ class KalshiExecution:
         if resp.status_code != 200:
             raise VenueError(f"kalshi balance: {error_text(resp)}", definitive=True,
                              status=resp.status_code)
-        if self._k.order_group_contracts > 0:
-            from services.executor.kalshi_groups import create_group
-
-            await create_group(self)
+        if self.group.contracts > 0:
+            await self.group.create()
         log.info("kalshi adapter ready", extra={"key_id": self._signer.key_id})
 
     async def close(self) -> None:
@@ -157,8 +160,8 @@ class KalshiExecution:
                 "time_in_force": "immediate_or_cancel" if exit_order else "good_till_canceled",
                 "post_only": not exit_order,
                 "self_trade_prevention_type": "maker", "cancel_order_on_pause": True}
-        if self.order_group_id:
-            body["order_group_id"] = self.order_group_id
+        if self.group.id:
+            body["order_group_id"] = self.group.id
         return body
 
     async def _place_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
@@ -376,12 +379,11 @@ class KalshiExecution:
         A triggered group blocks new orders; once its 15 s window has passed it is reset
         here (the trip is logged and counted), so quoting resumes on the next ladder.
         """
-        from services.executor.kalshi_groups import keep_group
-
-        await keep_group(self)
+        await self.group.keep(time.time_ns() // 1_000_000)
 
     async def run_user_stream(self, sink: UserSink) -> None:
         """Follow the `fill` channel; after each (re)connect recover the gap from REST fills."""
         from services.executor.kalshi_user import KalshiUserChannel
 
-        await KalshiUserChannel(self._cfg, self, self._signer, self._by_ticker).run(sink)
+        await KalshiUserChannel(self._cfg, self, self._signer, self._by_ticker,
+                                on_group=self.group.on_update).run(sink)

@@ -1,73 +1,139 @@
 """Kalshi order groups: the venue-side fill-volume breaker every ladder order joins.
 
-`[venues.kalshi] order_group_contracts` > 0 makes the executor create one group at
-start (`POST /portfolio/order_groups/create`) and attach its id to every order. When
-more contracts than that match within a rolling 15 s, the venue cancels every order
-of the group and refuses new ones until the group is reset. The executor checks the
-group on its venue-heartbeat timer and resets it once the window has passed, so a
-burst of fills pauses quoting for at least 15 s instead of for ever.
+Kalshi has no cancel-on-disconnect and no heartbeat endpoint; an order group is its
+nearest analogue, so one is ON by default. The executor creates one group at start
+(`POST /portfolio/order_groups/create`) and names it on every order. When the group's
+orders match more contracts than its limit within a rolling 15 s, Kalshi cancels every
+resting order of the group and refuses new ones until the group is reset.
 
-The exact response shape of GET /portfolio/order_groups/{id} (beyond
-`is_auto_cancel_enabled`) is UNCONFIRMED (venues.md B3); the simulator's `status`
-field (`active` | `triggered`) and `triggered_ts_ms` are what is read here.
+The limit (`[venues.kalshi] order_group_contracts`):
+- unset (default): the largest `max_inventory` among the executor's Kalshi markets, in
+  whole contracts, clamped to Kalshi's 1 to 1,000,000. Matching a whole market's inventory
+  allowance within 15 s is never ordinary quoting (a ladder level is `size`, default 50
+  against 500), it is being run over, so that is when the venue pulls every quote;
+- a number: that many contracts; 0: no order group.
+
+A trip is seen two ways, both official: the websocket's `order_group_updates` channel
+(event_type `triggered`, with the engine's `ts_ms`; subscribed by kalshi_user.py) and
+`GET /portfolio/order_groups/{id}` polled on the venue-heartbeat timer, whose
+`is_auto_cancel_enabled` reads true while the group is triggered. Kalshi's model only calls
+that field "whether auto-cancel is enabled"; that trigger sets it and reset clears it was
+observed on Kalshi's demo by a third-party suite, so it is not the only signal relied on.
+Once the window has passed since the trip, `PUT /portfolio/order_groups/{id}/reset` clears
+it, so a burst of fills pauses quoting for at least 15 s instead of for ever. A group that
+is gone (404) is created again.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from typing import TYPE_CHECKING
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import httpx
 
 from common import metrics
 from common.errors import VenueError
 from common.prices import size_to_str
 from services.executor.kalshi_wire import error_text
 
-if TYPE_CHECKING:
-    from services.executor.kalshi import KalshiExecution
-
 log = logging.getLogger(__name__)
 
 WINDOW_MS = 15_000
 """Kalshi's rolling window for the contracts limit."""
+MAX_LIMIT_CONTRACTS = 1_000_000
+BASE = "/portfolio/order_groups"
 
 
-async def create_group(adapter: KalshiExecution) -> str:
-    """Create the order group; its id is attached to every order from now on."""
-    limit = round(adapter._k.order_group_contracts * 100)
-    resp = await adapter.request("POST", "/portfolio/order_groups/create",
-                                 body={"contracts_limit_fp": size_to_str(limit)}, write=True,
-                                 cost=adapter._k.order_cost)
-    if resp.status_code not in (200, 201):
-        raise VenueError(f"order group: {error_text(resp)}", definitive=resp.status_code < 500,
-                         status=resp.status_code)
-    adapter.order_group_id = str(resp.json().get("order_group_id") or "")
-    log.info("kalshi order group created", extra={"order_group_id": adapter.order_group_id,
-                                                   "contracts_limit": limit / 100})
-    return adapter.order_group_id
+Request = Callable[..., Awaitable[httpx.Response]]
+"""KalshiExecution.request: one signed, rate-limited request."""
 
 
-async def keep_group(adapter: KalshiExecution, *, now_ms: int | None = None) -> bool:
-    """Reset the group if it tripped more than a window ago; True if it was reset."""
-    group = adapter.order_group_id
-    if not group:
-        return False
-    resp = await adapter.request("GET", f"/portfolio/order_groups/{group}")
-    if resp.status_code != 200:
-        raise VenueError(f"order group: {error_text(resp)}", definitive=resp.status_code < 500,
-                         status=resp.status_code)
-    data = resp.json()
-    if data.get("status") != "triggered":
-        return False
-    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
-    if now - int(data.get("triggered_ts_ms") or 0) < WINDOW_MS:
-        return False
-    resp = await adapter.request("PUT", f"/portfolio/order_groups/{group}/reset", write=True,
-                                 cost=adapter._k.order_cost, urgent=True)
-    if resp.status_code != 200:
-        raise VenueError(f"order group reset: {error_text(resp)}",
-                         definitive=resp.status_code < 500, status=resp.status_code)
-    metrics.ORDERS.labels(venue="kalshi", action="order_group", outcome="reset").inc()
-    log.warning("kalshi order group had tripped (fill volume over its limit); reset after "
-                "%d s", WINDOW_MS // 1000, extra={"order_group_id": group})
-    return True
+def limit_contracts(setting: float | None, max_inventories: Iterable[float]) -> int:
+    """The group's limit in whole contracts; 0 means no group (see the module docstring)."""
+    if setting is not None:
+        return 0 if setting == 0 else min(max(math.ceil(setting), 1), MAX_LIMIT_CONTRACTS)
+    largest = max(max_inventories, default=0.0)
+    return min(max(math.ceil(largest), 1), MAX_LIMIT_CONTRACTS) if largest > 0 else 0
+
+
+def tripped(view: Mapping[str, Any]) -> bool:
+    """A GetOrderGroupResponse of a triggered group."""
+    return view.get("is_auto_cancel_enabled") is True
+
+
+def reset_due(tripped_at_ms: int | None, now_ms: int, window_ms: int = WINDOW_MS) -> bool:
+    """True once a whole window has passed since the trip."""
+    return tripped_at_ms is not None and now_ms - tripped_at_ms >= window_ms
+
+
+class OrderGroup:
+    """The executor's one order group: created at start, reset a window after each trip."""
+
+    def __init__(self, request: Request, *, contracts: int, write_cost: float) -> None:
+        self._request = request
+        self.contracts = contracts
+        self._cost = write_cost
+        self.id = ""
+        self.tripped_at_ms: int | None = None
+        self.resets = 0
+
+    def _fail(self, what: str, resp: httpx.Response) -> VenueError:
+        return VenueError(f"order group {what}: {error_text(resp)}",
+                          definitive=resp.status_code < 500, status=resp.status_code)
+
+    async def create(self) -> str:
+        """Create the group; its id is attached to every order from now on."""
+        resp = await self._request("POST", f"{BASE}/create",
+                                   body={"contracts_limit_fp": size_to_str(self.contracts * 100)},
+                                   write=True, cost=self._cost)
+        if resp.status_code not in (200, 201):
+            raise self._fail("create", resp)
+        self.id = str(resp.json().get("order_group_id") or "")
+        self.tripped_at_ms = None
+        log.info("kalshi order group created",
+                 extra={"order_group_id": self.id, "contracts_limit": self.contracts})
+        return self.id
+
+    def on_update(self, body: Mapping[str, Any]) -> None:
+        """Take an `order_group_updates` message body for our group."""
+        if str(body.get("order_group_id")) != self.id or not self.id:
+            return
+        event = body.get("event_type")
+        if event == "triggered":
+            ts = body.get("ts_ms")
+            at = int(ts) if isinstance(ts, int) and ts > 0 else None
+            if at is not None and (self.tripped_at_ms is None or at < self.tripped_at_ms):
+                self.tripped_at_ms = at
+            log.warning("kalshi order group triggered", extra={"order_group_id": self.id})
+        elif event == "reset":
+            self.tripped_at_ms = None
+
+    async def keep(self, now_ms: int) -> bool:
+        """Reset the group once a window has passed since it tripped; True if it was reset."""
+        if not self.id:
+            return False
+        resp = await self._request("GET", f"{BASE}/{self.id}")
+        if resp.status_code == 404:
+            log.warning("kalshi order group %s is gone; creating a new one", self.id)
+            await self.create()
+            return False
+        if resp.status_code != 200:
+            raise self._fail("read", resp)
+        if tripped(resp.json()):
+            self.tripped_at_ms = min(self.tripped_at_ms or now_ms, now_ms)
+        elif self.tripped_at_ms is None:
+            return False
+        if not reset_due(self.tripped_at_ms, now_ms):
+            return False
+        resp = await self._request("PUT", f"{BASE}/{self.id}/reset", write=True,
+                                   cost=self._cost, urgent=True)
+        if resp.status_code != 200:
+            raise self._fail("reset", resp)
+        self.tripped_at_ms = None
+        self.resets += 1
+        metrics.ORDERS.labels(venue="kalshi", action="order_group", outcome="reset").inc()
+        log.warning("kalshi order group had tripped (fill volume over %d contracts in 15 s); "
+                    "reset after the window", self.contracts, extra={"order_group_id": self.id})
+        return True

@@ -1,9 +1,14 @@
-"""Kalshi private stream: the `fill` channel, with gap recovery from REST after reconnects.
+"""Kalshi private stream: the `fill` and `order_group_updates` channels, with gap recovery
+of fills from REST after reconnects.
 
 Fills carry no sequence number, so after every (re)connect and subscribe the adapter
 reads `GET /portfolio/fills` from shortly before the last fill it saw (or from when
 it started) and hands every row to the sink; the executor's ledger publishes each
 (trade id, order id) once, so a fill seen on both paths is applied once.
+
+Both channels go in one subscribe command, sent once per connection (the venue gives each
+channel its own sid); an `order_group_updates` body goes to `on_group` (kalshi_groups.py),
+so a tripped group is known at once rather than at the next poll.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -20,7 +25,8 @@ from websockets.exceptions import ConnectionClosed
 
 from common import metrics, wsconnect
 from common.config import Config
-from common.errors import PriceError, VenueError
+from common.errors import VenueDataError, VenueError
+from common.venue_drops import drop
 from common.kalshi_auth import KalshiSigner, path_of
 from services.executor.adapter import UserSink
 from services.executor.orders import MarketTokens
@@ -37,11 +43,13 @@ class KalshiUserChannel:
     """Authenticated websocket on the `fill` channel; reconnects with jittered back-off."""
 
     def __init__(self, cfg: Config, adapter: KalshiExecution, signer: KalshiSigner,
-                 by_ticker: Mapping[str, MarketTokens]) -> None:
+                 by_ticker: Mapping[str, MarketTokens], *,
+                 on_group: Callable[[Mapping[str, Any]], None] | None = None) -> None:
         self._url = cfg.venues.kalshi.ws_url
         self._adapter = adapter
         self._signer = signer
         self._by_ticker = by_ticker
+        self._on_group = on_group
         self._last_ts_s = int(time.time()) - RECOVERY_MARGIN_S
         self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue="kalshi", channel="user")
         self._reconnects = metrics.FEED_RECONNECTS.labels(venue="kalshi", channel="user")
@@ -49,8 +57,11 @@ class KalshiUserChannel:
         self._rng = random.Random()
 
     def _subscribe_text(self) -> str:
+        """`fill` for our markets, plus `order_group_updates` (whose market spec the venue
+        ignores) when there is a group to follow."""
+        channels = ["fill"] + (["order_group_updates"] if self._on_group is not None else [])
         return json.dumps({"id": 1, "cmd": "subscribe", "params": {
-            "channels": ["fill"], "market_tickers": sorted(self._by_ticker)}},
+            "channels": channels, "market_tickers": sorted(self._by_ticker)}},
             separators=(",", ":"))
 
     async def run(self, sink: UserSink) -> None:
@@ -98,22 +109,29 @@ class KalshiUserChannel:
 
         try:
             msg: Any = msgspec.json.decode(frame)
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self._dropped.inc()
+            drop("kalshi", "user", exc)
             return
         if not isinstance(msg, dict) or msg.get("type") != "fill":
             if isinstance(msg, dict) and msg.get("type") == "error":
                 log.warning("kalshi user channel error: %.200s", frame)
+            elif isinstance(msg, dict) and msg.get("type") == "order_group_updates":
+                body = msg.get("msg")
+                if isinstance(body, dict) and self._on_group is not None:
+                    self._on_group(body)
             return
-        body = msg.get("msg") or {}
-        m = self._by_ticker.get(str(body.get("market_ticker")))
-        if m is None:
-            return
+        body = msg.get("msg")
         try:
+            if not isinstance(body, dict):
+                raise VenueDataError("msg", body, "not an object")
+            m = self._by_ticker.get(str(body.get("market_ticker")))
+            if m is None:
+                return
             fill = fill_from_wire(body, m.market, ts_recv_ns)
-        except (KeyError, TypeError, ValueError, PriceError) as exc:
+        except VenueDataError as exc:  # fill_from_wire raises nothing else
             self._dropped.inc()
-            log.warning("malformed kalshi fill: %s", exc, extra={"market": m.market})
+            drop("kalshi", "user", exc)
             return
         self._note(fill.ts_venue_ms)
         await sink.on_fill(fill)
