@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -155,17 +157,58 @@ def start_authenticator(cfg: CurveConfig, *, process: str) -> Any | None:
     return auth
 
 
+def ipc_holder_alive(path: str, *, timeout_s: float = 1.0) -> bool:
+    """Whether a live process listens on the unix socket at `path` (probed by connecting).
+
+    A refused connection means the file is left over from a process that died; a timeout
+    (a listener too busy to accept) counts as alive, so we never take over its endpoint."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(timeout_s)
+    try:
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        return False
+    except TimeoutError:
+        return True
+    except OSError as exc:  # not a socket, or no permission: not ours to remove either way
+        raise BusError(f"cannot probe ipc://{path}: {exc.strerror}") from exc
+    finally:
+        probe.close()
+    return True
+
+
+def _held(path: str, *, probes: int = 5, gap_s: float = 0.05) -> bool:
+    """Held by a live process on every probe: a socket this process just closed can still
+    accept for a moment while libzmq's I/O thread tears it down, so one probe is not enough."""
+    for attempt in range(probes):
+        if not ipc_holder_alive(path):
+            return False
+        if attempt + 1 < probes:
+            time.sleep(gap_s)
+    return True
+
+
 def bind(sock: zmq.asyncio.Socket, endpoint: str) -> None:
+    """Bind `sock`; an ipc endpoint held by a live process is refused, a stale one reused.
+    On refusal the socket is closed, so a caller that fails to start leaks nothing."""
     _prepare_ipc(endpoint)
     if endpoint.startswith("ipc://"):
         path = endpoint[len("ipc://") :]
+        if _held(path):
+            sock.close(linger=0)
+            raise BusError(
+                f"cannot bind {endpoint}: a running process already listens on it (another "
+                "stack with the same run_dir?); stop that stack with `pmm down` or give this "
+                "one another [stack] run_dir"
+            )
         try:
-            os.unlink(path)
+            os.unlink(path)  # a socket file left by a process that died
         except FileNotFoundError:
             pass
     try:
         sock.bind(endpoint)
     except zmq.ZMQError as exc:
+        sock.close(linger=0)
         raise BusError(f"cannot bind {endpoint}: {exc}; is another stack running?") from exc
 
 

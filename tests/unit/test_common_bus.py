@@ -1,7 +1,16 @@
+import asyncio
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import msgspec
 import pytest
+import zmq
 
 from common import bus, metrics
+from common.errors import BusError
 from common.messages import BookSnapshot, Level, MarketData, QuoteIntent
 
 
@@ -51,3 +60,66 @@ def test_old_sender_without_new_fields_still_decodes() -> None:
     codec: bus.Codec[object] = bus.Codec(MarketData, process="t", channel="md-skew")
     msg = codec.decode(raw)
     assert isinstance(msg, BookSnapshot) and msg.stale is False and msg.min_size == 0
+
+
+# --- binding an ipc endpoint: never take one over from a live process ------------------------
+
+def test_an_ipc_endpoint_held_by_a_live_socket_is_refused(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/commands.sock"
+    first = bus.pull(endpoint)
+    try:
+        with pytest.raises(BusError) as err:
+            bus.pull(endpoint)
+        assert str(err.value).startswith(f"cannot bind {endpoint}: a running process already "
+                                         "listens on it")
+        assert "`pmm down`" in str(err.value) and "run_dir" in str(err.value)
+        # the first binder still owns the endpoint: a sender reaches it
+        sender = zmq.Context.instance().socket(zmq.PUSH)
+        sender.setsockopt(zmq.LINGER, 0)
+        sender.connect(endpoint)
+        sender.send(b"still mine")
+        assert asyncio.run(_recv(first)) == b"still mine"
+        sender.close(linger=0)
+    finally:
+        first.close(linger=0)
+
+
+async def _recv(sock: Any) -> bytes:
+    return bytes(await asyncio.wait_for(sock.recv(), 5))
+
+
+def test_an_ipc_endpoint_held_by_another_process_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "control-risk.sock"
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", (
+            "import sys, zmq; s = zmq.Context().socket(zmq.ROUTER); "
+            f"s.bind('ipc://{path}'); print('bound', flush=True); sys.stdin.read()")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as holder:
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "bound"
+            with pytest.raises(BusError, match="a running process already listens on it"):
+                bus.router(f"ipc://{path}")
+        finally:
+            holder.kill()
+            holder.wait()
+    # the holder died without closing its socket: the file is stale now and is reused
+    assert path.exists()
+    sock = bus.router(f"ipc://{path}")
+    sock.close(linger=0)
+
+
+def test_a_stale_socket_file_is_reused(tmp_path: Path) -> None:
+    path = tmp_path / "events.sock"
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    dead.bind(str(path))  # bound, never listening, then closed: the file stays behind
+    dead.close()
+    assert path.exists() and not bus.ipc_holder_alive(str(path))
+    sock = bus.pub(f"ipc://{path}")
+    sock.close(linger=0)
+
+
+def test_a_socket_closed_in_this_process_can_be_bound_again(tmp_path: Path) -> None:
+    endpoint = f"ipc://{tmp_path}/state.sock"
+    for _ in range(3):
+        bus.pub(endpoint).close(linger=0)
