@@ -37,24 +37,22 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "kalshi.py", "KalshiExecution.cancel", "row"):
         "kalshi:DELETE /portfolio/events/orders/batched .orders",
     (EX + "kalshi.py", "KalshiExecution.cancel", "err"): "kalshi:ErrorResponse",
-    (EX + "kalshi.py", "KalshiExecution.cancel_all", "resp.json()"):
-        "kalshi:DELETE /portfolio/events/orders",
-    (EX + "kalshi.py", "KalshiExecution.cancel_all", "r"): "kalshi:DELETE /portfolio/events/orders",
-    (EX + "kalshi.py", "KalshiExecution.open_orders", "data"): "kalshi:GET /portfolio/orders",
     (EX + "kalshi.py", "KalshiExecution._venue_order", "row"):
         "kalshi:GET /portfolio/orders .orders",
-    (EX + "kalshi.py", "KalshiExecution.fills_since", "data"): "kalshi:GET /portfolio/fills",
     (EX + "kalshi.py", "KalshiExecution.fills_since", "row"): "kalshi:GET /portfolio/fills .fills",
-    (EX + "kalshi.py", "KalshiExecution.positions", "resp.json()"):
-        "kalshi:GET /portfolio/positions",
     (EX + "kalshi.py", "KalshiExecution.positions", "row"):
         "kalshi:GET /portfolio/positions .market_positions",
     (EX + "kalshi_amend.py", "_one", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/{order_id}/amend",
-    (EX + "kalshi_groups.py", "create_group", "resp.json()"):
+    (EX + "kalshi_groups.py", "OrderGroup.create", "resp.json()"):
         "kalshi:POST /portfolio/order_groups/create",
-    (EX + "kalshi_groups.py", "keep_group", "data"):
+    (EX + "kalshi_groups.py", "tripped", "view"):
         "kalshi:GET /portfolio/order_groups/{order_group_id}",
+    (EX + "kalshi_groups.py", "OrderGroup.on_update", "body"): "kalshi-ws:order_group_updates",
+    # one list-page reader for every paged GET the executor makes
+    (EX + "kalshi_wire.py", "page_rows", "data"): (
+        "kalshi:GET /portfolio/orders", "kalshi:GET /portfolio/fills",
+        "kalshi:GET /portfolio/positions"),
     (EX + "kalshi_wire.py", "fill_from_wire", "body"):
         ("kalshi:GET /portfolio/fills .fills", "kalshi-ws:fill"),
     (EX + "kalshi_wire.py", "error_text", "data"): ("kalshi:ErrorResponse", "kalshi-docs:rate-limited"),

@@ -20,14 +20,6 @@ from tests.conformance.census_reads import ROOT, Read, all_reads, source_reads
 READS = all_reads()
 
 KNOWN_DIVERGENCES: dict[tuple[str, str, str], str] = {
-    ("services/executor/kalshi_groups.py", "keep_group", "status"):
-        "GetOrderGroupResponse has no `status`: a tripped group is never seen (issue 14)",
-    ("services/executor/kalshi_groups.py", "keep_group", "triggered_ts_ms"):
-        "GetOrderGroupResponse has no `triggered_ts_ms` (issue 14)",
-    ("services/executor/kalshi.py", "KalshiExecution.cancel_all", "orders"):
-        "DELETE /portfolio/events/orders answers 204 with no body: no `orders` list",
-    ("services/executor/kalshi.py", "KalshiExecution.cancel_all", "order_id"):
-        "DELETE /portfolio/events/orders answers 204 with no body: no rows",
     ("services/ingest/kalshi.py", "KalshiFeed._translate", "ts_ms"):
         "orderbook_snapshot msg has no `ts_ms` in the docs (only deltas carry ts/ts_ms)",
     ("services/executor/polymarket_results.py", "classify_post", "error"):

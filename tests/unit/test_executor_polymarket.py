@@ -195,3 +195,39 @@ def test_reconcile_adopts_drops_and_handles_races() -> None:
     blocked = reconcile({}, [vo("a")], tokens=TOKENS, requested_ns=0, removed_since={},
                         blocked_markets=frozenset({"m1"}))
     assert blocked.cancel == ["a"] and blocked.live == {}
+
+
+# --- official payloads (tests/fixtures/PROVENANCE.toml: the docs' user-channel examples) ---
+
+DOCS_OWNER = "9180014b-33c8-9240-a14b-bdca11c0a465"
+
+
+def test_official_order_example_decodes_as_a_placement() -> None:
+    (msg,), bad = decode_user_frame(load("official_ws_user_order.json"))
+    assert bad == 0 and isinstance(msg, OrderMsg)
+    update = order_update(msg)
+    assert (update.kind, update.side, update.price, update.remaining) == ("placed", "SELL", 5700, 1000)
+
+
+def test_official_trade_example_is_our_taker_fill() -> None:
+    (msg,), bad = decode_user_frame(load("official_ws_user_trade.json"))
+    assert bad == 0 and isinstance(msg, TradeMsg) and not trade_failed(msg)
+    # the docs' example names one API key as taker and maker, so both legs are ours
+    maker, taker = fills_from_trade(msg, me=Identity(api_key=DOCS_OWNER), assets=ASSETS,
+                                    known_order=lambda _: False, ts_recv_ns=1)
+    assert maker.order_id == "0xff354cd7ca7539dfa9c28d90943ab5779a4eac34b9b37a757d7b32bdfb11790b"
+    assert taker.order_id == "0x06bc63e346ed4ceddce9efd6b3af37c8f8f440c92fe7da6b2d0f9e4ccbc50c42"
+    for fill in (maker, taker):
+        assert (fill.trade_id, fill.outcome, fill.side, fill.price, fill.size) == (
+            "28c4d2eb-bbea-40e7-a9f0-b2fdb56b2c2e", "NO", "BUY", 5700, 1000)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "docs user-channel trade example sends `timestamp` (and `matchtime`) in unix SECONDS; "
+    "polymarket_user._ts_ms reads `timestamp` as milliseconds and ignores `matchtime`"))
+def test_official_trade_example_time_is_seconds() -> None:
+    (msg,), _ = decode_user_frame(load("official_ws_user_trade.json"))
+    fills = fills_from_trade(msg, me=Identity(api_key=DOCS_OWNER), assets=ASSETS,  # type: ignore[arg-type]
+                             known_order=lambda _: False, ts_recv_ns=1)
+    assert len(fills) == 2
+    assert [f.ts_venue_ms for f in fills] == [1_672_290_701_000] * 2

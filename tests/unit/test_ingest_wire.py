@@ -173,3 +173,19 @@ def test_subscription_names_yes_tokens_only(feed: PolymarketFeed) -> None:
     assert json.loads(sub) == {"type": "market", "assets_ids": [YES, RESOLVED_YES],
                                "custom_feature_enabled": True}
     assert feed.url() == "ws://127.0.0.1:8711/ws/market"
+
+
+def test_official_price_change_example(feed: PolymarketFeed) -> None:
+    """The docs' market-channel `price_change` example (PROVENANCE.toml): both tokens of a
+    market in one message, sizes as new aggregate levels; only the YES token moves our book."""
+    events, bad = wire.decode_frame(load("official_ws_market_price_change.json"))
+    assert bad == 0 and [type(e) for e in events] == [wire.PriceChangeMsg]
+    (msg,) = events
+    assert isinstance(msg, wire.PriceChangeMsg)
+    assert [(c.side, c.price, c.size) for c in msg.price_changes] == [
+        ("BUY", "0.5", "200"), ("SELL", "0.5", "200")]
+    updates, bad = feed.parse(load("official_ws_market_price_change.json"))
+    assert bad == 0
+    (changes,) = updates
+    assert isinstance(changes, LevelChanges) and changes.market == "m1"
+    assert [(c.side, c.price, c.size) for c in changes.changes] == [("BUY", 5000, 20000)]
