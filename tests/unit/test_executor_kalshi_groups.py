@@ -20,7 +20,6 @@ from services.executor.adapter import Placed, Rejected
 from services.executor.kalshi import KalshiExecution
 from services.executor.kalshi_groups import WINDOW_MS, limit_contracts, reset_due, tripped
 from services.executor.orders import DesiredOrder
-from tests.support.executor import eventually
 from tests.support.sim import SimThread
 from tests.unit.test_sim_kalshi import TICKER, kalshi_config
 
@@ -112,7 +111,9 @@ def test_a_tripped_group_is_detected_reset_and_quoting_resumes(sim: SimThread) -
             [refused] = (await ad.place([bid(4500, 100)])).results
             assert isinstance(refused, Rejected) and "order_group" in refused.reason
             # the websocket told the adapter at once, with the engine's time
-            await eventually(lambda: ad.group.tripped_at_ms is not None, timeout=5)
+            deadline = time.monotonic() + 5
+            while ad.group.tripped_at_ms is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
             tripped_at = ad.group.tripped_at_ms
             assert tripped_at is not None
             # within the window: seen as tripped through REST, not reset yet
