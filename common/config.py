@@ -89,12 +89,13 @@ class PolymarketConfig(ConfigSection, frozen=True):
     heartbeat_interval_ms: PositiveMs = 5000
     max_batch: Annotated[int, Meta(ge=1, le=15)] = 15
     request_timeout_ms: PositiveMs = 5000
-    # Per-signer trading token buckets (venues.md A7; Standard tier defaults, 1 token per order
-    # or per cancelled id). Cancels never wait behind placements.
-    order_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 40.0
-    order_burst: Annotated[float, Meta(ge=1, le=1e6)] = 60.0
-    cancel_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 80.0
-    cancel_burst: Annotated[float, Meta(ge=1, le=1e6)] = 120.0
+    # Per-signer trading token buckets (venues.md A7; 1 token per order or per cancelled id).
+    # Defaults: 90% of the Standard tier (40/s burst 60, cancels 80/s burst 120), so the
+    # executor stays inside the venue's bucket. Cancels never wait behind placements.
+    order_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 36.0
+    order_burst: Annotated[float, Meta(ge=1, le=1e6)] = 54.0
+    cancel_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 72.0
+    cancel_burst: Annotated[float, Meta(ge=1, le=1e6)] = 108.0
 
 
 class KalshiConfig(ConfigSection, frozen=True):
@@ -107,7 +108,9 @@ class KalshiConfig(ConfigSection, frozen=True):
     request_timeout_ms: PositiveMs = 5000
     max_batch: Annotated[int, Meta(ge=1, le=20)] = 20
     write_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
-    write_burst_s: Annotated[float, Meta(gt=0, le=60)] = 2.0
+    write_burst_s: Annotated[float, Meta(gt=0, le=60)] = 1.0
+    """Seconds of budget the write bucket holds: 1 on Basic, 2 on the higher tiers
+    (kalshi-python-sync `BucketLimit`; GET /account/limits `write.bucket_capacity`)."""
     read_tokens_per_s: Annotated[float, Meta(gt=0, le=1e6)] = 200.0
     order_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
     cancel_cost: Annotated[int, Meta(ge=0, le=1000)] = 2

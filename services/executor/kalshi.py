@@ -48,7 +48,7 @@ from services.executor.orders import (
     client_key,
 )
 from services.executor.kalshi_groups import OrderGroup, limit_contracts
-from services.executor.ratelimit import Prepaid, TokenBucket
+from services.executor.ratelimit import Prepaid, TokenBucket, placement_batch
 
 __all__ = ["KalshiExecution", "dollars", "fill_from_wire", "kalshi_tokens"]
 
@@ -83,6 +83,9 @@ class KalshiExecution:
         self._prepaid = Prepaid(self._write)
         """Tokens reserve_placements took ahead for a market's next placements and amends."""
         self._read = TokenBucket(k.read_tokens_per_s, k.read_tokens_per_s)
+        self.batch_size = placement_batch(k.max_batch, self._write.capacity, k.order_cost)
+        """Orders per batched create: a batch costs the sum of its orders, and one costing
+        more than the venue's write bucket holds is refused every time."""
         self._markets = list(markets)
         self._by_ticker = {m.venue_market: m for m in self._markets}
         self._by_market = {m.market: m for m in self._markets}
@@ -199,8 +202,8 @@ class KalshiExecution:
         return out, wire_ns
 
     async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
-        """Post post-only orders in batches of at most max_batch, concurrently."""
-        n = self._k.max_batch
+        """Post post-only orders in batches the write bucket can pay for, concurrently."""
+        n = self.batch_size
         done = await asyncio.gather(*(self._place_chunk(orders[i:i + n])
                                       for i in range(0, len(orders), n)))
         wire = [ns for _, ns in done if ns]
@@ -277,7 +280,7 @@ class KalshiExecution:
         for attempt in range(CANCEL_RETRIES):
             try:
                 resp = await self.request("DELETE", "/portfolio/events/orders", write=True,
-                                          cost=self._k.cancel_cost, urgent=True)
+                                          cost=self._k.order_cost, urgent=True)  # default cost
             except VenueError as exc:
                 return CancelOutcome(ambiguous=True, reason=str(exc))
             if resp.status_code == 429 and attempt + 1 < CANCEL_RETRIES:

@@ -57,7 +57,7 @@ from services.executor.polymarket_results import (
     is_definitive,
 )
 from services.executor.polymarket_user import Asset, Identity, UserChannel
-from services.executor.ratelimit import Prepaid, TokenBucket
+from services.executor.ratelimit import Prepaid, RetryAfterHook, TokenBucket, tag_retry_after
 
 __all__ = ["PolymarketExecution", "cancel_outcome", "classify_post", "error_text",
            "is_definitive"]
@@ -65,6 +65,17 @@ __all__ = ["PolymarketExecution", "cancel_outcome", "classify_post", "error_text
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CANCEL_RETRIES = 3
+RETRY_AFTER = RetryAfterHook()
+"""Retry-After of the SDK's last 429 per worker thread (the SDK's exception drops headers)."""
+
+
+def _tagged(fn: Callable[..., T], *args: Any) -> T:
+    """Call `fn` in a worker thread; a venue error leaves with that thread's Retry-After."""
+    try:
+        return fn(*args)
+    except PolyException as exc:
+        tag_retry_after(exc, RETRY_AFTER)
+        raise
 
 
 class PolymarketExecution:
@@ -97,6 +108,7 @@ class PolymarketExecution:
                     tick_size=tick, neg_risk=m.neg_risk  # type: ignore[arg-type]
                 )
         sdk_http._http_client.timeout = httpx.Timeout(pm.request_timeout_ms / 1000)
+        RETRY_AFTER.install(sdk_http._http_client)
         self._client = ClobClient(
             pm.rest_url, chain_id=pm.chain_id, key=private_key,
             signature_type=pm.signature_type, funder=pm.funder or None,
@@ -142,7 +154,9 @@ class PolymarketExecution:
     def _note_status(self, bucket: TokenBucket, exc: Exception | None) -> None:
         if exc is not None and getattr(exc, "status_code", None) == 429:
             self._limited.inc()
-            log.warning("polymarket rate limited (429); backing off %.2fs", bucket.limited())
+            tag_retry_after(exc, RETRY_AFTER)  # no-op unless in the thread that saw the 429
+            log.warning("polymarket rate limited (429); backing off %.2fs",
+                        bucket.limited(getattr(exc, "retry_after_s", None)))
         elif exc is None:
             bucket.ok()
 
@@ -155,7 +169,7 @@ class PolymarketExecution:
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
         try:
-            return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+            return await loop.run_in_executor(self._pool, functools.partial(_tagged, fn, *args))
         finally:
             metrics.VENUE_LATENCY.labels(venue=self.venue, endpoint=endpoint).observe(
                 time.perf_counter() - start

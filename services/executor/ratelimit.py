@@ -2,15 +2,23 @@
 
 Placements may only spend tokens above a reserve kept for cancels, so a burst of
 placements can never leave a cancel waiting; cancels (`urgent`) may spend down to
-zero. A 429 from the venue empties the bucket and blocks it for an exponentially
-growing pause (reset by the next success), since Kalshi sends no Retry-After.
+zero. A placement costing more than the bucket holds above its reserve waits for a full
+bucket and then pays its whole cost: the venue charges every token, so the bucket does too.
+A 429 from the venue empties the bucket and blocks it for the venue's Retry-After where it
+sends one (Polymarket), else for an exponentially growing pause reset by the next success
+(Kalshi sends no Retry-After).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import threading
 import time
 from collections.abc import Callable
+from typing import Any
+
+import httpx
 
 CANCEL_RESERVE = 0.25
 """Share of the bucket placements may not touch."""
@@ -42,9 +50,9 @@ class TokenBucket:
         """Seconds until `cost` is affordable (0 if now); never more than one refill of it."""
         now = self._refill()
         floor = 0.0 if urgent else self.reserve
-        cost = min(cost, self.capacity - floor)
+        need = min(cost + floor, self.capacity)
         blocked = max(0.0, self._blocked_until - now)
-        short = cost + floor - self.tokens
+        short = need - self.tokens
         return max(blocked, short / self.rate if short > 0 else 0.0)
 
     def try_take(self, cost: float, *, urgent: bool = False) -> float:
@@ -52,8 +60,7 @@ class TokenBucket:
         the seconds until it would be."""
         delay = self.wait_needed(cost, urgent=urgent)
         if delay <= 0:
-            floor = 0.0 if urgent else self.reserve
-            self.tokens -= min(cost, self.capacity - floor)
+            self.tokens -= cost
         return delay
 
     async def take(self, cost: float, *, urgent: bool = False) -> float:
@@ -67,14 +74,16 @@ class TokenBucket:
             waited += delay
         return waited
 
-    def limited(self) -> float:
-        """The venue said 429: empty the bucket and pause; return the pause in seconds."""
+    def limited(self, retry_after_s: float | None = None) -> float:
+        """The venue said 429: empty the bucket and pause for `retry_after_s` if the venue
+        said how long, else for a doubling pause; return the pause in seconds."""
         self._refill()
         self.rate_limited += 1
         self._pause = min(MAX_PAUSE_S, self._pause * 2 if self._pause else 0.1)
-        self.tokens = 0.0
-        self._blocked_until = self._clock() + self._pause
-        return self._pause
+        pause = self._pause if retry_after_s is None else min(MAX_PAUSE_S, retry_after_s)
+        self.tokens = min(self.tokens, 0.0)
+        self._blocked_until = max(self._blocked_until, self._clock() + pause)
+        return pause
 
     def ok(self) -> None:
         """A request went through: the next 429 starts the back-off afresh."""
@@ -114,3 +123,52 @@ class Prepaid:
     def credit(self, market: str) -> float:
         """The tokens `market` still has reserved."""
         return self._credit.get(market, 0.0)
+
+
+def placement_batch(max_batch: int, capacity: float, order_cost: float) -> int:
+    """Orders per batched placement that the bucket pays for above its cancel reserve
+    (at least 1): a venue that bills a batch per item refuses, every time, a batch costing
+    more than its bucket holds (Kalshi Basic: 100 tokens, 10 per order)."""
+    if order_cost <= 0:
+        return max_batch
+    return max(1, min(max_batch, int(capacity * (1 - CANCEL_RESERVE) // order_cost)))
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta seconds; an HTTP date is not used by the
+    venues); None if absent or unreadable."""
+    try:
+        seconds = float(value) if value else math.nan
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+class RetryAfterHook:
+    """Keeps the Retry-After of the last response each thread received through an httpx
+    client (install it as a response event hook), so an SDK that raises on 429 without the
+    headers can still be honoured: read it in the same thread right after the call."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __call__(self, response: httpx.Response) -> None:
+        self._local.value = (retry_after_s(response.headers.get("Retry-After"))
+                             if response.status_code == 429 else None)
+
+    def install(self, client: httpx.Client) -> None:
+        hooks: list[Any] = client.event_hooks.get("response", [])
+        if self not in hooks:
+            client.event_hooks = {**client.event_hooks, "response": [*hooks, self]}
+
+    def take(self) -> float | None:
+        """This thread's last Retry-After (once)."""
+        value: float | None = getattr(self._local, "value", None)
+        self._local.value = None
+        return value
+
+
+def tag_retry_after(exc: BaseException, hook: RetryAfterHook) -> None:
+    """Attach this thread's last Retry-After to `exc` as `retry_after_s`."""
+    if getattr(exc, "retry_after_s", None) is None:
+        exc.retry_after_s = hook.take()  # type: ignore[attr-defined]
