@@ -3,20 +3,31 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The official Kalshi client needs Python 3.13: its own environment, rebuilt when the pin changes.
+KALSHI_VENV := .venv-kalshi
+KALSHI_REQUIREMENTS := tests/conformance/requirements-kalshi.txt
+KALSHI_STAMP := $(KALSHI_VENV)/.installed
 
-.PHONY: demo test lint unit integration bench clean venv
+.PHONY: demo test lint unit integration conformance bench clean venv
 
-venv: $(STAMP)
+venv: $(STAMP) $(KALSHI_STAMP)
 
 $(STAMP): pyproject.toml
 	@bash scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
 	@touch $(STAMP)
 
+$(KALSHI_STAMP): $(KALSHI_REQUIREMENTS) scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh --kalshi "$(KALSHI_VENV)" "$(KALSHI_REQUIREMENTS)"
+	@touch $(KALSHI_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/pmm demo
 
-test: lint
+test: lint $(KALSHI_STAMP)
 	$(PY) -m pytest -q tests
+
+conformance: $(STAMP) $(KALSHI_STAMP)
+	$(PY) -m pytest -q tests/conformance
 
 lint: $(STAMP)
 	@echo "==> ruff (STYLE.md 11: bugbear, async, logging, security) and mypy"
@@ -33,4 +44,4 @@ bench: $(STAMP)
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pmm
+	rm -rf $(VENV) $(KALSHI_VENV) .pmm
