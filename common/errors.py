@@ -28,3 +28,44 @@ class VenueError(PmmError):
 
 class AuthError(PmmError):
     """A control message failed authentication."""
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """A bounded, constant-time description of a value from the outside world.
+
+    Never calls repr() on a container or a huge int: repr of a 10,000-digit int raises
+    ValueError and repr of a deep list is slow, and both would defeat a venue edge that
+    must stay fast on hostile input.
+    """
+    if isinstance(value, str):
+        text = repr(value[:limit])
+        return text if len(value) <= limit else text + "..."
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(value) if value.bit_length() <= 64 else f"<int of {value.bit_length()} bits>"
+    if isinstance(value, (list, dict, tuple)):
+        return f"<{type(value).__name__} of {len(value)}>"
+    return f"<{type(value).__name__}>"
+
+
+class VenueDataError(PriceError):
+    """A venue message carries an unusable value: the message is dropped and counted.
+
+    `field` is the venue's name of the bad field (a bounded metric label, chosen by our
+    parser, never taken from the payload); `value` is a short description of what came.
+    Subclasses PriceError so every existing `except PriceError` at the edges still holds.
+    """
+
+    def __init__(self, field: str, value: object, reason: str = "unusable") -> None:
+        self.field = field
+        self.value = short_repr(value)
+        super().__init__(f"{field}: {reason}: {self.value}")
+
+
+class StorageError(PmmError):
+    """A durable write failed (disk full, I/O error, a read-only or corrupt file).
+
+    Never fatal: the process that owns the store latches its kill switch, cancels, counts
+    the fault in `pmm_storage_faults_total` and keeps answering (issue 15, item 4).
+    """

@@ -49,6 +49,12 @@ FEED_STALE = Gauge(
 VENUE_MESSAGES_DROPPED = Counter(
     "pmm_venue_messages_dropped_total", "Venue messages that did not parse", ["venue", "channel"],
 )
+VENUE_FIELDS_REJECTED = Counter(
+    "pmm_venue_fields_rejected_total",
+    "Venue messages dropped at the edge, by the field that was unusable (bad number, wrong "
+    "type, out of range); field is a name from our parsers, never from the payload",
+    ["venue", "channel", "field"],
+)
 
 QUOTES = Counter(
     "pmm_quote_intents_total", "Quote intents sent by quoters", ["market"],
@@ -73,6 +79,11 @@ RISK_REJECTIONS = Counter(
 HALTED = Gauge(
     "pmm_market_halted", "1 while a market is halted", ["market"],
     multiprocess_mode="livemostrecent",
+)
+STORAGE_FAULTS = Counter(
+    "pmm_storage_faults_total",
+    "Durable writes that failed (disk full, I/O error); each latches the owner's kill switch",
+    ["store"],
 )
 KILL_ACTIVE = Gauge(
     "pmm_kill_switch_active", "1 while the kill switch is latched", ["process"],

@@ -9,11 +9,12 @@ risk's job (it sends exit orders through ApprovedIntent.exit_bids/exit_asks).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from common import metrics
-from common.errors import AuthError
+from common.errors import AuthError, StorageError
 from common.messages import Ack, Flatten, Kill, Pause, Reset
 
 if TYPE_CHECKING:
@@ -65,3 +66,20 @@ async def handle_control(actor: ExecutorActor, frame: bytes) -> Ack:
             return Ack(receiver=name, nonce=msg.nonce, ok=ok,
                        detail=outcome.reason or "orders cancelled; risk works the exit")
     return Ack(receiver=name, nonce="", ok=False, detail="unsupported")
+
+
+def storage_fault(actor: ExecutorActor, exc: StorageError) -> None:
+    """A journal write failed (disk full, I/O error): latch the kill switch, drop what is
+    pending and cancel everything in the background, so the caller (a fill handler, a
+    worker, reconciliation) carries on and the process stays up and answering. Released by
+    `pmm reset`; a write that fails again latches it again."""
+    if actor.kill_all:
+        return
+    log.error("%s: kill switch latched, every order cancelled. Free disk space or repair "
+              "%s, then run `pmm reset`", exc, actor.journal.path,
+              extra={"market": "", "order_id": ""})
+    actor.kill_all = True
+    actor.drop_pending(None)
+    metrics.KILL_ACTIVE.labels(process=actor.name).set(1)
+    actor.fault_cancel = asyncio.create_task(actor.cancel_scope(None, "storage_fault"),
+                                             name="storage_fault")

@@ -12,7 +12,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from common import bus, metrics, topics
+from common.errors import StorageError
 from common.messages import ExecutorReport, Fill, Heartbeat, OrderEvent
+from services.executor import control
 from services.executor.adapter import OrderUpdate
 from services.executor.orders import LiveOrder
 from services.executor.report import ladder_of
@@ -39,7 +41,10 @@ class EventsMixin(_Base):
         """Publish each (trade, order) fill once and shrink the order it hit."""
         new, events = self.ledger.on_fill(fill, self._clock_ns())
         if new:  # journaled first: re-published to risk after an outage (replay.py)
-            self.fill_journal.record(fill, self._wall_ns())
+            try:
+                self.fill_journal.record(fill, self._wall_ns())
+            except StorageError as exc:  # risk journals it too: publish, then fail safe
+                control.storage_fault(self, exc)
             await self._publish(topics.events(self.venue, fill.market), fill)
         for ev in events:
             await self._publish_event(ev)
@@ -51,7 +56,10 @@ class EventsMixin(_Base):
             metrics.ORDERS.labels(venue=self.venue, action="fill", outcome="reversed").inc()
             log.warning("trade %s failed at the venue: fill reversed", fill.trade_id,
                         extra={"market": fill.market, "order_id": fill.order_id})
-            self.fill_journal.record_reversal(reversal)
+            try:
+                self.fill_journal.record_reversal(reversal)
+            except StorageError as exc:
+                control.storage_fault(self, exc)
             await self._publish(topics.events(self.venue, fill.market), reversal)
 
     async def on_order(self, update: OrderUpdate) -> None:

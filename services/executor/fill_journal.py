@@ -20,6 +20,7 @@ from pathlib import Path
 import msgspec
 
 from common.messages import Fill, FillReversal
+from common.storage import guarded
 
 KEEP_NS = 2 * 86_400 * 10**9
 """Fill rows are kept two days (replays reach back minutes, the REST horizon hours)."""
@@ -66,7 +67,7 @@ class FillJournal:
 
     def record(self, fill: Fill, now_ns: int) -> bool:
         """Commit one fill before it is published; False if (trade, order) was already here."""
-        with self._lock:
+        with self._lock, guarded("executor_fills"):
             cur = self._db.execute(
                 "INSERT OR IGNORE INTO fills(trade_id, order_id, market, ts_venue_ms,"
                 " journaled_ns, fill) VALUES (?, ?, ?, ?, ?, ?)",
@@ -76,7 +77,7 @@ class FillJournal:
 
     def record_reversal(self, rev: FillReversal) -> None:
         """Attach a reversal to its fill's row (before the reversal is published)."""
-        with self._lock:
+        with self._lock, guarded("executor_fills"):
             self._db.execute("UPDATE fills SET reversal = ? WHERE trade_id = ? AND order_id = ?",
                              (_enc.encode(rev), rev.trade_id, rev.order_id))
 
@@ -108,6 +109,6 @@ class FillJournal:
 
     def note_risk_seen(self, wall_ns: int) -> None:
         """Persist the wall time of a risk heartbeat."""
-        with self._lock:
+        with self._lock, guarded("executor_fills"):
             self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('risk_seen_ns', ?)",
                              (wall_ns,))

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from msgspec import Struct
 
+from common.storage import guarded
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
     key TEXT PRIMARY KEY,
@@ -93,7 +95,7 @@ class OrderJournal:
         rows = list(rows)
         if not rows:
             return
-        with self._lock:
+        with self._lock, guarded("executor_orders"):
             self._db.executemany(
                 "INSERT OR REPLACE INTO orders(key, order_id, market, token, price, size, ts_ns)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -108,7 +110,7 @@ class OrderJournal:
         """Attach the venue's order id to a row recorded under a client key."""
         if not order_id or key not in self._keys or self._ids.get(order_id) == key:
             return
-        with self._lock:
+        with self._lock, guarded("executor_orders"):
             self._db.execute("UPDATE orders SET order_id = ? WHERE key = ?", (order_id, key))
             self._ids[order_id] = key
 
@@ -135,7 +137,7 @@ class OrderJournal:
     def prune(self, keep: Iterable[str], before_ns: int) -> int:
         """Forget rows written before `before_ns` whose key or order id is not in `keep`."""
         keep = set(keep)
-        with self._lock:
+        with self._lock, guarded("executor_orders"):
             rows = self._db.execute(
                 "SELECT key, order_id FROM orders WHERE ts_ns < ?", (before_ns,)).fetchall()
             gone = [(k, oid) for k, oid in rows if k not in keep and oid not in keep]

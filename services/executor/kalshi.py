@@ -276,7 +276,11 @@ class KalshiExecution:
                              ambiguous=outcome.ambiguous, everything=clean, reason=outcome.reason)
 
     async def cancel_all(self) -> CancelOutcome:
-        """DELETE /portfolio/events/orders: every resting order of the account."""
+        """DELETE /portfolio/events/orders: every resting order of the account.
+
+        The venue answers 204 with no body (kalshi-python-sync `cancel_all_orders`), so the
+        cancelled ids are not listed: `everything` marks every order we track as gone.
+        """
         for attempt in range(CANCEL_RETRIES):
             try:
                 resp = await self.request("DELETE", "/portfolio/events/orders", write=True,
@@ -285,9 +289,8 @@ class KalshiExecution:
                 return CancelOutcome(ambiguous=True, reason=str(exc))
             if resp.status_code == 429 and attempt + 1 < CANCEL_RETRIES:
                 continue
-            if resp.status_code == 200:
-                ids = [str(r.get("order_id")) for r in resp.json().get("orders") or ()]
-                return CancelOutcome(gone=tuple(ids), everything=True)
+            if resp.status_code in (200, 204):  # Kalshi answers 204 without a body
+                return CancelOutcome(everything=True)
             if resp.status_code >= 500:
                 return CancelOutcome(ambiguous=True, reason=error_text(resp))
             return CancelOutcome(failed=("*",), reason=error_text(resp))

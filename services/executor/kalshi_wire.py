@@ -23,7 +23,7 @@ def dollars(pips: int) -> str:
 
 def fill_from_wire(body: dict[str, Any], market: str, ts_recv_ns: int) -> Fill:
     """A Kalshi fill (REST Fill or `fill` channel body) as our Fill, in the token's own price."""
-    outcome = str(body.get("side") or body.get("outcome_side") or "")
+    outcome = str(body.get("outcome_side") or body.get("side") or "")  # REST `side` is deprecated
     action = str(body.get("action") or "buy")
     if outcome not in ("yes", "no") or action not in ("buy", "sell"):
         raise PriceError(f"bad fill side {outcome!r}/{action!r}")

@@ -28,12 +28,12 @@ from typing import Any
 from common import bus, metrics, topics
 from common.auth import receiver_verifier, seal_ack
 from common.config import Config, endpoint
-from common.errors import VenueError
+from common.errors import StorageError, VenueError
 from common.messages import (
     ApprovedIntent, CancelMarket, EventChannel, ExecutorCommand, Level, MarketData,
     OrderEvent, StateChannel,
 )
-from services.executor import apply, recovery
+from services.executor import apply, control, recovery
 from services.executor.adapter import CancelOutcome, ExecutionAdapter
 from services.executor.control import handle_control
 from services.executor.events import EventsMixin
@@ -90,6 +90,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         placements were on the wire when a cancel for its market was issued is cancelled
         again as soon as they land, since the cancel may have reached the venue first."""
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
+        self.fault_cancel: asyncio.Task[Any] | None = None
+        """The cancel a storage fault started (control.storage_fault)."""
         self.risk_ok = False
         self.risk_instance = ""
         """The risk incarnation heard last (`Heartbeat.instance`); approvals from any other
@@ -288,6 +290,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
                     await self.apply_intent(*item)
                 except VenueError as exc:
                     log.warning("ladder not applied: %s", exc, extra={"market": market})
+                except StorageError as exc:  # nothing unjournaled was sent: fail safe
+                    control.storage_fault(self, exc)
 
     async def apply_intent(self, intent: ApprovedIntent, recv_ns: int) -> None:
         """Apply one approved ladder to the venue (apply.py)."""
@@ -342,10 +346,13 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         result = self.ledger.reconcile(
             venue_orders, requested_ns=requested, blocked=blocked,
             owns=lambda vo: self.journal.owns(vo.order_id, vo.client_id))
-        for provisional, order_id in result.resolved.items():
-            self.journal.placed(provisional.removeprefix(CLIENT_KEY_PREFIX), order_id)
-        self.journal.prune_retired(  # keeps the journal to minutes of orders (journal.py)
-            {k.removeprefix(CLIENT_KEY_PREFIX) for k in self.ledger.live}, self._wall_ns())
+        try:
+            for provisional, order_id in result.resolved.items():
+                self.journal.placed(provisional.removeprefix(CLIENT_KEY_PREFIX), order_id)
+            self.journal.prune_retired(  # keeps the journal to minutes of orders (journal.py)
+                {k.removeprefix(CLIENT_KEY_PREFIX) for k in self.ledger.live}, self._wall_ns())
+        except StorageError as exc:
+            control.storage_fault(self, exc)
         if result.adopted or result.dropped or result.foreign:
             log.info("reconciled: adopted %d, dropped %d, foreign %d (cancelled)",
                      result.adopted, result.dropped, result.foreign)

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from common import metrics
-from common.errors import VenueError
+from common.errors import StorageError, VenueError
+from services.executor import control
 
 if TYPE_CHECKING:
     from services.executor.process import ExecutorActor
@@ -59,7 +60,11 @@ async def startup(actor: ExecutorActor, stop: asyncio.Event) -> bool:
         return False
     actor.reconciled = True
     keep = set(actor.ledger.live)
-    pruned = actor.journal.prune(keep, started_ns)
+    try:
+        pruned = actor.journal.prune(keep, started_ns)
+    except StorageError as exc:
+        pruned = 0
+        control.storage_fault(actor, exc)
     actor.startup_adopted = len(keep)
     actor.startup_done.set()  # positions and journaled fills go to risk once it is heard
     log.info("startup reconciliation done: %d order(s) adopted, %d cancelled, %d journal "

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 
 from common import topics
 from common.config import Config
-from common.errors import VenueError
+from common.errors import StorageError, VenueError
 from common.messages import VenuePositions
+from services.executor import control
 from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 
@@ -72,7 +73,10 @@ class RiskLink:
         self.seen_ns = wall_ns
         if wall_ns - self._persisted_ns >= PERSIST_EVERY_NS:
             self._persisted_ns = wall_ns
-            self._actor.fill_journal.note_risk_seen(wall_ns)
+            try:
+                self._actor.fill_journal.note_risk_seen(wall_ns)
+            except StorageError as exc:
+                control.storage_fault(self._actor, exc)
 
     def request(self, since_ns: int, reason: str) -> None:
         """Schedule a replay of fills journaled since `since_ns` (merged with a pending one)."""

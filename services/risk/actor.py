@@ -161,8 +161,10 @@ class RiskActor:
             )
 
     async def commands(self, cmds: list[ExecutorCommand]) -> None:
-        """Send each command in order."""
+        """Send each command in order, then any the gate queued (a storage fault's cancels)."""
         for cmd in cmds:
+            await self.command(cmd)
+        for cmd in self.gate.take_outbox():
             await self.command(cmd)
 
     async def publish_positions(self, part: int = 0, parts: int = 1) -> None:

@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from common import metrics
+from common.errors import StorageError
 from common.messages import (
     Ack,
     ApprovedIntent,
@@ -95,7 +96,30 @@ class ControlMixin:
                             extra={"market": msg.market or "*", "sender": msg.sender})
         self.save()
         metrics.KILL_ACTIVE.labels(process="risk").set(1 if self.kill_active else 0)
+        if isinstance(msg, Reset) and self.sw.kill_global:  # the save failed: still latched
+            return Ack(receiver="risk", nonce=msg.nonce, ok=False,
+                       detail=f"{self.sw.kill_reason}; fix the disk, then reset again"), out
         return Ack(receiver="risk", nonce=msg.nonce, ok=True), out
+
+    def storage_fault(self: RiskGate, exc: StorageError) -> None:
+        """A journal write failed (disk full, I/O error): latch the kill switch for every
+        market, since they share one journal, and queue the cancels for the actor
+        (`outbox`). Risk keeps running and answering; `pmm reset` once the disk is fixed."""
+        if self.sw.kill_global:
+            return
+        log.error("%s: kill switch latched and every order cancelled. Free disk space or "
+                  "repair %s, then run `pmm reset`", exc, self.journal.path)
+        self.sw.kill_global = True
+        self.sw.kill_reason = f"storage fault: {exc}"
+        self.live.clear()
+        self.outbox += [self.cancel(v, "", "kill: storage fault") for v in self.venues()]
+        metrics.KILL_ACTIVE.labels(process="risk").set(1)
+
+    def take_outbox(self: RiskGate) -> list[ExecutorCommand]:
+        """The commands queued outside a handler's return value, once."""
+        out: list[ExecutorCommand] = list(self.outbox)
+        self.outbox.clear()
+        return out
 
     def flatten_commands(self: RiskGate, market: str) -> list[ExecutorCommand]:
         """The exit order for a flattening market now, if it changed since the last one."""

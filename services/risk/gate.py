@@ -18,6 +18,7 @@ from typing import Any
 
 from common import metrics
 from common.config import Config, MarketConfig
+from common.errors import StorageError
 from common.messages import (
     ApprovedIntent,
     BookSnapshot,
@@ -90,6 +91,12 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         self.sw = Switches.load(journal.load_state())
         self.reversed: set[tuple[str, str]] = journal.reversed()
         self.rejected = 0
+        self.unjournaled: set[tuple[str, str, str]] = set()
+        """(venue, trade id, order id) of fills applied while the journal could not be
+        written: applied once, even when the executor's replay brings them again."""
+        self.outbox: list[ExecutorCommand] = []
+        """Commands decided outside a handler's return value (a storage fault's cancels);
+        the actor sends them with the next batch (`take_outbox`)."""
         for market in self.markets:
             metrics.HALTED.labels(market=market).set(1 if market in self.sw.halted else 0)
         start = mono_ns()
@@ -312,7 +319,14 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
     def on_fill(self, fill: Fill) -> tuple[PositionUpdate | None, list[ExecutorCommand]]:
         """Journal, then apply a fill. A duplicate (or an already reversed trade) gives
         (None, [])."""
-        if not self.journal.record(fill):
+        key = (fill.venue, fill.trade_id, fill.order_id)
+        try:
+            fresh = self.journal.record(fill) and key not in self.unjournaled
+        except StorageError as exc:  # apply it all the same: the venue's fill is real
+            fresh = key not in self.unjournaled
+            self.unjournaled.add(key)
+            self.storage_fault(exc)
+        if not fresh:
             return None, []
         if (fill.venue, fill.trade_id) in self.reversed:
             log.warning("fill of a reversed trade not applied",
@@ -335,8 +349,13 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
     ) -> tuple[PositionUpdate | None, list[ExecutorCommand]]:
         """Journal a reversal, then rebuild the market from its journaled fills without the
         reversed trade: exact (the same as never having had it) and applied once."""
-        if not self.journal.record_reversal(rev):
-            return None, []
+        try:
+            if not self.journal.record_reversal(rev):
+                return None, []
+        except StorageError as exc:
+            if (rev.venue, rev.trade_id) in self.reversed:
+                return None, []
+            self.storage_fault(exc)
         self.reversed.add((rev.venue, rev.trade_id))
         log.warning("fill reversed", extra={"market": rev.market, "order_id": rev.order_id,
                                             "trade_id": rev.trade_id})
@@ -365,8 +384,12 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         return n
 
     def save(self) -> None:
-        """Persist the switches (before anything acknowledges them)."""
-        self.journal.save_state(self.sw.dump())
+        """Persist the switches (before anything acknowledges them); if the journal cannot
+        be written, latch the kill switch in memory instead (`storage_fault`)."""
+        try:
+            self.journal.save_state(self.sw.dump())
+        except StorageError as exc:
+            self.storage_fault(exc)
 
     # --- state out -----------------------------------------------------------------------
 

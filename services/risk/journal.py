@@ -16,12 +16,13 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from common import metrics
 from common.config import Config
 from common.messages import Fill, FillReversal
+from common.storage import guarded
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,11 @@ class Journal:
     def record(self, fill: Fill) -> bool:
         """Insert and commit a fill; False if (venue, trade_id, order_id) was already journaled."""
         placeholders = ", ".join("?" for _ in _COLUMNS)
-        cur = self._db.execute(
-            f"INSERT OR IGNORE INTO fills ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - constant columns
-            tuple(getattr(fill, c) for c in _COLUMNS),
-        )
+        with guarded("risk_journal"):
+            cur = self._db.execute(
+                f"INSERT OR IGNORE INTO fills ({', '.join(_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608 - constant columns
+                tuple(getattr(fill, c) for c in _COLUMNS),
+            )
         new = cur.rowcount == 1
         if not new:  # counted, not warned: a replay after a restart resends thousands
             metrics.FILLS_DUPLICATE.labels(venue=fill.venue).inc()
@@ -120,11 +122,12 @@ class Journal:
 
     def record_reversal(self, rev: FillReversal) -> bool:
         """Insert and commit a reversal; False if that trade was already reversed."""
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO reversals (venue, trade_id, market, order_id, ts_ns, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (rev.venue, rev.trade_id, rev.market, rev.order_id, rev.ts_ns, "failed"),
-        )
+        with guarded("risk_journal"):
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO reversals (venue, trade_id, market, order_id, ts_ns, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (rev.venue, rev.trade_id, rev.market, rev.order_id, rev.ts_ns, "failed"),
+            )
         return cur.rowcount == 1
 
     def reversed(self) -> set[tuple[str, str]]:
@@ -133,7 +136,7 @@ class Journal:
 
     def save_state(self, state: dict[str, Any]) -> None:
         """Persist the latched switches (kill, halts, pause, flatten, loss baselines)."""
-        with self._db:
+        with guarded("risk_journal"), self._db:
             self._db.execute("BEGIN")
             for key, value in state.items():
                 self._db.execute(

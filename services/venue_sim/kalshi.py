@@ -22,7 +22,13 @@ from services.venue_sim import kalshi_wire as kw
 from services.venue_sim.accounts import AuthFailed
 from services.venue_sim.book import ONE, Order
 from services.venue_sim.kalshi_groups import OrderGroups
-from services.venue_sim.model import NO_BALANCE, POST_ONLY_CROSSES, OrderRejected, OrderRequest
+from services.venue_sim.model import (
+    NO_BALANCE,
+    POST_ONLY_CROSSES,
+    OrderRejected,
+    OrderRequest,
+    Trade,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -147,10 +153,24 @@ class KalshiBook:
             self.venue.engine.cancel(account, order_id)
         return order, left
 
+    def fills_of(self, order: Order) -> list[Trade]:
+        """The trades of `order` still in its account's trade log (newest first)."""
+        wanted = set(order.trade_ids)
+        out: list[Trade] = []
+        if not wanted:
+            return out
+        for trade in reversed(self.venue.engine.accounts[order.account].trades):
+            if trade.id in wanted and order.id in (trade.taker_order_id, trade.maker_order_id):
+                out.append(trade)
+                if len(out) == len(wanted):
+                    break
+        return out
+
     def as_json(self, order: Order) -> dict[str, Any]:
         return kw.order_json(order, ticker=order.market,
                              client_order_id=self.client_ids.get(order.id, ""),
-                             user_id=order.account.removeprefix(kw.ACCOUNT_PREFIX))
+                             user_id=order.account.removeprefix(kw.ACCOUNT_PREFIX),
+                             fills=self.fills_of(order))
 
 
 def _v2_order_args(item: Any) -> tuple[str, bool, int, int, str, bool, str]:
@@ -191,11 +211,17 @@ def _legacy_order_args(item: Any) -> tuple[str, bool, int, int, str, bool, str]:
         raise KalshiReject(400, kw.BAD_REQUEST, f"invalid order request: {exc}") from None
 
 
-def _created(order: Order, client_order_id: str, now_ms: int) -> dict[str, Any]:
+def _created(order: Order, fills: list[Trade], client_order_id: str,
+             now_ms: int) -> dict[str, Any]:
+    """A CreateOrderV2Response / AmendOrderV2Response: what filled, at its real average price.
+
+    `average_fill_price` is the count-weighted mean YES price of the order's fills (the
+    V2 API quotes every price in YES terms), not the order's limit.
+    """
     return {"order_id": order.id, "client_order_id": client_order_id,
             "fill_count": kw.fp(order.size_matched), "remaining_count": kw.fp(
                 order.remaining if order.status == "LIVE" else 0),
-            "average_fill_price": kw.dollars(order.yes_price) if order.size_matched else None,
+            "average_fill_price": kw.average_yes_price(fills),
             "average_fee_paid": "0.0000", "ts_ms": now_ms}
 
 

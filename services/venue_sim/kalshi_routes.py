@@ -1,7 +1,9 @@
 """Kalshi trade API v2 routes of the simulator (REST under /trade-api/v2), on KalshiBook.
 
-Every route verifies the request signature first (401 otherwise); trading routes
-also honour the armed faults (`faults.py`). The book logic is in `kalshi.py`.
+Portfolio routes verify the request signature first (401 otherwise); market data
+(exchange status, markets, order books) is public as on Kalshi: served unsigned, and a
+signed request is answered the same. Trading routes also honour the armed faults
+(`faults.py`). The book logic is in `kalshi.py`.
 """
 
 from __future__ import annotations
@@ -47,12 +49,14 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
     kb: KalshiBook = venue.kalshi
     engine = venue.engine
 
-    def signed(handler: Handler, *, trading: bool = False) -> Callable[[web.Request],
-                                                                      Awaitable[web.Response]]:
+    def signed(handler: Handler, *, trading: bool = False,
+               public: bool = False) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def wrapped(request: web.Request) -> web.Response:
             path = request.raw_path.split("?", 1)[0]
+            account = ""
             try:
-                account = kb.authenticate(request.headers, request.method, path)
+                if not public:
+                    account = kb.authenticate(request.headers, request.method, path)
             except AuthFailed:
                 venue.count_malformed("kalshi_auth")
                 return reply(kw.err(kw.AUTH_FAILED, "invalid signature or timestamp"), 401)
@@ -89,13 +93,16 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
             raise KalshiReject(404, kw.MARKET_NOT_FOUND, f"market {ticker} not found")
         return m
 
+    def market_row(m: Any) -> dict[str, Any]:
+        return kw.market_json(engine, m, listed_ms=venue.started_ms) | \
+            venue.listing.kalshi_fields(m)
+
     async def exchange_status(r: web.Request, account: str, data: Any) -> web.Response:
         return reply({"exchange_active": True, "trading_active": True,
                       "exchange_estimated_resume_time": None})
 
     async def markets(r: web.Request, account: str, data: Any) -> web.Response:
-        rows = [kw.market_json(engine, m) | venue.listing.kalshi_fields(m)
-                for m in engine.markets.values() if m.venue == "kalshi"]
+        rows = [market_row(m) for m in engine.markets.values() if m.venue == "kalshi"]
         wanted = [t for t in r.query.get("tickers", "").split(",") if t]
         if wanted:
             rows = [row for row in rows if row["ticker"] in wanted]
@@ -104,7 +111,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         return reply({"markets": page, "cursor": cursor})
 
     async def market(r: web.Request, account: str, data: Any) -> web.Response:
-        return reply({"market": kw.market_json(engine, kalshi_market(r.match_info["ticker"]))})
+        return reply({"market": market_row(kalshi_market(r.match_info["ticker"]))})
 
     async def orderbook(r: web.Request, account: str, data: Any) -> web.Response:
         m = kalshi_market(r.match_info["ticker"])
@@ -120,7 +127,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         ticker, bid, price, count, tif, post_only, coid = _v2_order_args(data)
         order = kb.place(account, ticker, bid, price, count, tif, post_only, coid,
                          group=group_of(data))
-        return reply(_created(order, coid, venue.clock_ms()), 201)
+        return reply(_created(order, kb.fills_of(order), coid, venue.clock_ms()), 201)
 
     async def batch_create_v2(r: web.Request, account: str, data: Any) -> web.Response:
         items = data.get("orders") if isinstance(data, dict) else None
@@ -133,7 +140,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
                 ticker, bid, price, count, tif, post_only, coid = _v2_order_args(item)
                 order = kb.place(account, ticker, bid, price, count, tif, post_only, coid,
                                  group=group_of(item))
-                out.append(_created(order, coid, venue.clock_ms()))
+                out.append(_created(order, kb.fills_of(order), coid, venue.clock_ms()))
             except KalshiReject as exc:
                 coid = str(item.get("client_order_id") or "") if isinstance(item, dict) else ""
                 out.append({"order_id": None, "client_order_id": coid, **exc.body()})
@@ -160,9 +167,8 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         return reply({"orders": out})
 
     async def cancel_all_v2(r: web.Request, account: str, data: Any) -> web.Response:
-        ids = engine.cancel_where(account)
-        return reply({"orders": [{"order_id": i, "client_order_id": kb.client_ids.get(i, "")}
-                                 for i in ids], "ts_ms": venue.clock_ms()})
+        engine.cancel_where(account)
+        return web.Response(status=204)  # the spec's answer: 204, no body
 
     async def amend_v2(r: web.Request, account: str, data: Any) -> web.Response:
         order = kb.order_of(account, r.match_info["order_id"])
@@ -187,7 +193,8 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         if new_coid:
             kb.client_ids[order.id] = new_coid
             kb.open_ids[(account, new_coid)] = order.id
-        return reply(_created(order, kb.client_ids.get(order.id, ""), venue.clock_ms()))
+        return reply(_created(order, kb.fills_of(order), kb.client_ids.get(order.id, ""),
+                              venue.clock_ms()))
 
     async def decrease_v2(r: web.Request, account: str, data: Any) -> web.Response:
         order = kb.order_of(account, r.match_info["order_id"])
@@ -300,7 +307,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
                              "market_exposure_dollars": "0.0000",
                              "realized_pnl_dollars": "0.0000", "fees_paid_dollars": "0.0000",
                              "total_traded_dollars": "0.0000",
-                             "last_updated_ts": venue.clock_ms() // 1000})
+                             "last_updated_ts": kw.iso(venue.clock_ms()), "exchange_index": 0})
         return reply({"market_positions": rows, "event_positions": [], "cursor": ""})
 
     async def balance(r: web.Request, account: str, data: Any) -> web.Response:
@@ -326,6 +333,9 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
     for path, fn in (
         ("/exchange/status", exchange_status), ("/markets", markets),
         ("/markets/{ticker}", market), ("/markets/{ticker}/orderbook", orderbook),
+    ):
+        router.add_get(BASE + path, signed(fn, public=True))
+    for path, fn in (
         ("/portfolio/orders", orders), ("/portfolio/orders/{order_id}", one_order),
         ("/portfolio/fills", fills), ("/portfolio/positions", positions),
         ("/portfolio/balance", balance),

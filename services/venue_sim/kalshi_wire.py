@@ -15,7 +15,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from common.prices import MONEY_SCALE, PRICE_SCALE, size_to_str
+from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE, size_to_str
 from services.venue_sim.book import ONE, Order
 from services.venue_sim.engine import Engine, SimMarket, Trade
 
@@ -80,10 +80,34 @@ def status_of(order: Order) -> str:
     return "executed" if order.remaining == 0 else "canceled"
 
 
-def order_json(order: Order, *, ticker: str, client_order_id: str, user_id: str) -> dict[str, Any]:
-    """The Order object (responses, GET /portfolio/orders)."""
+def average_yes_price(fills: list[Trade]) -> str | None:
+    """Count-weighted mean YES price of `fills` as a dollar string; None without fills."""
+    count = sum(t.size for t in fills)
+    if not count:
+        return None
+    mean = Decimal(sum(t.yes_price * t.size for t in fills)) / count / PRICE_SCALE
+    return format(mean.quantize(Decimal("0.0001")), "f")
+
+
+def fill_costs(order: Order, fills: list[Trade]) -> tuple[str, str]:
+    """(taker, maker) dollars paid for `order`'s fills, each at the order's own side's price."""
+    taker = maker = Decimal(0)
+    for t in fills:
+        own = t.taker_price if t.taker_order_id == order.id else t.maker_price
+        cost = Decimal(own * t.size) / PRICE_SCALE / SIZE_SCALE
+        if t.taker_order_id == order.id:
+            taker += cost
+        else:
+            maker += cost
+    return format(taker, ".4f"), format(maker, ".4f")
+
+
+def order_json(order: Order, *, ticker: str, client_order_id: str, user_id: str,
+               fills: list[Trade]) -> dict[str, Any]:
+    """The Order object (responses, GET /portfolio/orders); `fills` are the order's trades."""
     yes_price = order.yes_price
     outcome = "yes" if order.is_yes else "no"
+    taker_cost, maker_cost = fill_costs(order, fills)
     return {
         "order_id": order.id, "user_id": user_id, "client_order_id": client_order_id,
         "ticker": ticker, "outcome_side": outcome, "book_side": "bid" if order.yes_bid else "ask",
@@ -93,6 +117,7 @@ def order_json(order: Order, *, ticker: str, client_order_id: str, user_id: str)
         "fill_count_fp": fp(order.size_matched), "remaining_count_fp": fp(
             order.remaining if order.status == "LIVE" else 0),
         "initial_count_fp": fp(order.original_size),
+        "taker_fill_cost_dollars": taker_cost, "maker_fill_cost_dollars": maker_cost,
         "taker_fees_dollars": "0.0000", "maker_fees_dollars": "0.0000",
         "created_time": iso(order.created_ms), "last_update_time": iso(order.created_ms),
         "expiration_time": None, "self_trade_prevention_type": "maker",
@@ -136,22 +161,44 @@ def book_levels(engine: Engine, ticker: str) -> tuple[list[list[str]], list[list
     return yes, no
 
 
-def market_json(engine: Engine, m: SimMarket) -> dict[str, Any]:
+MARKET_LIFETIME_MS = 30 * 24 * 3600 * 1000
+"""A listed market without a known resolution closes this long after it opened."""
+
+
+def market_json(engine: Engine, m: SimMarket, *, listed_ms: int = 0) -> dict[str, Any]:
+    """The Market object of GET /markets and /markets/{ticker} (kalshi-python-sync's model).
+
+    `listed_ms` is when the simulator opened the market (its created and open time).
+    """
     bid, ask = engine.best(m.condition_id)
     bids, asks = engine.depth(m.condition_id, 1)
     last = engine.last_trade.get(m.condition_id)
     tick = m.tick
+    close_ms = m.resolves_at_s * 1000 if m.resolves_at_s else listed_ms + MARKET_LIFETIME_MS
+    previous = dollars(round(m.start_probability * PRICE_SCALE))
+    title = m.name or m.condition_id
     return {
         "ticker": m.condition_id, "event_ticker": m.condition_id.rsplit("-", 1)[0],
-        "market_type": "binary", "title": m.name, "status": "active",
+        "market_type": "binary", "title": title, "subtitle": "",
+        "yes_sub_title": title, "no_sub_title": title,
+        "created_time": iso(listed_ms), "updated_time": iso(listed_ms),
+        "open_time": iso(listed_ms), "close_time": iso(close_ms),
+        "expected_expiration_time": iso(close_ms), "expiration_time": iso(close_ms),
+        "latest_expiration_time": iso(close_ms), "settlement_timer_seconds": 0,
+        "status": "active",
         "yes_bid_dollars": dollars(bid or 0), "yes_ask_dollars": dollars(ask or ONE),
         "no_bid_dollars": dollars(ONE - ask if ask is not None else 0),
         "no_ask_dollars": dollars(ONE - bid if bid is not None else ONE),
         "yes_bid_size_fp": fp(bids[0][1] if bids else 0),
         "yes_ask_size_fp": fp(asks[0][1] if asks else 0),
         "last_price_dollars": dollars(last[0] if last else 0),
+        "volume_fp": "0.00", "volume_24h_fp": "0.00", "open_interest_fp": "0.00",
+        "result": "", "can_close_early": True, "notional_value_dollars": dollars(ONE),
+        "previous_yes_bid_dollars": previous, "previous_yes_ask_dollars": previous,
+        "previous_price_dollars": previous, "settlement_bounds_type": "default",
+        "expiration_value": "", "rules_primary": f"Resolves Yes if {title} happens.",
+        "rules_secondary": "",
         "price_level_structure": "linear_cent" if tick == 100 else "deci_cent",
         "price_ranges": [{"start": dollars(0), "end": dollars(ONE), "step": dollars(tick)}],
-        "fractional_trading_enabled": m.min_size < 100,
         "exchange_index": 0,
     }

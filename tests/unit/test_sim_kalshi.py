@@ -152,7 +152,8 @@ def test_batches_amend_decrease_and_legacy(client: Client) -> None:
         {"order_id": rows[0]["order_id"]}, {"order_id": str(uuid.uuid4())}]})
     out = r.json()["orders"]
     assert out[0]["reduced_by"] == "3.00" and out[1]["error"]["code"] == "not_found"
-    assert client.call("DELETE", "/portfolio/events/orders").status_code == 200
+    cancel_all = client.call("DELETE", "/portfolio/events/orders")
+    assert cancel_all.status_code == 204 and cancel_all.content == b""  # the spec: 204, no body
     assert client.call("GET", "/portfolio/orders", status="resting").json()["orders"] == []
 
 
@@ -218,3 +219,41 @@ def test_fill_channel_and_fills_endpoint(client: Client, sim: SimThread) -> None
         assert pos and pos[0]["ticker"] == TICKER
     finally:
         taker.close()
+
+
+def test_market_data_is_public_and_the_portfolio_is_not(sim: SimThread) -> None:
+    """Kalshi serves markets and order books unsigned; a portfolio read needs a signature."""
+    with httpx.Client(base_url=sim.url) as http:
+        for path in ("/markets", f"/markets/{TICKER}", f"/markets/{TICKER}/orderbook",
+                     "/exchange/status"):
+            assert http.get(BASE + path).status_code == 200, path
+        market = http.get(f"{BASE}/markets/{TICKER}").json()["market"]
+        for field in ("yes_sub_title", "created_time", "updated_time", "open_time", "close_time",
+                      "latest_expiration_time", "settlement_timer_seconds", "rules_primary"):
+            assert field in market, field
+        r = http.get(BASE + "/portfolio/balance")
+        assert r.status_code == 401 and r.json()["error"]["code"] == "authentication_error"
+
+
+def test_an_immediate_or_cancel_order_reports_its_fill_price_not_its_limit(
+        client: Client, sim: SimThread) -> None:
+    maker = Client(sim)
+    try:
+        for price in ("0.4800", "0.4700"):  # above the background makers' bids
+            r = maker.call("POST", "/portfolio/events/orders", order("bid", price, "2"))
+            assert r.status_code == 201, r.text
+        r = client.call("POST", "/portfolio/events/orders", order(
+            "ask", "0.4600", "3", post_only=False, time_in_force="immediate_or_cancel"))
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["fill_count"] == "3.00" and body["remaining_count"] == "0.00"
+        assert body["average_fill_price"] == "0.4767"  # (2 x 0.48 + 1 x 0.47) / 3, limit 0.46
+        got = client.call("GET", f"/portfolio/orders/{body['order_id']}").json()["order"]
+        assert got["status"] == "executed"
+        assert (got["taker_fill_cost_dollars"], got["maker_fill_cost_dollars"]) == (
+            "1.5700", "0.0000")  # NO bought at 0.52 twice and 0.53 once
+        first_maker = maker.call("GET", "/portfolio/orders").json()["orders"][-1]
+        assert first_maker["maker_fill_cost_dollars"] == "0.9600"  # 2 YES at 0.48
+    finally:
+        maker.call("DELETE", "/portfolio/events/orders")
+        maker.close()

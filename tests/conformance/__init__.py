@@ -1,0 +1,1 @@
+"""Conformance: the venues' official clients, unchanged, against the simulator."""

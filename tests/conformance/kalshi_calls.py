@@ -1,0 +1,41 @@
+"""The calls the Kalshi conformance driver makes, in order: one test each (test_kalshi.py).
+
+Shared by kalshi_driver.py (run under .venv-kalshi) and the pytest module (run under .venv),
+so this file imports nothing.
+"""
+
+CALLS: tuple[str, ...] = (
+    "get_exchange_status (unsigned)",
+    "get_markets (unsigned)",
+    "get_markets tickers= (unsigned)",
+    "get_market (unsigned)",
+    "get_market_orderbook (unsigned)",
+    "get_markets (signed)",
+    "get_market_orderbook (signed)",
+    "get_balance",
+    "create_order_v2 (post-only GTC)",
+    "get_order",
+    "get_orders (status=resting)",
+    "amend_order_v2",
+    "decrease_order_v2",
+    "cancel_order_v2",
+    "batch_create_orders_v2",
+    "batch_cancel_orders_v2",
+    "cancel_all_orders",
+    "create_order_v2 (immediate_or_cancel, filled)",
+    "get_order (executed)",
+    "get_fills",
+    "get_fills (min_ts, ticker)",
+    "get_positions",
+    "create_order_group",
+    "get_order_group",
+    "get_order_groups",
+    "reset_order_group",
+    "delete_order_group",
+    "bad: wrong signature -> 401",
+    "bad: stale timestamp -> 401",
+    "bad: off-tick price -> 400",
+    "bad: below minimum size -> 400",
+    "bad: crossing post-only -> 400",
+    "bad: duplicate client_order_id -> 409",
+)
