@@ -8,7 +8,8 @@ at the venue edge, where the helpers below convert with decimal arithmetic.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from typing import NewType
 
 from common.errors import PriceError
@@ -28,26 +29,54 @@ Centi = NewType("Centi", int)
 Micros = NewType("Micros", int)
 
 
+MAX_SIZE_CONTRACTS = 10**9
+"""The largest size pmm reads or writes: $1bn of payout, far beyond any venue's book."""
+MAX_SIZE_CENTI = MAX_SIZE_CONTRACTS * SIZE_SCALE
+
+MAX_NUMBER_CHARS = 28
+"""Longest decimal text accepted: at most 28 digits, which the default decimal context
+(precision 28) holds exactly, so scaling and comparing never round."""
+MAX_ADJUSTED_EXPONENT = 28
+"""Bound on a number's decimal exponent, checked before any conversion to int: int() of
+"1e999999" takes tens of seconds, int() of anything within this bound takes nanoseconds."""
+
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?")
+"""Plain ASCII decimals only: no inf/nan, no underscores, no spaces, no non-ASCII digits
+(all of which Decimal() would otherwise accept)."""
+
+
+def decimal_from_str(text: str, what: str) -> Decimal:
+    """Parse a plain decimal in constant time, or PriceError ("not a decimal <what>").
+
+    Length, alphabet and exponent are checked before the value is used, so the result is
+    finite, exact and small enough for any integer conversion.
+    """
+    if not isinstance(text, str) or len(text) > MAX_NUMBER_CHARS or not _DECIMAL.fullmatch(text):
+        shown = text[:MAX_NUMBER_CHARS] if isinstance(text, str) else type(text).__name__
+        raise PriceError(f"not a decimal {what}: {shown!r}")
+    value = Decimal(text)
+    if value and not -MAX_ADJUSTED_EXPONENT <= value.adjusted() <= MAX_ADJUSTED_EXPONENT:
+        raise PriceError(f"{what} {text!r} is out of range")
+    return value
+
+
 def price_from_str(text: str) -> int:
     """Convert a venue decimal string such as "0.51" to pips, exactly or not at all."""
-    try:
-        value = Decimal(text) * PRICE_SCALE
-    except (InvalidOperation, TypeError) as exc:
-        raise PriceError(f"not a decimal price: {text!r}") from exc
+    value = decimal_from_str(text, "price") * PRICE_SCALE
     if value != value.to_integral_value():
         raise PriceError(f"price {text!r} is finer than 1/{PRICE_SCALE}")
     return int(value)
 
 
 def size_from_str(text: str) -> int:
-    """Convert a venue decimal size such as "25.0" to centi-contracts, truncating dust."""
-    try:
-        value = Decimal(text) * SIZE_SCALE
-    except (InvalidOperation, TypeError) as exc:
-        raise PriceError(f"not a decimal size: {text!r}") from exc
-    if not value.is_finite() or value < 0:
-        raise PriceError(f"size {text!r} is not a finite non-negative number")
-    return int(value.to_integral_value(rounding=ROUND_DOWN))
+    """Convert a venue decimal size such as "25.0" to centi-contracts, truncating dust.
+
+    Refuses negative sizes and sizes above MAX_SIZE_CONTRACTS.
+    """
+    value = decimal_from_str(text, "size")
+    if value < 0 or value > MAX_SIZE_CONTRACTS:
+        raise PriceError(f"size {text!r} is not within [0, {MAX_SIZE_CONTRACTS}]")
+    return int((value * SIZE_SCALE).to_integral_value(rounding=ROUND_DOWN))
 
 
 def price_to_str(pips: int) -> str:

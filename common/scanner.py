@@ -30,6 +30,9 @@ from typing import AbstractSet, Any
 from msgspec import Struct
 
 from common.config import ScannerConfig
+from common.errors import VenueDataError
+from common.venue_drops import MALFORMED, drop
+from common.wire_numbers import number_text
 
 COMPONENTS = ("volume", "spread", "volatility", "liquidity", "resolution")
 
@@ -69,14 +72,22 @@ def _iso_s(text: Any) -> int | None:
         return None
 
 
-def _num(value: Any) -> float:
-    """A venue number (JSON number or decimal string); raises ValueError/TypeError if not."""
-    if value is None or isinstance(value, bool):
-        raise TypeError(f"not a number: {value!r}")
-    out = float(value)
+def _num(value: Any, field: str = "number") -> float:
+    """A venue number (JSON number or decimal string), bounded; VenueDataError if not."""
+    out = float(number_text(value, field))  # type, length and magnitude checked first
     if not math.isfinite(out):
-        raise ValueError(f"not finite: {value!r}")
+        raise VenueDataError(field, value, "not finite")
     return out
+
+
+def _token_ids(text: Any) -> list[str]:
+    """Gamma's `clobTokenIds`, a JSON-encoded list of two ids (bounded before decoding)."""
+    if not isinstance(text, str) or len(text) > 400 or text.count("[") > 1:
+        raise VenueDataError("clobTokenIds", text, "not a short JSON list")
+    ids = json.loads(text)
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise VenueDataError("clobTokenIds", ids, "not a list of ids")
+    return ids
 
 
 def from_gamma(rows: Any) -> tuple[list[Candidate], int]:
@@ -85,7 +96,7 @@ def from_gamma(rows: Any) -> tuple[list[Candidate], int]:
     bad = 0
     for row in rows if isinstance(rows, list) else []:
         try:
-            tokens = json.loads(row["clobTokenIds"])
+            tokens = _token_ids(row["clobTokenIds"])
             spread = row.get("spread")
             out.append(Candidate(
                 venue="polymarket", venue_market=str(row["conditionId"]), token=str(tokens[0]),
@@ -98,8 +109,9 @@ def from_gamma(rows: Any) -> tuple[list[Candidate], int]:
                 tradable=bool(row.get("active", True)) and not row.get("closed", False)
                 and bool(row.get("acceptingOrders", True)),
             ))
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        except MALFORMED as exc:
             bad += 1
+            drop("polymarket", "listing", exc)
     return out, bad
 
 
@@ -129,8 +141,9 @@ def from_kalshi(payload: Any) -> tuple[list[Candidate], int]:
                 price_change=change, resolves_at_s=_iso_s(row.get("close_time")),
                 tradable=str(row.get("status", "active")) in ("active", "open"),
             ))
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except MALFORMED as exc:
             bad += 1
+            drop("kalshi", "listing", exc)
     return out, bad
 
 

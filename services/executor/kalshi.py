@@ -22,10 +22,12 @@ import httpx
 
 from common import metrics
 from common.config import Config
-from common.errors import PriceError, VenueError
+from common import wire_numbers as wn
+from common.errors import VenueDataError, VenueError
 from common.kalshi_auth import KalshiSigner, path_of
 from common.messages import Fill, MarketPosition, Venue
-from common.prices import complement, price_from_str, size_from_str, size_to_str
+from common.prices import complement, size_to_str
+from common.venue_drops import MALFORMED, drop
 from services.executor import kalshi_amend
 from services.executor.adapter import (
     AmendReport,
@@ -37,8 +39,15 @@ from services.executor.adapter import (
     Rejected,
     UserSink,
 )
-from services.executor.kalshi_wire import dollars, error_text, fill_from_wire, kalshi_tokens
+from services.executor.kalshi_wire import (
+    dollars,
+    error_text,
+    fill_from_wire,
+    kalshi_tokens,
+    page_rows,
+)
 from services.executor.journal import JournalRow, OrderJournal
+from services.executor.kalshi_groups import OrderGroup, limit_contracts
 from services.executor.orders import (
     CLIENT_KEY_PREFIX,
     Amend,
@@ -47,7 +56,6 @@ from services.executor.orders import (
     VenueOrder,
     client_key,
 )
-from services.executor.kalshi_groups import OrderGroup, limit_contracts
 from services.executor.ratelimit import Prepaid, TokenBucket, placement_batch
 
 __all__ = ["KalshiExecution", "dollars", "fill_from_wire", "kalshi_tokens"]
@@ -300,6 +308,7 @@ class KalshiExecution:
         """Every resting order (all pages); malformed rows are counted and skipped."""
         out: list[VenueOrder] = []
         cursor = ""
+        seen: set[str] = set()
         while True:
             params: dict[str, Any] = {"status": "resting", "limit": 200}
             if cursor:
@@ -310,35 +319,45 @@ class KalshiExecution:
             if resp.status_code != 200:
                 raise VenueError(f"open orders: {error_text(resp)}",
                                  definitive=resp.status_code < 500, status=resp.status_code)
-            data = resp.json()
-            for row in data.get("orders") or ():
+            rows, cursor = self._page(resp, "orders", seen)
+            for row in rows:
                 try:
                     out.append(self._venue_order(row))
-                except (KeyError, TypeError, PriceError) as exc:
+                except MALFORMED as exc:
                     metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
-                    log.warning("malformed open order skipped: %s", exc)
-            cursor = data.get("cursor") or ""
+                    drop(self.venue, "rest", exc)
             if not cursor:
                 return out
+
+    def _page(self, resp: httpx.Response, key: str, seen: set[str]) -> tuple[list[Any], str]:
+        """One list page's rows and cursor; a malformed page fails the whole call, ambiguously."""
+        try:
+            return page_rows(resp, key, seen)
+        except VenueDataError as exc:
+            metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
+            drop(self.venue, "rest", exc)
+            raise VenueError(f"{key}: malformed page ({exc})", definitive=False) from None
 
     def _venue_order(self, row: dict[str, Any]) -> VenueOrder:
         yes_tok, no_tok = kalshi_tokens(str(row["ticker"]))
         is_yes = row.get("outcome_side", row.get("side")) == "yes"
-        yes_price = price_from_str(str(row["yes_price_dollars"]))
+        yes_price = wn.pips(row.get("yes_price_dollars"), "yes_price_dollars")
         buy = row.get("action", "buy") == "buy"
         return VenueOrder(
             order_id=str(row["order_id"]), token=yes_tok if is_yes else no_tok,
             side="BUY" if buy else "SELL",
             price=yes_price if is_yes else complement(yes_price),
-            size=size_from_str(str(row["remaining_count_fp"])), venue_market=str(row["ticker"]),
+            size=wn.centi(row.get("remaining_count_fp"), "remaining_count_fp"),
+            venue_market=str(row["ticker"]),
             client_id=str(row.get("client_order_id") or ""),
-            filled=size_from_str(str(row.get("fill_count_fp") or "0")),
+            filled=wn.centi(row.get("fill_count_fp") or "0", "fill_count_fp"),
         )
 
     async def fills_since(self, min_ts_s: int, ts_recv_ns: int) -> list[Fill]:
         """Our fills at or after `min_ts_s` (unix s) from REST, oldest first."""
         out: list[Fill] = []
         cursor = ""
+        seen: set[str] = set()
         while True:
             params: dict[str, Any] = {"min_ts": min_ts_s, "limit": 200}
             if cursor:
@@ -347,17 +366,18 @@ class KalshiExecution:
             if resp.status_code != 200:
                 raise VenueError(f"fills: {error_text(resp)}",
                                  definitive=resp.status_code < 500, status=resp.status_code)
-            data = resp.json()
-            for row in data.get("fills") or ():
-                m = self._by_ticker.get(str(row.get("ticker") or row.get("market_ticker")))
-                if m is None:
-                    continue
+            rows, cursor = self._page(resp, "fills", seen)
+            for row in rows:
                 try:
+                    if not isinstance(row, dict):
+                        raise VenueDataError("fills", row, "not an object")
+                    m = self._by_ticker.get(str(row.get("ticker") or row.get("market_ticker")))
+                    if m is None:
+                        continue
                     out.append(fill_from_wire(row, m.market, ts_recv_ns))
-                except (KeyError, TypeError, ValueError, PriceError) as exc:
+                except VenueDataError as exc:  # fill_from_wire raises nothing else
                     metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
-                    log.warning("malformed fill skipped: %s", exc)
-            cursor = data.get("cursor") or ""
+                    drop(self.venue, "rest", exc)
             if not cursor:
                 return list(reversed(out))
 
@@ -368,13 +388,15 @@ class KalshiExecution:
             raise VenueError(f"positions: {error_text(resp)}",
                              definitive=resp.status_code < 500, status=resp.status_code)
         net: dict[str, int] = {}
-        for row in resp.json().get("market_positions") or ():
-            m = self._by_ticker.get(str(row.get("ticker")))
+        rows, _ = self._page(resp, "market_positions", set())
+        for row in rows:
+            m = self._by_ticker.get(str(row.get("ticker"))) if isinstance(row, dict) else None
             if m is not None:
-                try:
-                    net[m.market] = size_from_str(str(row.get("position_fp") or "0"))
-                except PriceError:
+                try:  # signed: a negative position_fp is a NO position
+                    net[m.market] = wn.signed_centi(row.get("position_fp") or "0", "position_fp")
+                except VenueDataError as exc:
                     metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
+                    drop(self.venue, "rest", exc)
         return [MarketPosition(market=m.market, position_yes=max(net.get(m.market, 0), 0),
                                position_no=max(-net.get(m.market, 0), 0),
                                net=net.get(m.market, 0)) for m in self._markets]

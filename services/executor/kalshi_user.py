@@ -25,7 +25,8 @@ from websockets.exceptions import ConnectionClosed
 
 from common import metrics, wsconnect
 from common.config import Config
-from common.errors import PriceError, VenueError
+from common.errors import VenueDataError, VenueError
+from common.venue_drops import drop
 from common.kalshi_auth import KalshiSigner, path_of
 from services.executor.adapter import UserSink
 from services.executor.orders import MarketTokens
@@ -108,8 +109,9 @@ class KalshiUserChannel:
 
         try:
             msg: Any = msgspec.json.decode(frame)
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self._dropped.inc()
+            drop("kalshi", "user", exc)
             return
         if not isinstance(msg, dict) or msg.get("type") != "fill":
             if isinstance(msg, dict) and msg.get("type") == "error":
@@ -119,15 +121,17 @@ class KalshiUserChannel:
                 if isinstance(body, dict) and self._on_group is not None:
                     self._on_group(body)
             return
-        body = msg.get("msg") or {}
-        m = self._by_ticker.get(str(body.get("market_ticker")))
-        if m is None:
-            return
+        body = msg.get("msg")
         try:
+            if not isinstance(body, dict):
+                raise VenueDataError("msg", body, "not an object")
+            m = self._by_ticker.get(str(body.get("market_ticker")))
+            if m is None:
+                return
             fill = fill_from_wire(body, m.market, ts_recv_ns)
-        except (KeyError, TypeError, ValueError, PriceError) as exc:
+        except VenueDataError as exc:  # fill_from_wire raises nothing else
             self._dropped.inc()
-            log.warning("malformed kalshi fill: %s", exc, extra={"market": m.market})
+            drop("kalshi", "user", exc)
             return
         self._note(fill.ts_venue_ms)
         await sink.on_fill(fill)

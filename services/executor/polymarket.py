@@ -37,6 +37,7 @@ from common.config import Config
 from common.errors import ConfigError, VenueError
 from common.messages import MarketPosition, Venue
 from common.prices import price_to_str
+from common.venue_drops import drop
 from services.executor import polymarket_wire as wire
 from services.executor.adapter import (
     AmendReport,
@@ -343,14 +344,14 @@ class PolymarketExecution:
                 oo = wire.open_order(row)
                 side = oo.side.upper()
                 if side not in ("BUY", "SELL"):
-                    raise wire.WireError(f"bad side {oo.side!r}")
+                    raise wire.WireError("side", oo.side, "not BUY or SELL")
                 out.append(VenueOrder(
                     order_id=oo.id, token=oo.asset_id, side=side,  # type: ignore[arg-type]
                     price=wire.pips(oo.price), size=wire.remaining(oo), venue_market=oo.market,
                 ))
             except wire.WireError as exc:
                 metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
-                log.warning("malformed open order skipped: %s", exc)
+                drop(self.venue, "rest", exc)
         return out
 
     async def heartbeat(self) -> None:
@@ -382,7 +383,13 @@ class PolymarketExecution:
                                     TradeParams(after=max(0, after_s)))
         except PolyException as exc:
             raise VenueError(f"trades: {error_text(exc)}", definitive=is_definitive(exc)) from None
-        return list(rows or ())
+        except (KeyError, TypeError, AttributeError) as exc:  # a page without data/next_cursor
+            drop(self.venue, "rest", exc)
+            raise VenueError(f"trades: malformed page ({exc!r:.80})", definitive=False) from None
+        if not isinstance(rows, list):
+            drop(self.venue, "rest", wire.WireError("data", rows, "not a list"))
+            raise VenueError("trades: the venue sent no list of trades", definitive=False)
+        return rows
 
     async def positions(self) -> list[MarketPosition]:
         """Conditional-token balances of every configured market (6-dp amounts -> centi)."""
@@ -393,7 +400,7 @@ class PolymarketExecution:
                 params = BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token)
                 try:
                     resp = await self._call("balance", self._client.get_balance_allowance, params)
-                    held.append(int(str(resp.get("balance") or "0")) // 10_000)
+                    held.append(wire.counter(resp.get("balance") or "0", "balance") // 10_000)
                 except (PolyException, ValueError, AttributeError) as exc:
                     raise VenueError(f"positions of {m.market}: {exc}", definitive=False) from None
             out.append(MarketPosition(market=m.market, position_yes=held[0],

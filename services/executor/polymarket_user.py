@@ -32,6 +32,9 @@ from common.errors import VenueError
 from common.messages import Fill, Outcome
 from common.prices import ONE_DOLLAR
 from services.executor.adapter import OrderUpdate, UserSink
+from common.errors import VenueDataError
+from common.venue_drops import drop
+from common.wire_numbers import basis_points, seconds_or_iso
 from services.executor.polymarket_wire import IGNORED_TEXTS, Num, WireError, centi, millis, pips
 
 log = logging.getLogger(__name__)
@@ -106,13 +109,15 @@ def decode_user_frame(frame: str | bytes) -> tuple[list[TradeMsg | OrderMsg], in
         return [], 0
     try:
         raw = msgspec.json.decode(text)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        drop("polymarket", "user", exc)
         return [], 1
     out: list[TradeMsg | OrderMsg] = []
     bad = 0
     for item in raw if isinstance(raw, list) else [raw]:
         if not isinstance(item, dict):
             bad += 1
+            drop("polymarket", "user", VenueDataError("event", item, "not an object"))
             continue
         kind = str(item.get("event_type") or "").lower()
         typ = str(item.get("type") or "").upper()
@@ -123,27 +128,26 @@ def decode_user_frame(frame: str | bytes) -> tuple[list[TradeMsg | OrderMsg], in
             cls = OrderMsg
         else:
             bad += 1
+            drop("polymarket", "user", VenueDataError("event_type", kind or typ, "unknown"))
             continue
         try:
             out.append(msgspec.convert(item, cls, strict=False))
-        except msgspec.ValidationError:
+        except msgspec.ValidationError as exc:
             bad += 1
+            drop("polymarket", "user", exc)
     return out, bad
 
 
 def _side(text: str | None) -> str:
     side = (text or "").upper()
     if side not in ("BUY", "SELL"):
-        raise WireError(f"bad side {text!r}")
+        raise VenueDataError("side", text, "not BUY or SELL")
     return side
 
 
 def _fee_micros(size: int, price: int, fee_rate_bps: Num) -> int:
     """Taker fee in micro-dollars: size x rate x p x (1 - p) (V2 formula, exponent 1)."""
-    try:
-        bps = int(float(str(fee_rate_bps))) if fee_rate_bps not in (None, "") else 0
-    except ValueError:
-        bps = 0
+    bps = basis_points(fee_rate_bps)
     return size * bps * price * (ONE_DOLLAR - price) // 10**8
 
 
@@ -151,7 +155,7 @@ def _ts_ms(trade: TradeMsg) -> int:
     ts = millis(trade.timestamp)
     if ts:
         return ts
-    seconds = millis(trade.match_time)
+    seconds = seconds_or_iso(trade.match_time, "match_time")
     return seconds * 1000 if 0 < seconds < 10**11 else seconds
 
 
@@ -179,7 +183,7 @@ def fills_from_trade(
         asset = assets.get(mo.asset_id)
         if not ours or asset is None:
             continue
-        size = centi(mo.matched_amount)
+        size = centi(mo.matched_amount, "matched_amount")
         if size <= 0:
             continue
         fills.append(
@@ -223,8 +227,9 @@ def trade_failed(trade: TradeMsg) -> bool:
 
 def order_update(msg: OrderMsg) -> OrderUpdate:
     """Translate an order event; remaining = original - matched (never negative)."""
-    original = centi(msg.original_size) if msg.original_size not in (None, "") else 0
-    matched = centi(msg.size_matched) if msg.size_matched not in (None, "") else 0
+    original = (centi(msg.original_size, "original_size")
+                if msg.original_size not in (None, "") else 0)
+    matched = centi(msg.size_matched, "size_matched") if msg.size_matched not in (None, "") else 0
     typ = (msg.type or "").upper()
     status = (msg.status or "").upper()
     if typ == "CANCELLATION" or status.startswith("CANCELED") or status == "INVALID":
@@ -331,8 +336,9 @@ class UserChannel:
             try:
                 trade = msgspec.convert(row, TradeMsg, strict=False)
                 await self.apply_trade(trade, now, sink)
-            except (msgspec.ValidationError, WireError):
+            except (msgspec.ValidationError, WireError) as exc:
                 bad += 1
+                drop("polymarket", "rest", exc)
         self._recovered.inc(len(rows) - bad)
         if bad:
             self._dropped.inc(bad)
@@ -349,7 +355,7 @@ class UserChannel:
                     await sink.on_order(order_update(event))
             except WireError as exc:
                 bad += 1
-                log.warning("malformed user event: %s", exc)
+                drop("polymarket", "user", exc)
         if bad:
             self._dropped.inc(bad)
-            log.warning("dropped %d malformed user message(s): %.200s", bad, frame)
+            log.debug("dropped %d malformed user message(s): %.200s", bad, frame)

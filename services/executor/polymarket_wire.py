@@ -9,7 +9,8 @@ from __future__ import annotations
 import msgspec
 from msgspec import Struct
 
-from common.wire_numbers import Num, WireError, centi, millis, number_text, pips  # noqa: F401 (re-exported)
+from common.venue_drops import field_of
+from common.wire_numbers import Num, WireError, centi, counter, millis, number_text, pips  # noqa: F401 (re-exported)
 
 
 IGNORED_TEXTS = frozenset({"PONG", "NO NEW ASSETS"})
@@ -40,12 +41,13 @@ def open_order(raw: object) -> OpenOrder:
     try:
         return msgspec.convert(raw, OpenOrder, strict=False)
     except msgspec.ValidationError as exc:
-        raise WireError(str(exc)) from exc
+        raise WireError(field_of(exc), raw, str(exc)) from exc
 
 
 def remaining(order: OpenOrder) -> int:
     """Unfilled size in centi-contracts; 0 for orders no longer live."""
     if (order.status or "").upper() not in LIVE_STATUSES:
         return 0
-    matched = centi(order.size_matched) if order.size_matched not in (None, "") else 0
-    return max(0, centi(order.original_size) - matched)
+    matched = (centi(order.size_matched, "size_matched")
+               if order.size_matched not in (None, "") else 0)
+    return max(0, centi(order.original_size, "original_size") - matched)

@@ -17,11 +17,13 @@ from typing import Any
 
 import msgspec
 
+from common import wire_numbers as wn
 from common.config import Config, MarketConfig
-from common.errors import PriceError
+from common.errors import VenueDataError
 from common.kalshi_auth import KalshiSigner, path_of
 from common.messages import Venue
-from common.prices import complement, price_from_str, size_from_str
+from common.prices import complement
+from common.venue_drops import MALFORMED, drop
 from services.ingest.adapter import (
     BookReplace,
     FeedUpdate,
@@ -32,30 +34,24 @@ from services.ingest.adapter import (
 )
 
 
-class _Bad(Exception):
-    """A Kalshi message that cannot be read."""
-
-
-def _pips(text: Any) -> int:
-    try:
-        value = price_from_str(str(text))
-    except PriceError as exc:
-        raise _Bad(str(exc)) from exc
-    if not 0 <= value <= 10_000:
-        raise _Bad(f"price {text!r} outside [0, 1]")
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise VenueDataError(field, value, "not an object")
     return value
 
 
-def _centi(text: Any) -> int:
-    try:
-        return size_from_str(str(text))
-    except PriceError as exc:
-        raise _Bad(str(exc)) from exc
-
-
-def _signed_centi(text: Any) -> int:
-    s = str(text).strip()
-    return -_centi(s[1:]) if s.startswith("-") else _centi(s)
+def _book_side(raw: Any, field: str) -> dict[int, int]:
+    """A snapshot side, [[price_dollars, count_fp], ...], as {pips: centi}."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise VenueDataError(field, raw, "not a list")
+    levels: dict[int, int] = {}
+    for level in raw:
+        if not isinstance(level, list) or len(level) != 2:
+            raise VenueDataError(field, level, "not a [price, count] pair")
+        levels[wn.pips(level[0], field)] = wn.centi(level[1], field)
+    return levels
 
 
 class KalshiFeed:
@@ -118,30 +114,33 @@ class KalshiFeed:
         out: list[FeedUpdate] = []
         try:
             self._translate(msg, out)
-        except (_Bad, KeyError, TypeError, ValueError):
+        except MALFORMED as exc:
+            drop("kalshi", "market", exc)
             return out, 1
         return out, 0
 
     def _translate(self, msg: dict[str, Any], out: list[FeedUpdate]) -> None:
         kind = msg.get("type")
-        body = msg.get("msg") or {}
+        body = _object(msg.get("msg") or {}, "msg")
         if kind == "subscribed":
-            ticker = self._pending.pop(msg.get("id", -1), None)
+            ticker = self._pending.pop(wn.counter(msg.get("id", 0), "id"), None)
             if ticker is not None and body.get("channel") == "orderbook_delta":
-                self._sid_market[int(body["sid"])] = ticker
+                self._sid_market[wn.counter(body["sid"], "sid")] = ticker
             return
         if kind == "orderbook_snapshot":
-            sid, ticker = int(msg["sid"]), str(body["market_ticker"])
+            sid, ticker = wn.counter(msg["sid"], "sid"), str(body["market_ticker"])
             market = self._by_ticker.get(ticker)
             if market is None:
                 return
+            seq = wn.counter(msg["seq"], "seq")
+            yes = _book_side(body.get("yes_dollars_fp"), "yes_dollars_fp")
+            no = _book_side(body.get("no_dollars_fp"), "no_dollars_fp")
+            ts_ms = wn.millis(body.get("ts_ms"), "ts_ms")
             self._sid_market[sid] = ticker
-            self._seq[sid] = int(msg["seq"])
-            yes = {_pips(p): _centi(s) for p, s in body.get("yes_dollars_fp") or ()}
-            no = {_pips(p): _centi(s) for p, s in body.get("no_dollars_fp") or ()}
+            self._seq[sid] = seq
             self._levels[ticker] = (yes, no)
             out.append(BookReplace(
-                market=market, ts_venue_ms=int(body.get("ts_ms") or 0),
+                market=market, ts_venue_ms=ts_ms,
                 bids=sorted(yes.items()), asks=sorted((complement(p), s) for p, s in no.items())))
             return
         if kind == "orderbook_delta":
@@ -153,17 +152,17 @@ class KalshiFeed:
                 return
             taker = str(body.get("taker_side") or body.get("taker_outcome_side") or "")
             if taker not in ("yes", "no"):
-                raise _Bad(f"bad taker side {taker!r}")
-            ts = int(body.get("ts") or 0)
+                raise VenueDataError("taker_side", taker, "not yes or no")
+            ts = wn.millis(body.get("ts"), "ts")
             out.append(TradeSeen(market=market, ts_venue_ms=ts * 1000 if ts < 10**11 else ts,
-                                 price=_pips(body["yes_price_dollars"]),
-                                 size=_centi(body["count_fp"]),
+                                 price=wn.pips(body["yes_price_dollars"], "yes_price_dollars"),
+                                 size=wn.centi(body["count_fp"], "count_fp"),
                                  side="BUY" if taker == "yes" else "SELL"))
             return
         # ticker, unsubscribed, ok, error: nothing changes the books
 
     def _delta(self, msg: dict[str, Any], body: dict[str, Any], out: list[FeedUpdate]) -> None:
-        sid, seq = int(msg["sid"]), int(msg["seq"])
+        sid, seq = wn.counter(msg["sid"], "sid"), wn.counter(msg["seq"], "seq")
         ticker = self._sid_market.get(sid)
         last = self._seq.get(sid)
         if ticker is None or last is None:
@@ -171,11 +170,12 @@ class KalshiFeed:
         market = self._by_ticker[ticker]
         yes, no = self._levels[ticker]
         side = body.get("side")
-        price = _pips(body["price_dollars"])
+        price = wn.pips(body["price_dollars"], "price_dollars")
         levels = yes if side == "yes" else no if side == "no" else None
         if levels is None:
-            raise _Bad(f"bad side {side!r}")
-        size = levels.get(price, 0) + _signed_centi(body["delta_fp"])
+            raise VenueDataError("side", side, "not yes or no")
+        size = levels.get(price, 0) + wn.signed_centi(body["delta_fp"], "delta_fp")
+        ts_ms = wn.millis(body.get("ts_ms"), "ts_ms")
         if seq != last + 1 or size < 0:
             out.append(self._resubscribe(sid, ticker, market,
                                          "sequence_gap" if seq != last + 1 else "negative_level"))
@@ -187,8 +187,7 @@ class KalshiFeed:
             levels.pop(price, None)
         change = (LevelChange(side="BUY", price=price, size=size) if side == "yes"
                   else LevelChange(side="SELL", price=complement(price), size=size))
-        out.append(LevelChanges(market=market, ts_venue_ms=int(body.get("ts_ms") or 0),
-                                changes=[change]))
+        out.append(LevelChanges(market=market, ts_venue_ms=ts_ms, changes=[change]))
 
     def _resubscribe(self, sid: int, ticker: str, market: str, reason: str) -> Resubscribe:
         self._seq.pop(sid, None)

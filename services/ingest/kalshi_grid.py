@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 
+from common import wire_numbers as wn
 from common.config import Config
-from common.errors import PriceError, VenueError
+from common.errors import VenueDataError, VenueError
 from common.kalshi_auth import KalshiSigner, path_of
-from common.prices import ONE_DOLLAR, price_from_str
+from common.prices import ONE_DOLLAR
+from common.venue_drops import MALFORMED, drop
 
 PAGE_LIMIT = 1000
 STRUCTURE_TICKS = {"linear_cent": 100, "deci_cent": 10, "tapered_deci_cent": 100}
@@ -28,21 +30,20 @@ STRUCTURE_TICKS = {"linear_cent": 100, "deci_cent": 10, "tapered_deci_cent": 100
 
 def tick_of(market: dict[str, Any]) -> int:
     """The coarsest valid tick (pips) of one Market object; ValueError if it has no grid."""
-    steps = []
+    tick = 0
     for rng in market.get("price_ranges") or ():
-        try:
-            step = price_from_str(str(rng["step"]))
-        except (KeyError, TypeError, PriceError) as exc:
-            raise ValueError(f"bad price range {rng!r}") from exc
-        if not 0 < step < ONE_DOLLAR:
-            raise ValueError(f"price range step {rng['step']!r} outside (0, 1)")
-        steps.append(step)
-    if steps:
-        return math.lcm(*steps)
-    tick = STRUCTURE_TICKS.get(str(market.get("price_level_structure") or ""))
-    if tick is None:
+        if not isinstance(rng, dict):
+            raise VenueDataError("price_ranges", rng, "not an object")
+        step = wn.pips(rng.get("step"), "step")
+        tick = math.lcm(tick or step, step)
+        if tick >= ONE_DOLLAR:  # also bounds the work a hostile list of steps can cause
+            raise VenueDataError("price_ranges", rng.get("step"), "no common tick inside (0, 1)")
+    if tick:
+        return tick
+    fallback = STRUCTURE_TICKS.get(str(market.get("price_level_structure") or ""))
+    if fallback is None:
         raise ValueError(f"market {market.get('ticker')!r} has no price grid")
-    return tick
+    return fallback
 
 
 class KalshiGrid:
@@ -60,6 +61,7 @@ class KalshiGrid:
         out: dict[str, int] = {}
         bad = 0
         cursor = ""
+        seen: set[str] = set()
         while True:
             params: dict[str, Any] = {"tickers": ",".join(tickers), "limit": PAGE_LIMIT}
             if cursor:
@@ -74,12 +76,17 @@ class KalshiGrid:
             if not isinstance(data, dict):
                 raise VenueError(f"GET /markets: HTTP {resp.status_code}", definitive=False,
                                  status=resp.status_code)
-            for market in data.get("markets") or ():
+            markets = data.get("markets") or []
+            for market in markets if isinstance(markets, list) else [markets]:
                 try:
                     out[str(market["ticker"])] = tick_of(market)
-                except (KeyError, TypeError, ValueError):
+                except MALFORMED as exc:
                     bad += 1
+                    drop("kalshi", "rest", exc)
             cursor = str(data.get("cursor") or "")
+            if cursor in seen:
+                raise VenueError("GET /markets: the venue repeated a cursor", definitive=False)
+            seen.add(cursor)
             if not cursor:
                 return out, bad
 

@@ -9,11 +9,13 @@ YES terms (NO at q is YES at 1 - q, a BUY of NO is a SELL of YES).
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
 
 from common.config import Config, MarketConfig
+from common.errors import VenueDataError
 from common.messages import OrderSide, Venue
-from common.prices import PRICE_SCALE, complement
+from common.prices import complement
+from common.venue_drops import drop
+from common.wire_numbers import tick_pips
 from services.ingest import polymarket_wire as wire
 from services.ingest.adapter import (
     BookReplace,
@@ -26,15 +28,11 @@ from services.ingest.adapter import (
 )
 
 
-def _tick_pips(value: wire.Num) -> int:
-    """A tick size ("0.01" or 0.001) in pips; 0 if absent or unreadable."""
+def _tick_pips(value: wire.Num, field: str) -> int:
+    """A tick size ("0.01" or 0.001) in pips; 0 if absent; VenueDataError if unusable."""
     if value is None or value == "":
         return 0
-    try:
-        pips = Decimal(wire.number_text(value)) * PRICE_SCALE
-    except (InvalidOperation, wire.WireError):
-        return 0
-    return int(pips) if pips == pips.to_integral_value() and pips > 0 else 0
+    return tick_pips(value, field)
 
 
 class PolymarketFeed:
@@ -74,8 +72,9 @@ class PolymarketFeed:
         for event in events:
             try:
                 self._translate(event, updates)
-            except wire.WireError:
+            except VenueDataError as exc:  # typed events: only a number can be unusable
                 bad += 1
+                drop("polymarket", "market", exc)
         return updates, bad
 
     def _translate(self, event: wire.MarketEvent, out: list[FeedUpdate]) -> None:
@@ -90,9 +89,9 @@ class PolymarketFeed:
                         ts_venue_ms=wire.millis(event.timestamp),
                         bids=wire.levels(event.bids),
                         asks=wire.levels(event.asks),
-                        tick=_tick_pips(event.tick_size),
+                        tick=_tick_pips(event.tick_size, "tick_size"),
                         min_size=(
-                            wire.centi(event.min_order_size)
+                            wire.centi(event.min_order_size, "min_order_size")
                             if event.min_order_size not in (None, "")
                             else 0
                         ),
@@ -107,7 +106,7 @@ class PolymarketFeed:
                         continue
                     side = pc.side.upper()
                     if side not in ("BUY", "SELL"):
-                        raise wire.WireError(f"bad side {pc.side!r}")
+                        raise VenueDataError("side", pc.side, "not BUY or SELL")
                     per_market.setdefault(market, []).append(
                         LevelChange(
                             side="BUY" if side == "BUY" else "SELL",
@@ -119,11 +118,11 @@ class PolymarketFeed:
                     out.append(LevelChanges(market=market, ts_venue_ms=ts, changes=changes))
             case wire.TickSizeChangeMsg(asset_id=asset):
                 market = self._yes.get(asset)
-                tick = _tick_pips(event.new_tick_size)
                 if market is None:
                     return
+                tick = _tick_pips(event.new_tick_size, "new_tick_size")
                 if tick == 0:
-                    raise wire.WireError(f"bad tick {event.new_tick_size!r}")
+                    raise VenueDataError("new_tick_size", event.new_tick_size, "missing")
                 out.append(
                     TickChanged(market=market, ts_venue_ms=wire.millis(event.timestamp), tick=tick)
                 )
@@ -146,7 +145,7 @@ class PolymarketFeed:
     def _trade(self, event: wire.LastTradeMsg, asset: str, out: list[FeedUpdate]) -> None:
         side_text = (event.side or "").upper()
         if side_text not in ("BUY", "SELL"):
-            raise wire.WireError(f"bad trade side {event.side!r}")
+            raise VenueDataError("side", event.side, "not BUY or SELL")
         price = wire.pips(event.price)
         size = wire.centi(event.size) if event.size not in (None, "") else 0
         ts = wire.millis(event.timestamp)

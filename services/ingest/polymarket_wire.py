@@ -15,6 +15,8 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
+from common.errors import VenueDataError
+from common.venue_drops import drop
 from common.wire_numbers import Num, WireError, centi, millis, number_text, pips  # noqa: F401 (re-exported)
 
 
@@ -162,7 +164,8 @@ def decode_frame(frame: str | bytes) -> tuple[list[MarketEvent], int]:
         return [], 0
     try:
         raw = msgspec.json.decode(text)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        drop("polymarket", "market", exc)
         return [], 1
     items = raw if isinstance(raw, list) else [raw]
     events: list[MarketEvent] = []
@@ -170,17 +173,20 @@ def decode_frame(frame: str | bytes) -> tuple[list[MarketEvent], int]:
     for item in items:
         if not isinstance(item, dict):
             bad += 1
+            drop("polymarket", "market", VenueDataError("event", item, "not an object"))
             continue
         kind = item.get("event_type") or _infer_type(item)
         cls = _BY_TYPE.get(kind) if isinstance(kind, str) else None
         if cls is None:
-            if not kind:
+            if not kind or not isinstance(kind, str):
                 bad += 1
+                drop("polymarket", "market", VenueDataError("event_type", kind, "unknown shape"))
             continue
         try:
             events.append(msgspec.convert(item, cls, strict=False))  # type: ignore[arg-type]
-        except msgspec.ValidationError:
+        except msgspec.ValidationError as exc:
             bad += 1
+            drop("polymarket", "market", exc)
     return events, bad
 
 

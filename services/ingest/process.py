@@ -188,7 +188,7 @@ class IngestActor:
         updates, bad = self._feed.parse(frame)
         if bad:
             self._dropped.inc(bad)
-            log.warning(
+            log.debug(  # drop() warned once per field; a flood must not flood the log
                 "dropped %d malformed market message(s): %.200s", bad, frame,
                 extra={"venue": self._venue},
             )
