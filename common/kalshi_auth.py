@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from common.errors import ConfigError
+from common.secret_files import check_private_file
 
 KEY_HEADER = "KALSHI-ACCESS-KEY"
 SIGNATURE_HEADER = "KALSHI-ACCESS-SIGNATURE"
@@ -72,6 +73,7 @@ class KalshiSigner:
                 f"private key file (venues.kalshi.key_id_env / private_key_file_env); `pmm up` "
                 f"sets throwaway ones when [sim] enabled = true"
             )
+        check_private_file(Path(path), f"the Kalshi private key (${key_file_env})")
         try:
             pem = Path(path).read_bytes()
         except OSError as exc:

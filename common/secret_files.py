@@ -87,3 +87,12 @@ def link_private_file(link: Path, target: Path, what: str) -> Path:
     tmp.symlink_to(target)
     os.replace(tmp, link)
     return link
+
+
+def secret_from_env(env_name: str, what: str) -> str:
+    """`$ENV`, or the text of the owner-only file named by `$ENV_FILE`; "" if neither is set."""
+    value = os.environ.get(env_name, "").strip()
+    if value:
+        return value
+    file = os.environ.get(f"{env_name}_FILE", "").strip()
+    return read_private_file(Path(file), f"{what} (${env_name}_FILE)") if file else ""

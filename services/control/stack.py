@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import time
-import uuid
 import xmlrpc.client
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +19,8 @@ from typing import Any
 
 from common import config as config_mod
 from common.config import Config
-from common.errors import PmmError
+from common.errors import ConfigError, PmmError
+from services.control import stack_secrets
 
 HOME = Path(__file__).resolve().parents[2]
 CURRENT = Path(".pmm/current.json")
@@ -63,19 +62,15 @@ def is_running(run_dir: Path) -> bool:
         return False
 
 
-def _secret_file(run_dir: Path, name: str, make: Callable[[], str]) -> Path:
-    path = run_dir / "secrets" / name
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(make())
-    return path
-
-
-def environment(cfg: Config, config_path: Path, *, paper: bool = False) -> dict[str, str]:
+def environment(
+    cfg: Config, config_path: Path, *, paper: bool = False,
+    notify: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
+) -> dict[str, str]:
     """The environment supervisord and every process run with (`paper`: PMM_PAPER=true, the
-    executors fill on market data and need no trading credentials)."""
+    executors fill on market data and need no trading credentials).
+
+    It holds no secret: those go to files under `<run_dir>/secrets/` that supervisord.conf
+    names for the programs that need them (services/control/stack_secrets.py)."""
     run_dir = cfg.run_dir
     env = dict(os.environ)
     venues = set(cfg.venues_in_use())
@@ -96,46 +91,11 @@ def environment(cfg: Config, config_path: Path, *, paper: bool = False) -> dict[
     env.setdefault("MALLOC_ARENA_MAX", "2")
     if paper:
         env["PMM_PAPER"] = "true"
-    secret_env = cfg.control.secret_env
-    if not env.get(secret_env) and not env.get(f"{secret_env}_FILE"):
-        env[f"{secret_env}_FILE"] = str(
-            _secret_file(run_dir, "control_secret", lambda: secrets.token_hex(32))
-        )
-    key_env = cfg.venues.polymarket.private_key_env
-    if "polymarket" in venues and not env.get(key_env) and not paper:
-        if not cfg.sim.enabled:
-            raise StackError(
-                f"${key_env} is not set: export the Polymarket signer key (or run against the "
-                "simulator with [sim] enabled = true)"
-            )
-        # The simulator accepts any key: make a throwaway one for this run dir.
-        path = _secret_file(run_dir, "sim_polymarket_key", lambda: "0x" + secrets.token_hex(32))
-        env[key_env] = path.read_text().strip()
-    if "kalshi" in venues and not paper:
-        _kalshi_environment(cfg, env)
+    try:
+        stack_secrets.prepare(cfg, dict(os.environ), env, paper=paper, notify=notify)
+    except ConfigError as exc:  # an unsafe secret file: the message names it and the chmod
+        raise StackError(str(exc)) from exc
     return env
-
-
-def _kalshi_environment(cfg: Config, env: dict[str, str]) -> None:
-    """Kalshi credentials: the operator's, or a throwaway RSA key the simulator is told about."""
-    k = cfg.venues.kalshi
-    if env.get(k.key_id_env) and env.get(k.private_key_file_env):
-        return
-    if not cfg.sim.enabled:
-        raise StackError(
-            f"${k.key_id_env} and ${k.private_key_file_env} are not set: export the Kalshi API "
-            "key id and the path of its private key PEM (or run against the simulator with "
-            "[sim] enabled = true)"
-        )
-    from common.kalshi_auth import KalshiSigner, new_private_pem
-
-    key_path = _secret_file(cfg.run_dir, "sim_kalshi_key.pem", lambda: new_private_pem().decode())
-    key_id = _secret_file(cfg.run_dir, "sim_kalshi_key_id", lambda: str(uuid.uuid4()))
-    signer = KalshiSigner.from_pem("", key_path.read_bytes())
-    pub = _secret_file(cfg.run_dir, "sim_kalshi_key.pub.pem", lambda: signer.public_pem().decode())
-    env[k.key_id_env] = key_id.read_text().strip()
-    env[k.private_key_file_env] = str(key_path)
-    env[cfg.sim.kalshi_public_key_file_env] = str(pub)
 
 
 def control_secret(cfg: Config) -> bytes:
@@ -162,7 +122,7 @@ def up(
     metrics_dir = run_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
-    env = environment(cfg, config_path, paper=paper)
+    env = environment(cfg, config_path, paper=paper, notify=progress)
     supervisord = Path(sys.executable).with_name("supervisord")
     progress(f"starting supervisord ({run_dir})")
     subprocess.run(

@@ -14,6 +14,7 @@ from common.auth import load_secret
 from common.config import Config
 from common.errors import ConfigError
 from common.kalshi_auth import KalshiSigner
+from common.secret_files import secret_from_env
 from services.executor.kalshi import KalshiExecution, kalshi_tokens
 from services.executor.orders import MarketTokens
 from services.executor.polymarket import PolymarketExecution
@@ -37,13 +38,15 @@ def market_tokens(cfg: Config, venue: str) -> list[MarketTokens]:
 
 
 def polymarket_key(cfg: Config) -> str:
-    """The signing key from $<private_key_env> (`pmm up` makes a throwaway one for the simulator)."""
+    """The signing key from $<private_key_env> or the owner-only file in $<private_key_env>_FILE
+    (`pmm up` passes the file, to this program only; a throwaway key for the simulator)."""
     pm = cfg.venues.polymarket
-    key = os.environ.get(pm.private_key_env, "").strip()
+    key = secret_from_env(pm.private_key_env, "the Polymarket signing key")
     if key:
         return key
     raise ConfigError(
-        f"${pm.private_key_env} is not set; the executor needs the Polymarket signing key "
+        f"${pm.private_key_env} (or ${pm.private_key_env}_FILE) is not set; the executor needs "
+        f"the Polymarket signing key "
         f"(named by venues.polymarket.private_key_env); `pmm up` sets a throwaway one when "
         f"[sim] enabled = true"
     )
