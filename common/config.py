@@ -185,6 +185,14 @@ class ExecutorConfig(ConfigSection, frozen=True):
     workers: Annotated[int, Meta(ge=1, le=32)] = 4
     fill_replay_margin_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 30_000
     """Replays to risk start this long before risk was last heard (services/executor/replay.py)."""
+    max_order_contracts: Annotated[float, Meta(gt=0, le=1_000_000)] = 10_000.0
+    """Hard cap on one order's size, a second line independent of risk (SEC 15c3-5 style):
+    an approved ladder with a bigger level is refused whole (services/executor/caps.py)."""
+    max_order_notional_usd: Annotated[float, Meta(gt=0, le=10_000_000)] = 5_000.0
+    """Hard cap on one order's cost (price x size of the token bought)."""
+    price_collar: Annotated[float, Meta(gt=0, le=1)] = 0.25
+    """A bid above the last book mid plus this (or an ask below mid minus this) is refused;
+    passive levels further away pass. With no book yet, exit orders are refused."""
 
 
 class ControlConfig(ConfigSection, frozen=True):

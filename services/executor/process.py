@@ -35,6 +35,7 @@ from common.messages import (
 )
 from services.executor import apply, control, recovery
 from services.executor.adapter import CancelOutcome, ExecutionAdapter
+from services.executor.caps import Caps, check_ladder
 from services.executor.control import handle_control
 from services.executor.events import EventsMixin
 from services.executor.fill_journal import FillJournal
@@ -90,6 +91,9 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         placements were on the wire when a cancel for its market was issued is cancelled
         again as soon as they land, since the cancel may have reached the venue first."""
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
+        self.caps = Caps.from_config(cfg.executor)
+        self.mids: dict[str, int] = {}
+        """Each market's last book mid in pips (md_loop), for the price collar (caps.py)."""
         self.fault_cancel: asyncio.Task[Any] | None = None
         """The cancel a storage fault started (control.storage_fault)."""
         self.risk_ok = False
@@ -259,6 +263,12 @@ class ExecutorActor(EventsMixin, LivenessMixin):
                     return
                 if cmd.risk_instance and cmd.risk_instance != self.risk_instance:
                     self._count("intent", "stale_risk_instance")
+                    return
+                why = check_ladder(cmd, mid=self.mids.get(m), caps=self.caps)
+                if why:
+                    self._count("intent", "over_hard_cap")
+                    log.error("approved ladder refused by the executor's hard caps: %s", why,
+                              extra={"market": m, "order_id": ""})
                     return
                 if m in self._pending:
                     self._count("intent", "conflated")

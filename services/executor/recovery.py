@@ -27,6 +27,7 @@ import msgspec
 
 from common import metrics
 from common.errors import StorageError, VenueError
+from common.messages import BookSnapshot
 from services.executor import control
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def on_tick(actor: ExecutorActor, market: str, tick: int) -> list[str]:
 
 
 async def md_loop(actor: ExecutorActor) -> None:
-    """Watch our markets' books for tick changes (the only thing the executor needs from md)."""
+    """Watch our markets' books for tick changes and the mid (the price collar, caps.py)."""
     sock = actor.md_socket()
     try:
         while True:
@@ -115,6 +116,8 @@ async def md_loop(actor: ExecutorActor) -> None:
             msg = actor.md_codec.decode(frames[-1])
             tick = getattr(msg, "tick", 0)
             market = getattr(msg, "market", "")
+            if isinstance(msg, BookSnapshot) and msg.bids and msg.asks:
+                actor.mids[market] = (msg.bids[0].price + msg.asks[0].price) // 2
             if market in actor.markets and tick and tick != actor.markets[market].tick:
                 off_grid = on_tick(actor, market, tick)
                 if off_grid:
