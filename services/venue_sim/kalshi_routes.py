@@ -1,9 +1,9 @@
 """Kalshi trade API v2 routes of the simulator (REST under /trade-api/v2), on KalshiBook.
 
 Portfolio routes verify the request signature first (401 otherwise); market data
-(exchange status, markets, order books) is public as on Kalshi: served unsigned, and a
-signed request is answered the same. Trading routes also honour the armed faults
-(`faults.py`). The book logic is in `kalshi.py`.
+(exchange status, markets, order books, events, series) is public as on Kalshi: served
+unsigned, and a signed request is answered the same. Trading routes also honour the armed
+faults (`faults.py`). The book logic is in `kalshi.py`.
 """
 
 from __future__ import annotations
@@ -112,6 +112,26 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
 
     async def market(r: web.Request, account: str, data: Any) -> web.Response:
         return reply({"market": market_row(kalshi_market(r.match_info["ticker"]))})
+
+    def kalshi_markets_where(keep: Callable[[str], bool]) -> list[Any]:
+        return [m for m in engine.markets.values() if m.venue == "kalshi" and keep(
+            m.condition_id)]
+
+    async def event(r: web.Request, account: str, data: Any) -> web.Response:
+        ticker = r.match_info["event_ticker"]
+        rows = kalshi_markets_where(lambda t: kw.event_ticker_of(t) == ticker)
+        if not rows:
+            raise KalshiReject(404, kw.NOT_FOUND, f"event {ticker} not found")
+        return reply({"event": kw.event_json(ticker, rows[0].name or ticker),
+                      "markets": [market_row(m) for m in rows]})
+
+    async def series(r: web.Request, account: str, data: Any) -> web.Response:
+        ticker = r.match_info["series_ticker"]
+        rows = kalshi_markets_where(
+            lambda t: kw.series_ticker_of(kw.event_ticker_of(t)) == ticker)
+        if not rows:
+            raise KalshiReject(404, kw.NOT_FOUND, f"series {ticker} not found")
+        return reply({"series": kw.series_json(ticker, rows[0].name or ticker)})
 
     async def orderbook(r: web.Request, account: str, data: Any) -> web.Response:
         m = kalshi_market(r.match_info["ticker"])
@@ -333,6 +353,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
     for path, fn in (
         ("/exchange/status", exchange_status), ("/markets", markets),
         ("/markets/{ticker}", market), ("/markets/{ticker}/orderbook", orderbook),
+        ("/events/{event_ticker}", event), ("/series/{series_ticker}", series),
     ):
         router.add_get(BASE + path, signed(fn, public=True))
     for path, fn in (

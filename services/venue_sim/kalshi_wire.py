@@ -178,7 +178,7 @@ def market_json(engine: Engine, m: SimMarket, *, listed_ms: int = 0) -> dict[str
     previous = dollars(round(m.start_probability * PRICE_SCALE))
     title = m.name or m.condition_id
     return {
-        "ticker": m.condition_id, "event_ticker": m.condition_id.rsplit("-", 1)[0],
+        "ticker": m.condition_id, "event_ticker": event_ticker_of(m.condition_id),
         "market_type": "binary", "title": title, "subtitle": "",
         "yes_sub_title": title, "no_sub_title": title,
         "created_time": iso(listed_ms), "updated_time": iso(listed_ms),
@@ -202,3 +202,28 @@ def market_json(engine: Engine, m: SimMarket, *, listed_ms: int = 0) -> dict[str
         "price_ranges": [{"start": dollars(0), "end": dollars(ONE), "step": dollars(tick)}],
         "exchange_index": 0,
     }
+
+
+def event_ticker_of(ticker: str) -> str:
+    """A market's event: its ticker without the last `-` part (KXFED-26DEC-T4.00 -> KXFED-26DEC)."""
+    return ticker.rsplit("-", 1)[0]
+
+
+def series_ticker_of(event_ticker: str) -> str:
+    """An event's series: the part before the first `-` (KXFED-26DEC -> KXFED)."""
+    return event_ticker.split("-", 1)[0]
+
+
+def event_json(event_ticker: str, title: str) -> dict[str, Any]:
+    """The EventData object of GET /events/{event_ticker} (its markets are listed beside it)."""
+    return {"event_ticker": event_ticker, "series_ticker": series_ticker_of(event_ticker),
+            "title": title, "sub_title": title, "collateral_return_type": "",
+            "mutually_exclusive": False, "settlement_sources": []}
+
+
+def series_json(series_ticker: str, title: str) -> dict[str, Any]:
+    """The Series object of GET /series/{series_ticker}; the simulator charges no fees."""
+    return {"ticker": series_ticker, "frequency": "custom", "title": title,
+            "category": "Simulated", "categories": ["Simulated"], "tags": [],
+            "settlement_sources": [], "contract_url": "", "contract_terms_url": "",
+            "fee_type": "quadratic", "fee_multiplier": 0, "additional_prohibitions": []}

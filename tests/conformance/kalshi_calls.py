@@ -10,6 +10,8 @@ CALLS: tuple[str, ...] = (
     "get_markets tickers= (unsigned)",
     "get_market (unsigned)",
     "get_market_orderbook (unsigned)",
+    "get_event (unsigned)",
+    "get_series (unsigned)",
     "get_markets (signed)",
     "get_market_orderbook (signed)",
     "get_balance",

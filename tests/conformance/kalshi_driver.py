@@ -27,6 +27,7 @@ from typing import Any
 import urllib3
 from kalshi_python_sync import Configuration, KalshiClient
 from kalshi_python_sync.api import (
+    EventsApi,
     ExchangeApi,
     MarketApi,
     OrderGroupsApi,
@@ -138,6 +139,10 @@ def public_reads(d: Driver) -> None:
         tickers=d.ticker).markets, d.ticker))
     d.run("get_market (unsigned)", lambda: market.get_market(d.ticker))
     d.run("get_market_orderbook (unsigned)", lambda: d.book())
+    event = d.ticker.rsplit("-", 1)[0]
+    d.run("get_event (unsigned)", lambda: _one(EventsApi(d.public).get_event(event).markets,
+                                               d.ticker))
+    d.run("get_series (unsigned)", lambda: market.get_series(event.split("-", 1)[0]))
     d.run("get_markets (signed)", lambda: MarketApi(d.signed).get_markets(limit=100))
     d.run("get_market_orderbook (signed)",
           lambda: MarketApi(d.signed).get_market_orderbook(d.ticker))

@@ -225,7 +225,7 @@ def test_market_data_is_public_and_the_portfolio_is_not(sim: SimThread) -> None:
     """Kalshi serves markets and order books unsigned; a portfolio read needs a signature."""
     with httpx.Client(base_url=sim.url) as http:
         for path in ("/markets", f"/markets/{TICKER}", f"/markets/{TICKER}/orderbook",
-                     "/exchange/status"):
+                     "/exchange/status", "/events/KXFED-26DEC", "/series/KXFED"):
             assert http.get(BASE + path).status_code == 200, path
         market = http.get(f"{BASE}/markets/{TICKER}").json()["market"]
         for field in ("yes_sub_title", "created_time", "updated_time", "open_time", "close_time",
