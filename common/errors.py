@@ -60,7 +60,8 @@ class VenueDataError(PriceError):
     def __init__(self, field: str, value: object, reason: str = "unusable") -> None:
         self.field = field
         self.value = short_repr(value)
-        super().__init__(f"{field}: {reason}: {self.value}")
+        said = self.value in reason  # a wrapped PriceError already quotes the value
+        super().__init__(f"{field}: {reason}" if said else f"{field}: {reason}: {self.value}")
 
 
 class StorageError(PmmError):
