@@ -172,6 +172,8 @@ class RiskConfig(ConfigSection, frozen=True):
     """Refuse to quote on a book older than this (monotonic receipt time); 0 = off."""
     daily_reset_utc: Annotated[str, Meta(pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")] = ""
     """"HH:MM" UTC: loss limits count from here each day and loss halts are released."""
+    position_tolerance_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
+    """A venue position within this of the journal's is not a mismatch (services/risk/venue_check.py)."""
     venues: dict[str, dict[str, Any]] = {}
     """Per-venue overrides of the fields above ([risk.venues.kalshi] max_order_size = 50)."""
     markets: dict[str, dict[str, Any]] = {}
@@ -190,9 +192,12 @@ class ExecutorConfig(ConfigSection, frozen=True):
     an approved ladder with a bigger level is refused whole (services/executor/caps.py)."""
     max_order_notional_usd: Annotated[float, Meta(gt=0, le=10_000_000)] = 5_000.0
     """Hard cap on one order's cost (price x size of the token bought)."""
+    position_check_interval_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 60_000
+    """How often the venue's positions go to risk to be checked against its journal (and
+    at startup and after every replay); 0 = only then."""
     price_collar: Annotated[float, Meta(gt=0, le=1)] = 0.25
     """A bid above the last book mid plus this (or an ask below mid minus this) is refused;
-    passive levels further away pass. With no book yet, exit orders are refused."""
+    passive levels further away pass. With no book, only the size and notional caps apply."""
 
 
 class ControlConfig(ConfigSection, frozen=True):

@@ -128,6 +128,8 @@ class Heartbeat(_Msg, tag="hb", frozen=True):
     instance: str = ""
     """The sending process's incarnation, new at every start (risk's is the gate's identity:
     an executor that hears a new one cancels everything and waits for the new gate)."""
+    pub_seq: int = 0
+    """An executor's last `Fill.pub_seq`: a dropped last fill shows as a gap here."""
 
 
 # --- commands (risk -> one executor over PUSH/PULL) ------------------------------------------
@@ -203,6 +205,9 @@ class Fill(_Msg, tag="fill", frozen=True):
     fee: int
     ts_venue_ms: int
     ts_recv_ns: int
+    pub_seq: int = 0
+    """The executor's sequence of live fill/reversal publishes (1, 2, ... per process), so
+    risk sees a fill the PUB socket dropped; 0 on a replay from the fill journal."""
 
 
 class ExecutorReport(_Msg, tag="exec_report", frozen=True):
@@ -234,6 +239,8 @@ class FillReversal(_Msg, tag="fill_reversal", frozen=True):
     price: Price
     size: Annotated[int, Meta(gt=0, le=10**12)]
     ts_ns: int
+    pub_seq: int = 0
+    """As `Fill.pub_seq`: one sequence for both."""
 
 
 class MarketPosition(Struct, frozen=True, array_like=True):
@@ -292,6 +299,15 @@ class RiskState(_Msg, tag="risk_state", frozen=True):
     rejected: int = 0
 
 
+class ReplayRequest(_Msg, tag="replay", frozen=True):
+    """Risk saw a gap in an executor's fill sequence: re-publish journaled fills since
+    `since_ns` (wall clock) and the venue's positions (topic replay.<venue>|)."""
+
+    venue: Venue
+    since_ns: int
+    reason: str
+
+
 # --- control (CLI/HTTP -> risk and every executor over DEALER/ROUTER, acknowledged) ----------
 
 
@@ -348,7 +364,7 @@ ControlMessage = Kill | Reset | Pause | Flatten
 MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat | ReferencePrice
 IntentChannel = QuoteIntent | Heartbeat
 EventChannel = OrderEvent | Fill | ExecutorReport | Heartbeat | FillReversal | VenuePositions
-StateChannel = PositionUpdate | RiskState | Heartbeat
+StateChannel = PositionUpdate | RiskState | Heartbeat | ReplayRequest
 
 
 class Envelope(Struct, frozen=True, array_like=True):

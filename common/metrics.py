@@ -80,6 +80,12 @@ HALTED = Gauge(
     "pmm_market_halted", "1 while a market is halted", ["market"],
     multiprocess_mode="livemostrecent",
 )
+FILL_SEQUENCE_GAPS = Counter(
+    "pmm_fill_sequence_gaps_total",
+    "Gaps risk saw in an executor's fill sequence (a fill dropped on the bus): each asks "
+    "that executor to replay its fill journal",
+    ["venue"],
+)
 STORAGE_FAULTS = Counter(
     "pmm_storage_faults_total",
     "Durable writes that failed (disk full, I/O error); each latches the owner's kill switch",

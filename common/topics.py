@@ -34,6 +34,11 @@ POSITION_ALL = b"pos."
 RISK = b"risk|"
 
 
+def replay(venue: str) -> bytes:
+    """Risk's ReplayRequest to one venue's executor (on the state channel)."""
+    return f"replay.{venue}|".encode()
+
+
 def heartbeat(role: str) -> bytes:
     return f"hb.{role}|".encode()
 

@@ -14,9 +14,9 @@ order for 10^10 contracts at 0.9999. So, as a broker's pre-trade controls (SEC r
 
 The collar only bounds the aggressive side: a passive level far from the mid cannot take
 liquidity, while a bid far above the mid would buy at a loss if it crossed. Without a
-book (mid unknown) resting post-only levels pass (the venue refuses a crossing post-only
-order) and exit orders, which are marketable, are refused. A ladder with any level over
-a cap is refused whole and counted: it means something upstream is wrong.
+book (mid unknown, market data down) only the size and notional caps apply: refusing
+then would also refuse an operator's flatten when it is needed most. A ladder with any
+level over a cap is refused whole and counted: it means something upstream is wrong.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _level(level: Level, *, bid: bool, exit_order: bool, mid: int | None, caps: 
     if cost > caps.max_notional:
         return f"{kind} notional {cost / (PRICE_SCALE * SIZE_SCALE):g} USD over max_order_notional_usd"
     if mid is None:
-        return f"{kind} with no book to collar it against" if exit_order else ""
+        return ""
     if (bid and level.price > mid + caps.collar) or (not bid and level.price < mid - caps.collar):
         return f"{kind} at {level.price} pips outside the price collar around mid {mid}"
     return ""

@@ -11,6 +11,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from common import bus, metrics, topics
 from common.errors import StorageError
 from common.messages import ExecutorReport, Fill, Heartbeat, OrderEvent
@@ -45,7 +47,9 @@ class EventsMixin(_Base):
                 self.fill_journal.record(fill, self._wall_ns())
             except StorageError as exc:  # risk journals it too: publish, then fail safe
                 control.storage_fault(self, exc)
-            await self._publish(topics.events(self.venue, fill.market), fill)
+            self.pub_seq += 1  # risk sees a dropped one as a gap (risk/fill_sequence.py)
+            await self._publish(topics.events(self.venue, fill.market),
+                                msgspec.structs.replace(fill, pub_seq=self.pub_seq))
         for ev in events:
             await self._publish_event(ev)
 
@@ -60,7 +64,9 @@ class EventsMixin(_Base):
                 self.fill_journal.record_reversal(reversal)
             except StorageError as exc:
                 control.storage_fault(self, exc)
-            await self._publish(topics.events(self.venue, fill.market), reversal)
+            self.pub_seq += 1
+            await self._publish(topics.events(self.venue, fill.market),
+                                msgspec.structs.replace(reversal, pub_seq=self.pub_seq))
 
     async def on_order(self, update: OrderUpdate) -> None:
         """Apply a venue order event to the live map."""
@@ -95,5 +101,5 @@ class EventsMixin(_Base):
             self._hb_seq += 1
             await self._publish(topics.heartbeat("executor"), Heartbeat(
                 sender=self.name, role="executor", seq=self._hb_seq, ts_ns=self._wall_ns(),
-                markets=markets))
+                markets=markets, pub_seq=self.pub_seq))
             await asyncio.sleep(self._cfg.executor.report_interval_ms / 1000)

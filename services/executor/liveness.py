@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from common import bus
-from common.messages import Heartbeat
+from common.messages import Heartbeat, ReplayRequest
 from services.executor import recovery
 
 if TYPE_CHECKING:
@@ -36,6 +36,9 @@ class LivenessMixin(_Base):
             msg = self._state_codec.decode(payload) if payload is not None else None
             if isinstance(msg, Heartbeat) and msg.role == "risk":
                 self.on_risk_heartbeat(msg)
+            elif isinstance(msg, ReplayRequest) and msg.venue == self.venue:
+                self.risk_link.request(msg.since_ns - self._cfg.executor.fill_replay_margin_ms
+                                       * 1_000_000, f"risk saw {msg.reason}")
 
     def on_risk_heartbeat(self, hb: Heartbeat | None = None) -> None:
         """Note risk is alive; after the dead man's switch, re-arm only once reconciled.

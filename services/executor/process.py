@@ -43,7 +43,7 @@ from services.executor.journal import OrderJournal
 from services.executor.ledger import OrderLedger
 from services.executor.liveness import LivenessMixin
 from services.executor.orders import CLIENT_KEY_PREFIX, MarketTokens
-from services.executor.replay import RiskLink, resume_horizon_s
+from services.executor.replay import RiskLink, publish_positions, resume_horizon_s
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         placements were on the wire when a cancel for its market was issued is cancelled
         again as soon as they land, since the cancel may have reached the venue first."""
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
+        self.pub_seq = 0
+        """Live fills and reversals published so far (Fill.pub_seq, events.py)."""
         self.caps = Caps.from_config(cfg.executor)
         self.mids: dict[str, int] = {}
         """Each market's last book mid in pips (md_loop), for the price collar (caps.py)."""
@@ -117,7 +119,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         b = cfg.bus
         self._cmd = bus.pull(endpoint(cfg, "commands", self.venue), hwm=b.recv_hwm)
         self._pub = bus.pub(endpoint(cfg, "events", self.venue), hwm=b.send_hwm)
-        self._state = bus.sub([endpoint(cfg, "state")], [topics.heartbeat("risk")], hwm=b.recv_hwm)
+        self._state = bus.sub([endpoint(cfg, "state")],
+                              [topics.heartbeat("risk"), topics.replay(self.venue)], hwm=b.recv_hwm)
         self._ctl = bus.router(endpoint(cfg, "control", self.name))
         self._hb_seq = 0
 
@@ -375,6 +378,10 @@ class ExecutorActor(EventsMixin, LivenessMixin):
                                      reason="reconcile")
 
     async def _reconcile_loop(self) -> None:
+        """Reconcile open orders every interval; send the venue's positions to risk to check
+        against its journal every `position_check_interval_ms` (risk/venue_check.py)."""
+        check_ns = self._cfg.executor.position_check_interval_ms * 1_000_000
+        checked_ns = self._clock_ns()
         while True:
             await asyncio.sleep(self._cfg.executor.reconcile_interval_ms / 1000)
             try:
@@ -382,6 +389,9 @@ class ExecutorActor(EventsMixin, LivenessMixin):
             except VenueError as exc:
                 self._count("reconcile", "error")
                 log.warning("reconcile failed: %s", exc)
+            if check_ns and self._clock_ns() - checked_ns >= check_ns:
+                checked_ns = self._clock_ns()
+                await publish_positions(self)
 
     async def _venue_heartbeat_loop(self) -> None:
         interval = self._cfg.venues.polymarket.heartbeat_interval_ms / 1000

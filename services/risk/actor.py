@@ -43,9 +43,11 @@ from common.messages import (
     MarketData,
     MarketStatus,
     QuoteIntent,
+    ReplayRequest,
     StateChannel,
     VenuePositions,
 )
+from services.risk.fill_sequence import FillSequence
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal, journal_path
 
@@ -113,6 +115,7 @@ class RiskActor:
         self._commands_now: dict[str, zmq.Socket] = {}
         """Synchronous shadows of the sockets above, for NOBLOCK sends (common/hotloop.py)."""
         self._backoff_until: dict[str, int] = {}
+        self.fill_sequence = FillSequence()
 
     # --- outputs -------------------------------------------------------------------------
 
@@ -167,6 +170,16 @@ class RiskActor:
         for cmd in self.gate.take_outbox():
             await self.command(cmd)
 
+    async def check_sequence(self, venue: str, since_ns: int | None, what: str) -> None:
+        """Ask `venue`'s executor to replay its journaled fills if a gap was seen."""
+        if since_ns is None:
+            return
+        metrics.FILL_SEQUENCE_GAPS.labels(venue=venue).inc()
+        log.warning("fill sequence gap from executor-%s (%s): asking for a replay", venue, what,
+                    extra={"venue": venue})
+        await self.publish(topics.replay(venue), ReplayRequest(
+            venue=venue, since_ns=since_ns, reason=what))  # type: ignore[arg-type]
+
     async def publish_positions(self, part: int = 0, parts: int = 1) -> None:
         """Publish a PositionUpdate for every market, or for slice `part` of `parts`."""
         for k, market in enumerate(self.gate.all_markets()):
@@ -203,10 +216,19 @@ class RiskActor:
             match msg:
                 case Fill():
                     update, cmds = self.gate.on_fill(msg)
+                    await self.check_sequence(msg.venue, self.fill_sequence.on_fill(
+                        msg.venue, msg.pub_seq, self._wall()), "a dropped fill")
                 case FillReversal():
                     update, cmds = self.gate.on_reversal(msg)
+                    await self.check_sequence(msg.venue, self.fill_sequence.on_fill(
+                        msg.venue, msg.pub_seq, self._wall()), "a dropped fill")
+                case Heartbeat(role="executor"):
+                    venue = msg.sender.removeprefix("executor-")
+                    await self.check_sequence(venue, self.fill_sequence.on_heartbeat(
+                        venue, msg.pub_seq, self._wall()), "its newest fills dropped")
+                    continue
                 case VenuePositions():
-                    self.gate.compare_venue_positions(msg)
+                    await self.commands(self.gate.compare_venue_positions(msg))
                     continue
                 case _:
                     continue

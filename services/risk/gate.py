@@ -34,7 +34,7 @@ from common.messages import (
     RiskState,
 )
 from common.prices import MONEY_SCALE, SIZE_SCALE
-from services.risk import controls, limits
+from services.risk import controls, limits, venue_check
 from services.risk.journal import Journal
 from services.risk.control import ControlMixin
 from services.risk.losses import LossMixin
@@ -91,6 +91,8 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         self.sw = Switches.load(journal.load_state())
         self.reversed: set[tuple[str, str]] = journal.reversed()
         self.rejected = 0
+        self.position_checks: dict[str, venue_check.Seen] = {}
+        """Each market's difference at the last venue position check (venue_check.py)."""
         self.unjournaled: set[tuple[str, str, str]] = set()
         """(venue, trade id, order id) of fills applied while the journal could not be
         written: applied once, even when the executor's replay brings them again."""

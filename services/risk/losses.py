@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 
 from common import metrics
 from common.messages import ExecutorCommand, VenuePositions
-from common.prices import MONEY_SCALE
-from services.risk import controls, limits
-from services.risk.position import Position
+from common.prices import MONEY_SCALE, SIZE_SCALE
+from services.risk import controls, limits, venue_check
 
 if TYPE_CHECKING:
     from services.risk.gate import RiskGate
@@ -80,20 +79,25 @@ class LossMixin:
         return []
 
 
-    def compare_venue_positions(self: RiskGate, msg: VenuePositions) -> int:
-        """Compare an executor's reconciliation snapshot with the journal; log and count
-        each market that differs (risk's journal stays the book of record). Returns the
-        number of mismatches."""
-        bad = 0
-        for mp in msg.positions:
-            pos = self.positions.get(mp.market, Position())
-            ours = (pos.position_yes, pos.position_no) if msg.gross else (pos.net,)
-            theirs = (mp.position_yes, mp.position_no) if msg.gross else (mp.net,)
-            if ours != theirs:
-                bad += 1
-                metrics.RISK_POSITION_MISMATCHES.labels(venue=msg.venue).inc()
-                log.error("venue position %s differs from the journal %s", theirs, ours,
-                          extra={"market": mp.market, "venue": msg.venue})
-        log.info("venue positions checked: %d of %d markets differ", bad, len(msg.positions),
-                 extra={"venue": msg.venue})
-        return bad
+    def compare_venue_positions(self: RiskGate, msg: VenuePositions) -> list[ExecutorCommand]:
+        """Compare an executor's venue snapshot with the journal (venue_check.py): count and
+        log each market that differs; halt one whose difference stayed put since the last
+        check with no fill in between (a lost fill). Returns the halts' cancels."""
+        result = venue_check.check(
+            msg, self.positions, self.position_checks,
+            tolerance=round(self.cfg.risk.position_tolerance_contracts * SIZE_SCALE))
+        self.position_checks = result.seen
+        out: list[ExecutorCommand] = []
+        for market, (ours, theirs) in result.differ.items():
+            metrics.RISK_POSITION_MISMATCHES.labels(venue=msg.venue).inc()
+            log.error("venue position %s differs from the journal %s", theirs, ours,
+                      extra={"market": market, "venue": msg.venue})
+        for market in result.persistent:
+            if market in self.markets and market not in self.sw.halted:
+                log.error("the venue and the journal still differ alike with no fill since: a "
+                          "fill was lost. Market halted; reconcile it by hand, then `pmm reset`",
+                          extra={"market": market, "venue": msg.venue})
+                out += self.halt(market, "position_mismatch")
+        log.info("venue positions checked: %d of %d markets differ", len(result.differ),
+                 len(msg.positions), extra={"venue": msg.venue})
+        return out

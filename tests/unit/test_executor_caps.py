@@ -42,7 +42,8 @@ def ladder(bids: list[tuple[int, int]] = (), asks: list[tuple[int, int]] = (),  
     (ladder(asks=[(2999, 100)]), 5000, "ask at 2999 pips outside the price collar around mid 5000"),
     (ladder([(100, 100)], [(9900, 100)]), 5000, ""),  # deep passive levels pass
     (ladder([(4800, 100)]), None, ""),  # no book: post-only levels pass
-    (ladder(exit_bids=[(5100, 100)]), None, "exit bid with no book to collar it against"),
+    (ladder(exit_bids=[(9900, 100)]), None, ""),  # no book: no collar, size and notional only
+    (ladder(exit_bids=[(9900, 100)]), 5000, "exit bid at 9900 pips outside the price collar around mid 5000"),
     (ladder(exit_asks=[(4900, 100)]), 5000, ""),
 ])
 def test_each_cap_refuses_with_its_reason(intent_: ApprovedIntent, mid: int | None,

@@ -1,0 +1,237 @@
+"""Runtime reconciliation (issue 15, item 6): a fill dropped on the bus is asked for again,
+and a venue position that stays apart from the journal halts its market.
+
+On the old code fills carried no sequence, so a fill the events PUB dropped at its HWM
+while risk was alive was never noticed, and a venue mismatch was only logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+import zmq
+import zmq.asyncio
+from hypothesis import given
+from hypothesis import strategies as st
+
+from common import bus, topics
+from common.config import Config, MarketConfig, RiskConfig, StackConfig, endpoint
+from common.messages import (
+    CancelMarket, Fill, Heartbeat, MarketPosition, PositionUpdate, ReplayRequest, StateChannel,
+    VenuePositions,
+)
+from services.risk import venue_check
+from services.risk.actor import RiskActor
+from services.risk.fill_sequence import FillSequence
+from services.risk.gate import RiskGate
+from services.risk.journal import Journal
+from services.risk.position import Position
+from tests.support.executor import FakeVenue, eventually, ready_actor
+
+SECRET = b"s" * 32
+
+
+# --- the fill sequence, pure ---------------------------------------------------------------
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=200), st.booleans())
+def test_every_dropped_fill_is_seen_by_a_later_fill_or_the_heartbeat(
+        delivered: list[bool], heartbeat: bool) -> None:
+    """Fills 1..n, some dropped, then maybe a heartbeat. Risk's baseline is the first fill it
+    sees (fills before it are the executor's start-up replay's business). It asks for a
+    replay iff a fill after the baseline was dropped and something came after the drop,
+    and from no later than the last fill before the first such drop."""
+    seq = FillSequence()
+    asked: list[int] = []
+    for n, arrived in enumerate(delivered, start=1):
+        if arrived:
+            since = seq.on_fill("kalshi", n, now_ns=n)
+            if since is not None:
+                asked.append(since)
+    if heartbeat:
+        since = seq.on_heartbeat("kalshi", len(delivered), now_ns=10_000)
+        if since is not None:
+            asked.append(since)
+    first_seen = next((n for n, d in enumerate(delivered, start=1) if d), None)
+    last_seen = max((n for n, d in enumerate(delivered, start=1) if d), default=0)
+    end = len(delivered) if heartbeat else last_seen
+    drops = [n for n in range(first_seen or end + 1, end + 1) if not delivered[n - 1]]
+    if not drops:
+        assert asked == []
+    else:
+        assert asked, f"fill {drops[0]} was dropped and went unnoticed"
+        assert asked[0] <= drops[0] - 1
+
+
+def test_a_restarted_executor_starts_a_new_baseline_not_a_gap() -> None:
+    seq = FillSequence()
+    assert seq.on_fill("pm", 1, 10) is None and seq.on_fill("pm", 2, 20) is None
+    assert seq.on_heartbeat("pm", 0, 30) is None  # restarted: numbers begin again
+    assert seq.on_fill("pm", 1, 40) is None
+    assert seq.on_fill("pm", 3, 50) == 40 and seq.gaps == 1
+
+
+# --- venue positions against the journal, pure ----------------------------------------------
+
+
+def snapshot(yes: int, no: int) -> VenuePositions:
+    return VenuePositions(venue="polymarket", ts_ns=0,
+                          positions=(MarketPosition(market="m1", position_yes=yes,
+                                                    position_no=no, net=yes - no),))
+
+
+@pytest.mark.parametrize(("checks", "persistent"), [
+    # (venue yes, venue no, journal yes, journal fills) per check
+    ([(500, 0, 500, 3), (500, 0, 500, 3)], [[], []]),
+    ([(600, 0, 500, 3), (600, 0, 500, 3)], [[], ["m1"]]),  # a lost fill: stays apart
+    ([(600, 0, 500, 3), (700, 0, 600, 4)], [[], []]),  # it traded in between: no verdict
+    ([(600, 0, 500, 3), (500, 0, 500, 3), (600, 0, 500, 3)], [[], [], []]),
+    ([(600, 0, 500, 3), (650, 0, 500, 3)], [[], []]),  # a different difference
+])
+def test_only_a_difference_that_stays_put_with_no_fill_in_between_persists(
+        checks: list[tuple[int, int, int, int]], persistent: list[list[str]]) -> None:
+    seen: dict[str, venue_check.Seen] = {}
+    for (v_yes, v_no, j_yes, fills), want in zip(checks, persistent):
+        got = venue_check.check(snapshot(v_yes, v_no),
+                                {"m1": Position(position_yes=j_yes, net=j_yes, fills=fills)},
+                                seen, tolerance=0)
+        seen = got.seen
+        assert got.persistent == want
+        assert ("m1" in got.differ) == (v_yes != j_yes)
+
+
+def test_risk_halts_a_market_whose_venue_position_stays_apart(tmp_path: Path) -> None:
+    cfg = Config(stack=StackConfig(run_dir=str(tmp_path)), risk=RiskConfig(),
+                 markets=[MarketConfig(id="m1", venue="polymarket", venue_market="0x1",
+                                       yes_token="Y", no_token="N")])
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        gate = RiskGate(cfg, journal)
+        assert gate.compare_venue_positions(snapshot(600, 0)) == []
+        cmds = gate.compare_venue_positions(snapshot(600, 0))
+        assert [(c.market, c.reason) for c in cmds if isinstance(c, CancelMarket)] == [
+            ("m1", "position_mismatch")]
+        assert gate.sw.halted == {"m1": "position_mismatch"}
+    finally:
+        journal.close()
+
+
+# --- over real sockets ----------------------------------------------------------------------
+
+
+@pytest.fixture()
+def run_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))  # short: ipc paths are limited
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_risk_asks_the_executor_to_replay_when_a_fill_or_the_tail_was_dropped(
+        run_dir: Path) -> None:
+    cfg = Config(stack=StackConfig(run_dir=str(run_dir)),
+                 markets=[MarketConfig(id="m1", venue="kalshi", venue_market="M1")])
+
+    async def scenario() -> None:
+        ctx = zmq.asyncio.Context()
+        enc = msgspec.msgpack.Encoder()
+        dec = msgspec.msgpack.Decoder(StateChannel)
+        events = ctx.socket(zmq.PUB)
+        events.setsockopt(zmq.LINGER, 0)
+        events.bind(endpoint(cfg, "events", "kalshi"))
+        state = ctx.socket(zmq.SUB)
+        state.setsockopt(zmq.LINGER, 0)
+        state.setsockopt(zmq.SUBSCRIBE, topics.position("m1"))
+        state.setsockopt(zmq.SUBSCRIBE, topics.replay("kalshi"))
+        stop, ready = asyncio.Event(), asyncio.Event()
+        actor = RiskActor(cfg, SECRET)
+        task = asyncio.create_task(actor.run(stop, ready))
+
+        def fill(n: int) -> Fill:
+            return Fill(venue="kalshi", market="m1", trade_id=f"t{n}", order_id="o1",
+                        outcome="YES", side="BUY", price=4000, size=100, fee=0, ts_venue_ms=0,
+                        ts_recv_ns=0, pub_seq=n)
+
+        async def publish(msg: msgspec.Struct, topic: bytes = topics.events("kalshi", "m1")) -> None:
+            await events.send_multipart((topic, enc.encode(msg)))
+
+        async def next_state(kind: type, timeout_s: float = 5.0) -> msgspec.Struct:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if await state.poll(50):
+                    msg = dec.decode((await state.recv_multipart())[1])
+                    if isinstance(msg, kind):
+                        return msg
+            raise AssertionError(f"no {kind.__name__} within {timeout_s}s")
+
+        try:
+            await asyncio.wait_for(ready.wait(), 5)
+            state.connect(endpoint(cfg, "state"))
+            for _ in range(100):  # slow joiner: the first fill resent until risk applies it
+                await publish(fill(1))
+                if await state.poll(50):
+                    if isinstance(dec.decode((await state.recv_multipart())[1]), PositionUpdate):
+                        break
+            else:
+                raise AssertionError("risk never took the first fill")
+            t2 = time.time_ns()
+            await publish(fill(2))
+            await publish(fill(4))  # 3 dropped on the way
+            req = await next_state(ReplayRequest)
+            assert isinstance(req, ReplayRequest) and req.venue == "kalshi"
+            # from when risk had fill 2, the last unbroken one (the executor adds its margin)
+            assert t2 <= req.since_ns <= time.time_ns() and "dropped fill" in req.reason
+            await publish(Heartbeat(sender="executor-kalshi", role="executor", seq=1,
+                                    ts_ns=time.time_ns(), pub_seq=6),  # 5 and 6 dropped
+                          topics.heartbeat("executor"))
+            req = await next_state(ReplayRequest)
+            assert isinstance(req, ReplayRequest) and "newest fills" in req.reason
+            assert actor.fill_sequence.gaps == 2
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 5)
+            events.close(linger=0)
+            state.close(linger=0)
+            ctx.term()
+
+    asyncio.run(scenario())
+
+
+def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        with ready_actor(tmp_path, FakeVenue()) as actor:
+            actor.startup_done.set()
+            fill = Fill(venue="polymarket", market="m1", trade_id="t1", order_id="o1",
+                        outcome="YES", side="BUY", price=4800, size=100, fee=0, ts_venue_ms=1,
+                        ts_recv_ns=1)
+            actor.fill_journal.record(fill, time.time_ns())
+            loop = asyncio.create_task(actor._state_loop())
+            risk = bus.pub(endpoint(actor._cfg, "state"))
+            try:
+                before = actor.risk_link.replayed_fills
+
+                async def ask() -> bool:
+                    await risk.send_multipart((topics.replay("polymarket"), msgspec.msgpack.encode(
+                        ReplayRequest(venue="polymarket", since_ns=time.time_ns(),
+                                      reason="a dropped fill"))))
+                    await asyncio.sleep(0.05)
+                    return actor.risk_link.replayed_fills > before
+                for _ in range(100):  # slow joiner: ask until the SUB is connected
+                    if await ask():
+                        break
+                await eventually(lambda: actor.risk_link.replayed_fills > before)
+                assert actor.risk_link.replays >= 1
+            finally:
+                loop.cancel()
+                await asyncio.gather(loop, return_exceptions=True)
+                risk.close(linger=0)
+
+    asyncio.run(scenario())
