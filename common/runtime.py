@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -17,6 +19,30 @@ from common.errors import PmmError
 log = logging.getLogger(__name__)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def stop_with_parent() -> bool:
+    """Have the kernel send us SIGTERM when our parent (supervisord) dies.
+
+    A supervisord killed with -9 would otherwise leave every program running unsupervised:
+    executors quoting with nobody to restart them, and a supervisord started again (by
+    systemd, or `pmm up`) would start a second stack beside the orphans. SIGTERM takes each
+    program's normal stop path, so the executors cancel every order on the way out. Linux
+    only; returns whether it is armed.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("cannot arm the parent-death signal: errno %d", ctypes.get_errno())
+        return False
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True
+
+
 def run(
     role: str,
     name: str,
@@ -24,8 +50,10 @@ def run(
     *,
     level: str = "INFO",
 ) -> None:
-    """Run `main(stop)` on uvloop until it returns; SIGTERM/SIGINT set `stop`."""
+    """Run `main(stop)` on uvloop until it returns; SIGTERM/SIGINT set `stop`, and so does
+    the death of the parent process (`stop_with_parent`)."""
     logs.setup(name, level)
+    stop_with_parent()
     metrics.PROCESS_STARTS.labels(role=role).inc()
 
     async def _wrapper() -> None:

@@ -291,6 +291,85 @@ def test_kill_9_risk_restarting_within_the_timeout_pulls_its_orders(stack: Stack
     assert r.fills_lost == fills_before
 
 
+@pytest.mark.parametrize("program", ["executor-kalshi", "ingest-polymarket", "control",
+                                     "exporter"])
+def test_kill_9_every_other_role(stack: Stack, program: str) -> None:
+    """The roles the rows above do not cover: each comes back under supervisord and the
+    stack quotes on, with nothing lost or doubled."""
+    r = row(f"kill -9 {program}")
+    wait_quoted(stack, markets(stack), timeout=30, what="quoted")
+    t0 = time.monotonic()
+    kill9(stack, program)
+    r.injected += 1
+    wait_quoted(stack, markets(stack), timeout=30, what=f"quoting after {program} restarted")
+    r.safe_s.append(time.monotonic() - t0)
+    r.safe_what = "back under supervisord, every market quoted"
+    r.duplicates += duplicates(stack)
+    fills_before = r.fills_lost
+    quiesce(stack, r)
+    assert (r.orders_lost, r.duplicates) == (0, 0), f"orphaned or duplicate orders: {r.orphans}"
+    assert r.fills_lost == fills_before
+
+
+def sim(stack: Stack, method: str, path: str, **body: object) -> dict[str, object]:
+    resp = httpx.request(method, f"http://127.0.0.1:{stack.sim_port}{path}", json=body or None,
+                         timeout=5)
+    resp.raise_for_status()
+    return dict(resp.json())
+
+
+def test_5xx_on_every_cancel_during_a_kill(stack: Stack) -> None:
+    """The venue answers 500 to the first cancels of a kill: the executors retry until the
+    venue confirms, and the venue ends with no order of ours."""
+    r = row("5xx on cancel-all during a kill")
+    wait_quoted(stack, markets(stack), timeout=30, what="quoted")
+    before = dict(sim(stack, "GET", "/_sim/fault").get("fired", {}))  # type: ignore[call-overload]
+    sim(stack, "POST", "/_sim/fault", kind="http_500", count=4)
+    stack.pmm("kill", "--reason", "chaos: 5xx on cancel", check=False)
+    safe = wait_no_orders(stack, timeout=15)
+    fired = dict(sim(stack, "GET", "/_sim/fault").get("fired", {}))  # type: ignore[call-overload]
+    sim(stack, "DELETE", "/_sim/fault")
+    assert fired.get("http_500", 0) > before.get("http_500", 0), "the 5xx fault never fired"
+    r.injected += 1
+    r.safe_s.append(safe)
+    r.safe_what = "no open order at the venue"
+    stack.pmm("reset")
+    wait_quoted(stack, markets(stack), timeout=30, what="quoting after the reset")
+    r.duplicates += duplicates(stack)
+    quiesce(stack, r)
+    assert r.orders_lost == 0, r.orphans
+
+
 def test_print_fault_table() -> None:
     print("\n" + table(list(ROWS.values())))
     assert ROWS, "no fault was injected"
+
+
+def test_kill_9_supervisord_stops_every_program(stack: Stack) -> None:
+    """Last, since it ends the stack: supervisord killed with -9 takes every program down
+    with it (the parent-death signal, common/runtime.py), each through its SIGTERM path,
+    instead of leaving an unsupervised stack quoting."""
+    r = row("kill -9 supervisord")
+    wait_quoted(stack, markets(stack), timeout=30, what="quoted")
+    programs = {name: int(info["pid"]) for name, info in stack.processes().items()
+                if info["statename"] == "RUNNING"}
+    assert len(programs) >= 8, programs
+    supervisord = int((stack.run_dir / "supervisord.pid").read_text())
+    t0 = time.monotonic()
+    os.kill(supervisord, signal.SIGKILL)
+    r.injected += 1
+
+    def alive() -> list[str]:
+        out = []
+        for name, p in programs.items():
+            try:
+                os.kill(p, 0)
+            except ProcessLookupError:
+                continue
+            out.append(name)
+        return out
+
+    eventually(lambda: not alive(), timeout=20, what="every program stopped with supervisord")
+    r.safe_s.append(time.monotonic() - t0)
+    r.safe_what = "every program stopped"
+    print("\n" + table(list(ROWS.values())))
