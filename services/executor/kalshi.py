@@ -339,6 +339,11 @@ class KalshiExecution:
             raise VenueError(f"{key}: malformed page ({exc})", definitive=False) from None
 
     def _venue_order(self, row: dict[str, Any]) -> VenueOrder:
+        if not isinstance(row, dict):
+            raise VenueDataError("orders", row, "not an object")
+        for key in ("ticker", "order_id"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise VenueDataError(key, row.get(key), "not an id")
         yes_tok, no_tok = kalshi_tokens(str(row["ticker"]))
         is_yes = row.get("outcome_side", row.get("side")) == "yes"
         yes_price = wn.pips(row.get("yes_price_dollars"), "yes_price_dollars")

@@ -29,9 +29,14 @@ STRUCTURE_TICKS = {"linear_cent": 100, "deci_cent": 10, "tapered_deci_cent": 100
 
 
 def tick_of(market: dict[str, Any]) -> int:
-    """The coarsest valid tick (pips) of one Market object; ValueError if it has no grid."""
+    """The coarsest valid tick (pips) of one Market object; VenueDataError if it has none."""
+    if not isinstance(market, dict):
+        raise VenueDataError("markets", market, "not an object")
     tick = 0
-    for rng in market.get("price_ranges") or ():
+    ranges = market.get("price_ranges") or []
+    if not isinstance(ranges, list):
+        raise VenueDataError("price_ranges", ranges, "not a list")
+    for rng in ranges:
         if not isinstance(rng, dict):
             raise VenueDataError("price_ranges", rng, "not an object")
         step = wn.pips(rng.get("step"), "step")
@@ -42,7 +47,8 @@ def tick_of(market: dict[str, Any]) -> int:
         return tick
     fallback = STRUCTURE_TICKS.get(str(market.get("price_level_structure") or ""))
     if fallback is None:
-        raise ValueError(f"market {market.get('ticker')!r} has no price grid")
+        raise VenueDataError("price_level_structure", market.get("price_level_structure"),
+                             "no price grid")
     return fallback
 
 
