@@ -41,7 +41,7 @@ def classify_post(
             out.append(InFlight(req, id_of(k), "no result row"))
             continue
         venue_id = row.get("orderID") or ""
-        reason = str(row.get("errorMsg") or row.get("error") or "")
+        reason = str(row.get("errorMsg") or "")
         if venue_id and row.get("success") is not False:
             out.append(Placed(req, str(venue_id)))
         else:

@@ -152,9 +152,12 @@ def _fee_micros(size: int, price: int, fee_rate_bps: Num) -> int:
 
 
 def _ts_ms(trade: TradeMsg) -> int:
+    """The trade's venue time in unix ms. The official docs' example sends `timestamp` in
+    unix seconds, the venue's other messages in ms; the official SDK reads a value below
+    1e11 as seconds, and so do we."""
     ts = millis(trade.timestamp)
     if ts:
-        return ts
+        return ts * 1000 if ts < 10**11 else ts
     seconds = seconds_or_iso(trade.match_time, "match_time")
     return seconds * 1000 if 0 < seconds < 10**11 else seconds
 

@@ -135,12 +135,11 @@ class KalshiFeed:
             seq = wn.counter(msg["seq"], "seq")
             yes = _book_side(body.get("yes_dollars_fp"), "yes_dollars_fp")
             no = _book_side(body.get("no_dollars_fp"), "no_dollars_fp")
-            ts_ms = wn.millis(body.get("ts_ms"), "ts_ms")
             self._sid_market[sid] = ticker
             self._seq[sid] = seq
             self._levels[ticker] = (yes, no)
-            out.append(BookReplace(
-                market=market, ts_venue_ms=ts_ms,
+            out.append(BookReplace(  # a snapshot carries no venue time (official schema)
+                market=market, ts_venue_ms=0,
                 bids=sorted(yes.items()), asks=sorted((complement(p), s) for p, s in no.items())))
             return
         if kind == "orderbook_delta":

@@ -222,10 +222,8 @@ def test_official_trade_example_is_our_taker_fill() -> None:
             "28c4d2eb-bbea-40e7-a9f0-b2fdb56b2c2e", "NO", "BUY", 5700, 1000)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "docs user-channel trade example sends `timestamp` (and `matchtime`) in unix SECONDS; "
-    "polymarket_user._ts_ms reads `timestamp` as milliseconds and ignores `matchtime`"))
 def test_official_trade_example_time_is_seconds() -> None:
+    """The docs' user-channel trade example sends `timestamp` in unix seconds."""
     (msg,), _ = decode_user_frame(load("official_ws_user_trade.json"))
     fills = fills_from_trade(msg, me=Identity(api_key=DOCS_OWNER), assets=ASSETS,  # type: ignore[arg-type]
                              known_order=lambda _: False, ts_recv_ns=1)
