@@ -7,11 +7,11 @@
 - Every socket: LINGER=0, so a dead peer never holds a process at exit.
 A frame that does not decode is dropped and counted (`pmm_bus_dropped_frames_total`).
 
-CURVE (issue 6): `server_curve`/`client_curve` read `[bus.curve]`; pass the result as
-`curve=` to a socket factory and the options are set before bind/connect (only for tcp://
-endpoints). A process with CURVE server sockets runs `start_authenticator`, which refuses
-to start on a missing or empty trusted-keys directory (libzmq only logs it) and counts
-every refused peer (`pmm_bus_auth_refused_total`).
+CURVE (issues 6, 15): `common.bus_curve` builds a `Curve` per socket from the role keys in
+`[bus.curve] keys_dir`; pass it as `curve=` to a socket factory and the options are set
+before bind/connect, for tcp:// endpoints only. A process that binds CURVE sockets runs
+`bus_curve.start_authenticator`, which admits per socket (ZAP domain) only the roles on its
+allow-list and counts every refused peer (`pmm_bus_auth_refused_total`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 import zmq
@@ -30,9 +30,6 @@ import zmq.asyncio
 
 from common import metrics
 from common.errors import BusError
-
-if TYPE_CHECKING:
-    from common.config import CurveConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,92 +66,29 @@ def _socket(kind: int, *, linger_ms: int = 0) -> zmq.asyncio.Socket:
 
 
 class Curve(msgspec.Struct, frozen=True, kw_only=True):
-    """CURVE keys for one side of a socket (z85 bytes). `server_key` set means client."""
+    """CURVE keys for one socket (z85 bytes), made by `common.bus_curve`.
+
+    A server has `zap_domain` (its allow-list in the process's authenticator); a client has
+    `server_keys`, the public key of the server behind each tcp:// endpoint it connects."""
 
     public_key: bytes
     secret_key: bytes
-    server_key: bytes = b""
-
-
-def _load_cert(path: str, field: str, *, secret: bool) -> tuple[bytes, bytes]:
-    import zmq.auth
-
-    if not path:
-        raise BusError(f"[bus.curve] {field} is empty; set it to a zmq.auth certificate file")
-    try:
-        public, secret_key = zmq.auth.load_certificate(path)
-    except (OSError, ValueError) as exc:
-        raise BusError(f"[bus.curve] {field} {path}: cannot load certificate: {exc}") from exc
-    if secret and not secret_key:
-        raise BusError(f"[bus.curve] {field} {path} has no secret key; use the .key_secret file")
-    return public, secret_key or b""
-
-
-def server_curve(cfg: CurveConfig) -> Curve | None:
-    """CURVE server keys from `[bus.curve] server_cert`, or None when CURVE is off."""
-    if not cfg.enabled:
-        return None
-    public, secret = _load_cert(cfg.server_cert, "server_cert", secret=True)
-    return Curve(public_key=public, secret_key=secret)
-
-
-def client_curve(cfg: CurveConfig) -> Curve | None:
-    """CURVE client keys (`client_cert`, `server_public`), or None when CURVE is off."""
-    if not cfg.enabled:
-        return None
-    public, secret = _load_cert(cfg.client_cert, "client_cert", secret=True)
-    server, _ = _load_cert(cfg.server_public, "server_public", secret=False)
-    return Curve(public_key=public, secret_key=secret, server_key=server)
+    zap_domain: str = ""
+    server_keys: dict[str, bytes] = {}
 
 
 def apply_curve(sock: zmq.asyncio.Socket, curve: Curve | None, endpoints: Iterable[str]) -> None:
-    """Set CURVE options on a socket before it binds or connects (tcp:// endpoints only)."""
-    if curve is None or not any(ep.startswith("tcp://") for ep in endpoints):
+    """Make `sock` a CURVE server before it binds a tcp:// endpoint (clients: `connect`).
+
+    ZAP_ENFORCE_DOMAIN: with no authenticator running, libzmq refuses every peer instead of
+    admitting it."""
+    if curve is None or not curve.zap_domain or not any(ep.startswith("tcp://") for ep in endpoints):
         return
     sock.setsockopt(zmq.CURVE_PUBLICKEY, curve.public_key)
     sock.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key)
-    if curve.server_key:
-        sock.setsockopt(zmq.CURVE_SERVERKEY, curve.server_key)
-    else:
-        sock.setsockopt(zmq.CURVE_SERVER, 1)
-        sock.setsockopt_string(zmq.ZAP_DOMAIN, "pmm")
-
-
-def start_authenticator(cfg: CurveConfig, *, process: str) -> Any | None:
-    """Start the ZAP handler that admits only the keys in `trusted_keys_dir`.
-
-    Returns the authenticator (call `.stop()` on the way out), or None when CURVE is off.
-    Raises BusError if the directory is missing or holds no public key: libzmq would only
-    log it, and every peer would then be refused (or, without ZAP, admitted)."""
-    if not cfg.enabled:
-        return None
-    import zmq.auth
-    from zmq.auth.thread import ThreadAuthenticator
-
-    where = cfg.trusted_keys_dir
-    if not where or not Path(where).is_dir():
-        raise BusError(f"[bus.curve] trusted_keys_dir {where!r} is not a directory; create it "
-                       "and copy each client's public .key certificate into it")
-    keys = zmq.auth.load_certificates(where)
-    if not keys:
-        raise BusError(f"[bus.curve] trusted_keys_dir {where} holds no public key (*.key); "
-                       "no client could connect")
-    refused = metrics.BUS_AUTH_REFUSED.labels(process=process)
-
-    class _Counting(ThreadAuthenticator):
-        async def _authenticate_curve(self, domain: str, client_key: bytes) -> tuple[bool, bytes]:
-            allowed, reason = await super()._authenticate_curve(domain, client_key)
-            if not allowed:
-                refused.inc()
-                log.warning("CURVE peer refused: %s", reason.decode(errors="replace"),
-                            extra={"role_process": process})
-            return allowed, reason
-
-    auth = _Counting(context())
-    auth.start()
-    auth.configure_curve(domain="pmm", location=where)  # the ZAP_DOMAIN apply_curve sets
-    log.info("CURVE authenticator: %d trusted keys", len(keys), extra={"dir": where})
-    return auth
+    sock.setsockopt(zmq.CURVE_SERVER, 1)
+    sock.setsockopt_string(zmq.ZAP_DOMAIN, curve.zap_domain)
+    sock.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
 
 
 def ipc_holder_alive(path: str, *, timeout_s: float = 1.0) -> bool:
@@ -212,9 +146,28 @@ def bind(sock: zmq.asyncio.Socket, endpoint: str) -> None:
         raise BusError(f"cannot bind {endpoint}: {exc}; is another stack running?") from exc
 
 
-def connect(sock: zmq.asyncio.Socket, endpoints: Iterable[str]) -> None:
+def connect(sock: zmq.asyncio.Socket, endpoints: Iterable[str], curve: Curve | None = None) -> None:
+    """Connect every endpoint; with `curve`, each tcp:// one as a CURVE client of its server.
+
+    libzmq copies the options at each connect, so the server key is set per endpoint; the
+    local endpoints are connected first, before any CURVE option, and stay plain."""
+    endpoints = list(endpoints)
+    remote = [ep for ep in endpoints if ep.startswith("tcp://")] if curve is not None else []
     for ep in endpoints:
-        _prepare_ipc(ep)
+        if ep not in remote:
+            _prepare_ipc(ep)
+            sock.connect(ep)
+    if not remote:
+        return
+    assert curve is not None
+    sock.setsockopt(zmq.CURVE_PUBLICKEY, curve.public_key)
+    sock.setsockopt(zmq.CURVE_SECRETKEY, curve.secret_key)
+    for ep in remote:
+        key = curve.server_keys.get(ep)
+        if not key:
+            raise BusError(f"no CURVE server key for {ep}; build the socket's keys with "
+                           "common.bus_curve.client for every endpoint it connects")
+        sock.setsockopt(zmq.CURVE_SERVERKEY, key)
         sock.connect(ep)
 
 
@@ -233,10 +186,9 @@ def sub(
     endpoints = list(endpoints)
     sock = _socket(zmq.SUB)
     sock.setsockopt(zmq.RCVHWM, hwm)
-    apply_curve(sock, curve, endpoints)
     for topic in topics:
         sock.setsockopt(zmq.SUBSCRIBE, topic)
-    connect(sock, endpoints)
+    connect(sock, endpoints, curve)
     return sock
 
 
@@ -246,11 +198,10 @@ def push(
 ) -> zmq.asyncio.Socket:
     endpoints = list(endpoints)
     sock = _socket(zmq.PUSH)
-    apply_curve(sock, curve, endpoints)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.setsockopt(zmq.IMMEDIATE, 1)
     sock.setsockopt(zmq.SNDTIMEO, send_timeout_ms)
-    connect(sock, endpoints)
+    connect(sock, endpoints, curve)
     return sock
 
 
@@ -274,10 +225,9 @@ def router(endpoint: str, *, curve: Curve | None = None) -> zmq.asyncio.Socket:
 
 def dealer(endpoint: str, *, curve: Curve | None = None) -> zmq.asyncio.Socket:
     sock = _socket(zmq.DEALER)
-    apply_curve(sock, curve, [endpoint])
     sock.setsockopt(zmq.IMMEDIATE, 1)
     sock.setsockopt(zmq.SNDHWM, 100)
-    connect(sock, [endpoint])
+    connect(sock, [endpoint], curve)
     return sock
 
 

@@ -18,6 +18,7 @@ import msgspec
 from msgspec import Meta
 
 from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
+from common.config_exposure import validate_exposure
 from common.config_quoting import (
     MarketConfig, QuoteTier, QuotingConfig, merge_quoting, resolution_ns,
 )
@@ -47,19 +48,14 @@ class StackConfig(ConfigSection, frozen=True):
 class CurveConfig(ConfigSection, frozen=True):
     """CURVE encryption and authentication (pyzmq zmq.auth) for sockets that leave the host.
 
-    Files are zmq.auth certificates (`zmq.auth.create_certificates`): `*.key_secret` holds a
-    public and a secret key, `*.key` a public key only. A process applies CURVE to a socket
-    whose endpoint is tcp:// when `enabled`; ipc:// stays on the host and is left alone."""
+    One certificate pair per role in `keys_dir` (`pmm keys` writes them): `<role>.key_secret`
+    (public and secret key; stays private to the host that runs the role) and `<role>.key`
+    (public). With `enabled`, every tcp:// socket is CURVE and admits only the roles on its
+    allow-list (common/bus_curve.py); ipc:// stays on the host and is left alone."""
 
     enabled: bool = False
-    server_cert: str = ""
-    """This process's own certificate (with secret) for the sockets it binds."""
-    server_public: str = ""
-    """The public certificate of the server(s) this process connects to."""
-    client_cert: str = ""
-    """This process's certificate (with secret) for the sockets it connects."""
-    trusted_keys_dir: str = ""
-    """Public certificates of every client a server accepts; checked at startup."""
+    keys_dir: str = ".pmm/keys"
+    """The role certificates; every file a process needs is checked when it starts."""
 
 
 class BusConfig(ConfigSection, frozen=True):
@@ -202,6 +198,8 @@ class ExecutorConfig(ConfigSection, frozen=True):
 
 class ControlConfig(ConfigSection, frozen=True):
     http_host: str = "127.0.0.1"
+    allow_remote: bool = False
+    """A non-loopback `http_host` is refused unless this is true (put a TLS proxy in front)."""
     http_port: Annotated[int, Meta(ge=1, le=65535)] = 8780
     secret_env: str = "PMM_CONTROL_SECRET"  # noqa: S105 - the variable's name, not a secret
     ack_timeout_ms: PositiveMs = 300
@@ -214,6 +212,8 @@ class ControlConfig(ConfigSection, frozen=True):
 
 class ExporterConfig(ConfigSection, frozen=True):
     host: str = "127.0.0.1"
+    allow_remote: bool = False
+    """A non-loopback `host` is refused unless this is true (put a TLS proxy in front)."""
     port: Annotated[int, Meta(ge=1, le=65535)] = 9464
 
 
@@ -276,6 +276,7 @@ def _validate(cfg: Config) -> Config:
                 f"{q.max_spread}] - at `$.markets[{i}].quoting`"
             )
     _validate_references(cfg)
+    validate_exposure(cfg)
     if not any(msgspec.structs.astuple(cfg.scanner.weights)):
         raise ConfigError("every scanner weight is 0; set at least one > 0 (each in [0, 100]) "
                           "- at `$.scanner.weights`")

@@ -213,8 +213,9 @@ RISK_POSITION_MISMATCHES = Counter(
 )
 BUS_AUTH_REFUSED = Counter(
     "pmm_bus_auth_refused_total",
-    "Peers refused by CURVE authentication (key not in the trusted-keys directory)",
-    ["process"],
+    "Peers refused by CURVE authentication (unknown key, or a role not on the socket's "
+    "allow-list), by ZAP domain (the bound socket: commands.polymarket, state, ...)",
+    ["process", "domain"],
 )
 
 # --- reference price feeds (issue 5, lead-lag; services/reference) ----------------------------

@@ -9,7 +9,7 @@ import os
 
 from aiohttp import web
 
-from common import bus, overlay, runtime, topics
+from common import bus, bus_curve, overlay, runtime, topics
 from common.errors import PmmError
 from common.auth import load_secret
 from common.config import Config, endpoint
@@ -50,12 +50,17 @@ async def main(cfg: Config, stop: asyncio.Event) -> None:
     view = StatusView(cfg)
     telemetry = Telemetry(cfg)
     venues = cfg.venues_in_use()
-    state_sock = bus.sub([endpoint(cfg, "state")], [b""])
-    events_sock = bus.sub([endpoint(cfg, "events", v) for v in venues], [topics.EVENTS_ALL, topics.HEARTBEAT_ALL])
-    md_endpoints = [endpoint(cfg, "md", v) for v in venues]
+    # CURVE on tcp:// with the control role's key (common/bus_curve.py); None when off
+    state_sock = bus.sub([endpoint(cfg, "state")], [b""],
+                         curve=bus_curve.client(cfg, "control", [("state", "")]))
+    events_sock = bus.sub([endpoint(cfg, "events", v) for v in venues], [topics.EVENTS_ALL, topics.HEARTBEAT_ALL],
+                          curve=bus_curve.client(cfg, "control", [("events", v) for v in venues]))
+    md_names = list(venues)
     if cfg.references:  # reference feeds (issue 5): their prices and the process's heartbeat
-        md_endpoints.append(endpoint(cfg, "md", "reference"))
-    md_sock = bus.sub(md_endpoints, [topics.MD_ALL, topics.HEARTBEAT_ALL, topics.REFERENCE_ALL])
+        md_names.append("reference")
+    md_sock = bus.sub([endpoint(cfg, "md", v) for v in md_names],
+                      [topics.MD_ALL, topics.HEARTBEAT_ALL, topics.REFERENCE_ALL],
+                      curve=bus_curve.client(cfg, "control", [("md", v) for v in md_names]))
     tasks = [
         asyncio.create_task(_pump(state_sock, bus.Codec(StateChannel, process="control", channel="state"), view, telemetry)),
         asyncio.create_task(_pump(events_sock, bus.Codec(EventChannel, process="control", channel="events"), view, telemetry)),

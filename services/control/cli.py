@@ -9,11 +9,11 @@ import argparse
 import sys
 
 from common.errors import PmmError
-from services.control.commands import lifecycle, operate, preview
+from services.control.commands import keys, lifecycle, operate, preview
 from services.control.commands import markets as market_commands
 from services.control.commands import research, scan
 
-FAMILIES = [lifecycle, operate, market_commands, preview, research, scan]
+FAMILIES = [lifecycle, operate, market_commands, preview, research, scan, keys]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from common import bus_curve
 from common.auth import http_token
 from common.config import Config, control_targets
 from common.messages import ControlMessage, Kill, Pause, Reset
@@ -50,9 +51,11 @@ def make_app(cfg: Config, view: StatusView, secret: bytes, metrics_dir: str | No
 
     async def send(make: Callable[[str, int], ControlMessage],
                    targets: dict[str, str] | None = None) -> web.Response:
+        targets = targets or control_targets(cfg)
         acks = await deliver(
-            targets or control_targets(cfg), make, secret,
+            targets, make, secret,
             ack_timeout_ms=cfg.control.ack_timeout_ms, retries=cfg.control.retries,
+            curves=bus_curve.control_curves(cfg, targets),
         )
         body = {name: (a.ok if a else None) for name, a in acks.items()}
         ok = all(a is not None and a.ok for a in acks.values())

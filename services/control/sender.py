@@ -32,16 +32,19 @@ async def deliver(
     ack_timeout_ms: int = 300,
     retries: int = 10,
     on_progress: Callable[[str], None] | None = None,
+    curves: dict[str, bus.Curve | None] | None = None,
 ) -> dict[str, Ack | None]:
     """Send `make(nonce, ts_ns)` to every target; return each target's Ack (None if silent).
 
     A fresh nonce is made per attempt: a receiver that got an earlier attempt but whose
     ack was lost acts again, which is safe because every control action is idempotent.
+    `curves` (`bus_curve.control_curves`) holds the CURVE client keys per target for
+    tcp:// endpoints of a stack with [bus.curve] on.
     """
     results: dict[str, Ack | None] = {name: None for name in targets}
 
     async def one(name: str, endpoint: str) -> None:
-        sock = bus.dealer(endpoint)
+        sock = bus.dealer(endpoint, curve=(curves or {}).get(name))
         try:
             for attempt in range(retries):
                 msg = make(auth.new_nonce(), time.time_ns())

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from common import bus, topics
+from common import bus, bus_curve, topics
 from common.config import Config, endpoint
 from common.fillmodel import QueueFill, QueueModel
 from common.messages import BookSnapshot, Fill, MarketData, TradePrint, Venue
@@ -109,7 +109,9 @@ class PaperExecution:
         """Follow the md bus of our markets and turn queue-model fills into `Fill`s."""
         sock = bus.sub([endpoint(self._cfg, "md", self.venue)],
                        [topics.md(self.venue, m) for m in self.markets],
-                       hwm=self._cfg.bus.recv_hwm)
+                       hwm=self._cfg.bus.recv_hwm,
+                       curve=bus_curve.client(self._cfg, f"executor-{self.venue}",
+                                              [("md", self.venue)]))
         try:
             while True:
                 frames = await sock.recv_multipart()

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from common import bus, metrics, topics
+from common import bus, bus_curve, metrics, topics
 from common.auth import receiver_verifier, seal_ack
 from common.config import Config, endpoint
 from common.errors import StorageError, VenueError
@@ -119,11 +119,20 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         self.md_codec: bus.Codec[MarketData] = bus.Codec(
             MarketData, process=self.name, channel="md")
         b = cfg.bus
-        self._cmd = bus.pull(endpoint(cfg, "commands", self.venue), hwm=b.recv_hwm)
-        self._pub = bus.pub(endpoint(cfg, "events", self.venue), hwm=b.send_hwm)
+        # CURVE on tcp:// (common/bus_curve.py): commands only from risk, events to risk,
+        # control and this venue's ingest, the control ROUTER only from the control role.
+        self._auth = bus_curve.start_authenticator(
+            cfg, process=self.name,
+            serves=[("commands", self.venue), ("events", self.venue), ("control", self.name)])
+        self._cmd = bus.pull(endpoint(cfg, "commands", self.venue), hwm=b.recv_hwm,
+                             curve=bus_curve.server(cfg, self.name, "commands", self.venue))
+        self._pub = bus.pub(endpoint(cfg, "events", self.venue), hwm=b.send_hwm,
+                            curve=bus_curve.server(cfg, self.name, "events", self.venue))
         self._state = bus.sub([endpoint(cfg, "state")],
-                              [topics.heartbeat("risk"), topics.replay(self.venue)], hwm=b.recv_hwm)
-        self._ctl = bus.router(endpoint(cfg, "control", self.name))
+                              [topics.heartbeat("risk"), topics.replay(self.venue)], hwm=b.recv_hwm,
+                              curve=bus_curve.client(cfg, self.name, [("state", "")]))
+        self._ctl = bus.router(endpoint(cfg, "control", self.name),
+                               curve=bus_curve.server(cfg, self.name, "control", self.name))
         self._hb_seq = 0
 
     @property
@@ -134,7 +143,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
         """A SUB on this venue's market data, for our markets only (tick changes)."""
         return bus.sub([endpoint(self._cfg, "md", self.venue)],
                        [topics.md(self.venue, m) for m in self.markets],
-                       hwm=self._cfg.bus.recv_hwm)
+                       hwm=self._cfg.bus.recv_hwm,
+                       curve=bus_curve.client(self._cfg, self.name, [("md", self.venue)]))
 
     def lock(self, market: str) -> asyncio.Lock:
         return self._locks[market]
@@ -200,6 +210,8 @@ class ExecutorActor(EventsMixin, LivenessMixin):
             await self._adapter.close()
             for sock in (self._cmd, self._pub, self._state, self._ctl):
                 sock.close(linger=0)
+            if self._auth is not None:
+                self._auth.stop()
             self.journal.close()
             self.fill_journal.close()
 

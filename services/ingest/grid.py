@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from common import bus, metrics
+from common import bus, bus_curve, metrics
 from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import EventChannel, OrderEvent, Venue
@@ -77,7 +77,9 @@ class GridWatcher:
     async def run(self) -> None:
         """Read on request and on the timer; follow the executor's rejections."""
         sock = bus.sub([endpoint(self._cfg, "events", self._venue)],
-                       [f"ev.{self._venue}.".encode()], hwm=self._cfg.bus.recv_hwm)
+                       [f"ev.{self._venue}.".encode()], hwm=self._cfg.bus.recv_hwm,
+                       curve=bus_curve.client(self._cfg, f"ingest-{self._venue}",
+                                              [("events", self._venue)]))
         events = asyncio.create_task(self._events_loop(sock), name="grid-events")
         try:
             await self._read_loop()

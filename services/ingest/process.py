@@ -25,7 +25,7 @@ import zmq
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from common import bus, hotloop, metrics, topics, wsconnect
+from common import bus, bus_curve, hotloop, metrics, topics, wsconnect
 from common.config import Config, endpoint
 from common.messages import (
     BookSnapshot,
@@ -78,7 +78,10 @@ class IngestActor:
         self._codec: bus.Codec[MarketData] = bus.Codec(
             MarketData, process=self._name, channel="md"
         )
-        self._sock = bus.pub(endpoint(cfg, "md", self._venue), hwm=cfg.bus.send_hwm)
+        role = f"ingest-{self._venue}"  # CURVE on tcp:// (common/bus_curve.py)
+        self._auth = bus_curve.start_authenticator(cfg, process=role, serves=[("md", self._venue)])
+        self._sock = bus.pub(endpoint(cfg, "md", self._venue), hwm=cfg.bus.send_hwm,
+                             curve=bus_curve.server(cfg, role, "md", self._venue))
         self._sock_now = hotloop.shadow(self._sock)
         """A synchronous shadow of the PUB socket: a NOBLOCK send per book, no future."""
         self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue=self._venue, channel="market")
@@ -128,6 +131,8 @@ class IngestActor:
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
             self._sock.close(linger=0)
+            if self._auth is not None:
+                self._auth.stop()
 
     # --- websocket ---------------------------------------------------------------------------
 

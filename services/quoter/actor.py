@@ -26,7 +26,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from common import bus, hotloop, metrics, topics
+from common import bus, bus_curve, hotloop, metrics, topics
 from common.config import Config, MarketConfig, QuotingConfig, endpoint
 from common.messages import (
     BookSnapshot,
@@ -371,21 +371,23 @@ class Quoter:
         """Quote until `stop` is set; every socket is closed on the way out."""
         cfg = self.cfg
         venues = sorted({st.market.venue for st in self.markets.values()})
-        curve = bus.client_curve(cfg.bus.curve)  # None unless [bus.curve] enabled (tcp only)
         feeds = sorted({st.market.reference for st in self.markets.values()} - {""})
+        md_names = venues + (["reference"] if feeds else [])
+        # CURVE on tcp:// with the quoter role's key (common/bus_curve.py); None when off
         md = bus.sub(
-            [endpoint(cfg, "md", v) for v in venues] + ([endpoint(cfg, "md", "reference")] if feeds else []),
+            [endpoint(cfg, "md", v) for v in md_names],
             [topics.md(st.market.venue, m) for m, st in self.markets.items()]
             + [topics.reference(f) for f in feeds],
-            hwm=cfg.bus.recv_hwm, curve=curve,
+            hwm=cfg.bus.recv_hwm, curve=bus_curve.client(cfg, "quoter", [("md", v) for v in md_names]),
         )
         state = bus.sub(
             [endpoint(cfg, "state")], [topics.position(m) for m in self.markets],
-            hwm=cfg.bus.recv_hwm, curve=curve,
+            hwm=cfg.bus.recv_hwm, curve=bus_curve.client(cfg, "quoter", [("state", "")]),
         )
         self._push = bus.push(
             [endpoint(cfg, "intents")], hwm=cfg.bus.send_hwm,
-            send_timeout_ms=cfg.bus.send_timeout_ms, curve=curve,
+            send_timeout_ms=cfg.bus.send_timeout_ms,
+            curve=bus_curve.client(cfg, "quoter", [("intents", "")]),
         )
         # the series exists at 0 from the start (the NOBLOCK hot path rarely reaches the
         # counting fallback, and a dashboard panel must not be empty until the first timeout)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import zmq
 
-from common import bus, metrics, recording, topics
+from common import bus, bus_curve, metrics, recording, topics
 from common.config import Config, endpoint
 
 log = logging.getLogger(__name__)
@@ -40,11 +40,13 @@ class Recorder:
         self._closed = len(self.writer.index["chunks"])
 
     async def run(self, stop: asyncio.Event) -> None:
-        eps = [endpoint(self.cfg, "md", v) for v in self.venues]
+        names = list(self.venues)
         if self.cfg.references:  # the reference process publishes on its own md endpoint
-            eps.append(endpoint(self.cfg, "md", "reference"))
+            names.append("reference")
+        eps = [endpoint(self.cfg, "md", v) for v in names]
         sock = bus.sub(eps, [topics.MD_ALL, topics.REFERENCE_ALL, topics.heartbeat("ingest")],
-                       hwm=self.cfg.bus.recv_hwm)
+                       hwm=self.cfg.bus.recv_hwm,
+                       curve=bus_curve.client(self.cfg, "recorder", [("md", v) for v in names]))
         dropped = metrics.DROPPED_FRAMES.labels(process="recorder", channel="md")
         log.info("recording %s into %s", ",".join(self.venues), self.writer.dir)
         try:

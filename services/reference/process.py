@@ -17,7 +17,7 @@ import time
 
 from websockets.exceptions import ConnectionClosed
 
-from common import bus, metrics, topics, wsconnect
+from common import bus, bus_curve, metrics, topics, wsconnect
 from common.config import Config, ReferenceFeedConfig, endpoint
 from common.messages import Heartbeat, MarketData, ReferencePrice
 from services.reference.wire import Malformed, parse
@@ -36,7 +36,9 @@ class ReferenceActor:
         self.latest: dict[str, ReferencePrice] = {}
         self._rng = rng or random.Random()
         self._codec: bus.Codec[MarketData] = bus.Codec(MarketData, process=NAME, channel="md")
-        self._sock = bus.pub(endpoint(cfg, "md", NAME), hwm=cfg.bus.send_hwm)
+        self._auth = bus_curve.start_authenticator(cfg, process=NAME, serves=[("md", NAME)])
+        self._sock = bus.pub(endpoint(cfg, "md", NAME), hwm=cfg.bus.send_hwm,
+                             curve=bus_curve.server(cfg, NAME, "md", NAME))
         self._hb_seq = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -54,6 +56,8 @@ class ReferenceActor:
                 task.cancel()
             await asyncio.gather(stopper, *tasks, return_exceptions=True)
             self._sock.close(linger=0)
+            if self._auth is not None:
+                self._auth.stop()
 
     async def publish(self, msg: ReferencePrice) -> None:
         """Put one price on the bus and remember it for the heartbeat repeat."""

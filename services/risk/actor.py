@@ -25,7 +25,7 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from common import bus, hotloop, metrics, topics
+from common import bus, bus_curve, hotloop, metrics, topics
 from common.auth import receiver_verifier, seal_ack
 from common.config import Config, endpoint
 from common.errors import AuthError
@@ -282,32 +282,36 @@ class RiskActor:
         cfg = self.cfg
         venues = cfg.venues_in_use()
         socks: list[zmq.asyncio.Socket] = []
-        # CURVE on tcp:// sockets ([bus.curve]): server keys on what risk binds, a client
-        # key (if configured) on what it connects; the authenticator checks its keys dir.
-        curve_cfg = cfg.bus.curve
-        server = bus.server_curve(curve_cfg)
-        client = bus.client_curve(curve_cfg) if curve_cfg.client_cert else None
-        auth = bus.start_authenticator(curve_cfg, process=NAME)
+        # CURVE on tcp:// sockets (common/bus_curve.py): each bound socket admits only the
+        # roles on its allow-list; connecting sockets use risk's key. None when off.
+        auth = bus_curve.start_authenticator(
+            cfg, process=NAME, serves=[("intents", ""), ("state", ""), ("control", NAME)])
         try:
-            intents = bus.pull(endpoint(cfg, "intents"), hwm=cfg.bus.recv_hwm, curve=server)
+            intents = bus.pull(endpoint(cfg, "intents"), hwm=cfg.bus.recv_hwm,
+                               curve=bus_curve.server(cfg, NAME, "intents"))
             socks.append(intents)
-            self._state = bus.pub(endpoint(cfg, "state"), hwm=cfg.bus.send_hwm, curve=server)
+            self._state = bus.pub(endpoint(cfg, "state"), hwm=cfg.bus.send_hwm,
+                                  curve=bus_curve.server(cfg, NAME, "state"))
             socks.append(self._state)
             self._state_now = hotloop.shadow(self._state)
-            router = bus.router(endpoint(cfg, "control", "risk"), curve=server)
+            router = bus.router(endpoint(cfg, "control", "risk"),
+                                curve=bus_curve.server(cfg, NAME, "control", NAME))
             socks.append(router)
             events = bus.sub(
                 [endpoint(cfg, "events", v) for v in venues],
-                [topics.EVENTS_ALL, topics.HEARTBEAT_ALL], hwm=cfg.bus.recv_hwm, curve=client,
+                [topics.EVENTS_ALL, topics.HEARTBEAT_ALL], hwm=cfg.bus.recv_hwm,
+                curve=bus_curve.client(cfg, NAME, [("events", v) for v in venues]),
             )
             socks.append(events)
             md = bus.sub([endpoint(cfg, "md", v) for v in venues], [topics.MD_ALL],
-                         hwm=cfg.bus.recv_hwm, curve=client)
+                         hwm=cfg.bus.recv_hwm,
+                         curve=bus_curve.client(cfg, NAME, [("md", v) for v in venues]))
             socks.append(md)
             for v in venues:
                 self._commands[v] = bus.push(
                     [endpoint(cfg, "commands", v)], hwm=cfg.bus.send_hwm,
-                    send_timeout_ms=cfg.bus.send_timeout_ms, curve=client,
+                    send_timeout_ms=cfg.bus.send_timeout_ms,
+                    curve=bus_curve.client(cfg, NAME, [("commands", v)]),
                 )
                 socks.append(self._commands[v])
                 metrics.SEND_TIMEOUTS.labels(process=NAME, channel=f"commands-{v}")

@@ -71,9 +71,9 @@ def test_unknown_market_lookup_lists_known_ones() -> None:
 
 
 def test_endpoints_default_to_ipc_in_run_dir_and_honour_overrides() -> None:
-    cfg = config.parse('[stack]\nrun_dir = "/tmp/pmmx"\n[bus]\nintents = "tcp://10.0.0.1:5555"\n')
+    cfg = config.parse('[stack]\nrun_dir = "/tmp/pmmx"\n[bus]\nintents = "tcp://127.0.0.1:5555"\n')
     assert config.endpoint(cfg, "md", "polymarket") == "ipc:///tmp/pmmx/md-polymarket.sock"
-    assert config.endpoint(cfg, "intents") == "tcp://10.0.0.1:5555"
+    assert config.endpoint(cfg, "intents") == "tcp://127.0.0.1:5555"
 
 
 def test_invalid_toml_is_reported() -> None:

@@ -1,74 +1,66 @@
-"""CURVE on the bus over loopback tcp: a trusted key gets through, an unknown one is refused
-and counted, a missing or empty trusted-keys directory stops startup."""
+"""CURVE on risk's bound sockets over loopback tcp, with per-role keys (issues 6, 15): a
+quoter's key reaches the intents PULL, an unknown key and a known role that is not on the
+allow-list (an executor) are refused and counted by domain; ipc stays plain."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-import pytest
 import zmq
-import zmq.auth
 
-from common import bus, metrics
-from common.config import CurveConfig
-from common.errors import BusError
-
-
-def certs(tmp_path: Path) -> dict[str, Path]:
-    """server, trusted client and untrusted client certificates; trusted dir with the client."""
-    out: dict[str, Path] = {}
-    for name in ("server", "client", "mallory"):
-        d = tmp_path / name
-        d.mkdir()
-        public, secret = zmq.auth.create_certificates(d, name)
-        out[name], out[name + "_public"] = Path(secret), Path(public)
-    trusted = tmp_path / "trusted"
-    trusted.mkdir()
-    (trusted / "client.key").write_bytes(out["client_public"].read_bytes())
-    out["trusted"] = trusted
-    return out
+from common import bus, bus_curve, metrics
+from common.config import Config, parse
+from services.control.commands.keys import write_keys
+from tests.unit.test_bus_curve import free_port
 
 
-def curve_cfg(c: dict[str, Path], client: str) -> CurveConfig:
-    return CurveConfig(enabled=True, server_cert=str(c["server"]),
-                       server_public=str(c["server_public"]), client_cert=str(c[client]),
-                       trusted_keys_dir=str(c["trusted"]))
+def curve_config(tmp_path: Path, *, intents: str) -> Config:
+    keys = tmp_path / "keys"
+    if not keys.exists():
+        write_keys(keys)
+    return parse(f'[stack]\nrun_dir = "{tmp_path}/run"\n[bus]\nintents = "{intents}"\n'
+                 f'[bus.curve]\nenabled = true\nkeys_dir = "{keys}"\n')
 
 
 def refused() -> float:
-    return metrics.BUS_AUTH_REFUSED.labels(process="test")._value.get()  # noqa: SLF001
+    return metrics.BUS_AUTH_REFUSED.labels(process="risk", domain="intents")._value.get()  # noqa: SLF001
 
 
-def test_trusted_peer_passes_and_an_unknown_key_is_refused_and_counted(tmp_path: Path) -> None:
-    c = certs(tmp_path)
-    asyncio.run(_scenario(c))
+def test_quoter_passes_and_strangers_and_other_roles_are_refused(tmp_path: Path) -> None:
+    cfg = curve_config(tmp_path, intents=f"tcp://127.0.0.1:{free_port()}")
+    asyncio.run(_scenario(cfg))
 
 
-async def _scenario(c: dict[str, Path]) -> None:
-    good, bad = curve_cfg(c, "client"), curve_cfg(c, "mallory")
-    auth = bus.start_authenticator(good, process="test")
+async def _scenario(cfg: Config) -> None:
+    auth = bus_curve.start_authenticator(cfg, process="risk", serves=[("intents", "")])
     assert auth is not None
     socks: list[zmq.asyncio.Socket] = []
+    ep = cfg.bus.intents
     try:
-        server = bus.pull("tcp://127.0.0.1:*", curve=bus.server_curve(good))
+        server = bus.pull(ep, curve=bus_curve.server(cfg, "risk", "intents"))
         socks.append(server)
-        ep = server.getsockopt(zmq.LAST_ENDPOINT).decode()
-        before = refused()
-        intruder = bus.push([ep], curve=bus.client_curve(bad), send_timeout_ms=50)
-        socks.append(intruder)
-        friend = bus.push([ep], curve=bus.client_curve(good), send_timeout_ms=1000)
+        pub, sec = zmq.curve_keypair()
+        stranger = bus.Curve(public_key=pub, secret_key=sec,
+                             server_keys={ep: bus_curve.public_key(cfg, "risk")})
+        for curve in (stranger, bus_curve.client(cfg, "executor-kalshi", [("intents", "")])):
+            before = refused()
+            intruder = bus.push([ep], curve=curve, send_timeout_ms=50)
+            socks.append(intruder)
+            deadline = asyncio.get_running_loop().time() + 5
+            while refused() <= before:
+                assert asyncio.get_running_loop().time() < deadline, "peer was not refused"
+                try:
+                    await intruder.send(b"intruder", flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    pass  # IMMEDIATE=1: never queued for a peer that did not complete the handshake
+                await asyncio.sleep(0.02)
+        friend = bus.push([ep], curve=bus_curve.client(cfg, "quoter", [("intents", "")]),
+                          send_timeout_ms=1000)
         socks.append(friend)
-        deadline = asyncio.get_running_loop().time() + 5
-        while refused() <= before and asyncio.get_running_loop().time() < deadline:
-            try:
-                await intruder.send(b"from mallory", flags=zmq.NOBLOCK)
-            except zmq.Again:
-                pass  # IMMEDIATE=1: never queued for a peer that did not complete the handshake
-            await asyncio.sleep(0.02)
-        assert refused() > before, "the untrusted peer was not refused"
         got = b""
-        while not got and asyncio.get_running_loop().time() < deadline + 5:
+        deadline = asyncio.get_running_loop().time() + 5
+        while not got and asyncio.get_running_loop().time() < deadline:
             try:
                 await friend.send(b"hello", flags=zmq.NOBLOCK)
             except zmq.Again:
@@ -76,32 +68,43 @@ async def _scenario(c: dict[str, Path]) -> None:
             if await server.poll(50):
                 got = await server.recv()
         assert got == b"hello"
-        assert not await server.poll(200)  # nothing from mallory ever arrives
+        while await server.poll(200):  # nothing from the intruders ever arrives
+            assert await server.recv() == b"hello"
     finally:
         for s in socks:
             s.close(linger=0)
         auth.stop()
 
 
-def test_missing_or_empty_trusted_dir_stops_startup(tmp_path: Path) -> None:
-    c = certs(tmp_path)
-    with pytest.raises(BusError, match="not a directory"):
-        bus.start_authenticator(CurveConfig(enabled=True, trusted_keys_dir=str(tmp_path / "x")),
-                                process="test")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(BusError, match="holds no public key"):
-        bus.start_authenticator(CurveConfig(enabled=True, trusted_keys_dir=str(empty)),
-                                process="test")
-    with pytest.raises(BusError, match="no secret key"):
-        bus.server_curve(CurveConfig(enabled=True, server_cert=str(c["server_public"])))
-    assert bus.start_authenticator(CurveConfig(), process="test") is None  # off: nothing
+def test_no_authenticator_means_every_peer_is_refused(tmp_path: Path) -> None:
+    """ZAP_ENFORCE_DOMAIN: a CURVE server whose process runs no authenticator admits nobody."""
+    cfg = curve_config(tmp_path, intents=f"tcp://127.0.0.1:{free_port()}")
+
+    async def run() -> None:
+        server = bus.pull(cfg.bus.intents, curve=bus_curve.server(cfg, "risk", "intents"))
+        friend = bus.push([cfg.bus.intents], curve=bus_curve.client(cfg, "quoter", [("intents", "")]),
+                          send_timeout_ms=50)
+        try:
+            for _ in range(25):  # 0.5 s of tries: the handshake never completes
+                try:
+                    await friend.send(b"hello", flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    pass
+                await asyncio.sleep(0.02)
+            assert not await server.poll(300)
+        finally:
+            friend.close(linger=0)
+            server.close(linger=0)
+
+    asyncio.run(run())
 
 
 def test_curve_is_not_applied_to_ipc(tmp_path: Path) -> None:
-    c = certs(tmp_path)
-    sock = bus.pull(f"ipc://{tmp_path}/x.sock", curve=bus.server_curve(curve_cfg(c, "client")))
+    cfg = curve_config(tmp_path, intents=f"ipc://{tmp_path}/x.sock")
+    sock = bus.pull(cfg.bus.intents, curve=bus_curve.server(cfg, "risk", "intents"))
     try:
         assert sock.getsockopt(zmq.CURVE_SERVER) == 0
     finally:
         sock.close(linger=0)
+    assert bus_curve.client(cfg, "quoter", [("intents", "")]) is not None
+    assert bus_curve.client(cfg, "quoter", [("intents", "")]).server_keys == {}  # type: ignore[union-attr]

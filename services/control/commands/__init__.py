@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common import bus_curve
 from common.config import Config, control_targets
 from common.messages import ControlMessage
 from services.control import stack
@@ -76,7 +77,8 @@ def send(cfg: Config, make: Callable[[str, int], ControlMessage], verb: str,
     say(f"sending {verb} to {', '.join(targets)}")
     acks = asyncio.run(
         deliver(targets, make, secret, ack_timeout_ms=cfg.control.ack_timeout_ms,
-                retries=cfg.control.retries, on_progress=say)
+                retries=cfg.control.retries, on_progress=say,
+                curves=bus_curve.control_curves(cfg, targets))
     )
     failed = [name for name, ack in acks.items() if ack is None or not ack.ok]
     for name, ack in acks.items():
