@@ -1,9 +1,10 @@
 """Helper processes for the network-namespace test, run with `ip netns exec NS python -m ...`.
 
-- `books`: a stand-in ingest: binds a CURVE-server PUB (with the authenticator) and
-  publishes a moving book for one market every 100 ms.
-- `intruder`: connects a PUSH to risk's intents with a key risk does not trust and sends
-  quote intents (quoter "intruder", seq 777000+) for a few seconds.
+- `books`: a stand-in ingest-polymarket: binds the md PUB as a CURVE server with that
+  role's key (and the authenticator) and publishes a moving book every 100 ms.
+- `intruder`: connects a PUSH to risk's intents, with a fresh key risk has never seen
+  (`--role ""`) or a known role's key that is not on the intents allow-list
+  (`--role executor-polymarket`), and sends quote intents (seq 777000+) for a few seconds.
 Both stop on SIGTERM or when their time is up.
 """
 
@@ -16,16 +17,18 @@ import time
 
 import msgspec
 
-from common import bus, topics
-from common.config import CurveConfig
+import zmq
+
+from common import bus, bus_curve, config, topics
 from common.messages import BookSnapshot, Level, QuoteIntent
 
 INTRUDER_SEQ = 777_000
 
 
-async def books(endpoint: str, curve: CurveConfig, market: str, seconds: float) -> None:
-    auth = bus.start_authenticator(curve, process="books")
-    sock = bus.pub(endpoint, curve=bus.server_curve(curve))
+async def books(cfg: config.Config, role: str, market: str, seconds: float) -> None:
+    auth = bus_curve.start_authenticator(cfg, process="books", serves=[("md", "polymarket")])
+    sock = bus.pub(config.endpoint(cfg, "md", "polymarket"),
+                   curve=bus_curve.server(cfg, "ingest-polymarket", "md", "polymarket"))
     enc = msgspec.msgpack.Encoder()
     seq, end = 0, time.monotonic() + seconds
     try:
@@ -44,8 +47,15 @@ async def books(endpoint: str, curve: CurveConfig, market: str, seconds: float) 
             auth.stop()
 
 
-async def intruder(endpoint: str, curve: CurveConfig, market: str, seconds: float) -> None:
-    sock = bus.push([endpoint], curve=bus.client_curve(curve), send_timeout_ms=10)
+async def intruder(cfg: config.Config, role: str, market: str, seconds: float) -> None:
+    endpoint = config.endpoint(cfg, "intents")
+    if role:
+        curve = bus_curve.client(cfg, role, [("intents", "")])
+    else:
+        public, secret = zmq.curve_keypair()
+        curve = bus.Curve(public_key=public, secret_key=secret,
+                          server_keys={endpoint: bus_curve.public_key(cfg, "risk")})
+    sock = bus.push([endpoint], curve=curve, send_timeout_ms=10)
     enc = msgspec.msgpack.Encoder()
     seq, end = INTRUDER_SEQ, time.monotonic() + seconds
     try:
@@ -63,19 +73,16 @@ async def intruder(endpoint: str, curve: CurveConfig, market: str, seconds: floa
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["books", "intruder"])
-    p.add_argument("--endpoint", required=True)
+    p.add_argument("--config", required=True)
     p.add_argument("--market", required=True)
     p.add_argument("--seconds", type=float, default=60)
-    p.add_argument("--cert", default="")
-    p.add_argument("--server-public", default="")
-    p.add_argument("--trusted", default="")
+    p.add_argument("--role", default="")
     a = p.parse_args()
-    curve = CurveConfig(enabled=True, server_cert=a.cert, client_cert=a.cert,
-                        server_public=a.server_public, trusted_keys_dir=a.trusted)
+    cfg = config.load(a.config)
     run = books if a.mode == "books" else intruder
 
     async def _main() -> None:
-        task = asyncio.ensure_future(run(a.endpoint, curve, a.market, a.seconds))
+        task = asyncio.ensure_future(run(cfg, a.role, a.market, a.seconds))
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
         try:
             await task

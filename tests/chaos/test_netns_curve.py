@@ -1,6 +1,7 @@
 """Across hosts: risk and a quoter in two network namespaces joined by a veth pair, talking
-over tcp:// with CURVE (zmq.auth). A peer whose key is not in risk's trusted-keys directory
-is refused and counted, and nothing it sends reaches the gate or an executor.
+over tcp:// with CURVE and per-role keys (`pmm keys`). A peer with an unknown key, and one
+with a known role that is not on the intents allow-list (an executor's), are refused and
+counted by domain, and nothing they send reaches the gate or an executor.
 
 Hosts are simulated with namespaces this test creates (10.200.x.1/30 and .2 on its own veth
 pair; the root namespace gets no address and no route) and deletes in a finally. The
@@ -23,12 +24,12 @@ from pathlib import Path
 import msgspec
 import pytest
 import zmq
-import zmq.auth
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from common import config
 from common.messages import ApprovedIntent, ExecutorCommand
+from services.control.commands.keys import write_keys
 from tests.chaos.netns_peer import INTRUDER_SEQ
 
 pytestmark = pytest.mark.integration
@@ -78,19 +79,6 @@ def namespaces() -> Iterator[tuple[str, str, str]]:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
-def _certs(d: Path) -> dict[str, Path]:
-    out = {}
-    for name in ("server", "quoter", "mallory"):
-        (d / name).mkdir()
-        pub, sec = zmq.auth.create_certificates(d / name, name)
-        out[name], out[name + "_public"] = Path(sec), Path(pub)
-    trusted = d / "trusted"
-    trusted.mkdir()
-    shutil.copy(out["quoter_public"], trusted / "quoter.key")
-    out["trusted"] = trusted
-    return out
-
-
 def from_intruder(a: ApprovedIntent) -> bool:
     """Intruder intents carry seq 777001.. (a real quoter's are wall-clock microseconds)."""
     return INTRUDER_SEQ <= a.intent_seq < 10**9
@@ -115,7 +103,7 @@ def test_quoter_in_another_namespace_over_curve_and_an_untrusted_peer_is_refused
     pull = ctx.socket(zmq.PULL)
     pull.setsockopt(zmq.LINGER, 0)
     try:
-        c = _certs(d)
+        write_keys(d / "keys")
         bus = f"""
 [stack]
 run_dir = "{d}/run"
@@ -128,16 +116,14 @@ state = "tcp://{addr}:5602"
         (d / "risk.toml").write_text(bus + f"""
 [bus.curve]
 enabled = true
-server_cert = "{c['server']}"
-trusted_keys_dir = "{c['trusted']}"
+keys_dir = "{d}/keys"
 """ + MARKET)
         (d / "quoter.toml").write_text(bus + f"""
 [bus.md]
 polymarket = "tcp://{addr}:5603"
 [bus.curve]
 enabled = true
-client_cert = "{c['quoter']}"
-server_public = "{c['server_public']}"
+keys_dir = "{d}/keys"
 """ + MARKET)
         cfg = config.load(d / "risk.toml")
         commands = config.endpoint(cfg, "commands", "polymarket")
@@ -149,9 +135,8 @@ server_public = "{c['server_public']}"
                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         procs.append(_spawn(nsr, ["services.risk", "--config", str(d / "risk.toml")], env,
                             d / "risk.log"))
-        procs.append(_spawn(nsr, ["tests.chaos.netns_peer", "books", "--endpoint",
-                                  f"tcp://{addr}:5603", "--market", "m1", "--cert",
-                                  str(c["server"]), "--trusted", str(c["trusted"])], env,
+        procs.append(_spawn(nsr, ["tests.chaos.netns_peer", "books", "--config",
+                                  str(d / "quoter.toml"), "--market", "m1"], env,
                             d / "books.log"))
         procs.append(_spawn(nsq, ["services.quoter", "--config", str(d / "quoter.toml"),
                                   "--shard", "0", "--shards", "1"], env, d / "quoter.log"))
@@ -178,20 +163,25 @@ server_public = "{c['server_public']}"
             legit = [a for a in approved_within(0.5) if a.bids and not from_intruder(a)]
         assert legit, "no approved intent from the quoter across namespaces\n" + logs()
 
-        intruder = _spawn(nsq, ["tests.chaos.netns_peer", "intruder", "--endpoint",
-                                f"tcp://{addr}:5601", "--market", "m1", "--seconds", "3",
-                                "--cert", str(c["mallory"]), "--server-public",
-                                str(c["server_public"])], env, d / "intruder.log")
-        procs.append(intruder)
+        intruders = [_spawn(nsq, ["tests.chaos.netns_peer", "intruder", "--config",
+                                  str(d / "quoter.toml"), "--market", "m1", "--seconds", "3",
+                                  "--role", role], env, d / f"intruder{i}.log")
+                     for i, role in enumerate(("", "executor-polymarket"))]
+        procs += intruders
         seen = approved_within(4.0)
-        intruder.wait(timeout=10)
+        for p in intruders:
+            p.wait(timeout=10)
         seen += approved_within(0.5)
         assert not [a for a in seen if from_intruder(a)], "an intruder intent passed"
         assert [a for a in seen if not from_intruder(a)], "the trusted quoter stopped\n" + logs()
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=str(metrics_dir))
-        refused = registry.get_sample_value("pmm_bus_auth_refused_total", {"process": "risk"})
-        assert refused and refused >= 1, "the refused peer was not counted\n" + logs()
+        refused = registry.get_sample_value("pmm_bus_auth_refused_total",
+                                            {"process": "risk", "domain": "intents"})
+        assert refused and refused >= 2, "the refused peers were not counted\n" + logs()
+        reasons = (d / "risk.log").read_text(errors="replace")
+        assert "unknown key" in reasons, logs()
+        assert "role executor-polymarket is not allowed on intents" in reasons, logs()
         print(f"\nnetns CURVE: {len(legit)}+ approved from the trusted quoter, intruder refused "
               f"{refused:.0f}x, 0 intruder intents reached risk")
     finally:
