@@ -1,5 +1,9 @@
 """Garbage at every bound receiving socket of the real stack: nothing dies, every frame is counted.
 
+Also a short coverage-guided fuzz (atheris, bench/fuzz.py) of every venue decoder: the
+harness first proves it crashes the pre-issue-15 price parse, then every decoder must
+take its inputs with no crash.
+
 Targets: risk's intents PULL and control ROUTER, the executor's commands PULL and control
 ROUTER. Frames: random bytes, truncated valid frames, wrong tags, valid-but-absurd values
 (negative sizes, prices outside (0, 1), NaN where an int belongs), multipart junk, and a
@@ -11,8 +15,11 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -137,3 +144,23 @@ def test_garbage_at_every_bound_socket_is_dropped_and_counted(stack: Stack) -> N
                and len(stack.open_orders_by_market()) == len(cfg.markets), timeout=20)
     assert re.search(r"pmm_bus_dropped_frames_total\{", httpx.get(
         f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text)
+
+
+FUZZ = [sys.executable, str(Path(__file__).resolve().parents[2] / "bench" / "fuzz.py")]
+
+
+def test_the_venue_fuzzer_finds_the_price_parse_this_issue_fixed() -> None:
+    """The harness's canary is the pre-issue-15 price parse: the fuzzer must crash it."""
+    proc = subprocess.run([*FUZZ, "--runs", "200000", "--targets", "canary"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1 and re.search(r"^canary .* crashes 1 ", proc.stdout, re.M), \
+        proc.stdout + proc.stderr[-2000:]
+
+
+def test_every_venue_decoder_survives_a_short_coverage_guided_fuzz() -> None:
+    proc = subprocess.run([*FUZZ, "--runs", "5000"], capture_output=True, text=True,
+                          timeout=600, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if " inputs " in ln]
+    print("\n".join(lines))
+    assert proc.returncode == 0 and len(lines) == 7, proc.stdout + proc.stderr[-2000:]
+    assert all(re.search(r"inputs\s+5000\s+crashes 0", ln) for ln in lines), lines
