@@ -67,3 +67,31 @@ def test_valid_price_means_strictly_inside_on_grid(tick: int, pips: int) -> None
 def test_float_price_rounds_to_nearest_pip(value: float) -> None:
     pips = prices.price_from_float(value)
     assert abs(pips / 10_000 - value) <= 0.00005 + 1e-12
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("inf", "not a decimal price: 'inf'"),
+    ("NaN", "not a decimal price: 'NaN'"),
+    ("Infinity", "not a decimal price: 'Infinity'"),
+    ("1_0", "not a decimal price: '1_0'"),
+    ("\u0663", "not a decimal price: '\u0663'"),
+    (" 0.5", "not a decimal price: ' 0.5'"),
+    ("0." + "0" * 27 + "1", "not a decimal price: '0.00000000000000000000000000'"),  # 28 shown
+    ("1e999999", "price '1e999999' is out of range"),
+    ("1e-999999", "price '1e-999999' is out of range"),
+])
+def test_price_text_is_bounded_before_any_conversion(text: str, message: str) -> None:
+    with pytest.raises(PriceError) as info:
+        prices.price_from_str(text)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("text", "centi"), [("1e9", 10**11), ("1E+2", 10_000), ("0.009", 0)])
+def test_sizes_up_to_the_cap_read_exactly(text: str, centi: int) -> None:
+    assert prices.size_from_str(text) == centi
+
+
+@pytest.mark.parametrize("text", ["1e30", "1000000000.01", "-0.01", "inf"])
+def test_sizes_beyond_the_cap_or_negative_are_refused(text: str) -> None:
+    with pytest.raises(PriceError):
+        prices.size_from_str(text)
