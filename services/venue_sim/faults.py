@@ -13,6 +13,10 @@ Kinds (each armed for the next `count` occurrences unless noted):
   (Polymarket: a `tick_size_change` message; Kalshi: only REST `price_ranges` change).
 - `trade_failed`: the next Polymarket trades with an external party go MATCHED ->
   RETRYING -> FAILED (ghost fills) and are undone (lifecycle.py).
+- `engine_restart`: Polymarket's weekly matching-engine restart, now (count ignored): for
+  `ms` (default 3000) every trading request answers 425 Too Early without acting, then for
+  `post_only_ms` (default 5000) orders that are not post-only answer 503 `post_only_mode`
+  with `retry_after_seconds` and Retry-After (venues.md A8). Kalshi is not affected.
 Trading faults apply to both venues' order and cancel routes (Polymarket: POST /order(s),
 DELETE /order(s), /cancel-all, /cancel-market-orders; Kalshi: every write).
 `DELETE /_sim/fault` disarms everything.
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
 
 KINDS = frozenset({
     "http_429", "http_500", "http_500_after", "slow", "post_only_reject", "seq_gap",
-    "drop_ws", "tick_size_change", "trade_failed",
+    "drop_ws", "tick_size_change", "trade_failed", "engine_restart",
 })
 
 
@@ -44,6 +48,14 @@ class Faults:
         self.armed: Counter[str] = Counter()
         self.fired: Counter[str] = Counter()
         self.slow_ms = 0
+        self.restart_until_ms = 0
+        self.post_only_until_ms = 0
+
+    def restart(self, now_ms: int, *, ms: int, post_only_ms: int) -> None:
+        """Start a matching-engine restart window now, then its post-only window."""
+        self.restart_until_ms = now_ms + ms
+        self.post_only_until_ms = self.restart_until_ms + post_only_ms
+        self.fired["engine_restart"] += 1
 
     def arm(self, kind: str, count: int = 1, **params: Any) -> None:
         if kind not in KINDS:
@@ -63,6 +75,7 @@ class Faults:
     def clear(self) -> None:
         self.armed.clear()
         self.slow_ms = 0
+        self.restart_until_ms = self.post_only_until_ms = 0
 
     def view(self) -> dict[str, Any]:
         return {"armed": {k: v for k, v in self.armed.items() if v > 0},
@@ -105,6 +118,11 @@ def add_fault_routes(app: web.Application, venue: Venue) -> None:
         if kind == "drop_ws":
             venue.faults.take("drop_ws")
             await venue.drop_websockets()
+        elif kind == "engine_restart":
+            venue.faults.take("engine_restart")
+            venue.faults.fired["engine_restart"] -= 1  # counted once, by restart()
+            venue.faults.restart(venue.clock_ms(), ms=int(data.get("ms", 3000)),
+                                 post_only_ms=int(data.get("post_only_ms", 5000)))
         elif kind == "tick_size_change":
             venue.faults.take("tick_size_change")
             try:

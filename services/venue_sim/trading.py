@@ -43,6 +43,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 L2Handler = Callable[[web.Request, ApiKey, str], Awaitable[web.StreamResponse]]
 
 
+def _all_post_only(body: str) -> bool:
+    """Whether a POST /order or /orders body asks only for post-only orders."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return False
+    rows = data if isinstance(data, list) else [data]
+    return all(isinstance(r, dict) and r.get("postOnly") is True for r in rows)
+
+
 def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - route table
     engine = venue.engine
 
@@ -60,6 +70,16 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 return error(UNAUTHORIZED, 401)
             if not trading:
                 return await handler(request, key, body)
+            now_ms = venue.clock_ms()
+            if now_ms < venue.faults.restart_until_ms:  # matching engine restarting
+                return error("Too Early", 425)
+            if now_ms < venue.faults.post_only_until_ms and request.method == "POST" and \
+                    not _all_post_only(body):
+                wait_s = max(1, (venue.faults.post_only_until_ms - now_ms + 999) // 1000)
+                return reply({"error": "post-only mode: only post-only orders and cancels are "
+                              "allowed", "code": "post_only_mode",
+                              "retry_after_seconds": wait_s}, 503,
+                             headers={"Retry-After": str(wait_s)})
             instead, after = await trading_faults(
                 venue.faults,
                 lambda: reply({"error": "Too Many Requests"}, 429, headers={"Retry-After": "1"}),

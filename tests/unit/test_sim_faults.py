@@ -51,6 +51,40 @@ def test_a_failed_trade_is_reported_failed_and_undone(quiet: SimThread) -> None:
     maker.cancel_orders([oid])
 
 
+def test_polymarket_matching_engine_restart_then_post_only_mode(quiet: SimThread) -> None:
+    """venues.md A8: 425 Too Early while the engine restarts, then a post-only window in
+    which other orders get 503 `post_only_mode` with Retry-After; cancels pass."""
+    client = new_client(quiet)
+    args = OrderArgs(token_id=YES, price=0.40, size=5, side="BUY")
+    r = httpx.post(f"{quiet.url}/_sim/fault",
+                   json={"kind": "engine_restart", "ms": 600, "post_only_ms": 60_000})
+    assert r.status_code == 200 and r.json()["fired"]["engine_restart"] >= 1
+    with pytest.raises(PolyApiException) as info:
+        client.post_order(client.create_order(args, OPTS), post_only=True)
+    assert info.value.status_code == 425
+    with pytest.raises(PolyApiException) as info:
+        client.cancel_all()
+    assert info.value.status_code == 425
+
+    def after_restart() -> bool:
+        try:
+            client.post_order(client.create_order(args, OPTS), post_only=True)
+        except PolyApiException as exc:
+            assert exc.status_code == 425
+            return False
+        return True
+
+    eventually(after_restart, timeout=5)  # post-only orders rest again
+    with pytest.raises(PolyApiException) as info:  # a GTC that is not post-only
+        client.post_order(client.create_order(OrderArgs(token_id=YES, price=0.41, size=5,
+                                                        side="BUY"), OPTS))
+    assert info.value.status_code == 503
+    assert "post_only_mode" in str(info.value.error_msg)
+    assert len(client.get_open_orders()) == 1
+    assert client.cancel_all()["canceled"]  # cancels pass in post-only mode
+    httpx.delete(f"{quiet.url}/_sim/fault")
+
+
 def test_polymarket_trading_routes_honour_faults(quiet: SimThread) -> None:
     client = new_client(quiet)
     args = OrderArgs(token_id=YES, price=0.40, size=5, side="BUY")
