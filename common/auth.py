@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from common.errors import AuthError, ConfigError
 from common.messages import Ack, ControlMessage, Envelope, Kill
 from common.nonce_store import NonceStore, nonce_path
-from common.secret_files import read_private_file
+from common.private_files import read_private_file
 
 if TYPE_CHECKING:
     from common.config import Config

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from common.errors import ConfigError
-from common.secret_files import check_private_file
+from common.private_files import check_private_file
 
 KEY_HEADER = "KALSHI-ACCESS-KEY"
 SIGNATURE_HEADER = "KALSHI-ACCESS-SIGNATURE"

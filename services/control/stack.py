@@ -20,7 +20,7 @@ from typing import Any
 from common import config as config_mod
 from common.config import Config
 from common.errors import ConfigError, PmmError
-from services.control import stack_secrets
+from services.control import stack_credentials
 
 HOME = Path(__file__).resolve().parents[2]
 CURRENT = Path(".pmm/current.json")
@@ -70,7 +70,7 @@ def environment(
     executors fill on market data and need no trading credentials).
 
     It holds no secret: those go to files under `<run_dir>/secrets/` that supervisord.conf
-    names for the programs that need them (services/control/stack_secrets.py)."""
+    names for the programs that need them (services/control/stack_credentials.py)."""
     run_dir = cfg.run_dir
     env = dict(os.environ)
     venues = set(cfg.venues_in_use())
@@ -92,7 +92,7 @@ def environment(
     if paper:
         env["PMM_PAPER"] = "true"
     try:
-        stack_secrets.prepare(cfg, dict(os.environ), env, paper=paper, notify=notify)
+        stack_credentials.prepare(cfg, dict(os.environ), env, paper=paper, notify=notify)
     except ConfigError as exc:  # an unsafe secret file: the message names it and the chmod
         raise StackError(str(exc)) from exc
     return env

@@ -14,7 +14,7 @@ from common.auth import load_secret
 from common.config import Config
 from common.errors import ConfigError
 from common.kalshi_auth import KalshiSigner
-from common.secret_files import secret_from_env
+from common.private_files import secret_from_env
 from services.executor.kalshi import KalshiExecution, kalshi_tokens
 from services.executor.orders import MarketTokens
 from services.executor.polymarket import PolymarketExecution

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from common.config import Config
 from common.errors import PmmError
-from common.secret_files import (
+from common.private_files import (
     check_private_file, link_private_file, private_dir, write_private_file,
 )
 
