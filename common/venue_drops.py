@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 import msgspec
 
@@ -76,3 +77,22 @@ def drop(venue: str, channel: str, exc: BaseException, *, market: str = "") -> s
                     "only counted in pmm_venue_fields_rejected_total", venue, channel, field,
                     detail, extra={"market": market})
     return field
+
+
+def optional(parse: Callable[[], int], *, venue: str, channel: str) -> int:
+    """Parse a field a fill can live without (its venue time, its fee), or 0 if it is bad.
+
+    A fill is a real trade: dropping it for an unreadable timestamp would lose a position,
+    which is worse than a fill with no venue time. The bad value is still counted in
+    pmm_venue_fields_rejected_total (and warned once), like a drop.
+    """
+    try:
+        return parse()
+    except VenueDataError as exc:
+        field = field_of(exc)
+        metrics.VENUE_FIELDS_REJECTED.labels(venue=venue, channel=channel, field=field).inc()
+        if (venue, channel, field) not in _warned:
+            _warned.add((venue, channel, field))
+            log.warning("kept a %s %s message without its bad %s (%s); further ones are only "
+                        "counted", venue, channel, field, exc.value)
+        return 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from common import venue_drops
 from common import wire_numbers as wn
 from common.errors import VenueDataError
 from common.messages import Fill
@@ -37,9 +38,12 @@ def fill_from_wire(body: dict[str, Any], market: str, ts_recv_ns: int) -> Fill:
     if action not in ("buy", "sell"):
         raise VenueDataError("action", action, "not buy or sell")
     yes_price = wn.pips(body.get("yes_price_dollars"), "yes_price_dollars")
-    fee = wn.micros(body.get("fee_cost"), "fee_cost")
-    ts_ms = (wn.millis(body.get("ts_ms"), "ts_ms")
-             or wn.millis(body.get("ts"), "ts") * 1000)
+    # a fill is a real trade: a bad fee or time is counted and read as 0, never a lost fill
+    fee = venue_drops.optional(lambda: wn.micros(body.get("fee_cost"), "fee_cost"),
+                               venue="kalshi", channel="fills")
+    ts_ms = venue_drops.optional(lambda: wn.millis(body.get("ts_ms"), "ts_ms")
+                                 or wn.millis(body.get("ts"), "ts") * 1000,
+                                 venue="kalshi", channel="fills")
     trade_id, order_id = body.get("trade_id"), body.get("order_id")
     if not isinstance(trade_id, str) or not trade_id:
         raise VenueDataError("trade_id", trade_id, "not an id")

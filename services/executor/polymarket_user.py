@@ -23,18 +23,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, cast
 
 import msgspec
-from websockets.asyncio.client import ClientConnection
 from msgspec import Struct
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from common import metrics, wsconnect
-from common.errors import VenueError
+from common import metrics, venue_drops, wsconnect
+from common.errors import VenueDataError, VenueError
 from common.messages import Fill, Outcome
 from common.prices import ONE_DOLLAR
-from services.executor.adapter import OrderUpdate, UserSink
-from common.errors import VenueDataError
 from common.venue_drops import drop
 from common.wire_numbers import basis_points, seconds_or_iso
+from services.executor.adapter import OrderUpdate, UserSink
 from services.executor.polymarket_wire import IGNORED_TEXTS, Num, WireError, centi, millis, pips
 
 log = logging.getLogger(__name__)
@@ -175,7 +174,8 @@ def fills_from_trade(
     `known_order(order_id) -> bool` says whether an id is one of our orders. The
     caller checks `trade_failed(trade)`. Raises WireError on a malformed leg.
     """
-    ts_ms = _ts_ms(trade)
+    # a fill is a real trade: a bad time is counted and read as 0, never a lost fill
+    ts_ms = venue_drops.optional(lambda: _ts_ms(trade), venue="polymarket", channel="user")
     fills: list[Fill] = []
     for mo in trade.maker_orders or ():
         ours = (

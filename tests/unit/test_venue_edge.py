@@ -176,8 +176,6 @@ def kalshi_fill(**changes: object) -> dict[str, Any]:
     ({"count_fp": "1e30"}, "count_fp: size '1e30' is out of range"),
     ({"count_fp": "2000000000"}, "count_fp: size '2000000000' is not within [0, 1000000000]"),
     ({"count_fp": "-1"}, "count_fp: size '-1' is not within [0, 1000000000]"),
-    ({"fee_cost": "nan"}, "fee_cost: not a decimal amount: 'nan'"),
-    ({"ts": "1e999999"}, "ts: timestamp '1e999999' is out of range"),
     ({"trade_id": ["t"]}, "trade_id: not an id: <list of 1>"),
     ({"side": {"yes": 1}}, "side: not yes or no: <dict of 1>"),
 ])
@@ -186,6 +184,22 @@ def test_kalshi_fills_refuse_prices_outside_the_unit_interval(
     with pytest.raises(VenueDataError) as info:
         fill_from_wire(kalshi_fill(**changes), "fed", 1)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"fee_cost": "nan"}, "fee_cost"),
+    ({"ts": "1e999999"}, "ts"),
+])
+def test_a_kalshi_fill_with_a_bad_fee_or_time_is_kept_and_counted(
+        changes: dict[str, object], field: str) -> None:
+    """A fill is a real trade: an unreadable fee or venue time reads as 0 and is counted;
+    dropping the fill would lose a position."""
+    counter = metrics.VENUE_FIELDS_REJECTED.labels(venue="kalshi", channel="fills", field=field)
+    before = counter._value.get()
+    fill = fill_from_wire(kalshi_fill(**changes), "fed", 1)
+    assert (fill.price, fill.size) == (4500, 300)
+    assert (fill.fee if field == "fee_cost" else fill.ts_venue_ms) == 0
+    assert counter._value.get() == before + 1
 
 
 def test_kalshi_fill_inside_the_interval_reads_exactly() -> None:
