@@ -388,13 +388,8 @@ class KalshiExecution:
 
     async def positions(self) -> list[MarketPosition]:
         """Net positions of the configured markets (Kalshi reports net YES contracts only)."""
-        resp = await self.request("GET", "/portfolio/positions", params={"limit": 1000})
-        if resp.status_code != 200:
-            raise VenueError(f"positions: {error_text(resp)}",
-                             definitive=resp.status_code < 500, status=resp.status_code)
         net: dict[str, int] = {}
-        rows, _ = self._page(resp, "market_positions", set())
-        for row in rows:
+        for row in await self._position_rows():
             m = self._by_ticker.get(str(row.get("ticker"))) if isinstance(row, dict) else None
             if m is not None:
                 try:  # signed: a negative position_fp is a NO position
@@ -405,6 +400,25 @@ class KalshiExecution:
         return [MarketPosition(market=m.market, position_yes=max(net.get(m.market, 0), 0),
                                position_no=max(-net.get(m.market, 0), 0),
                                net=net.get(m.market, 0)) for m in self._markets]
+
+    async def _position_rows(self) -> list[Any]:
+        """Every page of GET /portfolio/positions: a position on page two read as zero
+        would halt its market at the venue position check (risk/venue_check.py)."""
+        rows: list[Any] = []
+        cursor = ""
+        seen: set[str] = set()
+        while True:
+            params: dict[str, Any] = {"limit": 1000}
+            if cursor:
+                params["cursor"] = cursor
+            resp = await self.request("GET", "/portfolio/positions", params=params)
+            if resp.status_code != 200:
+                raise VenueError(f"positions: {error_text(resp)}",
+                                 definitive=resp.status_code < 500, status=resp.status_code)
+            page, cursor = self._page(resp, "market_positions", seen)
+            rows += page
+            if not cursor:
+                return rows
 
     async def heartbeat(self) -> None:
         """Kalshi has no heartbeat endpoint: the order group is the venue-side breaker.

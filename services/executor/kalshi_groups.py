@@ -68,6 +68,19 @@ def reset_due(tripped_at_ms: int | None, now_ms: int, window_ms: int = WINDOW_MS
     return tripped_at_ms is not None and now_ms - tripped_at_ms >= window_ms
 
 
+def _object(resp: httpx.Response, what: str) -> dict[str, Any]:
+    """A 200 reply's JSON object; anything else is an ambiguous venue failure, never an
+    exception that would end the executor's heartbeat loop."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise VenueError(f"order group {what}: the reply is not a JSON object",
+                         definitive=False, status=resp.status_code)
+    return body
+
+
 class OrderGroup:
     """The executor's one order group: created at start, reset a window after each trip."""
 
@@ -90,7 +103,7 @@ class OrderGroup:
                                    write=True, cost=self._cost)
         if resp.status_code not in (200, 201):
             raise self._fail("create", resp)
-        self.id = str(resp.json().get("order_group_id") or "")
+        self.id = str(_object(resp, "create").get("order_group_id") or "")
         self.tripped_at_ms = None
         log.info("kalshi order group created",
                  extra={"order_group_id": self.id, "contracts_limit": self.contracts})
@@ -121,7 +134,7 @@ class OrderGroup:
             return False
         if resp.status_code != 200:
             raise self._fail("read", resp)
-        if tripped(resp.json()):
+        if tripped(_object(resp, "read")):
             self.tripped_at_ms = min(self.tripped_at_ms or now_ms, now_ms)
         elif self.tripped_at_ms is None:
             return False

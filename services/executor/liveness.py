@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from common import bus
+from common.errors import VenueError
 from common.messages import Heartbeat, ReplayRequest
 from services.executor import recovery
 
@@ -77,9 +78,12 @@ class LivenessMixin(_Base):
         """Cancel until the venue confirms, then resume (reconcile, accept ladders)."""
         try:
             while True:
-                outcome = await self.cancel_scope(None, "risk_restart")
-                if not (outcome.ambiguous or outcome.failed):
-                    break
+                try:
+                    outcome = await self.cancel_scope(None, "risk_restart")
+                    if not (outcome.ambiguous or outcome.failed):
+                        break
+                except VenueError as exc:
+                    log.warning("cancel for the new risk gate failed (%s); retrying", exc)
                 await asyncio.sleep(1.0)
         except BaseException:
             self.resuming = None

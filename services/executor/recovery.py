@@ -116,8 +116,11 @@ async def md_loop(actor: ExecutorActor) -> None:
             msg = actor.md_codec.decode(frames[-1])
             tick = getattr(msg, "tick", 0)
             market = getattr(msg, "market", "")
-            if isinstance(msg, BookSnapshot) and msg.bids and msg.asks:
-                actor.mids[market] = (msg.bids[0].price + msg.asks[0].price) // 2
+            if isinstance(msg, BookSnapshot):  # the collar needs a live two-sided book
+                if msg.bids and msg.asks and not msg.stale:
+                    actor.mids[market] = (msg.bids[0].price + msg.asks[0].price) // 2
+                else:
+                    actor.mids.pop(market, None)
             if market in actor.markets and tick and tick != actor.markets[market].tick:
                 off_grid = on_tick(actor, market, tick)
                 if off_grid:

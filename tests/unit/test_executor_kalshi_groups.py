@@ -14,11 +14,14 @@ import httpx
 import pytest
 
 from common.config import parse
+from common.errors import VenueError
 from common.kalshi_auth import KalshiSigner, new_private_pem
 from services.executor.__main__ import market_tokens
 from services.executor.adapter import Placed, Rejected
 from services.executor.kalshi import KalshiExecution
-from services.executor.kalshi_groups import WINDOW_MS, limit_contracts, reset_due, tripped
+from services.executor.kalshi_groups import (
+    WINDOW_MS, OrderGroup, limit_contracts, reset_due, tripped,
+)
 from services.executor.orders import DesiredOrder
 from tests.support.sim import SimThread
 from tests.unit.test_sim_kalshi import TICKER, kalshi_config
@@ -161,3 +164,19 @@ def test_the_rest_poll_alone_detects_a_trip_and_a_deleted_group_is_recreated(
             await ad.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("body", [b"<html>bad gateway</html>", b"[1, 2]", b"null"])
+def test_a_reply_that_is_not_an_object_is_an_ambiguous_venue_error(body: bytes) -> None:
+    """Not a crash of the executor's heartbeat loop (issue 15: nothing a venue sends can
+    crash us); the loop logs a VenueError and tries again."""
+    async def request(method: str, path: str, **_: object) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    group = OrderGroup(request, contracts=10, write_cost=10)
+    with pytest.raises(VenueError) as info:
+        asyncio.run(group.create())
+    assert not info.value.definitive and "not a JSON object" in str(info.value)
+    group.id = "g1"
+    with pytest.raises(VenueError):
+        asyncio.run(group.keep(now_ms=1))

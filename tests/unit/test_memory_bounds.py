@@ -81,7 +81,8 @@ def test_sim_keeps_newest_trades_and_exact_positions(monkeypatch: pytest.MonkeyP
 def test_kalshi_client_ids_follow_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_mod, "FINISHED_KEEP", 20)
     e = make_engine("k")
-    book = KalshiBook(SimpleNamespace(engine=e))  # type: ignore[arg-type]
+    quiet_hub = SimpleNamespace(on_group=lambda *args, **kwargs: None)  # no websockets here
+    book = KalshiBook(SimpleNamespace(engine=e, khub=quiet_hub))  # type: ignore[arg-type]
     group = book.groups.create("k", 10_000)
     for i in range(200):
         o = e.place(order("k", YES, "BUY", 4000, 500)).order
