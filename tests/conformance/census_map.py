@@ -44,7 +44,7 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
         "kalshi:GET /portfolio/positions .market_positions",
     (EX + "kalshi_amend.py", "_one", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/{order_id}/amend",
-    (EX + "kalshi_groups.py", "OrderGroup.create", "resp.json()"):
+    (EX + "kalshi_groups.py", "OrderGroup.create", "_object(resp, 'create')"):
         "kalshi:POST /portfolio/order_groups/create",
     (EX + "kalshi_groups.py", "tripped", "view"):
         "kalshi:GET /portfolio/order_groups/{order_group_id}",
