@@ -307,27 +307,35 @@ class KalshiExecution:
     async def open_orders(self, ticker: str = "") -> list[VenueOrder]:
         """Every resting order (all pages); malformed rows are counted and skipped."""
         out: list[VenueOrder] = []
+        params: dict[str, Any] = {"status": "resting", "limit": 200}
+        if ticker:
+            params["ticker"] = ticker
+        for row in await self._all_pages("/portfolio/orders", "orders", params, "open orders"):
+            try:
+                out.append(self._venue_order(row))
+            except MALFORMED as exc:
+                metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
+                drop(self.venue, "rest", exc)
+        return out
+
+    async def _all_pages(self, path: str, key: str, params: dict[str, Any],
+                         what: str) -> list[Any]:
+        """The rows of every page of a cursor-paged GET (a repeated cursor fails the call):
+        a row missed on page two would be an open order left alone or, for positions, a
+        market halted at the venue position check (risk/venue_check.py)."""
+        rows: list[Any] = []
         cursor = ""
         seen: set[str] = set()
         while True:
-            params: dict[str, Any] = {"status": "resting", "limit": 200}
-            if cursor:
-                params["cursor"] = cursor
-            if ticker:
-                params["ticker"] = ticker
-            resp = await self.request("GET", "/portfolio/orders", params=params)
+            resp = await self.request("GET", path,
+                                      params=params | ({"cursor": cursor} if cursor else {}))
             if resp.status_code != 200:
-                raise VenueError(f"open orders: {error_text(resp)}",
+                raise VenueError(f"{what}: {error_text(resp)}",
                                  definitive=resp.status_code < 500, status=resp.status_code)
-            rows, cursor = self._page(resp, "orders", seen)
-            for row in rows:
-                try:
-                    out.append(self._venue_order(row))
-                except MALFORMED as exc:
-                    metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
-                    drop(self.venue, "rest", exc)
+            page, cursor = self._page(resp, key, seen)
+            rows += page
             if not cursor:
-                return out
+                return rows
 
     def _page(self, resp: httpx.Response, key: str, seen: set[str]) -> tuple[list[Any], str]:
         """One list page's rows and cursor; a malformed page fails the whole call, ambiguously."""
@@ -389,7 +397,8 @@ class KalshiExecution:
     async def positions(self) -> list[MarketPosition]:
         """Net positions of the configured markets (Kalshi reports net YES contracts only)."""
         net: dict[str, int] = {}
-        for row in await self._position_rows():
+        for row in await self._all_pages("/portfolio/positions", "market_positions",
+                                         {"limit": 1000}, "positions"):
             m = self._by_ticker.get(str(row.get("ticker"))) if isinstance(row, dict) else None
             if m is not None:
                 try:  # signed: a negative position_fp is a NO position
@@ -400,25 +409,6 @@ class KalshiExecution:
         return [MarketPosition(market=m.market, position_yes=max(net.get(m.market, 0), 0),
                                position_no=max(-net.get(m.market, 0), 0),
                                net=net.get(m.market, 0)) for m in self._markets]
-
-    async def _position_rows(self) -> list[Any]:
-        """Every page of GET /portfolio/positions: a position on page two read as zero
-        would halt its market at the venue position check (risk/venue_check.py)."""
-        rows: list[Any] = []
-        cursor = ""
-        seen: set[str] = set()
-        while True:
-            params: dict[str, Any] = {"limit": 1000}
-            if cursor:
-                params["cursor"] = cursor
-            resp = await self.request("GET", "/portfolio/positions", params=params)
-            if resp.status_code != 200:
-                raise VenueError(f"positions: {error_text(resp)}",
-                                 definitive=resp.status_code < 500, status=resp.status_code)
-            page, cursor = self._page(resp, "market_positions", seen)
-            rows += page
-            if not cursor:
-                return rows
 
     async def heartbeat(self) -> None:
         """Kalshi has no heartbeat endpoint: the order group is the venue-side breaker.
