@@ -28,8 +28,8 @@ import zmq
 
 from common import auth, config
 from common.messages import ExecutorCommand, IntentChannel, Kill, Level, QuoteIntent
-from tests.conftest import eventually
 from tests.integration.stack import Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 SEED = 20261122
