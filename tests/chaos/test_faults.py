@@ -27,7 +27,6 @@ from tests.chaos.chaos import (
     pid,
     position_gap,
     quiesce,
-
     restarted,
     seal,
     send_control,
@@ -35,8 +34,8 @@ from tests.chaos.chaos import (
     wait_no_orders,
     wait_quoted,
 )
-from tests.conftest import eventually
 from tests.integration.stack import Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 ROWS: dict[str, FaultRow] = {}
