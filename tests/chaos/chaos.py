@@ -14,8 +14,8 @@ import zmq
 
 from common import auth, config
 from common.messages import Ack, ControlMessage
-from tests.conftest import eventually
 from tests.integration.stack import Stack
+from tests.support.wait import eventually
 
 HIGH_FLOW = """
 [sim.flow]
