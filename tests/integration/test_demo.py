@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from services.control import stack as stack_mod
-from tests.conftest import eventually
 from tests.integration.stack import Stack
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
