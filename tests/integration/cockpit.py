@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import eventually
 from tests.integration.stack import ROOT, free_port
+from tests.support.wait import eventually
 
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
