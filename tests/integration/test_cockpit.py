@@ -19,9 +19,9 @@ from collections.abc import Iterator
 import pytest
 
 from common import overlay
-from tests.conftest import eventually
 from tests.integration.cockpit import Prometheus, dashboard_queries, ensure_prometheus, with_bool
 from tests.integration.stack import ROOT, Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
