@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.conftest import eventually
 from tests.integration.stack import Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
