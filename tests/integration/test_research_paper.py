@@ -34,8 +34,8 @@ import pytest
 from common import config as config_mod
 from services.control import stack as stack_mod
 from services.research import runner
-from tests.conftest import eventually
 from tests.integration.stack import ROOT, Stack
+from tests.support.wait import eventually
 
 MARKET = "fed-cut-dec"
 SUBSCRIBERS = 5
