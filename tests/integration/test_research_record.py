@@ -28,8 +28,8 @@ import pytest
 
 from common import recording
 from common.messages import BookSnapshot, MarketData, TradePrint
-from tests.conftest import eventually
 from tests.integration.stack import ROOT, Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
