@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import eventually
 from tests.integration.stack import Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
