@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from common.auth import http_token
-from tests.conftest import eventually
 from tests.integration.stack import Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
