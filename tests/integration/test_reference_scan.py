@@ -21,8 +21,8 @@ import zmq
 from common import topics
 from common.config import endpoint
 from common.messages import MarketData, ReferencePrice
-from tests.conftest import eventually
 from tests.integration.stack import Stack, running
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
 
