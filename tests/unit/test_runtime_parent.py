@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import eventually
+from tests.support.wait import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
