@@ -19,8 +19,8 @@ from py_clob_client_v2.clob_types import PartialCreateOrderOptions
 
 from common.config import Config, parse
 from services.venue_sim.wallets import proxy_wallet, safe_wallet
-from tests.conftest import eventually
 from tests.support.sim import SimThread
+from tests.support.wait import eventually
 
 CID = "0x" + "c0" * 32
 YES = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
