@@ -10,8 +10,8 @@ imports our adapters' wire code: the official client is the only Polymarket clie
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -41,7 +41,7 @@ from tests.conformance.polymarket_support import (
     Venue,
     opened_venue,
 )
-from tests.conftest import eventually
+from tests.support.wait import eventually
 
 
 @pytest.fixture(scope="module")
