@@ -26,6 +26,7 @@ from common.messages import (
     QuoteIntent,
 )
 from services.risk.actor import RiskActor
+from tests.support.wait import eventually_async
 
 SECRET = b"s" * 32
 DEADLINE_S = 5.0
@@ -39,18 +40,6 @@ def run_dir() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[object | None]], timeout_s: float = DEADLINE_S
-) -> object:
-    """Call `probe` until it returns something other than None, or fail at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = await probe()
-        if result is not None:
-            return result
-    raise AssertionError(f"condition not met within {timeout_s}s")
 
 
 def test_intent_approved_and_kill_acked_over_real_sockets(run_dir: Path) -> None:
@@ -106,7 +95,7 @@ async def _scenario(cfg: Config) -> None:
             await quoter.send(enc.encode(msg))
 
         # The executor socket connects asynchronously: resend until one intent gets through.
-        got = await eventually(lambda: recv_command(send_intent))
+        got = await eventually_async(lambda: recv_command(send_intent))
         assert isinstance(got, ApprovedIntent)
         assert got.market == "m1" and got.venue == "kalshi" and got.ts_recv_ns == 42
         assert got.bids == (Level(4800, 5000),) and got.asks == (Level(5200, 5000),)
@@ -130,7 +119,7 @@ async def _scenario(cfg: Config) -> None:
             cmd = await recv_command()
             return cmd if isinstance(cmd, CancelMarket) else None
 
-        cancel = await eventually(cancel_seen)
+        cancel = await eventually_async(cancel_seen)
         assert isinstance(cancel, CancelMarket) and cancel.market == ""
 
         # While killed, intents go through as empty ladders.
@@ -138,7 +127,7 @@ async def _scenario(cfg: Config) -> None:
             cmd = await recv_command(send_intent)
             return cmd if isinstance(cmd, ApprovedIntent) and cmd.intent_seq == seq else None
 
-        empty = await eventually(empty_approved)
+        empty = await eventually_async(empty_approved)
         assert isinstance(empty, ApprovedIntent) and empty.bids == () and empty.asks == ()
     finally:
         stop.set()
@@ -192,9 +181,9 @@ async def _reversal_scenario(cfg: Config) -> None:
                 return None
             return probe
 
-        got = await eventually(sender(fill))
+        got = await eventually_async(sender(fill))
         assert isinstance(got, PositionUpdate) and got.position_yes == 700
-        back = await eventually(sender(rev))
+        back = await eventually_async(sender(rev))
         assert isinstance(back, PositionUpdate) and back.position_yes == 0 and back.fills == 0
         assert actor.journal.count() == 1 and actor.journal.reversed() == {("kalshi", "t1")}
     finally:
