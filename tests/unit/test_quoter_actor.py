@@ -27,6 +27,7 @@ from common.messages import (
     TradePrint,
 )
 from services.quoter.actor import Quoter, shard_markets
+from tests.support.wait import eventually_async
 
 DEADLINE_S = 5.0
 
@@ -55,17 +56,6 @@ def test_sharding_by_index(run_dir: Path) -> None:
     cfg = config(run_dir)
     assert [m.id for m in shard_markets(cfg, 0, 2)] == ["m0", "m2"]
     assert [m.id for m in shard_markets(cfg, 1, 2)] == ["m1"]
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[object | None]], timeout_s: float = DEADLINE_S
-) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = await probe()
-        if result is not None:
-            return result
-    raise AssertionError(f"condition not met within {timeout_s}s")
 
 
 def test_book_to_intent_stale_pulls_and_heartbeats(run_dir: Path) -> None:
@@ -114,7 +104,7 @@ async def _scenario(cfg: Config) -> None:
 
     try:
         # SUB connects asynchronously (slow joiner): republish until an intent arrives.
-        intent = await eventually(lambda: next_intent(lambda m: bool(m.bids), publish_book))
+        intent = await eventually_async(lambda: next_intent(lambda m: bool(m.bids), publish_book))
         assert isinstance(intent, QuoteIntent)
         assert intent.market == "m0" and intent.quoter == "quoter-0"
         assert intent.bids == (Level(4800, 5000),) and intent.asks == (Level(5200, 5000),)
@@ -130,7 +120,7 @@ async def _scenario(cfg: Config) -> None:
             await state.send_multipart((topics.position("m0"), enc.encode(pos)))
             await publish_book()
 
-        skewed = await eventually(
+        skewed = await eventually_async(
             lambda: next_intent(lambda m: bool(m.bids) and m.bids[0].size < 5000, long_then_book)
         )
         # 250 contracts of 500: the bid halves, the reservation drops by half a spread.
@@ -143,7 +133,7 @@ async def _scenario(cfg: Config) -> None:
             await md.send_multipart((topics.md("kalshi", "m0"), enc.encode(status)))
             await publish_book()
 
-        pulled = await eventually(
+        pulled = await eventually_async(
             lambda: next_intent(lambda m: not m.bids and not m.asks, stale_status)
         )
         assert isinstance(pulled, QuoteIntent)
@@ -154,7 +144,7 @@ async def _scenario(cfg: Config) -> None:
                 return msg if isinstance(msg, Heartbeat) else None
             return None
 
-        hb = await eventually(heartbeat)
+        hb = await eventually_async(heartbeat)
         assert isinstance(hb, Heartbeat)
         assert hb.sender == "quoter-0" and hb.role == "quoter" and hb.markets == ("m0", "m2")
     finally:
