@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,10 @@ from common.errors import ConfigError
 from common.messages import BookSnapshot, Heartbeat, Level, MarketData, ReferencePrice
 from services.quoter.actor import Quoter
 from services.reference.process import ReferenceActor
-from services.reference.wire import Malformed, parse as parse_tick
+from services.reference.wire import Malformed
+from services.reference.wire import parse as parse_tick
 from services.venue_sim.reference import ReferenceWalk, above_probability
+from tests.support.wait import eventually_async
 
 
 def test_wire_accepts_ticks_and_ignores_other_feeds_and_keepalives() -> None:
@@ -51,14 +51,6 @@ def test_config_is_strict_about_feeds() -> None:
               'reference = "ETH-USD"\n')
     with pytest.raises(ConfigError, match=r"not a \[\[references\]\] feed .*markets\[0\].reference"):
         parse(text + market)
-
-
-async def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def test_actor_publishes_prices_drops_garbage_and_reconnects(tmp_path: Path) -> None:
@@ -104,7 +96,7 @@ async def _actor_scenario(tmp_path: Path) -> None:
         run = asyncio.create_task(actor.run(stop))
         read = asyncio.create_task(reader())
         try:
-            await eventually(lambda: any(isinstance(m, ReferencePrice) and m.price == 99.0 for m in got))
+            await eventually_async(lambda: any(isinstance(m, ReferencePrice) and m.price == 99.0 for m in got))
             prices = [m.price for m in got if isinstance(m, ReferencePrice)]
             # In order; the heartbeat may repeat the newest one for late joiners.
             distinct = [p for i, p in enumerate(prices) if i == 0 or p != prices[i - 1]]
