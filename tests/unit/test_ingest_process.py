@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -15,6 +13,7 @@ from common.config import Config, endpoint, parse
 from common.messages import BookSnapshot, Heartbeat, MarketData, MarketStatus, TradePrint
 from services.ingest.polymarket import PolymarketFeed
 from services.ingest.process import IngestActor
+from tests.support.wait import eventually_async
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "polymarket"
 YES = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -38,15 +37,6 @@ venue_market = "0xdd22"
 yes_token = "{YES}"
 no_token = "2"
 """)
-
-
-async def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait until `cond()` holds, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 class ScriptedVenue:
@@ -112,9 +102,9 @@ async def _scenario(tmp_path: Path) -> None:
         run = asyncio.create_task(actor.run(stop))
         read = asyncio.create_task(reader())
         try:
-            await eventually(lambda: bool(of(Heartbeat)) and bool(venue.subscriptions))
+            await eventually_async(lambda: bool(of(Heartbeat)) and bool(venue.subscriptions))
             venue.go.set()
-            await eventually(lambda: any(m.reason == "tick_size_change" for m in of(MarketStatus)))
+            await eventually_async(lambda: any(m.reason == "tick_size_change" for m in of(MarketStatus)))
             assert venue.subscriptions[0] == {"type": "market", "assets_ids": [YES],
                                               "custom_feature_enabled": True}
             first, second = of(BookSnapshot)[:2]
@@ -128,15 +118,15 @@ async def _scenario(tmp_path: Path) -> None:
             assert (trade.price, trade.size, trade.side) == (5100, 2500, "BUY")
             assert any(not m.stale for m in of(MarketStatus))
             assert dropped._value.get() == dropped0 + 1
-            await eventually(lambda: venue.pings >= 2)
+            await eventually_async(lambda: venue.pings >= 2)
 
             await venue.conns[0].close()  # venue drops us: stale, reconnect, fresh book
-            await eventually(lambda: any(m.reason == "disconnected" for m in of(MarketStatus)))
-            await eventually(lambda: len(of(BookSnapshot)) >= 3, 10)
+            await eventually_async(lambda: any(m.reason == "disconnected" for m in of(MarketStatus)))
+            await eventually_async(lambda: len(of(BookSnapshot)) >= 3, 10)
             assert reconnects._value.get() >= reconnects0 + 1
             n_status = len(of(MarketStatus))
-            await eventually(lambda: any(m.reason == "silent" for m in of(MarketStatus)), 10)
-            await eventually(lambda: len(venue.subscriptions) >= 3, 10)
+            await eventually_async(lambda: any(m.reason == "silent" for m in of(MarketStatus)), 10)
+            await eventually_async(lambda: len(venue.subscriptions) >= 3, 10)
             assert len(of(MarketStatus)) > n_status
         finally:
             stop.set()
