@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.research import runner, scenarios  # noqa: E402
+from research import runner, scenarios  # noqa: E402
 
 
 def main() -> int:

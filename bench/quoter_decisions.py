@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from common.config import QuotingConfig  # noqa: E402
 from common.messages import BookSnapshot, IntentChannel, Level, MarketData, QuoteIntent  # noqa: E402
-from services.quoter.engine import step  # noqa: E402
-from services.quoter.model import EngineInputs, EngineState, MarketInfo  # noqa: E402
+from strategy.engine import step  # noqa: E402
+from strategy.model import EngineInputs, EngineState, MarketInfo  # noqa: E402
 
 MARKETS = 100
 

@@ -5,7 +5,7 @@ book updates per second per market for --seconds: the mid takes a 1c step on 0.5
 spread toggles between 4c and 6c on 0.5% (so a 2c half-spread ladder can hold the top),
 and most updates change the size of one level, as most L2 updates do.
 
-Both makers run the real quoting engine (`services.quoter.engine.step`, default config)
+Both makers run the real quoting engine (`strategy.engine.step`, default config)
 on every book and the real executor expression (`services.executor.diff`):
 - ours: the engine's requote decision (threshold, max age) then `diff` against the live
   orders: unchanged levels keep resting, only moved levels are cancelled and placed;
@@ -39,8 +39,8 @@ from common.messages import BookSnapshot, Level  # noqa: E402
 from common.prices import ONE_DOLLAR  # noqa: E402
 from services.executor.diff import diff, express_ladder  # noqa: E402
 from services.executor.orders import DesiredOrder, LiveOrder, MarketTokens  # noqa: E402
-from services.quoter.engine import step  # noqa: E402
-from services.quoter.model import EngineInputs, EngineState, MarketInfo  # noqa: E402
+from strategy.engine import step  # noqa: E402
+from strategy.model import EngineInputs, EngineState, MarketInfo  # noqa: E402
 
 BATCH = 15
 T0 = 1_800_000_000 * 10**9

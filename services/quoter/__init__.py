@@ -1,1 +1,1 @@
-"""Quoter: pure quoting maths (`strategy`) and the process that sends ladders to risk."""
+"""Quoter process: the actor that steps `strategy.engine` per market and sends ladders to risk."""

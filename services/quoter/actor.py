@@ -40,9 +40,9 @@ from common.messages import (
     StateChannel,
     TradePrint,
 )
-from services.quoter import engine
-from services.quoter.model import Decision, EngineInputs, EngineState, Ladder, TradeTick
-from services.quoter.signals import observe as signal_metrics
+from services.quoter import signal_metrics
+from strategy import engine
+from strategy.model import Decision, EngineInputs, EngineState, Ladder, TradeTick
 
 log = logging.getLogger(__name__)
 

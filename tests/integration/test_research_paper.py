@@ -32,8 +32,8 @@ import sys
 import pytest
 
 from common import config as config_mod
+from research import runner
 from services.control import stack as stack_mod
-from services.research import runner
 from tests.integration.stack import ROOT, Stack
 from tests.support.wait import eventually
 

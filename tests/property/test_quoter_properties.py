@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from common.config import QuotingConfig
 from common.messages import Level
 from common.prices import ONE_DOLLAR
-from services.quoter.engine import step
-from services.quoter.model import Book, Decision, EngineInputs, EngineState, MarketInfo
+from strategy.engine import step
+from strategy.model import Book, Decision, EngineInputs, EngineState, MarketInfo
 
 TICKS = st.sampled_from([1, 10, 100])
 T0 = 1_800_000_000 * 10**9

@@ -14,11 +14,11 @@ from common.config import QuotingConfig
 from common.messages import Level
 from common.prices import ONE_DOLLAR
 from common.signal_config import SignalsConfig
-from services.quoter.engine import step
-from services.quoter.model import Book, EngineInputs, EngineState, MarketInfo, TradeTick
-from services.quoter.signals import threshold
-from services.quoter.signals.combine import combine, widened
-from services.quoter.signals.types import Effect
+from strategy.engine import step
+from strategy.model import Book, EngineInputs, EngineState, MarketInfo, TradeTick
+from strategy.signals import threshold
+from strategy.signals.combine import combine, widened
+from strategy.signals.types import Effect
 
 T0 = 1_800_000_000 * 10**9
 MS = 10**6

@@ -10,11 +10,11 @@ import pytest
 
 from common.config import Config, MarketConfig, QuotingConfig, StackConfig
 from common.messages import BookSnapshot, Level
-from services.quoter import avellaneda
 from services.quoter.actor import Quoter
-from services.quoter.engine import commit_unsent, step
-from services.quoter.model import Book, EngineInputs, EngineState, Ladder, MarketInfo
-from services.quoter.requote import ladder_changed, requote
+from strategy import avellaneda
+from strategy.engine import commit_unsent, step
+from strategy.model import Book, EngineInputs, EngineState, Ladder, MarketInfo
+from strategy.requote import ladder_changed, requote
 
 TICK = 100
 FLAT = Book(tick=TICK, bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),))
@@ -210,8 +210,8 @@ def test_reconfigure_swaps_parameters_and_keeps_estimators(tmp_path: Path) -> No
 def test_a_timer_step_reaffirms_the_live_ladder_and_keeps_its_age() -> None:
     """The floor re-sends the live ladder (levels still resting must not move within the
     threshold), and does not reset its age, so max_quote_age_ms still refreshes it."""
-    from services.quoter.engine import _decide
-    from services.quoter.model import EngineState, Ladder
+    from strategy.engine import _decide
+    from strategy.model import EngineState, Ladder
 
     p = QuotingConfig(threshold=0.02, max_quote_age_ms=60_000)
     live = Ladder(fair_value=5000, bids=(Level(4900, 1000),), asks=(Level(5100, 1000),))

@@ -16,8 +16,8 @@ from common.signal_config import (
     VolSpikeConfig,
     VolumeSpikeConfig,
 )
-from services.quoter.model import Book, TradeTick
-from services.quoter.signals import (
+from strategy.model import Book, TradeTick
+from strategy.signals import (
     book_imbalance,
     momentum,
     regime,
@@ -25,7 +25,7 @@ from services.quoter.signals import (
     vol_spike,
     volume_spike,
 )
-from services.quoter.signals.types import (
+from strategy.signals.types import (
     MomentumState,
     RegimeState,
     ToxicityState,

@@ -12,11 +12,11 @@ from common.config import Config, MarketConfig, QuotingConfig, parse
 from common.errors import ConfigError
 from common.messages import Level
 from common.signal_config import SignalsConfig
-from services.quoter.engine import step
-from services.quoter.model import Book, EngineInputs, EngineState, MarketInfo, TradeTick
-from services.quoter.signals import threshold
-from services.research import runner
-from services.research.backtest import BacktestParams, with_signals
+from research import runner
+from research.backtest import BacktestParams, with_signals
+from strategy.engine import step
+from strategy.model import Book, EngineInputs, EngineState, MarketInfo, TradeTick
+from strategy.signals import threshold
 
 TICK = 100
 T0 = 1_800_000_000 * 10**9
@@ -216,7 +216,7 @@ def test_market_config_satisfies_the_engine_market_protocol() -> None:
 
 
 def test_signals_compare_rows_and_table() -> None:
-    from services.research.compare import compare, table
+    from research.compare import compare, table
 
     rows = compare(["news_jump"], [1, 2], scenario_overrides={"duration_s": 60.0})
     (row,) = rows
@@ -234,7 +234,7 @@ def test_signals_compare_rows_and_table() -> None:
 
 def test_backtester_feeds_a_markets_reference_to_the_engine() -> None:
     from common.messages import BookSnapshot, ReferencePrice
-    from services.research.backtest import Backtester, MarketSetup
+    from research.backtest import Backtester, MarketSetup
 
     params = on(lead_lag={"sensitivity": 5.0}, book_imbalance={"enabled": False})
 

@@ -8,10 +8,10 @@ import math
 import pytest
 
 from common.signal_config import LeadLagConfig, PeriodConfig, ThresholdConfig
-from services.quoter import resolution
-from services.quoter.signals import lead_lag, period, threshold
-from services.quoter.signals.combine import action_of, combine, widened
-from services.quoter.signals.types import Effect, LeadLagState, ThresholdState
+from strategy import resolution
+from strategy.signals import lead_lag, period, threshold
+from strategy.signals.combine import action_of, combine, widened
+from strategy.signals.types import Effect, LeadLagState, ThresholdState
 
 T0 = 1_800_000_000 * 10**9
 S = 10**9

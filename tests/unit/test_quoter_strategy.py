@@ -7,10 +7,10 @@ import pytest
 
 from common.config import QuoteTier, QuotingConfig
 from common.messages import BookSnapshot, Level
-from services.quoter import fair_value as fv
-from services.quoter import inventory, spread, volatility
-from services.quoter.engine import step
-from services.quoter.model import (
+from strategy import fair_value as fv
+from strategy import inventory, spread, volatility
+from strategy.engine import step
+from strategy.model import (
     Book,
     EngineInputs,
     EngineState,
@@ -18,7 +18,7 @@ from services.quoter.model import (
     TradeTick,
     VolState,
 )
-from services.quoter.strategy import build_ladder
+from strategy.one_shot import build_ladder
 
 TICK = 100  # 0.01
 FLAT = Book(tick=TICK, bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from common.errors import ConfigError
+from research import runner, scenarios
+from research.backtest import BacktestParams
 from services.control import cli
-from services.research import runner, scenarios
-from services.research.backtest import BacktestParams
 
 SHORT = {"duration_s": 60.0}
 REQUIRED = {"pnl_usd", "sharpe", "max_drawdown_usd", "fills", "fill_rate", "max_abs_inventory",

@@ -14,8 +14,8 @@ import zmq
 
 from common import bus, config, recording, topics
 from common.messages import BookSnapshot, MarketData, MarketStatus
+from research import runner
 from services.recorder.replay import Replayer, ReplayError
-from services.research import runner
 
 MARKET = "m1"
 TOPIC = topics.md("polymarket", MARKET)

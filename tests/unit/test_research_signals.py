@@ -9,9 +9,9 @@ robustly add to it (6 of 20 seeds), so that case is reported, not asserted.
 
 from __future__ import annotations
 
-from services.research import runner
-from services.research.backtest import BacktestParams
-from services.research.compare import measure
+from research import runner
+from research.backtest import BacktestParams
+from research.compare import measure
 
 SEEDS = (1, 2, 3, 4)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from common.errors import ConfigError
-from services.research import runner
-from services.research.report import write_report
-from services.research.sweep import combinations, parse_grid, run_sweep, write_table
+from research import runner
+from research.report import write_report
+from research.sweep import combinations, parse_grid, run_sweep, write_table
 
 
 def test_grid_parsing_and_combinations() -> None:
@@ -26,7 +26,7 @@ def test_grid_parsing_and_combinations() -> None:
 
 def test_sweep_runs_every_combination_in_grid_order_and_writes_csv_and_json(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import services.research.scenarios as sc
+    import research.scenarios as sc
 
     monkeypatch.setitem(sc.SCENARIOS, "calm", sc.spec("calm", duration_s=30.0))
     progress = io.StringIO()

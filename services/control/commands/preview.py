@@ -23,7 +23,7 @@ from common.prices import PRICE_SCALE, SIZE_SCALE, price_to_str, size_to_str
 from services.control.commands import add, config_path
 
 if TYPE_CHECKING:  # the engine is imported when a preview runs, not on every `pmm` start
-    from services.quoter.model import Book, Decision, MarketInfo
+    from strategy.model import Book, Decision, MarketInfo
 
 MAX_POSITION = 1_000_000
 """|--position| limit in contracts: far beyond any max_inventory, catches typos."""
@@ -67,7 +67,7 @@ def _levels(raw: Any, side: str, tick: int) -> tuple[Level, ...]:
 
 def load_book(path: Path) -> Book:
     """Read and validate a preview book file, or raise BookFileError naming the field."""
-    from services.quoter.model import Book
+    from strategy.model import Book
     try:
         doc = json.loads(path.read_text())
     except OSError as exc:
@@ -101,7 +101,7 @@ def load_book(path: Path) -> Book:
 
 
 def _parse_config(args: argparse.Namespace) -> tuple[QuotingConfig, MarketInfo]:
-    from services.quoter.model import MarketInfo
+    from strategy.model import MarketInfo
     cfg: Config = config_mod.load(config_path(args.config))
     if args.market:
         market: MarketConfig = cfg.market(args.market)
@@ -122,8 +122,8 @@ def preview(
 ) -> Decision:
     """The engine's decision on a fresh state for this book and netted YES position (and
     a reference price read at `now_ns`, for threshold markets)."""
-    from services.quoter.engine import step
-    from services.quoter.model import EngineInputs, EngineState
+    from strategy.engine import step
+    from strategy.model import EngineInputs, EngineState
 
     inputs = EngineInputs(book=book, net_centi=round(position * SIZE_SCALE),
                           reference=reference, reference_ts_ns=now_ns if reference else 0)

@@ -1,8 +1,8 @@
 """pmm backtest, sweep, report, record, replay: the research loop (issue 8).
 
-Backtests, sweeps and reports run offline in this process (services/research reuses the
-live quoting engine). Record and replay run `python -m services.recorder` in the foreground
-next to a running stack; Ctrl-C stops them and closes the open chunk.
+Backtests, sweeps and reports run offline in this process (the research/ library steps the
+live quoting engine, strategy/). Record and replay run `python -m services.recorder` in the
+foreground next to a running stack; Ctrl-C stops them and closes the open chunk.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _cfg(args: argparse.Namespace) -> Config | None:
 
 
 def _params(args: argparse.Namespace) -> Any:
-    from services.research.backtest import BacktestParams
+    from research.backtest import BacktestParams
 
     if args.latency_ms < 0:
         raise ConfigError(f"--latency-ms must be >= 0, got {args.latency_ms}")
@@ -36,13 +36,13 @@ def _params(args: argparse.Namespace) -> Any:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from services.research.sweep import parse_grid
+    from research.sweep import parse_grid
 
     return {k: v[0] for k, v in parse_grid(args.set or []).items()}
 
 
 def _run(args: argparse.Namespace) -> Any:
-    from services.research import runner
+    from research import runner
 
     cfg, params, over = _cfg(args), _params(args), _overrides(args)
     if args.data:
@@ -51,7 +51,7 @@ def _run(args: argparse.Namespace) -> Any:
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from services.research import runner
+    from research import runner
 
     if args.write:
         if not args.scenario:
@@ -64,7 +64,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     result = _run(args)
     summ = runner.summary(result, markets=args.markets)
     if args.report:
-        from services.research.report import write_report
+        from research.report import write_report
 
         page = write_report(result, args.report, title=_title(args))
         say(f"report: {page}")
@@ -77,7 +77,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from services.research.report import write_report
+    from research.report import write_report
 
     page = write_report(_run(args), args.out, title=_title(args))
     print(page)
@@ -89,7 +89,7 @@ def _title(args: argparse.Namespace) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from services.research.sweep import parse_grid, run_sweep, write_table
+    from research.sweep import parse_grid, run_sweep, write_table
 
     grid = parse_grid(args.param or [])
     seeds = list(range(args.seed, args.seed + args.seeds))
@@ -101,7 +101,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_signals_compare(args: argparse.Namespace) -> int:
-    from services.research.compare import compare, table
+    from research.compare import compare, table
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
@@ -152,13 +152,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _scenario_names() -> list[str]:
-    from services.research.scenarios import SCENARIOS
+    from research.scenarios import SCENARIOS
 
     return list(SCENARIOS)
 
 
 def _common(p: argparse.ArgumentParser, *, source: bool = True, signals: bool = True) -> None:
-    from services.research.scenarios import SCENARIOS
+    from research.scenarios import SCENARIOS
 
     if source:
         g = p.add_mutually_exclusive_group(required=True)

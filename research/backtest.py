@@ -1,0 +1,272 @@
+"""Event-driven backtester: market data through the live quoting engine and a paper venue.
+
+One process, one deterministic loop, no clock and no randomness of its own: the same events,
+config and parameters give the same fills and metrics, bit for bit. Per market it does what
+the quoter actor does (services/quoter/actor.py) around the same pure entry point
+`strategy.engine.step`: step on every new book, on trades for vwap markets, on a
+position change, and on a timer every `interval_ms`; a sent ladder reaches the paper venue
+`latency_ms` later (research/venue.py). Fills update the position the engine sees
+at once (risk's PositionUpdate, without its hop).
+
+`signals` (issue 5): "on" runs the engine with `[quoting.signals] enabled = true`, "off"
+with it false, "config" as each market's parameters say. Trades reach the engine with
+their aggressor side (`TradeTick.side`), as the venue prints them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import msgspec
+
+from common.config import QuotingConfig
+from common.messages import (
+    BookSnapshot,
+    Level,
+    MarketData,
+    MarketStatus,
+    ReferencePrice,
+    TradePrint,
+)
+from common.prices import PRICE_SCALE
+from research.venue import PaperFill, PaperVenue
+from strategy import engine
+from strategy.model import EngineInputs, EngineState, MarketInfo, TradeTick
+
+
+class BacktestParams(msgspec.Struct, frozen=True, kw_only=True):
+    """Knobs of the simulation itself (the strategy's are `QuotingConfig`)."""
+
+    latency_ms: int = 50
+    """Decision to order arrival at the venue (and cancel arrival)."""
+    maker_fee_bps: float = 0.0
+    """Fee on our (maker) fills in basis points of notional; negative for a rebate."""
+    sample_ms: int = 1000
+    markout_horizons_s: tuple[int, ...] = (1, 5, 30, 60)
+    signals: Literal["on", "off", "config"] = "off"
+
+
+def with_signals(quoting: QuotingConfig, signals: str) -> QuotingConfig:
+    """`quoting` with the signals' master switch set by "on"/"off" ("config": unchanged)."""
+    if signals == "config":
+        return quoting
+    switched = msgspec.structs.replace(quoting.signals, enabled=signals == "on")
+    return msgspec.structs.replace(quoting, signals=switched)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSetup:
+    market: str
+    quoting: QuotingConfig
+    info: MarketInfo = MarketInfo()
+    min_size: int = 0
+
+
+@dataclass(slots=True)
+class Sample:
+    ts_ns: int
+    mid: float
+    truth: float | None
+    bid: int | None
+    ask: int | None
+    net: int
+    pnl: int
+
+
+@dataclass(slots=True)
+class MarketRun:
+    """Per-market state of a run and everything recorded about it."""
+
+    setup: MarketSetup
+    engine: EngineState = field(default_factory=EngineState)
+    book: BookSnapshot | None = None
+    stale: bool = False
+    new_book: bool = False
+    trades: list[TradeTick] = field(default_factory=list)
+    yes: int = 0
+    no: int = 0
+    cash: int = 0
+    fees: int = 0
+    stepped_ns: int = 0
+    dirty: bool = False
+    quotes_sent: int = 0
+    fills: list[PaperFill] = field(default_factory=list)
+    ref_ts: list[int] = field(default_factory=list)
+    ref_px: list[float] = field(default_factory=list)
+    mid_px: list[float] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    has_truth: bool = False
+    reference: float | None = None
+    reference_ts_ns: int = 0
+
+    @property
+    def net(self) -> int:
+        return self.yes - self.no
+
+    def mid(self) -> float | None:
+        b = self.book
+        if b is None or not b.bids or not b.asks:
+            return self.mid_px[-1] if self.mid_px else None
+        return (b.bids[0].price + b.asks[0].price) / 2
+
+    def pnl(self, mark: float) -> int:
+        """Micro-dollars: cash plus holdings at `mark` (YES pips), net of fees."""
+        return round(self.cash + self.yes * mark + self.no * (PRICE_SCALE - mark)) - self.fees
+
+
+@dataclass(slots=True)
+class RunResult:
+    markets: dict[str, MarketRun]
+    params: BacktestParams
+    events: int
+    wall_s: float
+    placed_size: int = 0
+    rejected: int = 0
+
+
+Event = tuple[int, MarketData, float | None]
+"""(engine time unix ns, message, true YES price in pips if the data knows it)."""
+
+
+class Backtester:
+    """Runs events through engine.step and the paper venue; see the module docstring."""
+
+    def __init__(self, setups: Iterable[MarketSetup], params: BacktestParams) -> None:
+        self.params = params
+        self.runs = {
+            s.market: MarketRun(setup=replace(s, quoting=with_signals(s.quoting, params.signals)))
+            for s in setups
+        }
+        self.venue = PaperVenue(maker_fee_bps=params.maker_fee_bps)
+        self._arrivals: list[tuple[int, int, str, tuple[Level, ...], tuple[Level, ...]]] = []
+        self._n = 0
+        self._lat_ns = params.latency_ms * 1_000_000
+        self._sample_ns = params.sample_ms * 1_000_000
+        self._next_sample = 0
+
+    def run(self, events: Iterable[Event]) -> RunResult:
+        """Feed every event; return the per-market record of the run."""
+        started = time.perf_counter()
+        count = 0
+        last = 0
+        for ts, msg, truth in events:
+            count += 1
+            self._advance(ts)
+            self._on_event(ts, msg, truth)
+            last = ts
+        self._advance(last + max(self._lat_ns, 1))
+        for r in self.runs.values():
+            self._sample(r, last)
+        st = self.venue.stats
+        return RunResult(self.runs, self.params, count, time.perf_counter() - started,
+                         placed_size=st.placed_size, rejected=st.rejected)
+
+    # --- time ------------------------------------------------------------------------------
+
+    def _advance(self, ts: int) -> None:
+        """Process ladder arrivals and timer steps due up to `ts`, in time order."""
+        while True:
+            arrival = self._arrivals[0][0] if self._arrivals else None
+            timer_ts, timer_run = self._next_timer()
+            due = [t for t in (arrival, timer_ts) if t is not None and t <= ts]
+            if not due:
+                break
+            if arrival is not None and arrival == min(due):
+                _, _, market, bids, asks = heapq.heappop(self._arrivals)
+                self.venue.apply_ladder(market, bids, asks)
+            else:
+                assert timer_run is not None and timer_ts is not None
+                self._step(timer_run, timer_ts, timer=True)
+        if self._sample_ns and ts >= self._next_sample:
+            if self._next_sample:
+                for r in self.runs.values():
+                    self._sample(r, ts)
+            self._next_sample = ts - ts % self._sample_ns + self._sample_ns
+
+    def _next_timer(self) -> tuple[int | None, MarketRun | None]:
+        best: tuple[int | None, MarketRun | None] = (None, None)
+        for r in self.runs.values():
+            if r.book is None:
+                continue
+            due = r.stepped_ns + r.setup.quoting.interval_ms * 1_000_000
+            if best[0] is None or due < best[0]:
+                best = (due, r)
+        return best
+
+    # --- events ----------------------------------------------------------------------------
+
+    def _on_event(self, ts: int, msg: MarketData, truth: float | None) -> None:
+        if isinstance(msg, ReferencePrice):  # a market's `reference` feed (lead-lag, threshold)
+            for run in self.runs.values():
+                if run.setup.info.reference == msg.feed and msg.price > 0:
+                    run.reference, run.reference_ts_ns = msg.price, ts
+            return
+        r = self.runs.get(getattr(msg, "market", ""))
+        if r is None:
+            return
+        match msg:
+            case BookSnapshot():
+                r.book, r.new_book = msg, True
+                mid = r.mid()
+                if mid is not None:
+                    r.mid_px.append(mid)
+                    r.ref_ts.append(ts)
+                    r.ref_px.append(truth if truth is not None else mid)
+                    r.has_truth = r.has_truth or truth is not None
+                self._fills(r, self.venue.on_book(ts, msg.market, msg.bids, msg.asks))
+                self._step(r, ts)
+            case TradePrint():
+                r.trades.append(TradeTick(ts, msg.price, msg.size, 1 if msg.side == "BUY" else -1))
+                fills = self.venue.on_trade(ts, msg.market, msg.price, msg.size, msg.side == "BUY")
+                self._fills(r, fills)
+                if r.dirty or (r.setup.quoting.fv_method == "vwap" and r.book is not None):
+                    self._step(r, ts)
+            case MarketStatus():
+                if msg.stale != r.stale:
+                    r.stale = msg.stale
+                    self._step(r, ts)
+
+    def _fills(self, r: MarketRun, fills: list[PaperFill]) -> None:
+        for f in fills:
+            r.fills.append(f)
+            r.fees += f.fee
+            if f.buy:
+                r.yes += f.size
+                r.cash -= f.price * f.size
+            else:
+                r.no += f.size
+                r.cash -= (PRICE_SCALE - f.price) * f.size
+            r.dirty = True
+
+    def _step(self, r: MarketRun, ts: int, *, timer: bool = False) -> None:
+        if r.book is None:
+            return
+        r.dirty = False
+        r.stepped_ns = ts
+        inputs = EngineInputs(
+            book=r.book, new_book=r.new_book, trades=tuple(r.trades), net_centi=r.net,
+            position_yes=r.yes, position_no=r.no, stale=r.book.stale or r.stale,
+            min_size_centi=max(r.book.min_size, r.setup.min_size), timer=timer,
+            reference=r.reference, reference_ts_ns=r.reference_ts_ns,
+        )
+        r.trades.clear()
+        r.new_book = False
+        r.engine, decision = engine.step(r.engine, inputs, r.setup.quoting, r.setup.info, ts)
+        if decision.send:
+            r.quotes_sent += 1
+            self._n += 1
+            ladder = decision.ladder
+            heapq.heappush(self._arrivals, (ts + self._lat_ns, self._n, r.setup.market,
+                                            ladder.bids, ladder.asks))
+
+    def _sample(self, r: MarketRun, ts: int) -> None:
+        mid = r.mid()
+        if mid is None:
+            return
+        bid, ask = self.venue.resting(r.setup.market)
+        truth = r.ref_px[-1] if r.has_truth and r.ref_px else None
+        r.samples.append(Sample(ts, mid, truth, bid, ask, r.net, r.pnl(mid)))

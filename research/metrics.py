@@ -1,0 +1,146 @@
+"""Metrics of a backtest run: P&L, Sharpe, drawdown, fills, spread capture, inventory and
+markouts. Pure functions over `RunResult`; money in USD floats rounded to 6 places (the
+micro-dollar grid), so results print and compare exactly run after run.
+
+Definitions (documented for operators in ARCHITECTURE.md "Research loop"):
+- `pnl_usd`: cash + holdings marked at the final mid (risk's realized + marked P&L), net of
+  fees; `pnl_true_usd` marks at the final true price where the data knows it.
+- `sharpe`: daily Sharpe ratio of 1-second P&L increments (mean / stdev * sqrt(86,400)).
+- `max_drawdown_usd`: largest fall of sampled P&L from its running peak.
+- `fill_rate`: filled size / placed size. `spread_capture_usd`: sum over fills of the edge to
+  the mid at the fill (positive when we buy below / sell above mid).
+- `markout_<h>s_usd`: sum over fills of the P&L of the fill marked `h` seconds later, at the
+  true price when known (synthetic scenarios), else at the mid: negative is adverse selection.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any
+
+from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
+from research.backtest import MarketRun, RunResult
+
+DAY_S = 86_400
+
+
+def _usd(micros: float) -> float:
+    return round(micros / MONEY_SCALE, 6)
+
+
+def _ref_at(r: MarketRun, ts: int) -> float | None:
+    i = bisect.bisect_right(r.ref_ts, ts) - 1
+    return r.ref_px[i] if i >= 0 else None
+
+
+def _markout(r: MarketRun, horizon_ns: int) -> float:
+    total = 0.0
+    for f in r.fills:
+        ref = _ref_at(r, f.ts_ns + horizon_ns)
+        if ref is None:
+            continue
+        total += (ref - f.price) * f.size if f.buy else (f.price - ref) * f.size
+    return total
+
+
+def _spread_capture(r: MarketRun) -> float:
+    total = 0.0
+    for f in r.fills:
+        i = bisect.bisect_right(r.ref_ts, f.ts_ns) - 1
+        if i < 0:
+            continue
+        mid = r.mid_px[i]
+        total += (mid - f.price) * f.size if f.buy else (f.price - mid) * f.size
+    return total
+
+
+def summarize(result: RunResult) -> dict[str, Any]:
+    """The summary of a run, every market combined; the keys `pmm backtest --json` prints."""
+    runs = list(result.markets.values())
+    pnl_series = _combined_pnl(runs)
+    pnl = sum(r.pnl(r.mid() or 0.0) for r in runs if r.mid() is not None)
+    truth_known = any(r.has_truth for r in runs)
+    pnl_true = sum(r.pnl(r.ref_px[-1]) for r in runs if r.ref_px) if truth_known else None
+    fills = sum(len(r.fills) for r in runs)
+    bought = sum(f.size for r in runs for f in r.fills if f.buy)
+    sold = sum(f.size for r in runs for f in r.fills if not f.buy)
+    v = result.params
+    out: dict[str, Any] = {
+        "pnl_usd": _usd(pnl),
+        "pnl_true_usd": None if pnl_true is None else _usd(pnl_true),
+        "sharpe": round(_sharpe(pnl_series), 6),
+        "max_drawdown_usd": _usd(_drawdown(pnl_series)),
+        "fills": fills,
+        "fill_volume": round((bought + sold) / SIZE_SCALE, 2),
+        "fill_rate": round(_ratio(sum(f.size for r in runs for f in r.fills),
+                                  result.placed_size), 6),
+        "quotes_sent": sum(r.quotes_sent for r in runs),
+        "orders_rejected": result.rejected,
+        "spread_capture_usd": _usd(sum(_spread_capture(r) for r in runs)),
+        "fees_usd": _usd(sum(r.fees for r in runs)),
+        "max_abs_inventory": round(max((abs(s.net) for r in runs for s in r.samples),
+                                       default=0) / SIZE_SCALE, 2),
+        "mean_abs_inventory": round(_mean([abs(s.net) for r in runs for s in r.samples])
+                                    / SIZE_SCALE, 4),
+        "final_inventory": round(sum(r.net for r in runs) / SIZE_SCALE, 2),
+        "markout_ref": "true" if truth_known else "mid",
+    }
+    for h in v.markout_horizons_s:
+        out[f"markout_{h}s_usd"] = _usd(sum(_markout(r, h * 1_000_000_000) for r in runs))
+    if "markout_60s_usd" not in out:
+        out["markout_60s_usd"] = _usd(sum(_markout(r, 60 * 1_000_000_000) for r in runs))
+    out["events"] = result.events
+    out["signals"] = "on" if any(r.setup.quoting.signals.enabled for r in runs) else "off"
+    out["events_per_sec"] = round(result.events / result.wall_s) if result.wall_s > 0 else 0
+    return out
+
+
+def per_market(result: RunResult) -> dict[str, dict[str, Any]]:
+    """Fills and P&L (marked at the final mid) of each market: what `pmm status` shows live."""
+    out = {}
+    for m, r in result.markets.items():
+        mid = r.mid()
+        out[m] = {
+            "fills": len(r.fills),
+            "bought": round(sum(f.size for f in r.fills if f.buy) / SIZE_SCALE, 2),
+            "sold": round(sum(f.size for f in r.fills if not f.buy) / SIZE_SCALE, 2),
+            "net_position": round(r.net / SIZE_SCALE, 2),
+            "pnl_usd": _usd(r.pnl(mid)) if mid is not None else 0.0,
+            "mark": None if mid is None else round(mid / PRICE_SCALE, 6),
+        }
+    return out
+
+
+def _combined_pnl(runs: list[MarketRun]) -> list[int]:
+    if not runs:
+        return []
+    n = min(len(r.samples) for r in runs)
+    return [sum(r.samples[i].pnl for r in runs) for i in range(n)]
+
+
+def _sharpe(series: list[int]) -> float:
+    if len(series) < 3:
+        return 0.0
+    diffs = [b - a for a, b in zip(series, series[1:], strict=False)]
+    mean = math.fsum(diffs) / len(diffs)
+    var = math.fsum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
+    if var <= 0:
+        return 0.0
+    return mean / math.sqrt(var) * math.sqrt(DAY_S)
+
+
+def _drawdown(series: list[int]) -> int:
+    peak, worst = None, 0
+    for v in series:
+        peak = v if peak is None else max(peak, v)
+        worst = max(worst, peak - v)
+    return worst
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def _mean(xs: list[int]) -> float:
+    return math.fsum(xs) / len(xs) if xs else 0.0

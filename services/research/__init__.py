@@ -1,1 +1,0 @@
-"""Research loop: backtester, synthetic scenarios, paper venue, metrics, sweeps, reports."""
