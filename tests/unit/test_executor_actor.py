@@ -20,8 +20,9 @@ from services.executor.adapter import AmendReport, CancelOutcome, PlaceReport
 from services.executor.orders import Amend, DesiredOrder, VenueOrder
 from services.executor.process import ExecutorActor
 from tests.support.executor import (
-    SECRET, FakeVenue, config, eventually, intent, ready_actor,
+    SECRET, FakeVenue, config, intent, ready_actor,
 )
+from tests.support.wait import eventually_async
 
 
 def test_executor_actor(tmp_path: Path) -> None:
@@ -71,33 +72,33 @@ async def _scenario(cfg: Config) -> None:
     run = asyncio.create_task(actor.run(stop))
     tasks = [asyncio.create_task(reader())]
     try:
-        await eventually(lambda: any(isinstance(m, Heartbeat) for m in got))
+        await eventually_async(lambda: any(isinstance(m, Heartbeat) for m in got))
         # no risk heartbeat yet: nothing is placed
         await send(intent("m1", [(4800, 1000)], []))
         await asyncio.sleep(0.1)
         assert venue.count("place") == 0
         tasks.append(asyncio.create_task(risk()))
-        await eventually(lambda: actor.risk_ok)
+        await eventually_async(lambda: actor.risk_ok)
 
         ladder = intent("m1", [(4800, 1000), (4700, 1000)], [(5200, 1000)])
         await send(ladder)
-        await eventually(lambda: venue.count("place") == 1)
+        await eventually_async(lambda: venue.count("place") == 1)
         assert venue.calls[-1] == ("place", [("Y1", 4800, 1000), ("Y1", 4700, 1000),
                                              ("N1", 4800, 1000)])
-        await eventually(lambda: any(r.open_orders == 3 for r in reports("m1")))
+        await eventually_async(lambda: any(r.open_orders == 3 for r in reports("m1")))
         rep = [r for r in reports("m1") if r.open_orders == 3][-1]
         assert (rep.best_bid, rep.best_ask) == (4800, 5200)
         assert sum(isinstance(m, OrderEvent) and m.status == "placed" for m in got) == 3
 
         await send(intent("m1", [(4800, 1000), (4700, 1000)], [(5200, 1000)], seq=2))
         await send(intent("m1", [(4800, 1000)], [(5300, 1000)], seq=3))
-        await eventually(lambda: venue.count("place") == 2)
+        await eventually_async(lambda: venue.count("place") == 2)
         assert venue.calls[-2][0] == "cancel" and venue.calls[-1] == ("place", [("N1", 4700, 1000)])
         assert len(venue.calls[-2][1]) == 2  # type: ignore[arg-type]
 
         n_expired = expired._value.get()
         await send(intent("m2", [(4000, 1000)], [], ttl_ns=-1))
-        await eventually(lambda: expired._value.get() == n_expired + 1)
+        await eventually_async(lambda: expired._value.get() == n_expired + 1)
 
         ack = await control(Kill(sender="t", nonce=auth.new_nonce(), ts_ns=time.time_ns(),
                                  reason="test"))
@@ -111,29 +112,29 @@ async def _scenario(cfg: Config) -> None:
         assert (await control(Reset(sender="t", nonce=auth.new_nonce(),
                                     ts_ns=time.time_ns()))).ok
         await send(intent("m2", [(4000, 1000)], []))
-        await eventually(lambda: venue.count("place") == 3)
+        await eventually_async(lambda: venue.count("place") == 3)
 
         await send(CancelMarket(venue="polymarket", market="m2", reason="halt", risk_seq=9,
                                 expires_at_ns=time.time_ns() + 10**9))
-        await eventually(lambda: ("cancel_market", "m2") in venue.calls)
+        await eventually_async(lambda: ("cancel_market", "m2") in venue.calls)
 
         risk_alive.clear()  # dead man's switch
         n_cancel_all = venue.count("cancel_all")
-        await eventually(lambda: venue.count("cancel_all") == n_cancel_all + 1, 3)
+        await eventually_async(lambda: venue.count("cancel_all") == n_cancel_all + 1, 3)
         assert not actor.risk_ok
         await send(intent("m2", [(4100, 1000)], []))
         await asyncio.sleep(0.1)
         assert venue.count("place") == 3
         risk_alive.set()
-        await eventually(lambda: actor.risk_ok)
+        await eventually_async(lambda: actor.risk_ok)
         await send(intent("m2", [(4100, 1000)], []))
-        await eventually(lambda: venue.count("place") == 4)
+        await eventually_async(lambda: venue.count("place") == 4)
 
         fill = Fill(venue="polymarket", market="m2", trade_id="t1", order_id="x", outcome="YES",
                     side="BUY", price=4100, size=100, fee=0, ts_venue_ms=1, ts_recv_ns=1)
         await actor.on_fill(fill)
         await actor.on_fill(fill)
-        await eventually(lambda: any(isinstance(m, Fill) for m in got))
+        await eventually_async(lambda: any(isinstance(m, Fill) for m in got))
         await asyncio.sleep(0.05)
         assert sum(isinstance(m, Fill) for m in got) == 1
         assert venue.heartbeats >= 1 and actor.recv_to_wire_ns
@@ -328,9 +329,9 @@ def test_a_restarted_risk_is_a_new_gate_its_predecessors_orders_are_pulled(tmp_p
 
             actor.on_risk_heartbeat(hb("gate-b", 1))  # restarted within the timeout
             assert new_instance._value.get() == n_new + 1 and not actor.risk_ok
-            await eventually(lambda: venue.count("cancel_all") == 1)
+            await eventually_async(lambda: venue.count("cancel_all") == 1)
             assert venue.open == {}
-            await eventually(lambda: actor.risk_ok)
+            await eventually_async(lambda: actor.risk_ok)
 
             await actor.on_command(
                 intent("m1", [(4700, 1000)], [], risk_instance="gate-a"), 0)
