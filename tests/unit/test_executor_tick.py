@@ -18,7 +18,8 @@ from common.config import Config, endpoint
 from common.messages import BookSnapshot, CancelMarket, Heartbeat, Level
 from services.executor.__main__ import market_tokens
 from services.executor.process import ExecutorActor
-from tests.unit.test_executor_actor import SECRET, FakeVenue, config, eventually, intent
+from tests.support.executor import SECRET, FakeVenue, config, intent
+from tests.support.wait import eventually_async
 
 
 def book(market: str, tick: int, seq: int) -> BookSnapshot:
@@ -54,18 +55,18 @@ async def _scenario(cfg: Config) -> None:
     run = asyncio.create_task(actor.run(stop))
     beat = asyncio.create_task(risk())
     try:
-        await eventually(lambda: actor.risk_ok and actor.reconciled)
+        await eventually_async(lambda: actor.risk_ok and actor.reconciled)
         await asyncio.sleep(0.2)  # the executor's md SUB is connected
         assert await bus.send_push(push, enc.encode(intent("m1", [(4700, 1000)], [(5300, 1000)])),
                                    process="t", channel="commands")
         assert await bus.send_push(push, enc.encode(intent("m2", [(4500, 1000)], [(5500, 1000)])),
                                    process="t", channel="commands")
-        await eventually(lambda: len(venue.open) == 4)
+        await eventually_async(lambda: len(venue.open) == 4)
         places = venue.count("place")
 
         # m1's grid becomes 0.02: its orders (0.47 / NO 0.47) are off it; no new intent comes
         await publish(book("m1", 200, 1))
-        await eventually(lambda: venue.count("place") == places + 1)
+        await eventually_async(lambda: venue.count("place") == places + 1)
         m1 = sorted((o.token, o.price) for o in venue.open.values() if o.token in ("Y1", "N1"))
         assert m1 == [("N1", 4600), ("Y1", 4600)]  # bid 0.47 -> 0.46, ask 0.53 -> 0.54
         assert actor.markets["m1"].tick == 200
@@ -74,10 +75,10 @@ async def _scenario(cfg: Config) -> None:
         await bus.send_push(push, enc.encode(CancelMarket(
             venue="polymarket", market="m2", reason="halt", risk_seq=9,
             expires_at_ns=time.time_ns() + 2_000_000_000)), process="t", channel="commands")
-        await eventually(lambda: not any(o.token in ("Y2", "N2") for o in venue.open.values()))
+        await eventually_async(lambda: not any(o.token in ("Y2", "N2") for o in venue.open.values()))
         places = venue.count("place")
         await publish(book("m2", 500, 1))
-        await eventually(lambda: actor.markets["m2"].tick == 500)
+        await eventually_async(lambda: actor.markets["m2"].tick == 500)
         await asyncio.sleep(0.2)
         assert venue.count("place") == places
     finally:
