@@ -25,7 +25,8 @@ from services.executor.adapter import PlaceReport
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.orders import DesiredOrder, VenueOrder
 from services.executor.process import ExecutorActor
-from tests.unit.test_executor_actor import SECRET, FakeVenue, config, eventually
+from tests.support.executor import SECRET, FakeVenue, config
+from tests.support.wait import eventually_async
 
 
 class RecoveringVenue(FakeVenue):
@@ -111,7 +112,7 @@ async def _scenario(cfg: Config) -> None:
     run = asyncio.create_task(actor.run(stop))
     tasks.append(asyncio.create_task(risk()))
     try:
-        await eventually(lambda: any(isinstance(m, VenuePositions) for m in got))
+        await eventually_async(lambda: any(isinstance(m, VenuePositions) for m in got))
         (pos,) = [m for m in got if isinstance(m, VenuePositions)]
         assert pos.positions == (MarketPosition("m1", 500, 0, 500),)
         assert (pos.open_orders_adopted, pos.open_orders_cancelled) == (1, 1)
@@ -119,7 +120,7 @@ async def _scenario(cfg: Config) -> None:
         assert set(actor.ledger.live) == {"ours-1"}
 
         # the adopted order already is the ladder: nothing is placed twice
-        await eventually(lambda: actor.risk_ok and actor.reconciled)
+        await eventually_async(lambda: actor.risk_ok and actor.reconciled)
         await send(intent("m1", [(4800, 1000)]))
         await send(intent("m1", [(4800, 1000)], seq=2))
         await asyncio.sleep(0.2)
@@ -127,7 +128,7 @@ async def _scenario(cfg: Config) -> None:
 
         # exit orders: fill-and-kill, once for a repeated intent, never in the ladder
         await send(intent("m1", [(4800, 1000)], exits=[(5300, 2000)], seq=3))
-        await eventually(lambda: venue.count("place") == 1)
+        await eventually_async(lambda: venue.count("place") == 1)
         await send(intent("m1", [(4800, 1000)], exits=[(5300, 2000)], seq=4))
         await asyncio.sleep(0.2)
         assert venue.count("place") == 1
@@ -143,7 +144,7 @@ async def _scenario(cfg: Config) -> None:
 
         # risk outage: cancel all; when risk is back, wait for a reconciliation
         risk_alive.clear()
-        await eventually(lambda: not actor.risk_ok and actor.deadman_done, 3)
+        await eventually_async(lambda: not actor.risk_ok and actor.deadman_done, 3)
         venue.down = True
         risk_alive.set()
         await asyncio.sleep(0.5)
@@ -152,9 +153,9 @@ async def _scenario(cfg: Config) -> None:
         await asyncio.sleep(0.1)
         assert venue.count("place") == 1
         venue.down = False
-        await eventually(lambda: actor.risk_ok, 5)
+        await eventually_async(lambda: actor.risk_ok, 5)
         await send(intent("m1", [(4600, 1000)], seq=6))
-        await eventually(lambda: venue.count("place") == 2)
+        await eventually_async(lambda: venue.count("place") == 2)
     finally:
         stop.set()
         await asyncio.wait_for(run, 10)
