@@ -21,7 +21,8 @@ from services.executor.__main__ import market_tokens
 from services.executor.fill_journal import FillJournal
 from services.executor.polymarket_user import Identity, UserChannel
 from services.executor.process import ExecutorActor
-from tests.unit.test_executor_actor import SECRET, FakeVenue, eventually
+from tests.support.executor import SECRET, FakeVenue
+from tests.support.wait import eventually_async
 
 
 def config(run_dir: Path) -> Config:
@@ -110,7 +111,7 @@ async def _scenario(cfg: Config) -> None:
     run = asyncio.create_task(actor.run(stop))
     try:
         # 1. fills before risk ever existed: nothing published yet reaches anyone
-        await eventually(lambda: actor.startup_done.is_set())
+        await eventually_async(lambda: actor.startup_done.is_set())
         await actor.on_fill(fill(1))
         await actor.on_fill(fill(2))
         await actor.on_fill(fill(2))  # a duplicate from the venue is journaled once
@@ -118,19 +119,19 @@ async def _scenario(cfg: Config) -> None:
         await asyncio.sleep(0.2)
         assert risk.got == [] and actor.risk_link.replays == 0, "replayed before risk was heard"
         risk.beating = True
-        await eventually(lambda: risk.positions() == 1)
+        await eventually_async(lambda: risk.positions() == 1)
         assert risk.fills() == ["t1", "t2"]
 
         # 2. risk dies (silence past risk_timeout_ms): fills in the gap are replayed, only them
         risk.beating = False
         await risk.down()
-        await eventually(lambda: not actor.risk_ok)
+        await eventually_async(lambda: not actor.risk_ok)
         await actor.on_fill(fill(3))
         risk.up()
         await asyncio.sleep(0.1)
         risk.seq = 0
         risk.beating = True
-        await eventually(lambda: risk.positions() == 1)
+        await eventually_async(lambda: risk.positions() == 1)
         assert risk.fills() == ["t3"]
 
         # 3. a fast restart (no silence, seq counts from 1 again) also replays the gap
@@ -141,7 +142,7 @@ async def _scenario(cfg: Config) -> None:
         await asyncio.sleep(0.05)
         risk.seq = 0
         risk.beating = True
-        await eventually(lambda: risk.positions() == 1)
+        await eventually_async(lambda: risk.positions() == 1)
         assert risk.fills() == ["t4"]
         assert actor.risk_link.replays == 3
 
