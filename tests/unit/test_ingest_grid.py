@@ -25,8 +25,8 @@ from services.ingest.kalshi_grid import KalshiGrid, tick_of
 from services.ingest.process import IngestActor
 from tests.unit.test_ingest_kalshi import subscribed
 from tests.unit.test_sim_kalshi import TICKER, kalshi_config
-from tests.unit.test_executor_actor import eventually
 from tests.support.sim import SimThread
+from tests.support.wait import eventually_async
 
 
 def grid_config(run_dir: Path, rest_url: str = "http://127.0.0.1:1/trade-api/v2") -> Config:
@@ -125,7 +125,7 @@ async def _watcher(cfg: Config) -> None:
     run = asyncio.create_task(watcher.run())
     try:
         watcher.request()  # as on (re)subscribe
-        await eventually(lambda: applied == [{"fed": 100}])
+        await eventually_async(lambda: applied == [{"fed": 100}])
         await asyncio.sleep(0.3)  # the watcher's SUB is connected
         await events.send_multipart([topics.events("kalshi", "fed"),
                                      enc.encode(rejected("post_only_cross: would cross"))])
@@ -135,7 +135,7 @@ async def _watcher(cfg: Config) -> None:
         t0 = time.monotonic()
         await events.send_multipart([topics.events("kalshi", "fed"),
                                      enc.encode(rejected("invalid_order: breaks tick size"))])
-        await eventually(lambda: applied[-1] == {"fed": 200})
+        await eventually_async(lambda: applied[-1] == {"fed": 200})
         assert source.reads == [["KXFED-T4"], ["KXFED-T4"]] and time.monotonic() - t0 < 1.0
     finally:
         run.cancel()
@@ -165,10 +165,10 @@ async def _republish(cfg: Config) -> None:
         await asyncio.sleep(0.2)
         subscribed(feed)
         await actor.on_frame(snapshot_frame(), time.monotonic_ns())
-        await eventually(lambda: len(books) == 1)
+        await eventually_async(lambda: len(books) == 1)
         await actor.apply_ticks({"fed": 100})  # unchanged: nothing is published
         await actor.apply_ticks({"fed": 200})
-        await eventually(lambda: len(books) == 2)
+        await eventually_async(lambda: len(books) == 2)
         assert books[0].tick == 100 and books[1].tick == 200
         assert books[1].bids == books[0].bids and books[1].seq == books[0].seq + 1
     finally:
