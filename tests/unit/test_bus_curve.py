@@ -19,7 +19,8 @@ from services.control.sender import deliver
 from services.executor.__main__ import market_tokens
 from services.executor.process import ExecutorActor
 from services.risk.actor import RiskActor
-from tests.support.executor import SECRET, FakeVenue, eventually
+from tests.support.executor import SECRET, FakeVenue
+from tests.support.wait import eventually_async
 
 
 def free_port() -> int:
@@ -146,7 +147,7 @@ async def _kill_scenario(cfg: Config) -> None:
         acks = await deliver(targets, make, SECRET, ack_timeout_ms=500, retries=10,
                              curves=bus_curve.control_curves(cfg, targets))
         assert all(a is not None and a.ok for a in acks.values()), acks
-        await eventually(lambda: executor.kill_all)
+        await eventually_async(lambda: executor.kill_all)
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
