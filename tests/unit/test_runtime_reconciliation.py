@@ -33,7 +33,8 @@ from services.risk.fill_sequence import FillSequence
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal
 from services.risk.position import Position
-from tests.support.executor import FakeVenue, eventually, ready_actor
+from tests.support.executor import FakeVenue, ready_actor
+from tests.support.wait import eventually_async
 
 SECRET = b"s" * 32
 
@@ -227,7 +228,7 @@ def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path) ->
                 for _ in range(100):  # slow joiner: ask until the SUB is connected
                     if await ask():
                         break
-                await eventually(lambda: actor.risk_link.replayed_fills > before)
+                await eventually_async(lambda: actor.risk_link.replayed_fills > before)
                 assert actor.risk_link.replays >= 1
             finally:
                 loop.cancel()
