@@ -18,7 +18,8 @@ from common.messages import CancelMarket, Fill, Kill, Reset
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal
 from tests.support.storage import fill_up, free_up
-from tests.support.executor import FakeVenue, eventually, intent, ready_actor
+from tests.support.executor import FakeVenue, intent, ready_actor
+from tests.support.wait import eventually_async
 
 
 def faults(store: str) -> float:
@@ -116,7 +117,7 @@ def test_executor_publishes_the_fill_and_fails_safe_when_its_fill_journal_is_ful
                     ts_recv_ns=1))
             assert faults("executor_fills") == before + 1, "the disk-full fault did not fire"
             assert actor.kill_all and actor.blocked("m1")
-            await eventually(lambda: venue.count("cancel_all") == 1)
+            await eventually_async(lambda: venue.count("cancel_all") == 1)
             assert venue.open == {}
             await actor.on_command(intent("m1", [(4700, 1000)], []), 0)
             assert "m1" not in actor.pending
@@ -143,10 +144,10 @@ def test_executor_worker_survives_an_order_journal_that_cannot_be_written(
                     bid = 4800 if k % 2 else 4600  # each requote moves: new orders, journaled
                     await actor.on_command(intent("m1", [(bid, 1000)], [(10_000 - bid, 1000)],
                                                   seq=k), 0)
-                    await eventually(lambda n_place=n_place: venue.count("place") > n_place
+                    await eventually_async(lambda n_place=n_place: venue.count("place") > n_place
                                      or faults("executor_orders") > before)
                 assert faults("executor_orders") == before + 1, "the write fault did not fire"
-                await eventually(lambda: venue.count("cancel_all") == 1)
+                await eventually_async(lambda: venue.count("cancel_all") == 1)
                 assert actor.kill_all and venue.open == {} and not worker.done()
             finally:
                 worker.cancel()
