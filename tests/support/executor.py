@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,15 +109,6 @@ class FakeVenue:
 
     def count(self, name: str) -> int:
         return sum(1 for c in self.calls if c[0] == name)
-
-
-async def eventually(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait until `cond()` holds, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def intent(market: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]], *,
