@@ -12,6 +12,8 @@ quotes). A `Heartbeat` naming its markets goes on the same PUSH socket every
 keeps every estimator, so a config change takes effect at the next requote.
 Sockets are read and written with NOBLOCK calls on synchronous shadows behind one
 persistent readiness wait (common/hotloop.py), not a zmq.asyncio Poller (issue 9).
+Per-market state and the records built from it live in market_state.py; the PUSH to risk
+and its backoff in intent_sender.py.
 """
 
 from __future__ import annotations
@@ -20,14 +22,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-import zmq
-import zmq.asyncio
-
 from common import bus, bus_curve, hotloop, metrics, topics
-from common.config import Config, MarketConfig, QuotingConfig, endpoint
+from common.config import Config, endpoint
 from common.messages import (
     BookSnapshot,
     Heartbeat,
@@ -41,54 +39,18 @@ from common.messages import (
     TradePrint,
 )
 from services.quoter import signal_metrics
+from services.quoter.intent_sender import IntentSender
+from services.quoter.market_state import MarketState, engine_inputs, quote_intent, shard_markets
 from strategy import engine
-from strategy.model import Decision, EngineInputs, EngineState, Ladder, TradeTick
+from strategy.model import Decision, EngineState, Ladder, TradeTick
 
 log = logging.getLogger(__name__)
 
 _MAX_DRAIN = 10_000
 """Frames read from one socket per wake-up, so one flood cannot starve the other socket."""
 _MAX_POLL_MS = 100
-_BACKOFF_NS = 1_000_000_000
 _NEVER = 2**63
 _BOOK_TO_INTENT = metrics.HOP_LATENCY.labels(hop="book_to_intent")
-
-
-def shard_markets(cfg: Config, shard: int, shards: int) -> list[MarketConfig]:
-    """The markets quoter `shard` of `shards` owns: index k with k % shards == shard."""
-    return [m for k, m in enumerate(cfg.markets) if k % shards == shard]
-
-
-@dataclass
-class MarketState:
-    """What the quoter knows about one of its markets."""
-
-    market: MarketConfig
-    quoting: QuotingConfig
-    book: BookSnapshot | None = None
-    status_stale: bool = False
-    net_centi: int = 0
-    position_yes: int = 0
-    position_no: int = 0
-    dirty: bool = False
-    unquoted_book: bool = False
-    new_book: bool = False
-    trades: list[TradeTick] = field(default_factory=list)
-    engine: EngineState = field(default_factory=EngineState)
-    stepped_ns: int = 0
-    """Monotonic time of the last ladder sent or timer step: the timer floor counts from it.
-    Not from every step: on a busy book the market steps constantly without sending, and a
-    ladder that no longer rests (filled, cancelled by a kill, refused) must still be re-sent
-    within one `interval_ms` (the executor diffs it, so an unchanged ladder costs no venue
-    call)."""
-    reference: float | None = None
-    """Newest price of the market's `reference` feed (issue 5, lead-lag); None before one."""
-    reference_ts_ns: int = 0
-
-    @property
-    def sent(self) -> Ladder | None:
-        """The live ladder: the last one sent to risk."""
-        return self.engine.last_sent
 
 
 class Quoter:
@@ -123,10 +85,7 @@ class Quoter:
         self._out: bus.Codec[IntentChannel] = bus.Codec(
             IntentChannel, process=self.name, channel="intents"
         )
-        self._push: zmq.asyncio.Socket | None = None
-        self._push_now: zmq.Socket | None = None
-        """A synchronous shadow of `_push` for NOBLOCK sends (common/hotloop.py)."""
-        self._backoff_until = 0
+        self._sender = IntentSender(self.name, mono_ns)
         self._children: dict[tuple[int, str], Any] = {}
         self._floor_due_ns = 0
         """No market's timer floor is due before this (monotonic ns); 0: check them all."""
@@ -226,19 +185,7 @@ class Quoter:
         returned state (see `quote`)."""
         if st.book is None:
             return None
-        inputs = EngineInputs(
-            book=st.book,
-            new_book=st.new_book,
-            trades=tuple(st.trades),
-            net_centi=st.net_centi,
-            position_yes=st.position_yes,
-            position_no=st.position_no,
-            stale=st.book.stale or st.status_stale,
-            min_size_centi=max(st.book.min_size, st.market.min_size_centi),
-            timer=timer,
-            reference=st.reference,
-            reference_ts_ns=st.reference_ts_ns,
-        )
+        inputs = engine_inputs(st, st.book, timer=timer)
         st.trades.clear()
         st.new_book = False
         return engine.step(st.engine, inputs, st.quoting, st.market, now_ns)
@@ -247,48 +194,10 @@ class Quoter:
         """Wrap a ladder as the next QuoteIntent, carrying the book receive time."""
         assert st.book is not None
         self._seq += 1
-        return QuoteIntent(
-            market=st.market.id,
-            quoter=self.name,
-            seq=self._seq,
-            ts_recv_ns=st.book.ts_recv_ns,
-            ts_sent_ns=now_ns,
-            fair_value=ladder.fair_value,
-            bids=ladder.bids,
-            asks=ladder.asks,
-            book_seq=st.book.seq,
-            exit_bids=ladder.exit_bids,
-            exit_asks=ladder.exit_asks,
-        )
+        return quote_intent(st.market.id, st.book, ladder, quoter=self.name, seq=self._seq,
+                            now_ns=now_ns)
 
     # --- outputs -------------------------------------------------------------------------
-
-    async def _send(self, payload: bytes) -> bool:
-        """PUSH to risk. After a timeout (risk absent) try without waiting for a while, so
-        a dead risk never stalls the loop for a send timeout per market. The first try is a
-        NOBLOCK send on the synchronous shadow (no future, no event-loop round trip)."""
-        assert self._push is not None
-        if self._push_now is not None:
-            try:
-                self._push_now.send(payload, hotloop.NOBLOCK)
-                self._backoff_until = 0
-                return True
-            except zmq.Again:
-                pass  # risk absent or the queue full: the timed send below decides
-        now = self._mono()
-        if now < self._backoff_until:
-            try:
-                await self._push.send(payload, flags=zmq.NOBLOCK)
-            except zmq.Again:
-                metrics.SEND_TIMEOUTS.labels(process=self.name, channel="intents").inc()
-                return False
-            self._backoff_until = 0
-            return True
-        sent = await bus.send_push(self._push, payload, process=self.name, channel="intents")
-        if not sent:
-            self._backoff_until = now + _BACKOFF_NS
-            log.warning("risk did not take an intent; is it running?")
-        return sent
 
     async def quote(self, st: MarketState, *, timer: bool = False) -> None:
         """Step the engine for one market and send its ladder if the engine says so."""
@@ -307,7 +216,7 @@ class Quoter:
             return
         ladder = decision.ladder
         msg = self.intent(st, ladder, time.monotonic_ns())
-        if not await self._send(self._out.encode(msg)):
+        if not await self._sender.send(self._out.encode(msg)):
             st.engine = engine.commit_unsent(new, old)
         else:
             st.stepped_ns = now
@@ -340,7 +249,7 @@ class Quoter:
             sender=self.name, role="quoter", seq=self._hb_seq, ts_ns=self._wall(),
             markets=tuple(self.markets),
         )
-        await self._send(self._out.encode(hb))
+        await self._sender.send(self._out.encode(hb))
 
     # --- loop ----------------------------------------------------------------------------
 
@@ -384,15 +293,7 @@ class Quoter:
             [endpoint(cfg, "state")], [topics.position(m) for m in self.markets],
             hwm=cfg.bus.recv_hwm, curve=bus_curve.client(cfg, "quoter", [("state", "")]),
         )
-        self._push = bus.push(
-            [endpoint(cfg, "intents")], hwm=cfg.bus.send_hwm,
-            send_timeout_ms=cfg.bus.send_timeout_ms,
-            curve=bus_curve.client(cfg, "quoter", [("intents", "")]),
-        )
-        # the series exists at 0 from the start (the NOBLOCK hot path rarely reaches the
-        # counting fallback, and a dashboard panel must not be empty until the first timeout)
-        metrics.SEND_TIMEOUTS.labels(process=self.name, channel="intents")
-        self._push_now = hotloop.shadow(self._push)
+        self._sender.open(cfg)
         # One persistent readiness wait and NOBLOCK drains instead of a zmq.asyncio Poller
         # re-armed per wake-up (common/hotloop.py).
         ready = hotloop.Readiness([md, state])
@@ -428,6 +329,6 @@ class Quoter:
                     next_hb = now + hb_every_ns
         finally:
             ready.close()
-            for sock in (md, state, self._push):
+            for sock in (md, state):
                 sock.close(linger=0)
-            self._push = self._push_now = None
+            self._sender.close()

@@ -26,7 +26,8 @@ from common.messages import (
     QuoteIntent,
     TradePrint,
 )
-from services.quoter.actor import Quoter, shard_markets
+from services.quoter.actor import Quoter
+from services.quoter.market_state import shard_markets
 from tests.support.wait import eventually_async
 
 DEADLINE_S = 5.0
