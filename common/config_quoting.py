@@ -40,7 +40,7 @@ class QuotingConfig(ConfigSection, frozen=True):
     level_spacing: Annotated[float, Meta(ge=0, le=0.5)] = 0.0
     level_decay: Annotated[float, Meta(gt=0, le=1)] = 0.5
     max_quote_age_ms: PositiveMs = 30_000
-    # --- quoting engine (issue 4; services/quoter/*, ARCHITECTURE.md "Quoting engine") ---
+    # --- quoting engine (issue 4; strategy/*, ARCHITECTURE.md "Quoting engine") ---
     model: Literal["heuristic", "avellaneda_stoikov"] = "heuristic"
     vwap_window_ms: PositiveMs = 60_000
     vwap_max_trades: Annotated[int, Meta(ge=1, le=10_000)] = 200
@@ -64,7 +64,7 @@ class QuotingConfig(ConfigSection, frozen=True):
     stop_adding_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 3600.0
     exit_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 900.0
     exit_threshold: Fraction = 0.2
-    # --- informed-flow signals (issue 5; common/signal_config.py, services/quoter/signals/) ---
+    # --- informed-flow signals (issue 5; common/signal_config.py, strategy/signals/) ---
     signals: SignalsConfig = SignalsConfig()
 
 

@@ -1,5 +1,5 @@
 """Queue-position fill model for paper trading, shared by the backtester's paper venue
-(services/research) and the paper executor (services/executor/paper.py), so both fill
+(research/) and the paper executor (services/executor/paper.py), so both fill
 our orders by the same rules. Pure and deterministic: no clock, no randomness, no I/O.
 
 Our orders are not in the market-data book (the book is someone else's: recorded, replayed,

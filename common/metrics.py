@@ -242,13 +242,13 @@ QUOTER_REFERENCE_STEPS = Counter(
     ["market"],
 )
 
-# --- informed-flow signals (issue 5; services/quoter/signals, recorded on each sent ladder) ----
+# --- informed-flow signals (issue 5; strategy/signals, recorded on each sent ladder) ----
 SIGNAL_ACTIVE = Gauge(
     "pmm_signal_active", "1 while a signal acts on a market's quotes (widen, pull or nudge)",
     ["market", "signal"], multiprocess_mode="livemostrecent",
 )
 SIGNAL_VALUE = Gauge(
-    "pmm_signal_value", "A signal's reading (units per signal: services/quoter/signals/*.py)",
+    "pmm_signal_value", "A signal's reading (units per signal: strategy/signals/*.py)",
     ["market", "signal"], multiprocess_mode="livemostrecent",
 )
 QUOTE_ACTION = Counter(

@@ -1,6 +1,6 @@
 """Recorded market data on disk: compressed, chunked files with an index by market and time.
 
-Shared by the recorder/replayer (services/recorder) and the backtester (services/research),
+Shared by the recorder/replayer (services/recorder) and the backtester (research/),
 which both read the same files. Layout of a recording directory:
 
     index.json                          chunks in time order, each with its time range,

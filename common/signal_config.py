@@ -4,7 +4,7 @@ Every signal has its own table with validated ranges and an `enabled` switch; `e
 `[quoting.signals]` is the master switch. Per-market overrides nest like the rest of
 `quoting`: `quoting = {signals = {enabled = true, vol_spike = {ratio = 4.0}}}` changes only
 the named fields (common/config.py `Config.quoting_for` merges nested tables). The maths
-each parameter feeds is documented in its module under services/quoter/signals/.
+each parameter feeds is documented in its module under strategy/signals/.
 
 Units: dollars ($) for prices and price moves (0.01 = one cent), seconds for windows, plain
 multipliers (>= 1) for widenings: a signal can widen or pull quotes, never narrow them.
@@ -123,7 +123,7 @@ class RegimeConfig(ConfigSection, frozen=True):
 
 
 class ResolutionSignalConfig(ConfigSection, frozen=True):
-    """Final window before resolution: quotes are pulled (services/quoter/resolution.py)."""
+    """Final window before resolution: quotes are pulled (strategy/resolution.py)."""
 
     enabled: bool = True
     pull_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 60.0
