@@ -18,7 +18,9 @@ import msgspec
 from msgspec import Meta
 
 from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
-from common.config_exposure import validate_exposure
+from common.config_exposure import (
+    BusConfig, ControlConfig, CurveConfig, ExporterConfig, validate_exposure,
+)
 from common.config_quoting import (
     MarketConfig, QuoteTier, QuotingConfig, merge_quoting, resolution_ns,
 )
@@ -33,9 +35,10 @@ __all__ = [
     "BusConfig", "Config", "ControlConfig", "CurveConfig", "Dollars", "ExecutorConfig",
     "ExporterConfig", "FeedName", "Fraction", "IngestConfig", "KalshiConfig", "MarketConfig",
     "PolymarketConfig", "PositiveMs", "QuoteTier", "QuoterConfig", "QuotingConfig",
-    "ReferenceFeedConfig", "RiskConfig", "ScannerConfig", "ScannerWeights", "SimConfig",
-    "SimFlowConfig", "SimReferenceConfig", "StackConfig", "VenuesConfig", "control_targets",
-    "endpoint", "load", "merge_quoting", "parse", "resolution_ns",
+    "ReferenceFeedConfig", "RiskConfig", "ScannerConfig", "ScannerWeights", "ScopedLimits",
+    "SimConfig", "SimFlowConfig", "SimReferenceConfig", "StackConfig", "VenuesConfig",
+    "control_targets", "endpoint", "load", "merge_quoting", "parse", "resolution_ns",
+    "spread_in_range",
 ]
 
 
@@ -43,34 +46,6 @@ class StackConfig(ConfigSection, frozen=True):
     run_dir: str = ".pmm/run"
     quoters: Annotated[int, Meta(ge=1, le=64)] = 2
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-
-class CurveConfig(ConfigSection, frozen=True):
-    """CURVE encryption and authentication (pyzmq zmq.auth) for sockets that leave the host.
-
-    One certificate pair per role in `keys_dir` (`pmm keys` writes them): `<role>.key_secret`
-    (public and secret key; stays private to the host that runs the role) and `<role>.key`
-    (public). With `enabled`, every tcp:// socket is CURVE and admits only the roles on its
-    allow-list (common/bus_curve.py); ipc:// stays on the host and is left alone."""
-
-    enabled: bool = False
-    keys_dir: str = ".pmm/keys"
-    """The role certificates; every file a process needs is checked when it starts."""
-
-
-class BusConfig(ConfigSection, frozen=True):
-    """Endpoints. Empty means an ipc:// socket in the run dir; set tcp:// ones to span hosts."""
-
-    md: dict[str, str] = {}
-    intents: str = ""
-    state: str = ""
-    events: dict[str, str] = {}
-    commands: dict[str, str] = {}
-    control: dict[str, str] = {}
-    send_hwm: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
-    recv_hwm: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
-    send_timeout_ms: PositiveMs = 100
-    curve: CurveConfig = CurveConfig()
 
 
 class PolymarketConfig(ConfigSection, frozen=True):
@@ -138,21 +113,15 @@ class QuoterConfig(ConfigSection, frozen=True):
     heartbeat_interval_ms: PositiveMs = 250
 
 
-class RiskConfig(ConfigSection, frozen=True):
-    max_total_exposure_usd: Dollars = 10_000.0
-    max_total_loss_usd: Dollars = 500.0
-    max_order_size: Annotated[float, Meta(gt=0, le=1e7)] = 1000.0
-    heartbeat_interval_ms: PositiveMs = 200
-    quoter_timeout_ms: PositiveMs = 3000
-    command_ttl_ms: PositiveMs = 2000
-    journal: str = ""
-    # --- pre-trade controls (issue 6; services/risk/controls.py). 0 disables a control. ---
+class ScopedLimits(ConfigSection, frozen=True):
+    """The pre-trade limits (issue 6) that `[risk]` sets for every market and a
+    `[risk.venues.V]` or `[risk.markets.M]` table overrides; declared once here, read as
+    `RiskConfig` fields and resolved per market by services/risk/market_limits.py (`Limits`).
+    0 disables a control."""
+
     max_position_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
     """Net position cap per market in contracts (YES minus NO); 0 = dollars only."""
-    max_event_position_usd: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
-    """Money at risk in the net position of one event across venues (MarketConfig.event)."""
-    max_venue_loss_usd: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
-    """Realized plus marked loss of one venue's markets that halts them all; 0 = off."""
+    max_order_size: Annotated[float, Meta(gt=0, le=1e7)] = 1000.0
     price_collar: Annotated[float, Meta(ge=0, le=1)] = 0.05
     """No bid above (ask below) fair value or the far side of the book by more than this."""
     min_spread: Annotated[float, Meta(ge=0, le=1)] = 0.0
@@ -166,12 +135,28 @@ class RiskConfig(ConfigSection, frozen=True):
     """An intent equal to the last one forwarded for its market within this window is dropped."""
     max_book_age_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
     """Refuse to quote on a book older than this (monotonic receipt time); 0 = off."""
+    max_venue_loss_usd: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
+    """Realized plus marked loss of one venue's markets that halts them all; 0 = off."""
+
+
+class RiskConfig(ScopedLimits, frozen=True):
+    """[risk]: the global limits and timings, and the `ScopedLimits` every market starts from."""
+
+    max_total_exposure_usd: Dollars = 10_000.0
+    max_total_loss_usd: Dollars = 500.0
+    heartbeat_interval_ms: PositiveMs = 200
+    quoter_timeout_ms: PositiveMs = 3000
+    command_ttl_ms: PositiveMs = 2000
+    journal: str = ""
+    max_event_position_usd: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
+    """Money at risk in the net position of one event across venues (MarketConfig.event)."""
     daily_reset_utc: Annotated[str, Meta(pattern=r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]$")] = ""
     """"HH:MM" UTC: loss limits count from here each day and loss halts are released."""
     position_tolerance_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
     """A venue position within this of the journal's is not a mismatch (services/risk/venue_check.py)."""
     venues: dict[str, dict[str, Any]] = {}
-    """Per-venue overrides of the fields above ([risk.venues.kalshi] max_order_size = 50)."""
+    """Per-venue overrides of the `ScopedLimits` fields and of the markets' max_position_usd
+    and max_loss_usd ([risk.venues.kalshi] max_order_size = 50)."""
     markets: dict[str, dict[str, Any]] = {}
     """Per-market overrides ([risk.markets."fed-cut-dec"] price_collar = 0.02)."""
 
@@ -194,27 +179,6 @@ class ExecutorConfig(ConfigSection, frozen=True):
     price_collar: Annotated[float, Meta(gt=0, le=1)] = 0.25
     """A bid above the last book mid plus this (or an ask below mid minus this) is refused;
     passive levels further away pass. With no book, only the size and notional caps apply."""
-
-
-class ControlConfig(ConfigSection, frozen=True):
-    http_host: str = "127.0.0.1"
-    allow_remote: bool = False
-    """A non-loopback `http_host` is refused unless this is true (put a TLS proxy in front)."""
-    http_port: Annotated[int, Meta(ge=1, le=65535)] = 8780
-    secret_env: str = "PMM_CONTROL_SECRET"  # noqa: S105 - the variable's name, not a secret
-    ack_timeout_ms: PositiveMs = 300
-    retries: Annotated[int, Meta(ge=1, le=100)] = 10
-    replay_window_ms: Annotated[int, Meta(ge=1000, le=300_000)] = 30_000
-    """A control message older than this is refused; newer ones are refused by nonce."""
-    future_skew_ms: Annotated[int, Meta(ge=0, le=30_000)] = 2_000
-    """How far a sender's clock may run ahead of a receiver's before its messages are refused."""
-
-
-class ExporterConfig(ConfigSection, frozen=True):
-    host: str = "127.0.0.1"
-    allow_remote: bool = False
-    """A non-loopback `host` is refused unless this is true (put a TLS proxy in front)."""
-    port: Annotated[int, Meta(ge=1, le=65535)] = 9464
 
 
 class Config(ConfigSection, frozen=True):
@@ -269,24 +233,27 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(
                 f"a polymarket market needs yes_token and no_token - at `$.markets[{i}]`"
             )
-        q = cfg.quoting_for(m)
-        if not q.min_spread <= q.spread <= q.max_spread:
-            raise ConfigError(
-                f"spread {q.spread} must lie in [min_spread {q.min_spread}, max_spread "
-                f"{q.max_spread}] - at `$.markets[{i}].quoting`"
-            )
+        _check_spread(cfg.quoting_for(m), f"$.markets[{i}].quoting")
     _validate_references(cfg)
-    validate_exposure(cfg)
+    validate_exposure(cfg.bus, cfg.control, cfg.exporter)
     if not any(msgspec.structs.astuple(cfg.scanner.weights)):
         raise ConfigError("every scanner weight is 0; set at least one > 0 (each in [0, 100]) "
                           "- at `$.scanner.weights`")
-    q = cfg.quoting
-    if not q.min_spread <= q.spread <= q.max_spread:
+    _check_spread(cfg.quoting, "$.quoting.spread")
+    return cfg
+
+
+def spread_in_range(q: QuotingConfig) -> bool:
+    """The one rule tying the half-spread fields: min_spread <= spread <= max_spread."""
+    return q.min_spread <= q.spread <= q.max_spread
+
+
+def _check_spread(q: QuotingConfig, at: str) -> None:
+    if not spread_in_range(q):
         raise ConfigError(
             f"spread {q.spread} must lie in [min_spread {q.min_spread}, max_spread "
-            f"{q.max_spread}] - at `$.quoting.spread`"
+            f"{q.max_spread}] - at `{at}`"
         )
-    return cfg
 
 
 def _validate_references(cfg: Config) -> None:

@@ -10,7 +10,7 @@ from common import overlay, runtime
 from common.auth import load_secret
 from common.errors import ConfigError
 from services.risk.actor import NAME, RiskActor
-from services.risk.controls import resolve_all
+from services.risk.market_limits import resolve_all
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,7 +34,7 @@ from common.messages import (
     RiskState,
 )
 from common.prices import MONEY_SCALE, SIZE_SCALE
-from services.risk import controls, limits, venue_check
+from services.risk import limits, market_limits, venue_check
 from services.risk.journal import Journal
 from services.risk.control import ControlMixin
 from services.risk.losses import LossMixin
@@ -73,8 +73,8 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         self._mono = mono_ns
         self._wall = wall_ns
         self.markets: dict[str, MarketConfig] = {m.id: m for m in cfg.markets}
-        self.limits: dict[str, controls.Limits] = controls.resolve_all(cfg)
-        self.event_of: dict[str, str] = {m.id: controls.event_of(m) for m in cfg.markets}
+        self.limits: dict[str, market_limits.Limits] = market_limits.resolve_all(cfg)
+        self.event_of: dict[str, str] = {m.id: market_limits.event_of(m) for m in cfg.markets}
         by_event: dict[str, list[str]] = {}
         for m, e in self.event_of.items():
             by_event.setdefault(e, []).append(m)

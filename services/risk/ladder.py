@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from common.messages import Level
 from common.prices import ONE_DOLLAR
-from services.risk.controls import Limits
+from services.risk.market_limits import Limits
 
 
 def valid(levels: Sequence[Level], reasons: set[str]) -> tuple[Level, ...]:

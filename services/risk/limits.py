@@ -37,7 +37,7 @@ from common.config import MarketConfig, RiskConfig
 from common.messages import Level
 from common.prices import MONEY_SCALE, ONE_DOLLAR
 from services.risk import ladder
-from services.risk.controls import Limits, resolve
+from services.risk.market_limits import Limits, resolve
 
 DecisionOutcome = Literal["approved", "clipped", "rejected"]
 
@@ -165,7 +165,7 @@ def check_intent(
 
     `net` is the market's netted YES position (centi); `other_exposure` the money at
     risk (micro-dollars) in every other market, see `position.exposure`; `limits` the
-    market's resolved limits (`controls.resolve`; derived from `market` and `risk` when
+    market's resolved limits (`market_limits.resolve`; derived from `market` and `risk` when
     omitted); `fair_value` 0 means unknown.
     """
     if gate.killed:

@@ -7,17 +7,28 @@ journal. A mixin of `RiskGate`, kept apart so each module has one job.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from common import metrics
 from common.messages import ExecutorCommand, VenuePositions
 from common.prices import MONEY_SCALE, SIZE_SCALE
-from services.risk import controls, limits, venue_check
+from services.risk import limits, market_limits, venue_check
 
 if TYPE_CHECKING:
     from services.risk.gate import RiskGate
 
 log = logging.getLogger(__name__)
+
+
+def last_reset_ns(now_wall_ns: int, hhmm: str) -> int:
+    """Unix ns of the most recent daily reset at `hhmm` UTC at or before `now_wall_ns`."""
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    now = datetime.fromtimestamp(now_wall_ns / 1e9, tz=UTC)
+    at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if at > now:
+        at -= timedelta(days=1)
+    return int(at.timestamp()) * 1_000_000_000
 
 
 class LossMixin:
@@ -35,7 +46,7 @@ class LossMixin:
             if limits.loss_breached(self._loss(market), lim.loss_money):
                 out += self.halt(market, "max_loss")
         venue = self.venue_of.get(market, "")
-        venue_limit = controls.venue_loss_limit(self.cfg.risk, venue)
+        venue_limit = market_limits.venue_loss_limit(self.cfg.risk, venue)
         # Venue and total losses are running sums (totals.py), not sums per book.
         if venue_limit and limits.loss_breached(self.venue_losses.get(venue, 0), venue_limit):
             in_venue = [m for m in self.markets if self.venue_of.get(m) == venue]
@@ -62,7 +73,7 @@ class LossMixin:
         hhmm = self.cfg.risk.daily_reset_utc
         if not hhmm:
             return []
-        boundary = controls.last_reset_ns(self._wall(), hhmm)
+        boundary = last_reset_ns(self._wall(), hhmm)
         if boundary <= self.sw.last_reset_ns:
             return []
         self.sw.last_reset_ns = boundary

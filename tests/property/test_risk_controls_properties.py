@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from common.config import MarketConfig, RiskConfig
 from common.messages import Level
 from common.prices import ONE_DOLLAR
-from services.risk.controls import resolve
+from services.risk.market_limits import resolve
 from services.risk.limits import BookTop, EventContext, GateState, check_intent, throttle
 
 MARKET = MarketConfig(id="m", venue="kalshi", venue_market="M", min_size=0)

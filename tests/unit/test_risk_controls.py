@@ -9,7 +9,8 @@ from common.config import Config, MarketConfig, RiskConfig
 from common.errors import ConfigError
 from common.messages import Level
 from services.risk import ladder
-from services.risk.controls import Limits, last_reset_ns, resolve, resolve_all
+from services.risk.losses import last_reset_ns
+from services.risk.market_limits import Limits, resolve, resolve_all
 from services.risk.limits import BookTop, EventContext, GateState, check_intent, throttle
 
 MARKET = MarketConfig(id="m", venue="kalshi", venue_market="M", max_position_usd=100.0,

@@ -10,40 +10,31 @@ may cap them (the tighter value wins), a `[risk.markets.M]` table replaces them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Annotated, Any
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import Meta
 
-from common.config import Config, MarketConfig, RiskConfig
+from common.config import Config, Dollars, MarketConfig, RiskConfig, ScopedLimits
 from common.errors import ConfigError
 from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 
-NonNeg = Annotated[float, Meta(ge=0, le=1e9)]
-
-
-class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict=True):
-    """Every limit that applies to one market, in config units (dollars, contracts).
+class Limits(ScopedLimits, frozen=True, kw_only=True, dict=True):
+    """Every limit that applies to one market, in config units (dollars, contracts): the
+    `ScopedLimits` of `[risk]` (declared once, in common/config.py) as the market's venue
+    and market tables override them, plus the market-level settings below.
 
     The integer views below are computed once per instance (`dict=True` gives the struct a
     `__dict__` for `cached_property`; equality and encoding still see only the fields): the
     gate reads several of them per level of every intent (issue 9)."""
 
-    max_position_usd: Annotated[float, Meta(gt=0, le=1e9)] = 1000.0
-    max_position_contracts: NonNeg = 0.0
-    max_loss_usd: Annotated[float, Meta(gt=0, le=1e9)] = 100.0
-    max_order_size: Annotated[float, Meta(gt=0, le=1e7)] = 1000.0
-    price_collar: Annotated[float, Meta(ge=0, le=1)] = 0.05
-    min_spread: Annotated[float, Meta(ge=0, le=1)] = 0.0
-    max_orders: Annotated[int, Meta(ge=0, le=1000)] = 0
-    max_intents_per_s: Annotated[float, Meta(ge=0, le=1e6)] = 0.0
-    intent_burst: Annotated[int, Meta(ge=1, le=1_000_000)] = 10
-    duplicate_window_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
-    max_book_age_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
-    max_venue_loss_usd: NonNeg = 0.0
+    max_position_usd: Dollars = 1000.0
+    """`MarketConfig.max_position_usd`; a venue table may only lower it."""
+    max_loss_usd: Dollars = 100.0
+    """`MarketConfig.max_loss_usd`; a venue table may only lower it."""
     min_size: Annotated[float, Meta(ge=0, le=1e6)] = 0.0
+    """`MarketConfig.min_size`: a level clipped below it is dropped."""
 
     # integer views in bus units -------------------------------------------------------------
     @cached_property
@@ -82,12 +73,8 @@ class Limits(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict
         return round(self.min_size * SIZE_SCALE)
 
 
-_GLOBAL_FIELDS = tuple(f for f in Limits.__struct_fields__ if f not in (
-    "max_position_usd", "max_loss_usd", "min_size"))
-
-
 def _global_part(risk: RiskConfig) -> dict[str, Any]:
-    return {f: getattr(risk, f) for f in _GLOBAL_FIELDS}
+    return {f: getattr(risk, f) for f in ScopedLimits.__struct_fields__}
 
 
 def resolve(risk: RiskConfig, market: MarketConfig) -> Limits:
@@ -143,13 +130,3 @@ def venue_loss_limit(risk: RiskConfig, venue: str) -> int:
 def event_of(market: MarketConfig) -> str:
     """The event a market belongs to (its own id when `event` is empty)."""
     return market.event or f"market:{market.id}"
-
-
-def last_reset_ns(now_wall_ns: int, hhmm: str) -> int:
-    """Unix ns of the most recent daily reset at `hhmm` UTC at or before `now_wall_ns`."""
-    hour, minute = (int(x) for x in hhmm.split(":"))
-    now = datetime.fromtimestamp(now_wall_ns / 1e9, tz=UTC)
-    at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if at > now:
-        at -= timedelta(days=1)
-    return int(at.timestamp()) * 1_000_000_000
