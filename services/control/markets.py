@@ -14,7 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from common import overlay as overlay_mod
-from common.config import Config, MarketConfig, QuotingConfig
+from common.config import Config, MarketConfig, QuotingConfig, spread_in_range
 from common.errors import ConfigError
 
 
@@ -86,7 +86,7 @@ def validate_changes(cfg: Config, market_id: str, changes: dict[str, Any]) -> No
                                                         if BY_FIELD[k].scope == "market"}, MarketConfig)
     except msgspec.ValidationError as exc:
         raise flag_error(exc, changes) from exc
-    if not q.min_spread <= q.spread <= q.max_spread:
+    if not spread_in_range(q):
         raise ConfigError(f"--spread {q.spread} must lie in [--min-spread {q.min_spread}, "
                           f"--max-spread {q.max_spread}]; change one of them")
 
