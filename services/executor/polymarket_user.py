@@ -1,12 +1,9 @@
-"""Polymarket user channel: tolerant wire Structs, fill extraction, and the websocket loop.
+"""Polymarket user channel: the authenticated websocket loop and REST gap recovery.
 
-A trade event is one message per status transition; a Fill is emitted once per
-(trade id, our order id) by the executor's deduplication. For a MAKER fill the side,
-price, size and asset come from our own entry in `maker_orders` (a BUY YES taker can
-match our BUY NO); for a TAKER fill they come from the trade itself.
-Trades are provisional until CONFIRMED: a fill is published at its first sighting
-(MATCHED) and a trade that later goes FAILED is handed to `sink.on_fill_failed`,
-which publishes one FillReversal. After every reconnect the gap is recovered from
+Frames are decoded by common/venues/polymarket.py and turned into our fills and order
+updates by polymarket_fills.py. Trades are provisional until CONFIRMED: a fill is
+published at its first sighting (MATCHED) and a trade that later goes FAILED is handed
+to `sink.on_fill_failed`, which publishes one FillReversal. After every reconnect the gap is recovered from
 REST `GET /data/trades` (`recover`): rows go through the same path and the ledger's
 (trade id, order id) memory applies each fill, and each reversal, once.
 """
@@ -20,235 +17,33 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal, cast
+from typing import Any
 
 import msgspec
-from msgspec import Struct
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from common import metrics, venue_drops, wsconnect
-from common.errors import VenueDataError, VenueError
-from common.messages import Fill, Outcome
-from common.prices import ONE_DOLLAR
+from common import metrics, wsconnect
+from common.errors import VenueError
 from common.venue_drops import drop
-from common.wire_numbers import basis_points, seconds_or_iso
-from services.executor.adapter import OrderUpdate, UserSink
-from services.executor.polymarket_wire import IGNORED_TEXTS, Num, WireError, centi, millis, pips
+from common.venues.polymarket import TradeMsg, decode_user_frame
+from common.wire_numbers import WireError
+from services.executor.adapter import UserSink
+from services.executor.polymarket_fills import (
+    Asset,
+    Identity,
+    fills_from_trade,
+    order_update,
+    trade_failed,
+)
+
+__all__ = ["RECOVERY_MARGIN_S", "Asset", "Identity", "UserChannel"]
+"""`Asset` and `Identity` (polymarket_fills.py) are re-exported: UserChannel takes them."""
 
 log = logging.getLogger(__name__)
 
 RECOVERY_MARGIN_S = 5
 """Trades are recovered from this long before the newest one seen (clock and batching slack)."""
-
-Asset = tuple[str, Outcome]
-"""(pmm market id, outcome) of a token id."""
-
-
-class MakerOrder(Struct):
-    order_id: str
-    asset_id: str = ""
-    matched_amount: Num = None
-    price: Num = None
-    side: str | None = None
-    owner: str | None = None
-    maker_address: str | None = None
-    fee_rate_bps: Num = None
-    outcome: str | None = None
-
-
-class TradeMsg(Struct):
-    """``trade`` event (also the shape of REST /data/trades rows)."""
-
-    id: str
-    asset_id: str = ""
-    market: str = ""
-    side: str | None = None
-    size: Num = None
-    price: Num = None
-    status: str | None = None
-    taker_order_id: str | None = None
-    owner: str | None = None
-    trade_owner: str | None = None
-    trader_side: str | None = None
-    fee_rate_bps: Num = None
-    timestamp: Num = None
-    match_time: Num = None
-    maker_orders: list[MakerOrder] | None = None
-    maker_address: str | None = None
-    """The funder address of the party this record is for (ours when trader_side is TAKER)."""
-
-
-class OrderMsg(Struct):
-    """``order`` event: PLACEMENT, UPDATE (partial fill) or CANCELLATION."""
-
-    id: str
-    asset_id: str = ""
-    market: str = ""
-    side: str | None = None
-    price: Num = None
-    original_size: Num = None
-    size_matched: Num = None
-    status: str | None = None
-    type: str | None = None
-    timestamp: Num = None
-
-
-class Identity(Struct, frozen=True):
-    """How to recognise our side of a trade: API key (owner) and funder address."""
-
-    api_key: str
-    address: str = ""
-
-
-def decode_user_frame(frame: str | bytes) -> tuple[list[TradeMsg | OrderMsg], int]:
-    """Decode one user-channel frame (object or array); return events and the malformed count."""
-    text = frame.strip() if isinstance(frame, str) else frame.strip().decode("utf-8", "replace")
-    if not text or text in IGNORED_TEXTS:
-        return [], 0
-    try:
-        raw = msgspec.json.decode(text)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        drop("polymarket", "user", exc)
-        return [], 1
-    out: list[TradeMsg | OrderMsg] = []
-    bad = 0
-    for item in raw if isinstance(raw, list) else [raw]:
-        if not isinstance(item, dict):
-            bad += 1
-            drop("polymarket", "user", VenueDataError("event", item, "not an object"))
-            continue
-        kind = str(item.get("event_type") or "").lower()
-        typ = str(item.get("type") or "").upper()
-        cls: type[TradeMsg] | type[OrderMsg]
-        if kind == "trade" or typ == "TRADE":
-            cls = TradeMsg
-        elif kind == "order" or typ in ("PLACEMENT", "UPDATE", "CANCELLATION"):
-            cls = OrderMsg
-        else:
-            bad += 1
-            drop("polymarket", "user", VenueDataError("event_type", kind or typ, "unknown"))
-            continue
-        try:
-            out.append(msgspec.convert(item, cls, strict=False))
-        except msgspec.ValidationError as exc:
-            bad += 1
-            drop("polymarket", "user", exc)
-    return out, bad
-
-
-def _side(text: str | None) -> str:
-    side = (text or "").upper()
-    if side not in ("BUY", "SELL"):
-        raise VenueDataError("side", text, "not BUY or SELL")
-    return side
-
-
-def _fee_micros(size: int, price: int, fee_rate_bps: Num) -> int:
-    """Taker fee in micro-dollars: size x rate x p x (1 - p) (V2 formula, exponent 1)."""
-    # a fill is a real trade: an unreadable fee rate is counted and read as 0
-    bps = venue_drops.optional(lambda: basis_points(fee_rate_bps), venue="polymarket",
-                               channel="user")
-    return size * bps * price * (ONE_DOLLAR - price) // 10**8
-
-
-def _ts_ms(trade: TradeMsg) -> int:
-    """The trade's venue time in unix ms. The official docs' example sends `timestamp` in
-    unix seconds, the venue's other messages in ms; the official SDK reads a value below
-    1e11 as seconds, and so do we."""
-    ts = millis(trade.timestamp)
-    if ts:
-        return ts * 1000 if ts < 10**11 else ts
-    seconds = seconds_or_iso(trade.match_time, "match_time")
-    return seconds * 1000 if 0 < seconds < 10**11 else seconds
-
-
-def fills_from_trade(
-    trade: TradeMsg,
-    *,
-    me: Identity,
-    assets: Mapping[str, Asset],
-    known_order: Any,
-    ts_recv_ns: int,
-) -> list[Fill]:
-    """Our fills in one trade event: maker entries that are ours, and the taker leg if ours.
-
-    `known_order(order_id) -> bool` says whether an id is one of our orders. The
-    caller checks `trade_failed(trade)`. Raises WireError on a malformed leg.
-    """
-    # a fill is a real trade: a bad time is counted and read as 0, never a lost fill
-    ts_ms = venue_drops.optional(lambda: _ts_ms(trade), venue="polymarket", channel="user")
-    fills: list[Fill] = []
-    for mo in trade.maker_orders or ():
-        ours = (
-            (bool(me.api_key) and mo.owner == me.api_key)
-            or known_order(mo.order_id)
-            or (bool(me.address) and (mo.maker_address or "").lower() == me.address.lower())
-        )
-        asset = assets.get(mo.asset_id)
-        if not ours or asset is None:
-            continue
-        size = centi(mo.matched_amount, "matched_amount")
-        if size <= 0:
-            continue
-        fills.append(
-            Fill(
-                venue="polymarket", market=asset[0], trade_id=trade.id, order_id=mo.order_id,
-                outcome=asset[1], side=_side(mo.side or trade.side),  # type: ignore[arg-type]
-                price=pips(mo.price), size=size, fee=0, ts_venue_ms=ts_ms, ts_recv_ns=ts_recv_ns,
-            )
-        )
-    taker_id = trade.taker_order_id or ""
-    taker_side = (trade.trader_side or "").upper()
-    taker_ours = bool(taker_id) and (
-        known_order(taker_id)
-        or (bool(me.api_key) and trade.owner == me.api_key and taker_side != "MAKER")
-        or (
-            bool(me.address)
-            and taker_side == "TAKER"
-            and (trade.maker_address or "").lower() == me.address.lower()
-        )
-    )
-    if taker_ours:
-        asset = assets.get(trade.asset_id)
-        size = centi(trade.size)
-        if asset is not None and size > 0:
-            price = pips(trade.price)
-            fills.append(
-                Fill(
-                    venue="polymarket", market=asset[0], trade_id=trade.id, order_id=taker_id,
-                    outcome=asset[1], side=_side(trade.side),  # type: ignore[arg-type]
-                    price=price, size=size, fee=_fee_micros(size, price, trade.fee_rate_bps),
-                    ts_venue_ms=ts_ms, ts_recv_ns=ts_recv_ns,
-                )
-            )
-    return fills
-
-
-def trade_failed(trade: TradeMsg) -> bool:
-    """True for FAILED (websocket) or TRADE_STATUS_FAILED (REST): the fill must be reversed."""
-    return (trade.status or "").upper().endswith("FAILED")
-
-
-def order_update(msg: OrderMsg) -> OrderUpdate:
-    """Translate an order event; remaining = original - matched (never negative)."""
-    original = (centi(msg.original_size, "original_size")
-                if msg.original_size not in (None, "") else 0)
-    matched = centi(msg.size_matched, "size_matched") if msg.size_matched not in (None, "") else 0
-    typ = (msg.type or "").upper()
-    status = (msg.status or "").upper()
-    if typ == "CANCELLATION" or status.startswith("CANCELED") or status == "INVALID":
-        kind = "cancelled"
-    elif typ == "PLACEMENT":
-        kind = "placed"
-    else:
-        kind = "update"
-    kind = cast(Literal["placed", "update", "cancelled"], kind)
-    return OrderUpdate(
-        order_id=msg.id, token=msg.asset_id, side=_side(msg.side),  # type: ignore[arg-type]
-        price=pips(msg.price), remaining=max(0, original - matched), kind=kind,
-        reason=msg.status or "",
-    )
 
 
 class UserChannel:

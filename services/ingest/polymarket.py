@@ -15,8 +15,8 @@ from common.errors import VenueDataError
 from common.messages import OrderSide, Venue
 from common.prices import complement
 from common.venue_drops import drop
-from common.wire_numbers import tick_pips
-from services.ingest import polymarket_wire as wire
+from common.venues import polymarket as wire
+from common.wire_numbers import Num, centi, millis, pips, tick_pips
 from services.ingest.adapter import (
     BookReplace,
     FeedUpdate,
@@ -28,7 +28,7 @@ from services.ingest.adapter import (
 )
 
 
-def _tick_pips(value: wire.Num, field: str) -> int:
+def _tick_pips(value: Num, field: str) -> int:
     """A tick size ("0.01" or 0.001) in pips; 0 if absent; VenueDataError if unusable."""
     if value is None or value == "":
         return 0
@@ -86,19 +86,19 @@ class PolymarketFeed:
                 out.append(
                     BookReplace(
                         market=market,
-                        ts_venue_ms=wire.millis(event.timestamp),
+                        ts_venue_ms=millis(event.timestamp),
                         bids=wire.levels(event.bids),
                         asks=wire.levels(event.asks),
                         tick=_tick_pips(event.tick_size, "tick_size"),
                         min_size=(
-                            wire.centi(event.min_order_size, "min_order_size")
+                            centi(event.min_order_size, "min_order_size")
                             if event.min_order_size not in (None, "")
                             else 0
                         ),
                     )
                 )
             case wire.PriceChangeMsg():
-                ts = wire.millis(event.timestamp)
+                ts = millis(event.timestamp)
                 per_market: dict[str, list[LevelChange]] = {}
                 for pc in event.price_changes:
                     market = self._yes.get(pc.asset_id)
@@ -110,8 +110,8 @@ class PolymarketFeed:
                     per_market.setdefault(market, []).append(
                         LevelChange(
                             side="BUY" if side == "BUY" else "SELL",
-                            price=wire.pips(pc.price),
-                            size=wire.centi(pc.size),
+                            price=pips(pc.price),
+                            size=centi(pc.size),
                         )
                     )
                 for market, changes in per_market.items():
@@ -124,7 +124,7 @@ class PolymarketFeed:
                 if tick == 0:
                     raise VenueDataError("new_tick_size", event.new_tick_size, "missing")
                 out.append(
-                    TickChanged(market=market, ts_venue_ms=wire.millis(event.timestamp), tick=tick)
+                    TickChanged(market=market, ts_venue_ms=millis(event.timestamp), tick=tick)
                 )
             case wire.LastTradeMsg(asset_id=asset):
                 self._trade(event, asset, out)
@@ -132,7 +132,7 @@ class PolymarketFeed:
                 assets = set(event.assets_ids or ())
                 if event.winning_asset_id:
                     assets.add(event.winning_asset_id)
-                ts = wire.millis(event.timestamp)
+                ts = millis(event.timestamp)
                 done: set[str] = set()
                 for asset in assets:
                     market = self._yes.get(asset) or self._no.get(asset)
@@ -146,9 +146,9 @@ class PolymarketFeed:
         side_text = (event.side or "").upper()
         if side_text not in ("BUY", "SELL"):
             raise VenueDataError("side", event.side, "not BUY or SELL")
-        price = wire.pips(event.price)
-        size = wire.centi(event.size) if event.size not in (None, "") else 0
-        ts = wire.millis(event.timestamp)
+        price = pips(event.price)
+        size = centi(event.size) if event.size not in (None, "") else 0
+        ts = millis(event.timestamp)
         market = self._yes.get(asset)
         if market is not None:
             side: OrderSide = "BUY" if side_text == "BUY" else "SELL"

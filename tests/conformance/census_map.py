@@ -20,6 +20,7 @@ MessageType = str | tuple[str, ...]
 
 EX = "services/executor/"
 IN = "services/ingest/"
+PM = "common/venues/polymarket.py"
 
 _PM_MARKET_EVENTS = tuple(f"polymarket-market:{k}" for k in (
     "book", "price_change", "last_trade_price", "tick_size_change", "best_bid_ask", "new_market",
@@ -86,28 +87,25 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "polymarket_wire.py", "OpenOrder", "struct"): "polymarket-rest:OpenOrder",
     (EX + "polymarket_wire.py", "OpenOrdersPage", "struct"): "polymarket-rest:Page",
     # --- Polymarket user channel (the trade Structs also decode REST /data/trades rows) -------
-    (EX + "polymarket_user.py", "MakerOrder", "struct"):
-        ("polymarket-user:maker_order", "polymarket-rest:MakerOrder"),
-    (EX + "polymarket_user.py", "TradeMsg", "struct"):
-        ("polymarket-user:trade", "polymarket-rest:ClobTrade"),
-    (EX + "polymarket_user.py", "OrderMsg", "struct"): "polymarket-user:order",
-    (EX + "polymarket_user.py", "decode_user_frame", "item"):
-        ("polymarket-user:order", "polymarket-user:trade"),
+    (PM, "MakerOrder", "struct"): ("polymarket-user:maker_order", "polymarket-rest:MakerOrder"),
+    (PM, "TradeMsg", "struct"): ("polymarket-user:trade", "polymarket-rest:ClobTrade"),
+    (PM, "OrderMsg", "struct"): "polymarket-user:order",
+    (PM, "_user_struct", "item"): ("polymarket-user:order", "polymarket-user:trade"),
     # --- Polymarket market channel -----------------------------------------------------------
-    (IN + "polymarket_wire.py", "WireLevel", "struct"): "polymarket-market:level",
-    (IN + "polymarket_wire.py", "BookMsg", "struct"): "polymarket-market:book",
-    (IN + "polymarket_wire.py", "PriceChange", "struct"): "polymarket-market:price_change.item",
-    (IN + "polymarket_wire.py", "PriceChangeMsg", "struct"): "polymarket-market:price_change",
-    (IN + "polymarket_wire.py", "LastTradeMsg", "struct"): "polymarket-market:last_trade_price",
-    (IN + "polymarket_wire.py", "TickSizeChangeMsg", "struct"): "polymarket-market:tick_size_change",
-    (IN + "polymarket_wire.py", "BestBidAskMsg", "struct"): "polymarket-market:best_bid_ask",
-    (IN + "polymarket_wire.py", "NewMarketMsg", "struct"): "polymarket-market:new_market",
-    (IN + "polymarket_wire.py", "MarketResolvedMsg", "struct"): "polymarket-market:market_resolved",
+    (PM, "WireLevel", "struct"): "polymarket-market:level",
+    (PM, "BookMsg", "struct"): "polymarket-market:book",
+    (PM, "PriceChange", "struct"): "polymarket-market:price_change.item",
+    (PM, "PriceChangeMsg", "struct"): "polymarket-market:price_change",
+    (PM, "LastTradeMsg", "struct"): "polymarket-market:last_trade_price",
+    (PM, "TickSizeChangeMsg", "struct"): "polymarket-market:tick_size_change",
+    (PM, "BestBidAskMsg", "struct"): "polymarket-market:best_bid_ask",
+    (PM, "NewMarketMsg", "struct"): "polymarket-market:new_market",
+    (PM, "MarketResolvedMsg", "struct"): "polymarket-market:market_resolved",
     # infers the kind of an event without event_type: any market event, or a user event
     # (its `"type" in obj` test tells user-channel objects apart)
-    (IN + "polymarket_wire.py", "_infer_type", "obj"):
+    (PM, "_infer_type", "obj"):
         (*_PM_MARKET_EVENTS, "polymarket-user:order", "polymarket-user:trade"),
-    (IN + "polymarket_wire.py", "decode_frame", "item"): "polymarket-market:envelope",
+    (PM, "_market_struct", "item"): "polymarket-market:envelope",
 }
 
 NOT_VENUE: dict[tuple[str, str, str], str] = {
@@ -117,6 +115,6 @@ NOT_VENUE: dict[tuple[str, str, str], str] = {
     # Our own records, built from venue fields by code the census reads separately.
     ("common/scanner.py", "Candidate", "struct"): "scanner's normalized market record",
     ("common/scanner.py", "Scored", "struct"): "scanner's scored record",
-    (EX + "polymarket_user.py", "Identity", "struct"): "our API key and funder address",
+    (EX + "polymarket_fills.py", "Identity", "struct"): "our API key and funder address",
 }
 """Reads in adapter modules that are not of a venue message, each with why."""

@@ -17,11 +17,12 @@ from py_clob_client_v2.clob_types import OrderArgs, OrderType, PartialCreateOrde
 
 from common.config import Config, parse
 from common.messages import Level
+from common.venues.polymarket import TradeMsg
 from services.executor.__main__ import market_tokens
 from services.executor.adapter import Placed
 from services.executor.diff import express_ladder
 from services.executor.polymarket import PolymarketExecution
-from services.executor.polymarket_user import Identity, TradeMsg, fills_from_trade
+from services.executor.polymarket_fills import Identity, fills_from_trade
 from services.venue_sim.wallets import safe_wallet
 from tests.support.sim import SimThread
 

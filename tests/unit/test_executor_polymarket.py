@@ -9,12 +9,15 @@ import httpx
 import pytest
 from py_clob_client_v2.exceptions import PolyApiException
 
+from common.venues.polymarket import OrderMsg, TradeMsg, decode_user_frame
 from services.executor import polymarket_wire as wire
 from services.executor.adapter import InFlight, Placed, Rejected
 from services.executor.orders import DesiredOrder, LiveOrder, MarketTokens, VenueOrder
 from services.executor.polymarket import cancel_outcome, classify_post, is_definitive
-from services.executor.polymarket_user import (
-    Identity, OrderMsg, TradeMsg, decode_user_frame, fills_from_trade, order_update,
+from services.executor.polymarket_fills import (
+    Identity,
+    fills_from_trade,
+    order_update,
     trade_failed,
 )
 from services.executor.reconcile import reconcile

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from common.config import parse
-from services.ingest import polymarket_wire as wire
+from common.venues import polymarket as wire
 from services.ingest.adapter import BookReplace, LevelChanges, MarketClosed, TickChanged, TradeSeen
 from services.ingest.polymarket import PolymarketFeed
 
