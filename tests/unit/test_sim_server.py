@@ -23,58 +23,15 @@ from py_clob_client_v2.clob_types import (
     OrderArgs,
     OrderPayload,
     OrderType,
-    PartialCreateOrderOptions,
     PostOrdersV2Args,
     TradeParams,
 )
 from py_clob_client_v2.exceptions import PolyApiException
 from websockets.sync.client import connect
 
-from common.config import Config, parse
+from tests.support.polymarket_sim import CID, NO, OPTS, YES, new_client, sim_config
 from tests.support.sim import SimThread
-
-CID = "0x" + "ab" * 32
-YES = "1111111111111111111111111111111111111111111111111111111111111111111111111"
-NO = "2222222222222222222222222222222222222222222222222222222222222222222222222"
-OPTS = PartialCreateOrderOptions(tick_size="0.01", neg_risk=False)
-
-
-def sim_config(**flow: object) -> Config:
-    flow_defaults = {
-        "volatility": 0.0, "jump_probability": 0.0, "noise_rate_hz": 0.0,
-        "informed_rate_hz": 0.0, "maker_levels": 3, "maker_half_spread": 0.04,
-        "step_ms": 50,
-    } | flow
-    flow_toml = "\n".join(f"{k} = {v}" for k, v in flow_defaults.items())
-    return parse(f"""
-[sim]
-seed = 11
-heartbeat_timeout_ms = 1500
-trade_confirm_ms = 300
-start_balance_usd = 1000
-[sim.flow]
-{flow_toml}
-[[markets]]
-id = "m1"
-venue = "polymarket"
-venue_market = "{CID}"
-yes_token = "{YES}"
-no_token = "{NO}"
-tick = 0.01
-min_size = 5
-sim_start_probability = 0.5
-""")
-
-
-def eventually(cond: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
+from tests.support.wait import eventually
 
 
 @pytest.fixture(scope="module")
@@ -82,18 +39,6 @@ def quiet() -> Iterator[SimThread]:
     sim = SimThread(sim_config()).start()
     yield sim
     sim.stop()
-
-
-_key_counter = iter(range(1, 10_000))
-
-
-def new_client(sim: SimThread) -> ClobClient:
-    seed = next(_key_counter)
-    print(f"account key seed {seed}")
-    key = "0x" + keccak(text=f"pmm-test-{seed}-{time.time_ns()}").hex()
-    client = ClobClient(sim.url, chain_id=137, key=key)
-    client.set_api_creds(client.create_or_derive_api_key())
-    return client
 
 
 def test_api_keys_are_deterministic_and_l1_verified(quiet: SimThread) -> None:
