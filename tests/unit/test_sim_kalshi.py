@@ -7,43 +7,16 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from common.config import Config, parse
 from common.kalshi_auth import KalshiSigner, new_private_pem
+from tests.support.kalshi_sim import BASE, TICKER, Client, kalshi_config, order
 from tests.support.sim import SimThread
-from tests.unit.test_sim_server import eventually
-
-TICKER = "KXFED-26DEC-T4.00"
-BASE = "/trade-api/v2"
-
-
-def kalshi_config() -> Config:
-    return parse(f"""
-[sim]
-seed = 5
-kalshi_auth_window_ms = 5000
-[sim.flow]
-volatility = 0.0
-jump_probability = 0.0
-noise_rate_hz = 0.0
-informed_rate_hz = 0.0
-maker_levels = 3
-maker_half_spread = 0.04
-step_ms = 50
-[[markets]]
-id = "fed"
-venue = "kalshi"
-venue_market = "{TICKER}"
-tick = 0.01
-min_size = 1
-sim_start_probability = 0.5
-""")
+from tests.support.wait import eventually
 
 
 @pytest.fixture(scope="module")
@@ -53,37 +26,11 @@ def sim() -> Iterator[SimThread]:
     s.stop()
 
 
-class Client:
-    """A minimal signed Kalshi client for tests."""
-
-    def __init__(self, sim: SimThread) -> None:
-        self.signer = KalshiSigner.from_pem(str(uuid.uuid4()), new_private_pem())
-        self.sim = sim
-        r = httpx.post(f"{sim.url}/_sim/kalshi/keys", json={
-            "key_id": self.signer.key_id, "public_key_pem": self.signer.public_pem().decode()})
-        assert r.status_code == 200, r.text
-        self.http = httpx.Client(base_url=sim.url)
-
-    def call(self, method: str, path: str, body: Any = None, **params: Any) -> httpx.Response:
-        headers = self.signer.headers(method, BASE + path)
-        return self.http.request(method, BASE + path, json=body, params=params or None,
-                                 headers=headers)
-
-    def close(self) -> None:
-        self.http.close()
-
-
 @pytest.fixture()
 def client(sim: SimThread) -> Iterator[Client]:
     c = Client(sim)
     yield c
     c.close()
-
-
-def order(side: str, price: str, count: str = "5", **extra: Any) -> dict[str, Any]:
-    return {"ticker": TICKER, "side": side, "price": price, "count": count,
-            "time_in_force": "good_till_canceled", "post_only": True,
-            "self_trade_prevention_type": "maker", "client_order_id": str(uuid.uuid4()), **extra}
 
 
 def test_signatures_are_checked_both_ways(client: Client) -> None:
