@@ -11,9 +11,10 @@ from py_clob_client_v2.clob_types import OrderArgsV2 as OrderArgs
 from py_clob_client_v2.clob_types import OrderType, TradeParams
 from py_clob_client_v2.exceptions import PolyApiException
 
-from tests.unit.test_sim_kalshi import TICKER, Client, kalshi_config, order
+from tests.support.kalshi_sim import TICKER, Client, kalshi_config, order
 from tests.support.sim import SimThread
-from tests.unit.test_sim_server import CID, NO, OPTS, YES, eventually, new_client, sim_config
+from tests.support.polymarket_sim import CID, NO, OPTS, YES, new_client, sim_config
+from tests.support.wait import eventually
 
 
 @pytest.fixture(scope="module")
