@@ -19,7 +19,7 @@ from services.venue_sim.flow import TRUE_MAX, TRUE_MIN
 from services.venue_sim.reference import ReferenceHub
 from services.venue_sim.server import Venue
 from tests.support.sim import SimThread
-from tests.unit.test_sim_server import eventually
+from tests.support.wait import eventually
 
 CONFIG = """
 [sim]
