@@ -17,7 +17,7 @@ from services.executor.__main__ import market_tokens
 from services.executor.adapter import InFlight, OrderUpdate, Placed, Rejected
 from services.executor.kalshi import KalshiExecution
 from services.executor.orders import DesiredOrder
-from tests.unit.test_sim_kalshi import TICKER, kalshi_config
+from tests.support.kalshi_sim import TICKER, kalshi_config
 from tests.support.sim import SimThread
 
 
