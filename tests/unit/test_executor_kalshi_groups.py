@@ -24,7 +24,7 @@ from services.executor.kalshi_groups import (
 )
 from services.executor.orders import DesiredOrder
 from tests.support.sim import SimThread
-from tests.unit.test_sim_kalshi import TICKER, kalshi_config
+from tests.support.kalshi_sim import TICKER, kalshi_config
 
 YES = f"{TICKER}:yes"
 
