@@ -15,6 +15,9 @@ survives a restart) and, where it can, on the fly through `watch()`:
     spread = 0.03                         # max_position_usd, max_loss_usd, neg_risk, name
     max_loss_usd = 50.0
 
+    [stopped]                             # venue market -> the id it was stopped as: risk
+    "polymarket:0x13a4..." = "btc-150k"   # journals positions by id, so a restart reuses it
+
 The merged result is validated like the config file itself, so an error names the field
 and its range.
 """
@@ -48,6 +51,13 @@ class Overlay(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     removed: list[str] = []
     markets: list[dict[str, Any]] = []
     overrides: dict[str, dict[str, Any]] = {}
+    stopped: dict[str, str] = {}
+    """`venue:venue_market` -> the id the market had when `pmm stop` removed it."""
+
+
+def venue_key(venue: str, venue_market: str) -> str:
+    """The key of `Overlay.stopped`: one venue market, whatever pmm called it."""
+    return f"{venue}:{venue_market}"
 
 
 def path_of(run_dir: Path) -> Path:
@@ -154,6 +164,10 @@ def dumps(overlay: Overlay) -> str:
     for market_id, changes in overlay.overrides.items():
         lines.append(f"[overrides.{_value(market_id)}]")
         lines += [f"{_key(k)} = {_value(v)}" for k, v in changes.items()]
+        lines.append("")
+    if overlay.stopped:
+        lines.append("[stopped]")
+        lines += [f"{_value(k)} = {_value(v)}" for k, v in overlay.stopped.items()]
         lines.append("")
     return "\n".join(lines)
 

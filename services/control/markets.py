@@ -117,7 +117,8 @@ def configure(base: Config, market_id: str, changes: dict[str, Any]) -> Config:
 def stop(base: Config, market_id: str) -> Config:
     """Remove a market (from the config file or added earlier) from the running set."""
     ov = overlay_mod.load(base.run_dir)
-    overlay_mod.apply(base, ov).market(market_id)  # unknown market: a clear error
+    market = overlay_mod.apply(base, ov).market(market_id)  # unknown market: a clear error
+    ov.stopped = {**ov.stopped, overlay_mod.venue_key(market.venue, market.venue_market): market_id}
     if any(m.get("id") == market_id for m in ov.markets):
         ov.markets = [m for m in ov.markets if m.get("id") != market_id]
     else:
@@ -169,12 +170,22 @@ def start(base: Config, venue: str, venue_market: str, token: str, changes: dict
     market_fields = {k: v for k, v in changes.items() if k in BY_FIELD and BY_FIELD[k].scope == "market"}
     quoting = {k: v for k, v in changes.items() if k in BY_FIELD and BY_FIELD[k].scope == "quoting"}
     entry |= market_fields
+    # Risk journals positions and P&L by market id: a market started again under another id
+    # would start flat in the journal while the venue holds its position, and the position
+    # check would halt it. So a stopped market comes back under the id it had.
+    prior = ov.stopped.get(overlay_mod.venue_key(venue, venue_market), "")
+    if prior and market_id and market_id != prior:
+        raise ConfigError(f"{venue} market {venue_market} was stopped as {prior!r} and its "
+                          f"position and P&L are journaled under that id; start it again as "
+                          f"{prior!r} (leave out --id or pass --id {prior})")
+    market_id = market_id or prior
     slug = re.sub(r"[^a-z0-9]+", "-", str(entry.get("name") or venue_market).lower()).strip("-")
     entry = {"id": market_id or slug[:40] or venue_market[:40], **entry, "quoting": quoting}
     if any(m.id == entry["id"] for m in current.markets):
         raise ConfigError(f"market id {entry['id']!r} is taken; pass --id NEW_ID")
+    stopped = {k: v for k, v in ov.stopped.items() if k != overlay_mod.venue_key(venue, venue_market)}
     trial = overlay_mod.Overlay(removed=list(ov.removed), markets=[*ov.markets, entry],
-                                overrides=dict(ov.overrides))
+                                overrides=dict(ov.overrides), stopped=stopped)
     try:
         new = overlay_mod.apply(base, trial)
     except ConfigError as exc:

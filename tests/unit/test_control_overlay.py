@@ -147,11 +147,22 @@ def test_start_looks_the_market_up_and_reports_each_error(tmp_path: Path) -> Non
         with pytest.raises(ConfigError, match="--spread 0.9"):
             markets.stop(cfg, "btc-150k")
             markets.start(cfg, "polymarket", btc.venue_market, btc.yes_token, {"spread": 0.9})
+        # Risk journals positions by id: a stopped market comes back only under its old id.
+        assert overlay.load(tmp_path).stopped == {f"polymarket:{btc.venue_market}": "btc-150k"}
+        with pytest.raises(ConfigError, match="was stopped as 'btc-150k'.*--id btc-150k"):
+            markets.start(cfg, "polymarket", btc.venue_market, btc.no_token, {}, "btc-again")
         new, market_id = markets.start(cfg, "polymarket", btc.venue_market, btc.no_token,
-                                       {"spread": 0.03, "max_loss_usd": 20.0}, "btc-again")
+                                       {"spread": 0.03, "max_loss_usd": 20.0})
+        assert market_id == "btc-150k" and overlay.load(tmp_path).stopped == {}
         m = new.market(market_id)
         assert (m.yes_token, m.no_token, m.max_loss_usd) == (btc.yes_token, btc.no_token, 20.0)
         assert new.quoting_for(m).spread == 0.03 and overlay.effective(cfg) == new
+        # A market added at runtime, stopped and started again keeps its id too.
+        markets.stop(cfg, "btc-150k")
+        assert "btc-150k" not in [m.id for m in overlay.effective(cfg).markets]
+        _, again = markets.start(cfg, "polymarket", btc.venue_market, btc.yes_token, {},
+                                 "btc-150k")
+        assert again == "btc-150k" and overlay.effective(cfg).market("btc-150k").yes_token == btc.yes_token
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
