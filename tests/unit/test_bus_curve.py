@@ -4,7 +4,6 @@ risk's key; `pmm kill`'s sender reaches a CURVE risk and executor; the allow-lis
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,8 @@ from services.executor.__main__ import market_tokens
 from services.executor.process import ExecutorActor
 from services.risk.actor import RiskActor
 from tests.support.executor import SECRET, FakeVenue
+from tests.support.net import free_port
 from tests.support.wait import eventually_async
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tcp_config(tmp_path: Path, keys: Path) -> Config:
@@ -147,7 +141,7 @@ async def _kill_scenario(cfg: Config) -> None:
         acks = await deliver(targets, make, SECRET, ack_timeout_ms=500, retries=10,
                              curves=bus_curve.control_curves(cfg, targets))
         assert all(a is not None and a.ok for a in acks.values()), acks
-        await eventually_async(lambda: executor.kill_all)
+        await eventually_async(lambda: executor.state.kill_all)
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
