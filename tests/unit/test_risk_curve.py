@@ -12,7 +12,7 @@ import zmq
 from common import bus, bus_curve, metrics
 from common.config import Config, parse
 from services.control.commands.keys import write_keys
-from tests.unit.test_bus_curve import free_port
+from tests.support.net import free_port
 
 
 def curve_config(tmp_path: Path, *, intents: str) -> Config:
