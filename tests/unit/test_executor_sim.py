@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,12 @@ from services.executor.adapter import Placed, Rejected
 from services.executor.diff import diff, express_ladder
 from services.executor.orders import LiveOrder
 from services.executor.polymarket import PolymarketExecution
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 YES = "65994051353407136026068139642239762195551974674481254671171801932086235956830"
 NO = "86366076304153652201713126200538373994702803233695533981746898961753912700602"
 
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture()
