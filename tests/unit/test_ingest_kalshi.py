@@ -7,6 +7,7 @@ import json
 from common.config import parse
 from services.ingest.adapter import BookReplace, LevelChanges, Resubscribe, TradeSeen
 from services.ingest.kalshi import KalshiFeed
+from tests.support.kalshi_feed import subscribed
 
 CFG = parse("""
 [[markets]]
@@ -15,14 +16,6 @@ venue = "kalshi"
 venue_market = "KXFED-T4"
 min_size = 1
 """)
-
-
-def subscribed(feed: KalshiFeed) -> None:
-    msgs = [json.loads(t) for t in feed.subscribe_messages()]
-    book = next(m for m in msgs if m["params"]["channels"] == ["orderbook_delta"])
-    assert book["params"]["market_ticker"] == "KXFED-T4"
-    feed.parse(json.dumps({"id": book["id"], "type": "subscribed",
-                           "msg": {"channel": "orderbook_delta", "sid": 3}}))
 
 
 def snapshot(feed: KalshiFeed) -> list[object]:
