@@ -23,7 +23,7 @@ from services.ingest.grid import GridWatcher, suggests_grid_change
 from services.ingest.kalshi import KalshiFeed
 from services.ingest.kalshi_grid import KalshiGrid, tick_of
 from services.ingest.process import IngestActor
-from tests.unit.test_ingest_kalshi import subscribed
+from tests.support.kalshi_feed import subscribed
 from tests.support.kalshi_sim import TICKER, kalshi_config
 from tests.support.sim import SimThread
 from tests.support.wait import eventually_async
