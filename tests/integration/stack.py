@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,16 +20,11 @@ import httpx
 
 from common import config as config_mod
 from services.control import stack as stack_mod
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE_DEMO = "# --- reference feed demo"
 """Where a deploy/demo*.toml's reference feed demo starts (everything after it is left out)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Stack:
