@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.integration.stack import ROOT, free_port
+from tests.integration.stack import ROOT
+from tests.support.net import free_port
 from tests.support.wait import eventually
 
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
