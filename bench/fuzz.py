@@ -107,7 +107,8 @@ def _decoders() -> dict[str, Callable[[bytes], None]]:
         from common.config import parse
         from common.errors import VenueDataError
         from common.scanner import from_gamma, from_kalshi
-        from services.executor import polymarket_wire
+        from common.wire_numbers import pips
+        from services.executor import polymarket_rest
         from services.executor.kalshi import KalshiExecution
         from services.executor.kalshi_user import KalshiUserChannel
         from services.executor.kalshi_wire import fill_from_wire, page_rows
@@ -162,9 +163,9 @@ venue_market = "{TICKER}"
         loop.run_until_complete(channel.recover(sink))  # trade rows
         for row in rows if isinstance(rows, list) else [rows]:  # open-order rows
             try:
-                order = polymarket_wire.open_order(row)
-                polymarket_wire.pips(order.price)
-                polymarket_wire.remaining(order)
+                order = polymarket_rest.open_order(row)
+                pips(order.price)
+                polymarket_rest.remaining(order)
             except VenueDataError:
                 pass
 

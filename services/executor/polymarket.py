@@ -1,6 +1,6 @@
 """Polymarket order entry over the real py_clob_client_v2.ClobClient.
 
-The SDK is blocking, so every call runs in the executor's ThreadPoolExecutor and the
+The SDK is blocking, so every call runs in a worker thread (polymarket_sdk.py) and the
 event loop never waits on the network. Tick size and neg-risk come from config and
 are passed on every order, so signing does no per-order lookups (the SDK's one-off
 /tick-size and /version reads are warmed at start). Prices and sizes become decimal
@@ -10,14 +10,12 @@ strings, then floats, only here.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
 from py_clob_client_v2.client import ClobClient
 from py_clob_client_v2.clob_types import (
     AssetType,
@@ -29,7 +27,6 @@ from py_clob_client_v2.clob_types import (
     TradeParams,
 )
 from py_clob_client_v2.exceptions import PolyApiException, PolyException
-from py_clob_client_v2.http_helpers import helpers as sdk_http
 from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG
 
 from common import metrics
@@ -38,7 +35,7 @@ from common.errors import ConfigError, VenueError
 from common.messages import MarketPosition, Venue
 from common.prices import price_to_str
 from common.venue_drops import drop
-from services.executor import polymarket_wire as wire
+from common.wire_numbers import WireError, counter
 from services.executor.adapter import (
     AmendReport,
     CancelOutcome,
@@ -51,33 +48,22 @@ from services.executor.adapter import (
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 from services.executor.pm_signer import OrderSigner
-from services.executor.polymarket_results import (
+from services.executor.polymarket_rest import (
     cancel_outcome,
     classify_post,
     error_text,
     is_definitive,
+    venue_order,
 )
+from services.executor.polymarket_sdk import SdkCalls, configure_sdk_http
 from services.executor.polymarket_user import Asset, Identity, UserChannel
-from services.executor.ratelimit import Prepaid, RetryAfterHook, TokenBucket, tag_retry_after
+from services.executor.ratelimit import Prepaid, TokenBucket
 
 __all__ = ["PolymarketExecution", "cancel_outcome", "classify_post", "error_text",
            "is_definitive"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 CANCEL_RETRIES = 3
-RETRY_AFTER = RetryAfterHook()
-"""Retry-After of the SDK's last 429 per worker thread (the SDK's exception drops headers)."""
-
-
-def _tagged(fn: Callable[..., T], *args: Any) -> T:
-    """Call `fn` in a worker thread; a venue error leaves with that thread's Retry-After."""
-    try:
-        return fn(*args)
-    except PolyException as exc:
-        tag_retry_after(exc, RETRY_AFTER)
-        raise
-
 
 class PolymarketExecution:
     """ExecutionAdapter for one Polymarket account."""
@@ -94,7 +80,7 @@ class PolymarketExecution:
     ) -> None:
         pm = cfg.venues.polymarket
         self._cfg = cfg
-        self._pool = pool
+        self._sdk = SdkCalls(pool)
         self._max_batch = pm.max_batch
         self._markets = list(markets)
         self._by_token: dict[str, MarketTokens] = {}
@@ -108,8 +94,7 @@ class PolymarketExecution:
                 self._options[token] = PartialCreateOrderOptions(
                     tick_size=tick, neg_risk=m.neg_risk  # type: ignore[arg-type]
                 )
-        sdk_http._http_client.timeout = httpx.Timeout(pm.request_timeout_ms / 1000)
-        RETRY_AFTER.install(sdk_http._http_client)
+        configure_sdk_http(pm.request_timeout_ms)
         self._client = ClobClient(
             pm.rest_url, chain_id=pm.chain_id, key=private_key,
             signature_type=pm.signature_type, funder=pm.funder or None,
@@ -124,7 +109,6 @@ class PolymarketExecution:
         self._prepaid = Prepaid(self._orders_bucket, urgent=True)  # a bucket of its own
         """Tokens reserve_placements took ahead for a market's next placements."""
         self._cancels_bucket = TokenBucket(pm.cancel_tokens_per_s, pm.cancel_burst)
-        self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
         self.journal: OrderJournal | None = None
 
     def set_journal(self, journal: OrderJournal) -> None:
@@ -146,42 +130,17 @@ class PolymarketExecution:
             self._client._ClobClient__tick_sizes[token] = tick  # type: ignore[attr-defined]
         self._markets = [market if m.market == market.market else m for m in self._markets]
 
-    async def _spend(self, bucket: TokenBucket, cost: float) -> None:
-        waited = await bucket.take(max(1, cost), urgent=True)
-        if waited:
-            metrics.RATE_LIMIT_WAITS.labels(venue=self.venue).inc()
-            metrics.RATE_LIMIT_WAIT_SECONDS.labels(venue=self.venue).inc(waited)
-
-    def _note_status(self, bucket: TokenBucket, exc: Exception | None) -> None:
-        if exc is not None and getattr(exc, "status_code", None) == 429:
-            self._limited.inc()
-            tag_retry_after(exc, RETRY_AFTER)  # no-op unless in the thread that saw the 429
-            log.warning("polymarket rate limited (429); backing off %.2fs",
-                        bucket.limited(getattr(exc, "retry_after_s", None)))
-        elif exc is None:
-            bucket.ok()
-
     @property
     def address(self) -> str:
         """The funder address orders are made for."""
         return str(self._client.builder.funder)
-
-    async def _call(self, endpoint: str, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        start = time.perf_counter()
-        try:
-            return await loop.run_in_executor(self._pool, functools.partial(_tagged, fn, *args))
-        finally:
-            metrics.VENUE_LATENCY.labels(venue=self.venue, endpoint=endpoint).observe(
-                time.perf_counter() - start
-            )
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Create or derive the API key, then warm the SDK's tick and version caches."""
         try:
-            creds = await self._call("auth", self._client.create_or_derive_api_key)
+            creds = await self._sdk.call("auth", self._client.create_or_derive_api_key)
         except PolyException as exc:
             raise VenueError(f"cannot get API credentials: {error_text(exc)}",
                              definitive=False) from exc
@@ -197,7 +156,7 @@ class PolymarketExecution:
                 size=max(m.min_size, 100),
             )
             try:  # signs a throwaway order: fills the SDK caches, sends no order
-                await self._call("warm", self._sign, probe)
+                await self._sdk.call("warm", self._sign, probe)
             except (PolyException, ValueError) as exc:
                 log.warning("cache warm-up failed for %s: %s", m.market, error_text(exc),
                             extra={"market": m.market})
@@ -251,7 +210,7 @@ class PolymarketExecution:
                     post_only=not exit_orders,
                 )
             except PolyException as exc:
-                self._note_status(self._orders_bucket, exc)
+                self._sdk.note_status(self._orders_bucket, exc)
                 reason = error_text(exc)
                 for (i, o), req in zip(signed, reqs):
                     results[i] = (
@@ -265,7 +224,7 @@ class PolymarketExecution:
                 def id_of(k: int) -> str:
                     return self.order_id_of(signed[k][1], reqs[k].token)
 
-                self._note_status(self._orders_bucket, None)
+                self._sdk.note_status(self._orders_bucket, None)
                 for (i, _), res in zip(signed, classify_post(reqs, resp, id_of)):
                     results[i] = res
         return [r for r in results if r is not None], wire_ns
@@ -273,8 +232,8 @@ class PolymarketExecution:
     async def _post_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
         owed = self._prepaid.owed(chunk[0].market, len(chunk))
         if owed > 0:
-            await self._spend(self._orders_bucket, owed)
-        return await self._call("post_orders", self._place_chunk, chunk)
+            await self._sdk.spend(self._orders_bucket, owed)
+        return await self._sdk.call("post_orders", self._place_chunk, chunk)
 
     async def place(self, orders: Sequence[DesiredOrder]) -> PlaceReport:
         """Sign and post in batches of at most max_batch, concurrently across workers."""
@@ -291,17 +250,17 @@ class PolymarketExecution:
                       ids: Sequence[str] = (), everything: bool = False) -> CancelOutcome:
         """One cancel request after its tokens; a 429 backs off and is retried."""
         for attempt in range(CANCEL_RETRIES):
-            await self._spend(self._cancels_bucket, len(ids) or 1)
+            await self._sdk.spend(self._cancels_bucket, len(ids) or 1)
             try:
-                resp = await self._call(endpoint, fn, *args)
+                resp = await self._sdk.call(endpoint, fn, *args)
             except PolyException as exc:
-                self._note_status(self._cancels_bucket, exc)
+                self._sdk.note_status(self._cancels_bucket, exc)
                 if getattr(exc, "status_code", None) == 429 and attempt + 1 < CANCEL_RETRIES:
                     continue
                 if is_definitive(exc):
                     return CancelOutcome(failed=tuple(ids), reason=error_text(exc))
                 return CancelOutcome(ambiguous=True, reason=error_text(exc))
-            self._note_status(self._cancels_bucket, None)
+            self._sdk.note_status(self._cancels_bucket, None)
             return cancel_outcome(resp, everything=everything)
         return CancelOutcome(ambiguous=True, reason="rate limited")
 
@@ -334,22 +293,15 @@ class PolymarketExecution:
     async def open_orders(self) -> list[VenueOrder]:
         """Every open order of the account, all pages; malformed rows are counted and skipped."""
         try:
-            rows = await self._call("open_orders", self._client.get_open_orders)
+            rows = await self._sdk.call("open_orders", self._client.get_open_orders)
         except PolyException as exc:
             raise VenueError(f"open orders: {error_text(exc)}",
                              definitive=is_definitive(exc)) from None
         out: list[VenueOrder] = []
         for row in rows or ():
             try:
-                oo = wire.open_order(row)
-                side = oo.side.upper()
-                if side not in ("BUY", "SELL"):
-                    raise wire.WireError("side", oo.side, "not BUY or SELL")
-                out.append(VenueOrder(
-                    order_id=oo.id, token=oo.asset_id, side=side,  # type: ignore[arg-type]
-                    price=wire.pips(oo.price), size=wire.remaining(oo), venue_market=oo.market,
-                ))
-            except wire.WireError as exc:
+                out.append(venue_order(row))
+            except WireError as exc:
                 metrics.VENUE_MESSAGES_DROPPED.labels(venue=self.venue, channel="rest").inc()
                 drop(self.venue, "rest", exc)
         return out
@@ -361,7 +313,7 @@ class PolymarketExecution:
         """
         for attempt in (1, 2):
             try:
-                resp = await self._call("heartbeat", self._client.post_heartbeat,
+                resp = await self._sdk.call("heartbeat", self._client.post_heartbeat,
                                         self._heartbeat_id)
             except PolyApiException as exc:
                 err = exc.error_msg
@@ -379,7 +331,7 @@ class PolymarketExecution:
     async def fetch_trades(self, after_s: int) -> list[Any]:
         """Our trades (REST rows, all pages) matched at or after `after_s` (unix s)."""
         try:
-            rows = await self._call("trades", self._client.get_trades,
+            rows = await self._sdk.call("trades", self._client.get_trades,
                                     TradeParams(after=max(0, after_s)))
         except PolyException as exc:
             raise VenueError(f"trades: {error_text(exc)}", definitive=is_definitive(exc)) from None
@@ -387,7 +339,7 @@ class PolymarketExecution:
             drop(self.venue, "rest", exc)
             raise VenueError(f"trades: malformed page ({exc!r:.80})", definitive=False) from None
         if not isinstance(rows, list):
-            drop(self.venue, "rest", wire.WireError("data", rows, "not a list"))
+            drop(self.venue, "rest", WireError("data", rows, "not a list"))
             raise VenueError("trades: the venue sent no list of trades", definitive=False)
         return rows
 
@@ -399,8 +351,8 @@ class PolymarketExecution:
             for token in (m.yes_token, m.no_token):
                 params = BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token)
                 try:
-                    resp = await self._call("balance", self._client.get_balance_allowance, params)
-                    held.append(wire.counter(resp.get("balance") or "0", "balance") // 10_000)
+                    resp = await self._sdk.call("balance", self._client.get_balance_allowance, params)
+                    held.append(counter(resp.get("balance") or "0", "balance") // 10_000)
                 except (PolyException, ValueError, AttributeError) as exc:
                     raise VenueError(f"positions of {m.market}: {exc}", definitive=False) from None
             out.append(MarketPosition(market=m.market, position_yes=held[0],

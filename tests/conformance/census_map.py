@@ -81,11 +81,11 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "polymarket.py", "PolymarketExecution.heartbeat", "resp"): "polymarket-rest:OrderHeartbeat",
     (EX + "polymarket.py", "PolymarketExecution.positions", "resp"):
         "polymarket-rest:BalanceAllowance",
-    (EX + "polymarket_results.py", "classify_post", "row"): "polymarket-rest:RawOrderResponse",
-    (EX + "polymarket_results.py", "cancel_outcome", "response"):
+    (EX + "polymarket_rest.py", "classify_post", "row"): "polymarket-rest:RawOrderResponse",
+    (EX + "polymarket_rest.py", "cancel_outcome", "response"):
         "polymarket-rest:CancelOrdersResponse",
-    (EX + "polymarket_wire.py", "OpenOrder", "struct"): "polymarket-rest:OpenOrder",
-    (EX + "polymarket_wire.py", "OpenOrdersPage", "struct"): "polymarket-rest:Page",
+    (EX + "polymarket_rest.py", "OpenOrder", "struct"): "polymarket-rest:OpenOrder",
+    (EX + "polymarket_rest.py", "OpenOrdersPage", "struct"): "polymarket-rest:Page",
     # --- Polymarket user channel (the trade Structs also decode REST /data/trades rows) -------
     (PM, "MakerOrder", "struct"): ("polymarket-user:maker_order", "polymarket-rest:MakerOrder"),
     (PM, "TradeMsg", "struct"): ("polymarket-user:trade", "polymarket-rest:ClobTrade"),

@@ -21,7 +21,8 @@ from common.config import parse
 from common.errors import VenueDataError
 from common.messages import Fill
 from common.scanner import from_gamma
-from services.executor import polymarket_wire as rest
+from common.wire_numbers import pips
+from services.executor import polymarket_rest as rest
 from services.executor.adapter import OrderUpdate
 from services.executor.polymarket_user import Identity, UserChannel
 from services.ingest.adapter import BookReplace, LevelChanges, TickChanged, TradeSeen
@@ -188,7 +189,7 @@ def test_rest_open_order_rows_raise_only_the_project_exception(row: Any) -> None
     def read() -> tuple[int, int] | None:
         try:
             order = rest.open_order(json.loads(json.dumps(row)))
-            return rest.pips(order.price), rest.remaining(order)
+            return pips(order.price), rest.remaining(order)
         except VenueDataError:
             return None
 

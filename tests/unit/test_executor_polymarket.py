@@ -10,7 +10,8 @@ import pytest
 from py_clob_client_v2.exceptions import PolyApiException
 
 from common.venues.polymarket import OrderMsg, TradeMsg, decode_user_frame
-from services.executor import polymarket_wire as wire
+from common.wire_numbers import WireError, pips
+from services.executor import polymarket_rest as wire
 from services.executor.adapter import InFlight, Placed, Rejected
 from services.executor.orders import DesiredOrder, LiveOrder, MarketTokens, VenueOrder
 from services.executor.polymarket import cancel_outcome, classify_post, is_definitive
@@ -133,11 +134,11 @@ def test_malformed_user_frames_are_counted(frame: str) -> None:
 def test_open_orders_page_rows() -> None:
     page = json.loads(load("http_open_orders_page.json"))
     rows = [wire.open_order(r) for r in page["data"]]
-    assert [(r.id[:6], wire.pips(r.price), wire.remaining(r)) for r in rows] == [
+    assert [(r.id[:6], pips(r.price), wire.remaining(r)) for r in rows] == [
         ("0xaaaa", 6000, 20000), ("0xbbbb", 4000, 10000)]
     assert wire.remaining(wire.open_order(json.loads(load("http_open_order.json")))) == 7500
     assert wire.remaining(wire.open_order(json.loads(load("http_open_order_sell_fok.json")))) == 0
-    with pytest.raises(wire.WireError):
+    with pytest.raises(WireError):
         wire.open_order({"id": "x"})
 
 

@@ -1,13 +1,26 @@
-"""Reading Polymarket's answers: definitive or ambiguous, per order and per cancel."""
+"""Reading Polymarket's REST answers: post and cancel outcomes (definitive or ambiguous)
+and open-order rows.
+
+Number conversions are the shared ones in common/wire_numbers.py.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import msgspec
+from msgspec import Struct
 from py_clob_client_v2.exceptions import PolyApiException
 
+from common.venue_drops import field_of
+from common.wire_numbers import Num, WireError, centi, pips
 from services.executor.adapter import CancelOutcome, InFlight, Placed, PlaceResult, Rejected
-from services.executor.orders import DesiredOrder
+from services.executor.orders import DesiredOrder, VenueOrder
+
+__all__ = ["LIVE_STATUSES", "OpenOrder", "OpenOrdersPage", "cancel_outcome", "classify_post",
+           "error_text", "is_definitive", "open_order", "remaining", "venue_order"]
+
+LIVE_STATUSES = frozenset({"", "LIVE", "ORDER_STATUS_LIVE", "DELAYED", "ORDER_STATUS_DELAYED"})
 
 
 def is_definitive(exc: Exception) -> bool:
@@ -58,3 +71,50 @@ def cancel_outcome(response: object, *, everything: bool = False) -> CancelOutco
     if isinstance(not_canceled, dict):
         gone.extend(str(i) for i in not_canceled)
     return CancelOutcome(gone=tuple(gone), everything=everything)
+
+
+class OpenOrder(Struct):
+    """A row of GET /data/orders (OpenOrder)."""
+
+    id: str
+    asset_id: str
+    side: str
+    price: Num
+    original_size: Num
+    size_matched: Num = None
+    status: str | None = None
+    market: str = ""
+
+
+class OpenOrdersPage(Struct):
+    data: list[OpenOrder]
+    next_cursor: str | None = None
+
+
+def open_order(raw: object) -> OpenOrder:
+    """Convert one REST row; raise WireError if it is malformed."""
+    try:
+        return msgspec.convert(raw, OpenOrder, strict=False)
+    except msgspec.ValidationError as exc:
+        raise WireError(field_of(exc), raw, str(exc)) from exc
+
+
+def remaining(order: OpenOrder) -> int:
+    """Unfilled size in centi-contracts; 0 for orders no longer live."""
+    if (order.status or "").upper() not in LIVE_STATUSES:
+        return 0
+    matched = (centi(order.size_matched, "size_matched")
+               if order.size_matched not in (None, "") else 0)
+    return max(0, centi(order.original_size, "original_size") - matched)
+
+
+def venue_order(raw: object) -> VenueOrder:
+    """One open-order row as our VenueOrder; raise WireError if it is malformed."""
+    oo = open_order(raw)
+    side = oo.side.upper()
+    if side not in ("BUY", "SELL"):
+        raise WireError("side", oo.side, "not BUY or SELL")
+    return VenueOrder(
+        order_id=oo.id, token=oo.asset_id, side=side,  # type: ignore[arg-type]
+        price=pips(oo.price), size=remaining(oo), venue_market=oo.market,
+    )
