@@ -9,77 +9,52 @@ risk's job (it sends exit orders through ApprovedIntent.exit_bids/exit_asks).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from common import metrics
-from common.errors import AuthError, StorageError
+from common.auth import Verifier
+from common.errors import AuthError
 from common.messages import Ack, Flatten, Kill, Pause, Reset
-
-if TYPE_CHECKING:
-    from services.executor.process import ExecutorActor
+from services.executor.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
 
-async def handle_control(actor: ExecutorActor, frame: bytes) -> Ack:
+async def handle_control(frame: bytes, *, verifier: Verifier,
+                         sequencer: Sequencer) -> Ack:
     """Authenticate and apply one control frame; return the Ack to send back."""
-    name = actor.name
+    name, state = sequencer.name, sequencer.state
     try:
-        msg = actor.verifier.open(frame)
+        msg = verifier.open(frame)
     except AuthError as exc:
         metrics.CONTROL_REJECTED.labels(process=name, reason=str(exc)).inc()
         return Ack(receiver=name, nonce="", ok=False, detail=str(exc))
     match msg:
         case Kill():
-            if msg.venue and msg.venue != actor.venue:
+            if msg.venue and msg.venue != sequencer.venue:
                 return Ack(receiver=name, nonce=msg.nonce, ok=True, detail="other venue")
-            if msg.market and msg.market not in actor.markets:
+            if msg.market and msg.market not in state.markets:
                 return Ack(receiver=name, nonce=msg.nonce, ok=True, detail="no such market")
             log.warning("kill: %s", msg.reason, extra={"market": msg.market, "order_id": ""})
-            if msg.market:
-                actor.killed_markets.add(msg.market)
-                actor.drop_pending(msg.market)
-            else:
-                actor.kill_all = True
-                actor.drop_pending(None)
+            state.latch_kill(msg.market or None)
             metrics.KILL_ACTIVE.labels(process=name).set(1)
-            outcome = await actor.cancel_scope(msg.market or None, "kill")
+            outcome = await sequencer.cancel_scope(msg.market or None, "kill")
             ok = not (outcome.ambiguous or outcome.failed)
             return Ack(receiver=name, nonce=msg.nonce, ok=ok, detail=outcome.reason)
         case Reset():
-            actor.kill_all = False
-            actor.killed_markets.clear()
+            state.reset_kill()
             metrics.KILL_ACTIVE.labels(process=name).set(0)
             return Ack(receiver=name, nonce=msg.nonce, ok=True)
         case Pause():
             return Ack(receiver=name, nonce=msg.nonce, ok=True, detail="risk pauses")
         case Flatten():
-            if msg.market and msg.market not in actor.markets:
+            if msg.market and msg.market not in state.markets:
                 return Ack(receiver=name, nonce=msg.nonce, ok=True, detail="no such market")
             log.warning("flatten: cancelling %s", msg.market or "every market",
                         extra={"market": msg.market, "order_id": ""})
-            actor.drop_pending(msg.market or None)
-            outcome = await actor.cancel_scope(msg.market or None, "flatten")
+            state.drop_pending(msg.market or None)
+            outcome = await sequencer.cancel_scope(msg.market or None, "flatten")
             ok = not (outcome.ambiguous or outcome.failed)
             return Ack(receiver=name, nonce=msg.nonce, ok=ok,
                        detail=outcome.reason or "orders cancelled; risk works the exit")
     return Ack(receiver=name, nonce="", ok=False, detail="unsupported")
-
-
-def storage_fault(actor: ExecutorActor, exc: StorageError) -> None:
-    """A journal write failed (disk full, I/O error): latch the kill switch, drop what is
-    pending and cancel everything in the background, so the caller (a fill handler, a
-    worker, reconciliation) carries on and the process stays up and answering. Released by
-    `pmm reset`; a write that fails again latches it again."""
-    if actor.kill_all:
-        return
-    log.error("%s: kill switch latched, every order cancelled. Free disk space or repair "
-              "%s, then run `pmm reset`", exc, actor.journal.path,
-              extra={"market": "", "order_id": ""})
-    actor.kill_all = True
-    actor.drop_pending(None)
-    metrics.KILL_ACTIVE.labels(process=actor.name).set(1)
-    actor.fault_cancel = asyncio.create_task(actor.cancel_scope(None, "storage_fault"),
-                                             name="storage_fault")

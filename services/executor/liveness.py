@@ -2,75 +2,74 @@
 
 Risk publishes heartbeats; silence past `[executor] risk_timeout_ms` cancels every
 order at the venue and refuses ladders. When heartbeats return, ladders stay refused
-until a reconciliation with the venue has succeeded (recovery.resume).
+until a reconciliation with the venue has succeeded. A heartbeat from a new risk
+instance (risk restarted within the timeout) is treated like a timeout: the old gate's
+orders are cancelled, and ladders are taken again only from the new gate once reconciled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from common import bus
 from common.errors import VenueError
-from common.messages import Heartbeat, ReplayRequest
-from services.executor import recovery
-
-if TYPE_CHECKING:
-    from services.executor.process import ExecutorActor
-
-    _Base = ExecutorActor
-else:
-    _Base = object
+from common.messages import Heartbeat
+from services.executor.recovery import reconcile_until_done
+from services.executor.replay import RiskLink
+from services.executor.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
 
-class LivenessMixin(_Base):
-    """Risk-heartbeat handling of ExecutorActor."""
+class RiskWatch:
+    """Risk's heartbeats as the executor's state sees them (`ExecutorState.risk_ok`,
+    `deadman_done`, `risk_instance`), and the cancels and resumes they cause."""
 
-    # --- risk liveness -----------------------------------------------------------------------
+    def __init__(self, *, sequencer: Sequencer, risk_link: RiskLink, timeout_ms: int,
+                 clock_ns: Callable[[], int], wall_ns: Callable[[], int]) -> None:
+        self._sequencer = sequencer
+        self._state = sequencer.state
+        self._risk_link = risk_link
+        self._timeout_ms = timeout_ms
+        self._clock_ns = clock_ns
+        self._wall_ns = wall_ns
+        self._last_ns = clock_ns()
+        self.resuming: asyncio.Task[None] | None = None
+        """The reconcile-then-resume (or cancel-then-resume) under way, if any."""
 
-    async def _state_loop(self) -> None:
-        while True:
-            payload = bus.payload_of(await self._state.recv_multipart())
-            msg = self._state_codec.decode(payload) if payload is not None else None
-            if isinstance(msg, Heartbeat) and msg.role == "risk":
-                self.on_risk_heartbeat(msg)
-            elif isinstance(msg, ReplayRequest) and msg.venue == self.venue:
-                self.risk_link.request(msg.since_ns - self._cfg.executor.fill_replay_margin_ms
-                                       * 1_000_000, f"risk saw {msg.reason}")
-
-    def on_risk_heartbeat(self, hb: Heartbeat | None = None) -> None:
+    def on_heartbeat(self, hb: Heartbeat | None = None) -> None:
         """Note risk is alive; after the dead man's switch, re-arm only once reconciled.
         A first heartbeat, a restart or a return after silence replays fills (replay.py)."""
+        state = self._state
         now = self._clock_ns()
         if hb is not None:
-            self.risk_link.on_heartbeat(hb.seq, self._wall_ns(), now - self._last_risk_ns)
-            if hb.instance and hb.instance != self.risk_instance:
-                if self.risk_instance:
-                    self.on_new_gate(hb.instance)
-                self.risk_instance = hb.instance
-        self._last_risk_ns = now
-        if self.risk_ok:
+            self._risk_link.on_heartbeat(hb.seq, self._wall_ns(), now - self._last_ns)
+            if hb.instance and hb.instance != state.risk_instance:
+                if state.risk_instance:
+                    self._on_new_gate(hb.instance)
+                state.risk_instance = hb.instance
+        self._last_ns = now
+        if state.risk_ok:
             return
-        if not self.deadman_done:
+        if not state.deadman_done:
             log.info("risk heartbeats received")
-            self.risk_ok = True
+            state.risk_ok = True
         elif self.resuming is None:
             log.info("risk heartbeats resumed: reconciling before quoting again")
-            self.resuming = asyncio.create_task(recovery.resume(self), name="resume")
+            self.resuming = asyncio.create_task(self._resume(), name="resume")
 
-    def on_new_gate(self, instance: str) -> None:
+    def _on_new_gate(self, instance: str) -> None:
         """Risk restarted (a new instance id) before its silence tripped the dead man's switch:
         the orders the old gate approved are nobody's now. Cancel everything, then reconcile
         and take ladders only from the new gate, as after a timeout."""
+        state = self._state
         log.warning("risk restarted (instance %s -> %s): cancelling everything until "
-                    "reconciled with the new gate", self.risk_instance, instance)
-        self._count("risk", "new_instance")
-        self.risk_ok = False
-        self.deadman_done = True  # only a completed resume re-arms
-        self.drop_pending(None)
+                    "reconciled with the new gate", state.risk_instance, instance)
+        self._sequencer.count("risk", "new_instance")
+        state.risk_ok = False
+        state.deadman_done = True  # only a completed resume re-arms
+        state.drop_pending(None)
         if self.resuming is None:
             self.resuming = asyncio.create_task(self._replace_gate(), name="replace_gate")
 
@@ -79,7 +78,7 @@ class LivenessMixin(_Base):
         try:
             while True:
                 try:
-                    outcome = await self.cancel_scope(None, "risk_restart")
+                    outcome = await self._sequencer.cancel_scope(None, "risk_restart")
                     if not (outcome.ambiguous or outcome.failed):
                         break
                 except VenueError as exc:
@@ -88,24 +87,36 @@ class LivenessMixin(_Base):
         except BaseException:
             self.resuming = None
             raise
-        await recovery.resume(self)
+        await self._resume()
 
-    async def _watchdog_loop(self) -> None:
-        timeout_ns = self._cfg.executor.risk_timeout_ms * 1_000_000
-        period = min(self._cfg.executor.risk_timeout_ms / 4000, 0.05)
+    async def _resume(self) -> None:
+        """Risk is back after the dead man's switch: reconcile, then accept ladders again."""
+        try:
+            if await reconcile_until_done(self._sequencer):
+                self._state.risk_ok = True
+                self._state.deadman_done = False
+                log.info("risk heartbeats resumed and the venue is reconciled: quoting resumes")
+        finally:
+            self.resuming = None
+
+    async def watchdog(self) -> None:
+        """Cancel everything once risk has been silent past the timeout (retried each second
+        until the venue confirms)."""
+        state = self._state
+        timeout_ns = self._timeout_ms * 1_000_000
+        period = min(self._timeout_ms / 4000, 0.05)
         retry_ns = 0
         while True:
             await asyncio.sleep(period)
             now = self._clock_ns()
-            if now - self._last_risk_ns <= timeout_ns:
+            if now - self._last_ns <= timeout_ns:
                 continue
-            if self.risk_ok or (not self.deadman_done and now >= retry_ns):
-                if self.risk_ok:
+            if state.risk_ok or (not state.deadman_done and now >= retry_ns):
+                if state.risk_ok:
                     log.warning("no risk heartbeat for %d ms: cancelling everything",
-                                self._cfg.executor.risk_timeout_ms)
-                self.risk_ok = False
-                self.drop_pending(None)
-                outcome = await self.cancel_scope(None, "risk_timeout")
-                self.deadman_done = not (outcome.ambiguous or outcome.failed)
+                                self._timeout_ms)
+                state.risk_ok = False
+                state.drop_pending(None)
+                outcome = await self._sequencer.cancel_scope(None, "risk_timeout")
+                state.deadman_done = not (outcome.ambiguous or outcome.failed)
                 retry_ns = now + 1_000_000_000
-

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from common import topics
 from common.config import Config
 from common.errors import StorageError, VenueError
 from common.messages import VenuePositions
-from services.executor import control
+from services.executor.adapter import ExecutionAdapter
+from services.executor.events import EventPublisher
 from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
-
-if TYPE_CHECKING:
-    from services.executor.process import ExecutorActor
+from services.executor.state import ExecutorState
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +40,28 @@ PERSIST_EVERY_NS = 1_000_000_000
 
 
 class RiskLink:
-    """Risk's incarnations as seen through its heartbeats, and the replays they trigger."""
+    """Risk's incarnations as seen through its heartbeats, and the replays they trigger.
 
-    def __init__(self, actor: ExecutorActor, cfg: Config, *, start_ns: int) -> None:
-        self._actor = actor
+    A replay publishes, through `publisher`, the fills in `fill_journal` since the horizon,
+    then calls `publish_positions`; it waits for `startup_done` (startup reconciliation).
+    """
+
+    def __init__(self, cfg: Config, *, fill_journal: FillJournal, publisher: EventPublisher,
+                 publish_positions: Callable[[], Awaitable[None]], startup_done: asyncio.Event,
+                 on_storage_fault: Callable[[StorageError], None], wall_ns: Callable[[], int],
+                 start_ns: int) -> None:
+        self._fill_journal = fill_journal
+        self._publisher = publisher
+        self._publish_positions = publish_positions
+        self._startup_done = startup_done
+        self._on_storage_fault = on_storage_fault
+        self._wall_ns = wall_ns
         self._start_ns = start_ns
         self._margin_ns = cfg.executor.fill_replay_margin_ms * 1_000_000
         self._timeout_ns = cfg.executor.risk_timeout_ms * 1_000_000
         self._settle_s = min(max(cfg.risk.heartbeat_interval_ms / 1000, 0.05), 1.0)
         self.seq: int | None = None
-        self.seen_ns = actor.fill_journal.risk_seen_ns()
+        self.seen_ns = fill_journal.risk_seen_ns()
         """Wall time risk was last heard (across executor restarts); 0 if never."""
         self._persisted_ns = self.seen_ns
         self._pending: int | None = None
@@ -74,14 +85,14 @@ class RiskLink:
         if wall_ns - self._persisted_ns >= PERSIST_EVERY_NS:
             self._persisted_ns = wall_ns
             try:
-                self._actor.fill_journal.note_risk_seen(wall_ns)
+                self._fill_journal.note_risk_seen(wall_ns)
             except StorageError as exc:
-                control.storage_fault(self._actor, exc)
+                self._on_storage_fault(exc)
 
     def request(self, since_ns: int, reason: str) -> None:
         """Schedule a replay of fills journaled since `since_ns` (merged with a pending one)."""
         log.info("%s: replaying fills journaled in the last %.1f s", reason,
-                 (self._actor.wall_ns() - since_ns) / 1e9)
+                 (self._wall_ns() - since_ns) / 1e9)
         self._pending = since_ns if self._pending is None else min(self._pending, since_ns)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="replay")
@@ -92,19 +103,18 @@ class RiskLink:
 
     async def _run(self) -> None:
         while self._pending is not None:
-            await self._actor.startup_done.wait()
+            await self._startup_done.wait()
             await asyncio.sleep(self._settle_s)
             since, self._pending = self._pending, None
             await self._replay(since)
 
     async def _replay(self, since_ns: int) -> None:
-        actor = self._actor
-        items = actor.fill_journal.since(since_ns)
+        items = self._fill_journal.since(since_ns)
         for msg in items:
-            await actor.publish(topics.events(actor.venue, msg.market), msg)
+            await self._publisher.publish(topics.events(self._publisher.venue, msg.market), msg)
         self.replays += 1
         self.replayed_fills += len(items)
-        await publish_positions(actor)
+        await self._publish_positions()
         log.info("re-published %d journaled fill(s)/reversal(s) and the venue's positions",
                  len(items))
 
@@ -118,9 +128,10 @@ def resume_horizon_s(fills: FillJournal, orders: OrderJournal) -> int | None:
     return oldest_order_ns // 1_000_000_000 if oldest_order_ns else None
 
 
-async def publish_positions(actor: ExecutorActor) -> None:
+async def publish_positions(adapter: ExecutionAdapter, publisher: EventPublisher,
+                            state: ExecutorState, wall_ns: Callable[[], int]) -> None:
     """Read the venue's positions and publish them to risk as one VenuePositions."""
-    positions = getattr(actor.adapter, "positions", None)
+    positions = getattr(adapter, "positions", None)
     held = ()
     if positions is not None:
         try:
@@ -128,7 +139,8 @@ async def publish_positions(actor: ExecutorActor) -> None:
         except VenueError as exc:
             log.warning("venue positions unavailable (%s); risk gets none this time", exc)
             return
-    await actor.publish(topics.events(actor.venue, ""), VenuePositions(
-        venue=actor.venue, ts_ns=actor.wall_ns(), positions=held,
-        gross=actor.venue != "kalshi", open_orders_adopted=actor.startup_adopted,
-        open_orders_cancelled=actor.startup_cancelled))
+    venue = state.venue
+    await publisher.publish(topics.events(venue, ""), VenuePositions(
+        venue=venue, ts_ns=wall_ns(), positions=held, gross=venue != "kalshi",
+        open_orders_adopted=state.startup_adopted,
+        open_orders_cancelled=state.startup_cancelled))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from common.messages import Level
+from common.messages import ExecutorReport, Level, Venue
 from common.prices import complement
 from services.executor.orders import LiveOrder, MarketTokens
 
@@ -34,3 +34,19 @@ def ladder_of(
         tuple(Level(price=p, size=s) for p, s in sorted(asks.items())),
         count,
     )
+
+
+def market_reports(venue: Venue, markets: Mapping[str, MarketTokens],
+                   live: Iterable[LiveOrder], ts_ns: int) -> list[ExecutorReport]:
+    """One ExecutorReport per configured market: our resting ladder there (`ladder_of`)."""
+    by_market: dict[str, list[LiveOrder]] = {m: [] for m in markets}
+    for o in live:
+        by_market.setdefault(o.market, []).append(o)
+    out = []
+    for m, tokens in markets.items():
+        bids, asks, count = ladder_of(tokens, by_market[m])
+        out.append(ExecutorReport(
+            venue=venue, market=m, ts_ns=ts_ns, open_orders=count,
+            best_bid=bids[0].price if bids else 0, best_ask=asks[0].price if asks else 0,
+            bids=bids, asks=asks))
+    return out

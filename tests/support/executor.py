@@ -124,10 +124,11 @@ def intent(market: str, bids: list[tuple[int, int]], asks: list[tuple[int, int]]
 @contextmanager
 def ready_actor(directory: Path, venue: FakeVenue) -> Iterator[ExecutorActor]:
     """An actor on `venue` that takes ladders at once (risk seen, venue reconciled), no loops
-    running: a test drives `apply_intent` itself. Its sockets and journals close after."""
+    running: a test drives `actor.sequencer.apply_intent` itself. Its sockets and journals
+    close after."""
     cfg = config(directory)
     actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
-    actor.risk_ok = actor.reconciled = True
+    actor.state.risk_ok = actor.state.reconciled = True
     try:
         yield actor
     finally:

@@ -78,7 +78,7 @@ async def _scenario(cfg: Config) -> None:
         await asyncio.sleep(0.1)
         assert venue.count("place") == 0
         tasks.append(asyncio.create_task(risk()))
-        await eventually_async(lambda: actor.risk_ok)
+        await eventually_async(lambda: actor.state.risk_ok)
 
         ladder = intent("m1", [(4800, 1000), (4700, 1000)], [(5200, 1000)])
         await send(ladder)
@@ -103,12 +103,12 @@ async def _scenario(cfg: Config) -> None:
         ack = await control(Kill(sender="t", nonce=auth.new_nonce(), ts_ns=time.time_ns(),
                                  reason="test"))
         assert ack.ok and ack.receiver == "executor-polymarket"
-        assert venue.calls[-1] == ("cancel_all", None) and actor.ledger.live == {}
+        assert venue.calls[-1] == ("cancel_all", None) and actor.state.ledger.live == {}
         await send(intent("m2", [(4000, 1000)], []))
         await asyncio.sleep(0.1)
         assert venue.count("place") == 2
         bad = await control(Reset(sender="t", nonce="n1", ts_ns=time.time_ns()), b"x" * 16)
-        assert not bad.ok and rejected._value.get() >= 1 and actor.kill_all
+        assert not bad.ok and rejected._value.get() >= 1 and actor.state.kill_all
         assert (await control(Reset(sender="t", nonce=auth.new_nonce(),
                                     ts_ns=time.time_ns()))).ok
         await send(intent("m2", [(4000, 1000)], []))
@@ -121,23 +121,23 @@ async def _scenario(cfg: Config) -> None:
         risk_alive.clear()  # dead man's switch
         n_cancel_all = venue.count("cancel_all")
         await eventually_async(lambda: venue.count("cancel_all") == n_cancel_all + 1, 3)
-        assert not actor.risk_ok
+        assert not actor.state.risk_ok
         await send(intent("m2", [(4100, 1000)], []))
         await asyncio.sleep(0.1)
         assert venue.count("place") == 3
         risk_alive.set()
-        await eventually_async(lambda: actor.risk_ok)
+        await eventually_async(lambda: actor.state.risk_ok)
         await send(intent("m2", [(4100, 1000)], []))
         await eventually_async(lambda: venue.count("place") == 4)
 
         fill = Fill(venue="polymarket", market="m2", trade_id="t1", order_id="x", outcome="YES",
                     side="BUY", price=4100, size=100, fee=0, ts_venue_ms=1, ts_recv_ns=1)
-        await actor.on_fill(fill)
-        await actor.on_fill(fill)
+        await actor.sink.on_fill(fill)
+        await actor.sink.on_fill(fill)
         await eventually_async(lambda: any(isinstance(m, Fill) for m in got))
         await asyncio.sleep(0.05)
         assert sum(isinstance(m, Fill) for m in got) == 1
-        assert venue.heartbeats >= 1 and actor.recv_to_wire_ns
+        assert venue.heartbeats >= 1 and actor.sequencer.recv_to_wire_ns
     finally:
         stop.set()
         await asyncio.wait_for(run, 10)
@@ -171,15 +171,15 @@ def test_a_cancel_issued_while_placements_are_on_the_wire_supersedes_them(tmp_pa
         venue = GatedVenue()
         with ready_actor(tmp_path / market, venue) as actor:
             applying = asyncio.create_task(
-                actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0))
+                actor.sequencer.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0))
             await asyncio.wait_for(venue.on_wire.wait(), 5)
-            await actor._cancel_market_cmd(market, "kill: test")  # reaches the venue first
+            await actor.sequencer.cancel_market_cmd(market, "kill: test")  # reaches the venue first
             assert venue.open == {}
             venue.release.set()
             await asyncio.wait_for(applying, 5)
             assert venue.open == {}, "a placement that was on the wire during the cancel rests"
             assert venue.calls[-1][0] == "cancel" and len(venue.calls[-1][1]) == 2  # type: ignore[arg-type]
-            assert actor.ledger.in_market("m1") == []
+            assert actor.state.ledger.in_market("m1") == []
 
     asyncio.run(scenario(""))
     asyncio.run(scenario("m1"))
@@ -194,21 +194,21 @@ def test_a_requote_waits_for_the_budget_before_cancelling_and_takes_the_newest_l
     async def scenario() -> None:
         venue = FakeVenue()
         with ready_actor(tmp_path, venue) as actor:
-            await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
+            await actor.sequencer.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
             assert len(venue.open) == 2
             venue.budget_wait_s = 0.05
             applying = asyncio.create_task(
-                actor.apply_intent(intent("m1", [(4700, 1000)], [(5100, 1000)], seq=2), 0))
+                actor.sequencer.apply_intent(intent("m1", [(4700, 1000)], [(5100, 1000)], seq=2), 0))
             await asyncio.sleep(0.2)
             assert venue.count("cancel") == 0 and len(venue.open) == 2, \
                 "cancelled the live ladder before its replacement was affordable"
-            actor._pending["m1"] = (intent("m1", [(4600, 1000)], [(5000, 1000)], seq=3), 0)
+            actor.state.pending["m1"] = (intent("m1", [(4600, 1000)], [(5000, 1000)], seq=3), 0)
             venue.budget_wait_s = 0.0
             await asyncio.wait_for(applying, 5)
             assert sorted(o.price for o in venue.open.values()) == [4600, 5000]
             assert [c[0] for c in venue.calls[-2:]] == ["cancel", "place"]
             venue.budget_wait_s = 10.0
-            await asyncio.wait_for(actor.apply_intent(intent("m1", [], [], seq=4), 0), 1)
+            await asyncio.wait_for(actor.sequencer.apply_intent(intent("m1", [], [], seq=4), 0), 1)
             assert venue.open == {}, "a pull waited for the placement budget"
 
     asyncio.run(scenario())
@@ -259,19 +259,19 @@ def test_a_requote_moves_orders_in_place_without_ever_crossing_ourselves(tmp_pat
     async def scenario() -> None:
         venue = AmendingVenue()
         with ready_actor(tmp_path, venue) as actor:
-            await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
+            await actor.sequencer.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
             ids = set(venue.open)
             for step, (bid, ask) in enumerate([(5400, 5800), (4000, 4400), (4100, 4600)]):
-                await actor.apply_intent(intent("m1", [(bid, 1000)], [(ask, 1000)], seq=2 + step), 0)
+                await actor.sequencer.apply_intent(intent("m1", [(bid, 1000)], [(ask, 1000)], seq=2 + step), 0)
                 assert set(venue.open) == ids, "a requote replaced orders instead of amending"
                 assert sorted(o.price for o in venue.open.values()) == sorted([bid, 10_000 - ask])
             assert venue.crossed == 0, "our own orders crossed between two amends"
             assert venue.count("cancel") == 0 and venue.count("place") == 1
             yes_id = next(o.order_id for o in venue.open.values() if o.token == "Y1")
             venue.refuse.add(yes_id)
-            await actor.apply_intent(intent("m1", [(4300, 1000)], [(4700, 1000)], seq=9), 0)
+            await actor.sequencer.apply_intent(intent("m1", [(4300, 1000)], [(4700, 1000)], seq=9), 0)
             assert yes_id not in venue.open, "an order whose amend failed still rests"
-            assert yes_id not in {o.order_id for o in actor.ledger.in_market("m1")}
+            assert yes_id not in {o.order_id for o in actor.state.ledger.in_market("m1")}
 
     asyncio.run(scenario())
 
@@ -292,8 +292,8 @@ def test_a_level_whose_cancel_failed_is_never_doubled(tmp_path: Path) -> None:
     async def scenario() -> None:
         venue = RefusingCancelVenue()
         with ready_actor(tmp_path, venue) as actor:
-            await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
-            await actor.apply_intent(intent("m1", [(4800, 500)], [(5300, 1000)], seq=2), 0)
+            await actor.sequencer.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
+            await actor.sequencer.apply_intent(intent("m1", [(4800, 500)], [(5300, 1000)], seq=2), 0)
             levels = [(o.token, o.price) for o in venue.open.values()]
             assert len(levels) == len(set(levels)), f"a level rests twice: {levels}"
             assert ("Y1", 4800) in levels and ("N1", 4700) in levels
@@ -314,8 +314,8 @@ def test_a_restarted_risk_is_a_new_gate_its_predecessors_orders_are_pulled(tmp_p
     async def scenario() -> None:
         venue = FakeVenue()
         with ready_actor(tmp_path, venue) as actor:
-            actor.on_risk_heartbeat(hb("gate-a", 1))
-            await actor.apply_intent(
+            actor.risk_watch.on_heartbeat(hb("gate-a", 1))
+            await actor.sequencer.apply_intent(
                 intent("m1", [(4800, 1000)], [(5200, 1000)], risk_instance="gate-a"), 0)
             assert len(venue.open) == 2
             new_instance = metrics.ORDERS.labels(
@@ -324,20 +324,20 @@ def test_a_restarted_risk_is_a_new_gate_its_predecessors_orders_are_pulled(tmp_p
                 venue="polymarket", action="intent", outcome="stale_risk_instance")
             n_new, n_stale = new_instance._value.get(), stale._value.get()
 
-            actor.on_risk_heartbeat(hb("gate-a", 2))  # the same gate: nothing happens
-            assert actor.risk_ok and venue.count("cancel_all") == 0
+            actor.risk_watch.on_heartbeat(hb("gate-a", 2))  # the same gate: nothing happens
+            assert actor.state.risk_ok and venue.count("cancel_all") == 0
 
-            actor.on_risk_heartbeat(hb("gate-b", 1))  # restarted within the timeout
-            assert new_instance._value.get() == n_new + 1 and not actor.risk_ok
+            actor.risk_watch.on_heartbeat(hb("gate-b", 1))  # restarted within the timeout
+            assert new_instance._value.get() == n_new + 1 and not actor.state.risk_ok
             await eventually_async(lambda: venue.count("cancel_all") == 1)
             assert venue.open == {}
-            await eventually_async(lambda: actor.risk_ok)
+            await eventually_async(lambda: actor.state.risk_ok)
 
             await actor.on_command(
                 intent("m1", [(4700, 1000)], [], risk_instance="gate-a"), 0)
-            assert stale._value.get() == n_stale + 1 and "m1" not in actor.pending
+            assert stale._value.get() == n_stale + 1 and "m1" not in actor.state.pending
             await actor.on_command(
                 intent("m1", [(4700, 1000)], [], risk_instance="gate-b"), 0)
-            assert "m1" in actor.pending
+            assert "m1" in actor.state.pending
 
     asyncio.run(scenario())

@@ -69,8 +69,8 @@ def test_the_actor_refuses_an_approval_over_its_caps_whatever_risk_said(tmp_path
                                             outcome="over_hard_cap")
             before = refused._value.get()
             await actor.on_command(intent("m1", [(9999, 10**12)], []), 0)
-            assert refused._value.get() == before + 1 and "m1" not in actor.pending
+            assert refused._value.get() == before + 1 and "m1" not in actor.state.pending
             await actor.on_command(intent("m1", [(4800, 1000)], []), 0)
-            assert "m1" in actor.pending
+            assert "m1" in actor.state.pending
 
     asyncio.run(scenario())

@@ -117,10 +117,10 @@ async def _scenario(cfg: Config) -> None:
         assert pos.positions == (MarketPosition("m1", 500, 0, 500),)
         assert (pos.open_orders_adopted, pos.open_orders_cancelled) == (1, 1)
         assert ("cancel", ["foreign-1"]) in venue.calls and set(venue.open) == {"ours-1"}
-        assert set(actor.ledger.live) == {"ours-1"}
+        assert set(actor.state.ledger.live) == {"ours-1"}
 
         # the adopted order already is the ladder: nothing is placed twice
-        await eventually_async(lambda: actor.risk_ok and actor.reconciled)
+        await eventually_async(lambda: actor.state.risk_ok and actor.state.reconciled)
         await send(intent("m1", [(4800, 1000)]))
         await send(intent("m1", [(4800, 1000)], seq=2))
         await asyncio.sleep(0.2)
@@ -134,26 +134,26 @@ async def _scenario(cfg: Config) -> None:
         assert venue.count("place") == 1
         (exit_order,) = venue.placed
         assert (exit_order.tif, exit_order.token, exit_order.price) == ("FAK", "Y1", 5300)
-        assert set(actor.ledger.live) == {"ours-1"}
+        assert set(actor.state.ledger.live) == {"ours-1"}
 
         # flatten: cancel everything in scope, then acknowledge
         await dealer.send(auth.seal(Flatten(sender="t", nonce=auth.new_nonce(),
                                             ts_ns=time.time_ns(), market="m1"), SECRET))
         ack = auth.open_ack(await asyncio.wait_for(dealer.recv(), 5), SECRET)  # acks are MAC'd
-        assert ack.ok and ("cancel_market", "m1") in venue.calls and actor.ledger.live == {}
+        assert ack.ok and ("cancel_market", "m1") in venue.calls and actor.state.ledger.live == {}
 
         # risk outage: cancel all; when risk is back, wait for a reconciliation
         risk_alive.clear()
-        await eventually_async(lambda: not actor.risk_ok and actor.deadman_done, 3)
+        await eventually_async(lambda: not actor.state.risk_ok and actor.state.deadman_done, 3)
         venue.down = True
         risk_alive.set()
         await asyncio.sleep(0.5)
-        assert not actor.risk_ok  # heartbeats are back, the venue is not reconciled
+        assert not actor.state.risk_ok  # heartbeats are back, the venue is not reconciled
         await send(intent("m1", [(4600, 1000)], seq=5))
         await asyncio.sleep(0.1)
         assert venue.count("place") == 1
         venue.down = False
-        await eventually_async(lambda: actor.risk_ok, 5)
+        await eventually_async(lambda: actor.state.risk_ok, 5)
         await send(intent("m1", [(4600, 1000)], seq=6))
         await eventually_async(lambda: venue.count("place") == 2)
     finally:

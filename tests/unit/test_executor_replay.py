@@ -112,9 +112,9 @@ async def _scenario(cfg: Config) -> None:
     try:
         # 1. fills before risk ever existed: nothing published yet reaches anyone
         await eventually_async(lambda: actor.startup_done.is_set())
-        await actor.on_fill(fill(1))
-        await actor.on_fill(fill(2))
-        await actor.on_fill(fill(2))  # a duplicate from the venue is journaled once
+        await actor.sink.on_fill(fill(1))
+        await actor.sink.on_fill(fill(2))
+        await actor.sink.on_fill(fill(2))  # a duplicate from the venue is journaled once
         risk.up()
         await asyncio.sleep(0.2)
         assert risk.got == [] and actor.risk_link.replays == 0, "replayed before risk was heard"
@@ -125,8 +125,8 @@ async def _scenario(cfg: Config) -> None:
         # 2. risk dies (silence past risk_timeout_ms): fills in the gap are replayed, only them
         risk.beating = False
         await risk.down()
-        await eventually_async(lambda: not actor.risk_ok)
-        await actor.on_fill(fill(3))
+        await eventually_async(lambda: not actor.state.risk_ok)
+        await actor.sink.on_fill(fill(3))
         risk.up()
         await asyncio.sleep(0.1)
         risk.seq = 0
@@ -137,7 +137,7 @@ async def _scenario(cfg: Config) -> None:
         # 3. a fast restart (no silence, seq counts from 1 again) also replays the gap
         risk.beating = False
         await risk.down()
-        await actor.on_fill(fill(4))
+        await actor.sink.on_fill(fill(4))
         risk.up()
         await asyncio.sleep(0.05)
         risk.seq = 0

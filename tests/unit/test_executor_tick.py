@@ -55,7 +55,7 @@ async def _scenario(cfg: Config) -> None:
     run = asyncio.create_task(actor.run(stop))
     beat = asyncio.create_task(risk())
     try:
-        await eventually_async(lambda: actor.risk_ok and actor.reconciled)
+        await eventually_async(lambda: actor.state.risk_ok and actor.state.reconciled)
         await asyncio.sleep(0.2)  # the executor's md SUB is connected
         assert await bus.send_push(push, enc.encode(intent("m1", [(4700, 1000)], [(5300, 1000)])),
                                    process="t", channel="commands")
@@ -69,7 +69,7 @@ async def _scenario(cfg: Config) -> None:
         await eventually_async(lambda: venue.count("place") == places + 1)
         m1 = sorted((o.token, o.price) for o in venue.open.values() if o.token in ("Y1", "N1"))
         assert m1 == [("N1", 4600), ("Y1", 4600)]  # bid 0.47 -> 0.46, ask 0.53 -> 0.54
-        assert actor.markets["m1"].tick == 200
+        assert actor.state.markets["m1"].tick == 200
 
         # risk cancels m2; a later tick change there must not bring the ladder back
         await bus.send_push(push, enc.encode(CancelMarket(
@@ -78,7 +78,7 @@ async def _scenario(cfg: Config) -> None:
         await eventually_async(lambda: not any(o.token in ("Y2", "N2") for o in venue.open.values()))
         places = venue.count("place")
         await publish(book("m2", 500, 1))
-        await eventually_async(lambda: actor.markets["m2"].tick == 500)
+        await eventually_async(lambda: actor.state.markets["m2"].tick == 500)
         await asyncio.sleep(0.2)
         assert venue.count("place") == places
     finally:

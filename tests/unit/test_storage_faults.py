@@ -103,24 +103,24 @@ def test_executor_publishes_the_fill_and_fails_safe_when_its_fill_journal_is_ful
     async def scenario() -> None:
         venue = FakeVenue()
         with ready_actor(tmp_path, venue) as actor:
-            await actor.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
+            await actor.sequencer.apply_intent(intent("m1", [(4800, 1000)], [(5200, 1000)]), 0)
             assert len(venue.open) == 2
             fill_up(actor.fill_journal._db, actor.journal._db)
             before = faults("executor_fills")
-            oid = next(iter(actor.ledger.live))
+            oid = next(iter(actor.state.ledger.live))
             n = 0
             while faults("executor_fills") == before and n < 500:  # fills until the disk is full
                 n += 1
-                await actor.on_fill(Fill(
+                await actor.sink.on_fill(Fill(
                     venue="polymarket", market="m1", trade_id=f"t{n}", order_id=oid,
                     outcome="YES", side="BUY", price=4800, size=1, fee=0, ts_venue_ms=1,
                     ts_recv_ns=1))
             assert faults("executor_fills") == before + 1, "the disk-full fault did not fire"
-            assert actor.kill_all and actor.blocked("m1")
+            assert actor.state.kill_all and actor.state.blocked("m1")
             await eventually_async(lambda: venue.count("cancel_all") == 1)
             assert venue.open == {}
             await actor.on_command(intent("m1", [(4700, 1000)], []), 0)
-            assert "m1" not in actor.pending
+            assert "m1" not in actor.state.pending
 
     asyncio.run(scenario())
 
@@ -133,7 +133,7 @@ def test_executor_worker_survives_an_order_journal_that_cannot_be_written(
     async def scenario() -> None:
         venue = FakeVenue()
         with ready_actor(tmp_path, venue) as actor:
-            worker = asyncio.create_task(actor._worker("m1"))
+            worker = asyncio.create_task(actor.sequencer.worker("m1"))
             try:
                 fill_up(actor.journal._db, actor.fill_journal._db)
                 before = faults("executor_orders")
@@ -148,11 +148,11 @@ def test_executor_worker_survives_an_order_journal_that_cannot_be_written(
                                      or faults("executor_orders") > before)
                 assert faults("executor_orders") == before + 1, "the write fault did not fire"
                 await eventually_async(lambda: venue.count("cancel_all") == 1)
-                assert actor.kill_all and venue.open == {} and not worker.done()
+                assert actor.state.kill_all and venue.open == {} and not worker.done()
             finally:
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
-                if actor.fault_cancel is not None:
-                    await actor.fault_cancel
+                if actor.sequencer.fault_cancel is not None:
+                    await actor.sequencer.fault_cancel
 
     asyncio.run(scenario())
