@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
-import pytest
 import zmq
 import zmq.asyncio
 
@@ -26,42 +23,24 @@ from common.messages import (
     QuoteIntent,
 )
 from services.risk.actor import RiskActor
+from tests.support.fixtures import Sockets
 from tests.support.wait import eventually_async
 
 SECRET = b"s" * 32
 DEADLINE_S = 5.0
 
 
-@pytest.fixture()
-def run_dir() -> Iterator[Path]:
-    # A short path: unix socket paths are limited to ~100 bytes.
-    path = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def test_intent_approved_and_kill_acked_over_real_sockets(run_dir: Path) -> None:
+def test_intent_approved_and_kill_acked_over_real_sockets(run_dir: Path, zmq_sockets: Sockets) -> None:
     cfg = Config(
         stack=StackConfig(run_dir=str(run_dir)),
         markets=[MarketConfig(id="m1", venue="kalshi", venue_market="M1")],
     )
-    asyncio.run(_scenario(cfg))
+    asyncio.run(_scenario(cfg, zmq_sockets.open))
 
 
-async def _scenario(cfg: Config) -> None:
-    ctx = zmq.asyncio.Context()
+async def _scenario(cfg: Config, sock: Callable[[int], zmq.asyncio.Socket]) -> None:
     cmd_dec = msgspec.msgpack.Decoder(ExecutorCommand)
     enc = msgspec.msgpack.Encoder()
-    socks: list[zmq.asyncio.Socket] = []
-
-    def sock(kind: int) -> zmq.asyncio.Socket:
-        s = ctx.socket(kind)
-        s.setsockopt(zmq.LINGER, 0)
-        socks.append(s)
-        return s
-
     executor = sock(zmq.PULL)
     executor.bind(endpoint(cfg, "commands", "kalshi"))
     stop = asyncio.Event()
@@ -132,31 +111,25 @@ async def _scenario(cfg: Config) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, DEADLINE_S)
-        for s in socks:
-            s.close(linger=0)
-        ctx.term()
 
 
-def test_fill_and_its_reversal_over_real_sockets(run_dir: Path) -> None:
+def test_fill_and_its_reversal_over_real_sockets(run_dir: Path, zmq_sockets: Sockets) -> None:
     cfg = Config(
         stack=StackConfig(run_dir=str(run_dir)),
         markets=[MarketConfig(id="m1", venue="kalshi", venue_market="M1")],
     )
-    asyncio.run(_reversal_scenario(cfg))
+    asyncio.run(_reversal_scenario(cfg, zmq_sockets.open))
 
 
-async def _reversal_scenario(cfg: Config) -> None:
+async def _reversal_scenario(cfg: Config, sock: Callable[[int], zmq.asyncio.Socket]) -> None:
     from common import topics
     from common.messages import Fill, FillReversal, PositionUpdate, StateChannel
 
-    ctx = zmq.asyncio.Context()
     enc = msgspec.msgpack.Encoder()
     dec = msgspec.msgpack.Decoder(StateChannel)
-    events = ctx.socket(zmq.PUB)
-    events.setsockopt(zmq.LINGER, 0)
+    events = sock(zmq.PUB)
     events.bind(endpoint(cfg, "events", "kalshi"))
-    state = ctx.socket(zmq.SUB)
-    state.setsockopt(zmq.LINGER, 0)
+    state = sock(zmq.SUB)
     state.setsockopt(zmq.SUBSCRIBE, topics.position("m1"))
     stop, ready = asyncio.Event(), asyncio.Event()
     actor = RiskActor(cfg, SECRET)
@@ -189,6 +162,3 @@ async def _reversal_scenario(cfg: Config) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, DEADLINE_S)
-        events.close(linger=0)
-        state.close(linger=0)
-        ctx.term()
