@@ -25,6 +25,10 @@ _CLOB_AUTH_TYPE = keccak(
 )
 
 
+INTERNAL_OWNER_PREFIX = "00000000-0000-4000-8000-"
+"""Owner (API key) shown for the simulator's own traders, which have no key."""
+
+
 class AuthFailed(PmmError):
     """A request failed L1 or L2 authentication (HTTP 401)."""
 
@@ -110,6 +114,16 @@ class KeyStore:
     def key_of_account(self, account: str) -> ApiKey | None:
         """The API key an account (signer or funder) is booked to, if any."""
         return self._key_of_wallet.get(account.lower()) or self.by_address.get(account.lower())
+
+    def owner_of(self, address: str) -> str:
+        """The owner (API key) the wire shows for an account: its key, or a synthetic one."""
+        key = self.key_of_account(address)
+        if key is not None:
+            return key.api_key
+        return INTERNAL_OWNER_PREFIX + address[-12:]
+
+    def owners(self, *addresses: str) -> dict[str, str]:
+        return {a: self.owner_of(a) for a in addresses}
 
     def verify_l1(self, headers: Mapping[str, str], now_s: int) -> tuple[str, int]:
         """Check L1 headers; return (checksummed address, nonce)."""

@@ -8,21 +8,20 @@ server drains them and turns them into wire messages.
 
 from __future__ import annotations
 
-import random
+import dataclasses
 from collections import deque
 from collections.abc import Callable
-from decimal import Decimal
 
-from common.prices import PRICE_SCALE, SIZE_SCALE, price_to_str
+from common.prices import price_to_str
+from services.venue_sim import ledger
 from services.venue_sim.book import ONE, Book, BookSide, Order, Side
+from services.venue_sim.ids import SeededIds
 from services.venue_sim.model import (
     FAK_KILLED,
     FOK_KILLED,
     GTD_BUFFER_S,
     NO_BALANCE,
-    ORDER_TYPES,
     POST_ONLY_CROSSES,
-    POST_ONLY_TYPES,
     Account,
     Event,
     LevelChanged,
@@ -34,6 +33,7 @@ from services.venue_sim.model import (
     Trade,
     Traded,
 )
+from services.venue_sim.rules import check_request, on_grid
 
 __all__ = [
     "Account", "Engine", "Event", "LevelChanged", "OrderChanged", "OrderRejected",
@@ -48,13 +48,6 @@ A real venue answers `GET /order/{id}` and rejects a replayed order id forever; 
 simulator does both for the newest FINISHED_KEEP finished orders (minutes of a busy soak,
 the whole of any test) and forgets older ones, so its memory stays flat over long runs.
 """
-
-
-def _fmt(value: int, scale: int) -> str:
-    text = format(Decimal(value) / scale, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
 
 
 class Engine:
@@ -82,7 +75,7 @@ class Engine:
         """Per market: YES price and taker side (in YES terms) of the latest trade."""
         self.events: list[Event] = []
         self.clock_ms = clock_ms
-        self._ids = random.Random(id_seed)
+        self.ids = SeededIds(id_seed)
         self._gtd: dict[str, Order] = {}
 
     # --- accounts -------------------------------------------------------------------------
@@ -95,7 +88,8 @@ class Engine:
         return acct
 
     def new_id(self) -> str:
-        return "0x" + format(self._ids.getrandbits(256), "064x")
+        """A seeded 256-bit hex id (the background traders' order ids)."""
+        return self.ids.hex256()
 
     def drain(self) -> list[Event]:
         out, self.events = self.events, []
@@ -117,6 +111,15 @@ class Engine:
         side = self.books[market].bids if yes_bid else self.books[market].asks
         return side.sizes.get(price, 0)
 
+    def set_tick(self, market: str, tick: int) -> tuple[SimMarket, SimMarket]:
+        """Switch a market's price grid to `tick`; return its (old, new) records."""
+        old = self.markets[market]
+        new = dataclasses.replace(old, tick=tick)
+        self.markets[market] = new
+        self.tokens[new.yes_token] = (new, True)
+        self.tokens[new.no_token] = (new, False)
+        return old, new
+
     # --- placing --------------------------------------------------------------------------
 
     def place(self, req: OrderRequest) -> Placement:
@@ -128,7 +131,7 @@ class Engine:
         acct = self.accounts.get(req.account)
         if acct is None:
             raise OrderRejected(NO_BALANCE)
-        self._validate(req, market, acct)
+        check_request(req, market, acct, seen=self.seen, now_s=self.clock_ms() // 1000)
         book = self.books[market.condition_id]
         yes_bid = (req.side == "BUY") == is_yes
         limit = req.price if is_yes else ONE - req.price
@@ -150,10 +153,7 @@ class Engine:
         )
         if not acct.internal:
             self.seen.add(order.id)  # internal ids are random 256-bit: no need to remember them
-        if req.side == "BUY":
-            acct.locked += req.price * req.size
-        else:
-            acct.reserved[req.asset_id] = acct.reserved.get(req.asset_id, 0) + req.size
+        ledger.hold(acct, req.side, req.asset_id, req.price, req.size)
         self.orders[order.id] = order
         acct.open_orders[order.id] = order
         self.events.append(OrderChanged("PLACEMENT", order, 0, "LIVE", now))
@@ -177,32 +177,6 @@ class Engine:
                 self._gtd[order.id] = order
         return Placement(order, tuple(trades))
 
-    def _validate(self, req: OrderRequest, market: SimMarket, acct: Account) -> None:
-        if req.order_id in self.seen:
-            raise OrderRejected(f"order {req.order_id} is invalid. Duplicated.")
-        if req.order_type not in ORDER_TYPES:
-            raise OrderRejected(f"invalid order type {req.order_type!r}")
-        if req.post_only and req.order_type not in ("GTC", "GTD"):
-            raise OrderRejected(POST_ONLY_TYPES)
-        tick = market.tick
-        if req.price % tick or not tick <= req.price <= ONE - tick:
-            raise OrderRejected(
-                f"order {req.order_id} is invalid. Price ({_fmt(req.price, PRICE_SCALE)}) "
-                f"breaks minimum tick size rule: {price_to_str(tick)}"
-            )
-        if req.size < market.min_size or req.size <= 0:
-            raise OrderRejected(
-                f"order {req.order_id} is invalid. Size ({_fmt(req.size, SIZE_SCALE)}) lower "
-                f"than the minimum: {_fmt(market.min_size, SIZE_SCALE)}"
-            )
-        if req.order_type == "GTD" and req.expiration <= self.clock_ms() // 1000 + GTD_BUFFER_S:
-            raise OrderRejected("invalid expiration")
-        if req.side == "BUY":
-            if req.price * req.size > acct.free_collateral():
-                raise OrderRejected(NO_BALANCE)
-        elif req.size > acct.free_tokens(req.asset_id):
-            raise OrderRejected(NO_BALANCE)
-
     def _match(
         self, taker: Order, opposite: BookSide, limit: int, market: SimMarket,
         trades: list[Trade], now: int,
@@ -224,21 +198,13 @@ class Engine:
     def _settle(
         self, taker: Order, maker: Order, yes_price: int, qty: int, market: SimMarket, now: int
     ) -> Trade:
-        trade_id = self._trade_id()
-        tx_hash = self.new_id()
+        trade_id = self.ids.uuid4()
+        tx_hash = self.ids.hex256()
         prices = []
         for order in (taker, maker):
             own = yes_price if order.is_yes else ONE - yes_price
             prices.append(own)
-            acct = self.accounts[order.account]
-            if order.side == "BUY":
-                acct.locked -= order.price * qty
-                acct.collateral -= own * qty
-                acct.positions[order.asset_id] = acct.positions.get(order.asset_id, 0) + qty
-            else:
-                acct.reserved[order.asset_id] -= qty
-                acct.positions[order.asset_id] -= qty
-                acct.collateral += own * qty
+            ledger.settle(self.accounts[order.account], order, own, qty)
             order.size_matched += qty
             order.trade_ids.append(trade_id)
         trade = Trade(
@@ -275,21 +241,10 @@ class Engine:
 
     def new_uuid(self) -> str:
         """A deterministic (seeded) UUID4, for venues whose ids are UUIDs (Kalshi)."""
-        return self._trade_id()
-
-    def _trade_id(self) -> str:
-        b = bytearray(self._ids.getrandbits(128).to_bytes(16, "big"))
-        b[6] = (b[6] & 0x0F) | 0x40
-        b[8] = (b[8] & 0x3F) | 0x80
-        h = b.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return self.ids.uuid4()
 
     def _release(self, order: Order) -> None:
-        acct = self.accounts[order.account]
-        if order.side == "BUY":
-            acct.locked -= order.price * order.remaining
-        else:
-            acct.reserved[order.asset_id] -= order.remaining
+        ledger.release(self.accounts[order.account], order, order.remaining)
 
     def _finish(self, order: Order, status: str) -> None:
         order.status = status
@@ -370,11 +325,7 @@ class Engine:
         book = self.books[order.market]
         side = book.bids if order.yes_bid else book.asks
         size = side.reduce(order.yes_price, cut)
-        acct = self.accounts[account]
-        if order.side == "BUY":
-            acct.locked -= order.price * cut
-        else:
-            acct.reserved[order.asset_id] -= cut
+        ledger.release(self.accounts[account], order, cut)
         order.original_size -= cut
         now = self.clock_ms()
         self.events.append(OrderChanged("UPDATE", order, order.size_matched, "LIVE", now))
@@ -392,7 +343,7 @@ class Engine:
             raise OrderRejected("order not found", 404)
         market = self.markets[order.market]
         tick = market.tick
-        if price % tick or not tick <= price <= ONE - tick:
+        if not on_grid(price, tick):
             raise OrderRejected(f"price {price_to_str(price)} is not on the market's price grid")
         if remaining <= 0 or remaining < market.min_size:
             raise OrderRejected("count below the market minimum")
@@ -413,10 +364,7 @@ class Engine:
         self._release(order)
         order.price = price
         order.original_size = order.size_matched + remaining
-        if order.side == "BUY":
-            acct.locked += price * remaining
-        else:
-            acct.reserved[order.asset_id] = acct.reserved.get(order.asset_id, 0) + remaining
+        ledger.hold(acct, order.side, order.asset_id, price, remaining)
         size = side.add(order)
         now = self.clock_ms()
         self.events.append(OrderChanged("UPDATE", order, order.size_matched, "LIVE", now))

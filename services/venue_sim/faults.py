@@ -19,7 +19,7 @@ Kinds (each armed for the next `count` occurrences unless noted):
   with `retry_after_seconds` and Retry-After (venues.md A8). Kalshi is not affected.
 Trading faults apply to both venues' order and cancel routes (Polymarket: POST /order(s),
 DELETE /order(s), /cancel-all, /cancel-market-orders; Kalshi: every write).
-`DELETE /_sim/fault` disarms everything.
+`DELETE /_sim/fault` disarms everything (the routes are in sim_routes.py).
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
-import msgspec
-from aiohttp import web
+__all__ = ["KINDS", "Faults", "trading_faults"]
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+Answer = TypeVar("Answer")
 
 KINDS = frozenset({
     "http_429", "http_500", "http_500_after", "slow", "post_only_reject", "seq_gap",
@@ -83,9 +81,8 @@ class Faults:
 
 
 async def trading_faults(
-    faults: Faults, rate_limited: Callable[[], web.Response],
-    server_error: Callable[[], web.Response],
-) -> tuple[web.Response | None, bool]:
+    faults: Faults, rate_limited: Callable[[], Answer], server_error: Callable[[], Answer],
+) -> tuple[Answer | None, bool]:
     """Apply the armed trading faults to one request.
 
     Returns (an answer to send instead of acting, or None; whether to act and then
@@ -98,46 +95,3 @@ async def trading_faults(
     if faults.take("http_500"):
         return server_error(), False
     return None, faults.take("http_500_after")
-
-
-def add_fault_routes(app: web.Application, venue: Venue) -> None:
-    """`POST /_sim/fault` arms (or, for drop_ws / tick_size_change, runs) a fault."""
-
-    async def arm(request: web.Request) -> web.Response:
-        try:
-            data = msgspec.json.decode(await request.read())
-            kind = str(data["kind"])
-            count = int(data.get("count", 1))
-        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
-            return web.json_response({"error": "expected {kind, count?, ...}"}, status=400)
-        try:
-            venue.faults.arm(kind, count, **{k: v for k, v in data.items()
-                                             if k not in ("kind", "count")})
-        except ValueError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        if kind == "drop_ws":
-            venue.faults.take("drop_ws")
-            await venue.drop_websockets()
-        elif kind == "engine_restart":
-            venue.faults.take("engine_restart")
-            venue.faults.fired["engine_restart"] -= 1  # counted once, by restart()
-            venue.faults.restart(venue.clock_ms(), ms=int(data.get("ms", 3000)),
-                                 post_only_ms=int(data.get("post_only_ms", 5000)))
-        elif kind == "tick_size_change":
-            venue.faults.take("tick_size_change")
-            try:
-                venue.change_tick(str(data["market"]), round(float(data["tick"]) * 10_000))
-            except (KeyError, ValueError) as exc:
-                return web.json_response({"error": f"tick_size_change: {exc}"}, status=400)
-        return web.json_response(venue.faults.view())
-
-    async def clear(request: web.Request) -> web.Response:
-        venue.faults.clear()
-        return web.json_response(venue.faults.view())
-
-    async def view(request: web.Request) -> web.Response:
-        return web.json_response(venue.faults.view())
-
-    app.router.add_post("/_sim/fault", arm)
-    app.router.add_delete("/_sim/fault", clear)
-    app.router.add_get("/_sim/fault", view)

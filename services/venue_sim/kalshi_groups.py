@@ -30,24 +30,31 @@ The refusal's error code (`order_group_triggered`) is UNCONFIRMED.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from common.errors import PriceError
-from common.prices import size_from_str
 from services.venue_sim import kalshi_wire as kw
-from services.venue_sim.engine import Trade
+from services.venue_sim.engine import Engine, Trade
+from services.venue_sim.kalshi_http import Handler, Signed
+from services.venue_sim.kalshi_requests import group_limit
+from services.venue_sim.kalshi_wire import KalshiReject
+from services.venue_sim.responses import reply
 
-if TYPE_CHECKING:
-    from services.venue_sim.kalshi_routes import Handler
-    from services.venue_sim.server import Venue
+__all__ = ["WINDOW_MS", "Group", "GroupAnnounce", "OrderGroups", "add_group_routes"]
 
 WINDOW_MS = 15_000
 TRIGGERED = "order_group_triggered"
-MIN_LIMIT_CENTI = 100
-MAX_LIMIT_CENTI = 1_000_000 * 100
+
+
+
+class GroupAnnounce(Protocol):
+    """Push a group change to its owner's `order_group_updates` subscriptions."""
+
+    def __call__(self, account: str, event_type: str, group_id: str, now_ms: int, *,
+                 limit_centi: int | None) -> None: ...
 
 
 @dataclass
@@ -81,26 +88,25 @@ class Group:
 class OrderGroups:
     """Every order group of every Kalshi account."""
 
-    def __init__(self, venue: Venue) -> None:
-        self.venue = venue
+    def __init__(self, engine: Engine, announce: GroupAnnounce) -> None:
+        self.engine = engine
+        self.announce = announce
         self.groups: dict[str, Group] = {}
         self._by_order: dict[str, Group] = {}
 
     def _announce(self, group: Group, event_type: str, now_ms: int) -> None:
-        self.venue.khub.on_group(group.account, event_type, group.id, now_ms,
+        self.announce(group.account, event_type, group.id, now_ms,
                                  limit_centi=group.limit
                                  if event_type in ("created", "limit_updated") else None)
 
     def create(self, account: str, limit: int, now_ms: int = 0) -> Group:
-        group = Group(id=self.venue.engine.new_uuid(), account=account, limit=limit)
+        group = Group(id=self.engine.new_uuid(), account=account, limit=limit)
         self.groups[group.id] = group
         self._announce(group, "created", now_ms)
         return group
 
     def check_open(self, account: str, group_id: str) -> Group | None:
         """The group an order joins; raise a 4xx if it is unknown or triggered."""
-        from services.venue_sim.kalshi import KalshiReject
-
         if not group_id:
             return None
         group = self.groups.get(group_id)
@@ -140,9 +146,9 @@ class OrderGroups:
 
     def _cancel_orders(self, group: Group) -> None:
         for oid in list(group.orders):
-            order = self.venue.engine.orders.get(oid)
+            order = self.engine.orders.get(oid)
             if order is not None and order.status == "LIVE":
-                self.venue.engine.cancel(group.account, oid)
+                self.engine.cancel(group.account, oid)
         group.orders.clear()
 
     def reset(self, group: Group, now_ms: int) -> None:
@@ -164,38 +170,9 @@ class OrderGroups:
         self._announce(group, "deleted", now_ms)
 
 
-def limit_of(data: Any) -> int:
-    """The centi-contract limit of a create or limit body; raise a 400 if it is invalid."""
-    from services.venue_sim.kalshi import KalshiReject
-
-    if not isinstance(data, dict):
-        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit or contracts_limit_fp required")
-    whole, fixed = data.get("contracts_limit"), data.get("contracts_limit_fp")
-    try:
-        from_fp = size_from_str(str(fixed)) if fixed is not None else None
-        from_int = (int(whole) * 100 if isinstance(whole, int) and not isinstance(whole, bool)
-                    else None)
-    except (TypeError, ValueError, PriceError) as exc:
-        raise KalshiReject(400, kw.BAD_REQUEST, f"invalid contracts limit: {exc}") from None
-    if whole is not None and from_int is None:
-        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit must be an integer")
-    if from_fp is None and from_int is None:
-        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit or contracts_limit_fp required")
-    if from_fp is not None and from_int is not None and from_fp != from_int:
-        raise KalshiReject(400, kw.BAD_REQUEST, "contracts_limit and contracts_limit_fp differ")
-    limit = from_fp if from_fp is not None else from_int
-    assert limit is not None
-    if not MIN_LIMIT_CENTI <= limit <= MAX_LIMIT_CENTI:
-        raise KalshiReject(400, kw.BAD_REQUEST, "contracts limit must be 1 to 1,000,000")
-    return limit
-
-
-def add_group_routes(venue: Venue, signed: Any, base: str, router: web.UrlDispatcher) -> None:
+def add_group_routes(groups: OrderGroups, signed: Signed, base: str,
+                     router: web.UrlDispatcher, clock_ms: Callable[[], int]) -> None:
     """Register the order-group endpoints (signed like every Kalshi route)."""
-    from services.venue_sim.kalshi import KalshiReject
-    from services.venue_sim.rest import reply
-
-    groups: OrderGroups = venue.kalshi.groups
 
     def group_of(r: web.Request, account: str) -> Group:
         group = groups.groups.get(r.match_info["group_id"])
@@ -204,7 +181,7 @@ def add_group_routes(venue: Venue, signed: Any, base: str, router: web.UrlDispat
         return group
 
     async def create(r: web.Request, account: str, data: Any) -> web.Response:
-        group = groups.create(account, limit_of(data), venue.clock_ms())
+        group = groups.create(account, group_limit(data), clock_ms())
         return reply({"order_group_id": group.id, "subaccount": 0, "exchange_index": 0}, 201)
 
     async def listing(r: web.Request, account: str, data: Any) -> web.Response:
@@ -215,20 +192,20 @@ def add_group_routes(venue: Venue, signed: Any, base: str, router: web.UrlDispat
         return reply(group_of(r, account).json())
 
     async def delete(r: web.Request, account: str, data: Any) -> web.Response:
-        groups.delete(group_of(r, account), venue.clock_ms())
+        groups.delete(group_of(r, account), clock_ms())
         return reply({})
 
     async def reset(r: web.Request, account: str, data: Any) -> web.Response:
-        groups.reset(group_of(r, account), venue.clock_ms())
+        groups.reset(group_of(r, account), clock_ms())
         return reply({})
 
     async def trigger(r: web.Request, account: str, data: Any) -> web.Response:
-        groups.trip(group_of(r, account), venue.clock_ms())
+        groups.trip(group_of(r, account), clock_ms())
         return reply({})
 
     async def limit(r: web.Request, account: str, data: Any) -> web.Response:
         group = group_of(r, account)
-        groups.set_limit(group, limit_of(data), venue.clock_ms())
+        groups.set_limit(group, group_limit(data), clock_ms())
         return reply({})
 
     path = base + "/portfolio/order_groups"

@@ -1,16 +1,16 @@
 """Kalshi trade API v2 routes of the simulator (REST under /trade-api/v2), on KalshiBook.
 
-Portfolio routes verify the request signature first (401 otherwise); market data
-(exchange status, markets, order books, events, series) is public as on Kalshi: served
-unsigned, and a signed request is answered the same. Trading routes also honour the armed
-faults (`faults.py`). The book logic is in `kalshi.py`.
+Market data (exchange status, markets, order books, events, series) is public; the
+portfolio is signed; V2 event-order writes are primary, the legacy /portfolio/orders
+writes a compatibility layer on the same engine. Every route goes through the envelope
+in kalshi_http.py; the book logic is in kalshi.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -18,72 +18,34 @@ from aiohttp import web
 from common.errors import ConfigError, PriceError
 from common.prices import price_from_str, size_from_str
 from services.venue_sim import kalshi_wire as kw
-from services.venue_sim.accounts import AuthFailed
 from services.venue_sim.book import ONE, Order
-from services.venue_sim.kalshi import (
-    BASE,
-    LEGACY_MAX_BATCH,
-    V2_MAX_BATCH,
-    KalshiBook,
-    KalshiReject,
-    _created,
-    _legacy_order_args,
-    _v2_order_args,
-)
-from services.venue_sim.faults import trading_faults
-from services.venue_sim.kalshi_groups import add_group_routes
+from services.venue_sim.kalshi import KalshiBook
+from services.venue_sim.kalshi_http import BASE, Signed
+from services.venue_sim.kalshi_requests import created, legacy_order_args, v2_order_args
+from services.venue_sim.kalshi_wire import KalshiReject
+from services.venue_sim.listing import Listing
+from services.venue_sim.markets import kalshi_tokens
 from services.venue_sim.model import POST_ONLY_CROSSES, OrderRejected
-from services.venue_sim.ratelimit_http import add_kalshi_limit_routes
-from services.venue_sim.rest import reply
+from services.venue_sim.responses import reply
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+__all__ = ["LEGACY_MAX_BATCH", "V2_MAX_BATCH", "add_kalshi_routes"]
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Request, str, Any], Awaitable[web.Response]]
+LEGACY_MAX_BATCH = 20
+V2_MAX_BATCH = 100
 
 
-def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - route table
-    """Register the Kalshi REST API and the simulator's key-registration endpoint."""
-    kb: KalshiBook = venue.kalshi
-    engine = venue.engine
+def add_kalshi_routes(  # noqa: C901 - route table
+    app: web.Application, *, book: KalshiBook, listing: Listing, signed: Signed,
+    clock_ms: Callable[[], int], listed_ms: int,
+) -> None:
+    """Register the Kalshi REST API and the simulator's key-registration endpoint.
 
-    def signed(handler: Handler, *, trading: bool = False,
-               public: bool = False) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def wrapped(request: web.Request) -> web.Response:
-            path = request.raw_path.split("?", 1)[0]
-            account = ""
-            try:
-                if not public:
-                    account = kb.authenticate(request.headers, request.method, path)
-            except AuthFailed:
-                venue.count_malformed("kalshi_auth")
-                return reply(kw.err(kw.AUTH_FAILED, "invalid signature or timestamp"), 401)
-            after = False
-            if trading:
-                instead, after = await trading_faults(
-                    venue.faults, lambda: reply(kw.RATE_LIMITED, 429),
-                    lambda: reply(kw.err("internal_error", "internal server error"), 500))
-                if instead is not None:
-                    return instead
-            raw = await request.read()
-            try:
-                data = msgspec.json.decode(raw) if raw else None
-            except (msgspec.DecodeError, UnicodeDecodeError):
-                venue.count_malformed("kalshi_rest")
-                return reply(kw.err(kw.BAD_REQUEST, "body is not JSON"), 400)
-            try:
-                resp = await handler(request, account, data)
-            except KalshiReject as exc:
-                resp = reply(exc.body(), exc.status)
-            finally:
-                venue.publish()
-            if after:
-                return reply(kw.err("internal_error", "internal server error"), 500)
-            return resp
-
-        return wrapped
+    Markets are reported listed at `listed_ms` (when the simulator started).
+    """
+    kb = book
+    engine = book.engine
 
     # --- public ---------------------------------------------------------------------------
 
@@ -94,8 +56,8 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         return m
 
     def market_row(m: Any) -> dict[str, Any]:
-        return kw.market_json(engine, m, listed_ms=venue.started_ms) | \
-            venue.listing.kalshi_fields(m)
+        return kw.market_json(engine, m, listed_ms=listed_ms) | \
+            listing.kalshi_fields(m)
 
     async def exchange_status(r: web.Request, account: str, data: Any) -> web.Response:
         return reply({"exchange_active": True, "trading_active": True,
@@ -144,10 +106,10 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         return str(item.get("order_group_id") or "") if isinstance(item, dict) else ""
 
     async def create_v2(r: web.Request, account: str, data: Any) -> web.Response:
-        ticker, bid, price, count, tif, post_only, coid = _v2_order_args(data)
+        ticker, bid, price, count, tif, post_only, coid = v2_order_args(data)
         order = kb.place(account, ticker, bid, price, count, tif, post_only, coid,
                          group=group_of(data))
-        return reply(_created(order, kb.fills_of(order), coid, venue.clock_ms()), 201)
+        return reply(created(order, kb.fills_of(order), coid, clock_ms()), 201)
 
     async def batch_create_v2(r: web.Request, account: str, data: Any) -> web.Response:
         items = data.get("orders") if isinstance(data, dict) else None
@@ -157,10 +119,10 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         out = []
         for item in items:
             try:
-                ticker, bid, price, count, tif, post_only, coid = _v2_order_args(item)
+                ticker, bid, price, count, tif, post_only, coid = v2_order_args(item)
                 order = kb.place(account, ticker, bid, price, count, tif, post_only, coid,
                                  group=group_of(item))
-                out.append(_created(order, kb.fills_of(order), coid, venue.clock_ms()))
+                out.append(created(order, kb.fills_of(order), coid, clock_ms()))
             except KalshiReject as exc:
                 coid = str(item.get("client_order_id") or "") if isinstance(item, dict) else ""
                 out.append({"order_id": None, "client_order_id": coid, **exc.body()})
@@ -168,7 +130,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
 
     def cancelled(order: Order, reduced: int) -> dict[str, Any]:
         return {"order_id": order.id, "client_order_id": kb.client_ids.get(order.id, ""),
-                "reduced_by": kw.fp(reduced), "ts_ms": venue.clock_ms()}
+                "reduced_by": kw.fp(reduced), "ts_ms": clock_ms()}
 
     async def cancel_v2(r: web.Request, account: str, data: Any) -> web.Response:
         return reply(cancelled(*kb.cancel(account, r.match_info["order_id"])))
@@ -201,7 +163,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         if (side == "bid") != order.is_yes:
             raise KalshiReject(400, kw.INVALID_ORDER, "amend cannot change the side")
         own = yes_price if order.is_yes else ONE - yes_price
-        if venue.faults.take("post_only_reject"):  # amends of resting orders are post-only
+        if kb.faults.take("post_only_reject"):  # amends of resting orders are post-only
             raise KalshiReject(400, kw.POST_ONLY_CROSS, "post only order would cross the book")
         try:
             engine.amend(account, order.id, own, total - order.size_matched)
@@ -213,8 +175,8 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         if new_coid:
             kb.client_ids[order.id] = new_coid
             kb.open_ids[(account, new_coid)] = order.id
-        return reply(_created(order, kb.fills_of(order), kb.client_ids.get(order.id, ""),
-                              venue.clock_ms()))
+        return reply(created(order, kb.fills_of(order), kb.client_ids.get(order.id, ""),
+                              clock_ms()))
 
     async def decrease_v2(r: web.Request, account: str, data: Any) -> web.Response:
         order = kb.order_of(account, r.match_info["order_id"])
@@ -230,12 +192,12 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         except OrderRejected as exc:
             raise KalshiReject(404, kw.NOT_FOUND, exc.message) from None
         return reply({"order_id": order.id, "client_order_id": kb.client_ids.get(order.id, ""),
-                      "remaining_count": kw.fp(left), "ts_ms": venue.clock_ms()})
+                      "remaining_count": kw.fp(left), "ts_ms": clock_ms()})
 
     # --- legacy writes --------------------------------------------------------------------
 
     async def create_legacy(r: web.Request, account: str, data: Any) -> web.Response:
-        ticker, bid, price, count, tif, post_only, coid = _legacy_order_args(data)
+        ticker, bid, price, count, tif, post_only, coid = legacy_order_args(data)
         order = kb.place(account, ticker, bid, price, count, tif, post_only, coid)
         return reply({"order": kb.as_json(order)}, 201)
 
@@ -248,7 +210,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         for item in items:
             coid = str(item.get("client_order_id") or "") if isinstance(item, dict) else ""
             try:
-                args = _legacy_order_args(item)
+                args = legacy_order_args(item)
                 order = kb.place(account, *args)
                 out.append({"client_order_id": coid, "order": kb.as_json(order), "error": None})
             except KalshiReject as exc:
@@ -321,13 +283,13 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         for m in engine.markets.values():
             if m.venue != "kalshi":
                 continue
-            yes, no = (acct.positions.get(t, 0) for t in kw.tokens(m.condition_id))
+            yes, no = (acct.positions.get(t, 0) for t in kalshi_tokens(m.condition_id))
             if yes or no:
                 rows.append({"ticker": m.condition_id, "position_fp": kw.fp(yes - no),
                              "market_exposure_dollars": "0.0000",
                              "realized_pnl_dollars": "0.0000", "fees_paid_dollars": "0.0000",
                              "total_traded_dollars": "0.0000",
-                             "last_updated_ts": kw.iso(venue.clock_ms()), "exchange_index": 0})
+                             "last_updated_ts": kw.iso(clock_ms()), "exchange_index": 0})
         return reply({"market_positions": rows, "event_positions": [], "cursor": ""})
 
     async def balance(r: web.Request, account: str, data: Any) -> web.Response:
@@ -335,7 +297,7 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
         free = acct.free_collateral()
         return reply({"balance": free // 10_000, "balance_dollars": kw.money(free),
                       "portfolio_value": acct.collateral // 10_000,
-                      "updated_ts": venue.clock_ms() // 1000})
+                      "updated_ts": clock_ms() // 1000})
 
     # --- simulator only -------------------------------------------------------------------
 
@@ -377,5 +339,3 @@ def add_kalshi_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901
     ):
         router.add_route(method, BASE + path, signed(fn, trading=True))
     router.add_post("/_sim/kalshi/keys", register_key)
-    add_group_routes(venue, signed, BASE, router)
-    add_kalshi_limit_routes(venue.limits, signed, BASE, router)

@@ -34,9 +34,15 @@ BAD_REQUEST = "bad_request"
 RATE_LIMITED = {"error": "too many requests"}
 
 
-def tokens(ticker: str) -> tuple[str, str]:
-    """The engine's YES and NO token ids of a Kalshi market."""
-    return f"{ticker}:yes", f"{ticker}:no"
+class KalshiReject(Exception):
+    """A definitive Kalshi error: HTTP status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> dict[str, Any]:
+        return err(self.code, self.message)
 
 
 def account_of(key_id: str) -> str:

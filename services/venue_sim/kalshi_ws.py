@@ -1,10 +1,9 @@
 """Kalshi websocket (/trade-api/ws/v2) on the simulator.
 
 The HTTP upgrade must carry a valid signature of ``ts + "GET" + "/trade-api/ws/v2"``
-(401 otherwise). Commands are answered in `kalshi_ws_commands`. Channels: orderbook_delta,
-ticker, trade, fill, order_group_updates. Each channel of a subscribe gets its own `sid`;
-`orderbook_delta` and `order_group_updates` messages carry `seq` from 1 upwards, per sid
-(the orderbook's first is its snapshot). The server pings every 10 s. A mirror of each
+(401 otherwise). Commands are answered in `kalshi_ws_commands`, connections and
+subscriptions are in `kalshi_ws_subs`. Channels: orderbook_delta, ticker, trade, fill,
+order_group_updates. The server pings every 10 s. A mirror of each
 market's bid levels turns the engine's absolute level sizes into Kalshi's signed `delta_fp`.
 
 Message bodies follow docs.kalshi.com/asyncapi.yaml; tests/conformance/schemas/kalshi_ws.json
@@ -17,51 +16,28 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
-import msgspec
 from aiohttp import WSMsgType, web
 
 from services.venue_sim import kalshi_wire as kw
 from services.venue_sim.accounts import AuthFailed
 from services.venue_sim.book import ONE
-from services.venue_sim.engine import LevelChanged, Trade
+from services.venue_sim.counters import VenueCounters
+from services.venue_sim.engine import Engine, LevelChanged, Trade
+from services.venue_sim.faults import Faults
+from services.venue_sim.kalshi_keys import KalshiKeys
 from services.venue_sim.kalshi_ws_commands import on_command
-from services.venue_sim.ws import QUEUE_LIMIT
+from services.venue_sim.kalshi_ws_subs import KConn, Sub
+from services.venue_sim.markets import kalshi_tokens
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+__all__ = ["PING_S", "WS_PATH", "KalshiHub", "Tape"]
 
 log = logging.getLogger(__name__)
 
 WS_PATH = "/trade-api/ws/v2"
 PING_S = 10.0
-_enc = msgspec.json.Encoder()
-
-
-@dataclass(eq=False)
-class Sub:
-    sid: int
-    channel: str
-    markets: set[str]
-    """Empty: every market."""
-    seq: int = 0
-
-
-@dataclass(eq=False)
-class KConn:
-    ws: web.WebSocketResponse
-    account: str
-    subs: dict[int, Sub] = field(default_factory=dict)
-    queue: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
-
-    def send(self, msg: dict[str, Any]) -> bool:
-        try:
-            self.queue.put_nowait(_enc.encode(msg))
-        except asyncio.QueueFull:
-            return False
-        return True
 
 
 @dataclass
@@ -78,8 +54,14 @@ class Tape:
 class KalshiHub:
     """Every Kalshi websocket, their subscriptions, and the book mirror for deltas."""
 
-    def __init__(self, venue: Venue) -> None:
-        self.venue = venue
+    def __init__(self, engine: Engine, *, keys: KalshiKeys, faults: Faults,
+                 counters: VenueCounters, client_ids: dict[str, str]) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.faults = faults
+        self.counters = counters
+        self.client_ids = client_ids
+        """order id -> client order id (owned by KalshiBook), for fill messages."""
         self.conns: set[KConn] = set()
         self._sids = itertools.count(1)
         self.mirror: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
@@ -87,21 +69,7 @@ class KalshiHub:
         self.tape: dict[str, Tape] = {}
         self.slow_disconnects = 0
 
-    def new_sid(self) -> int:
-        return next(self._sids)
-
     # --- engine events -> messages ---------------------------------------------------------
-
-    def snapshot(self, conn: KConn, sub: Sub, ticker: str) -> None:
-        """One `orderbook_snapshot` of `ticker` on `sub`; a side with no bids is left out."""
-        sub.seq += 1
-        yes, no = kw.book_levels(self.venue.engine, ticker)
-        body: dict[str, Any] = {"market_ticker": ticker, "market_id": ticker}
-        if yes:
-            body["yes_dollars_fp"] = yes
-        if no:
-            body["no_dollars_fp"] = no
-        conn.send({"type": "orderbook_snapshot", "sid": sub.sid, "seq": sub.seq, "msg": body})
 
     def on_level(self, ev: LevelChanged, now_ms: int) -> None:
         yes, no = self.mirror.setdefault(ev.market, ({}, {}))
@@ -121,13 +89,13 @@ class KalshiHub:
             if sub.seq == 0:
                 continue  # snapshot not sent yet
             sub.seq += 1
-            if not gap and self.venue.faults.armed["seq_gap"] > 0:
+            if not gap and self.faults.armed["seq_gap"] > 0:
                 gap = True
                 continue
             self._deliver(conn, {"type": "orderbook_delta", "sid": sub.sid, "seq": sub.seq,
                                  "msg": body})
         if gap:
-            self.venue.faults.take("seq_gap")
+            self.faults.take("seq_gap")
 
     def on_trade(self, trade: Trade) -> None:
         tape = self.tape.setdefault(trade.market, Tape())
@@ -144,14 +112,14 @@ class KalshiHub:
                 "ts": trade.match_ms // 1000, "ts_ms": trade.match_ms}
         for conn, sub in self._subs("trade", trade.market):
             self._deliver(conn, {"type": "trade", "sid": sub.sid, "msg": body})
-        engine = self.venue.engine
+        engine = self.engine
         for account in {trade.taker_account, trade.maker_account}:
             if engine.accounts[account].internal:
                 continue
             oid = trade.taker_order_id if trade.taker_account == account else trade.maker_order_id
-            yes_t, no_t = kw.tokens(trade.market)
+            yes_t, no_t = kalshi_tokens(trade.market)
             pos = engine.accounts[account].positions
-            fill = kw.fill_json(trade, account, self.venue.kalshi.client_ids.get(oid, ""),
+            fill = kw.fill_json(trade, account, self.client_ids.get(oid, ""),
                                 ws=True, post_position=pos.get(yes_t, 0) - pos.get(no_t, 0))
             fill |= {"outcome_side": fill["side"],
                      "book_side": "bid" if fill["side"] == "yes" else "ask"}
@@ -162,10 +130,10 @@ class KalshiHub:
         subs = self._subs("ticker", ticker)
         if not subs:
             return
-        engine = self.venue.engine
+        engine = self.engine
         m = kw.market_json(engine, engine.markets[ticker])
         tape = self.tape.get(ticker, Tape())
-        yes_t, _ = kw.tokens(ticker)
+        yes_t, _ = kalshi_tokens(ticker)
         open_interest = sum(max(a.positions.get(yes_t, 0), 0) for a in engine.accounts.values())
         body = {"market_ticker": ticker, "market_id": ticker,
                 "price_dollars": m["last_price_dollars"], "yes_bid_dollars": m["yes_bid_dollars"],
@@ -216,9 +184,9 @@ class KalshiHub:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            account = self.venue.kalshi.authenticate(request.headers, "GET", WS_PATH)
+            account = self.keys.authenticate(request.headers, "GET", WS_PATH)
         except AuthFailed:
-            self.venue.count_malformed("kalshi_ws_auth")
+            self.counters.count_malformed("kalshi_ws_auth")
             return web.json_response(kw.err(kw.AUTH_FAILED, "authentication required"),
                                      status=401)
         ws = web.WebSocketResponse(max_msg_size=1 << 20, heartbeat=PING_S)
@@ -229,9 +197,10 @@ class KalshiHub:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    on_command(self, conn, msg.data)
+                    on_command(conn, msg.data, engine=self.engine, counters=self.counters,
+                               sids=self._sids)
                 elif msg.type == WSMsgType.BINARY:
-                    self.venue.count_malformed("kalshi_ws")
+                    self.counters.count_malformed("kalshi_ws")
         finally:
             self.conns.discard(conn)
             with contextlib.suppress(asyncio.QueueFull):
@@ -251,7 +220,3 @@ class KalshiHub:
                 await conn.ws.send_str(item.decode())
             except ConnectionError:
                 return
-
-    def error(self, conn: KConn, cmd_id: Any, code: int, text: str) -> None:
-        self.venue.count_malformed("kalshi_ws")
-        conn.send({"id": cmd_id, "type": "error", "msg": {"code": code, "msg": text}})

@@ -21,12 +21,17 @@ does instead is not documented: UNCONFIRMED).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
-if TYPE_CHECKING:
-    from services.venue_sim.kalshi_ws import KalshiHub, KConn, Sub
+from services.venue_sim.counters import VenueCounters
+from services.venue_sim.engine import Engine
+from services.venue_sim.kalshi_ws_subs import KConn, Sub, send_error, snapshot
+
+__all__ = ["CHANNELS", "CommandError", "Session", "on_command"]
 
 CHANNELS = frozenset({"orderbook_delta", "ticker", "trade", "fill", "order_group_updates"})
 MARKETS_IGNORED = frozenset({"order_group_updates"})
@@ -60,14 +65,37 @@ def tickers_of(params: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(many))
 
 
-def on_command(hub: KalshiHub, conn: KConn, text: str) -> None:
-    """Answer one client command; every failure is an `error` message, never a disconnect."""
+@dataclass(frozen=True)
+class Session:
+    """What a command needs besides its connection: the engine, the counters, the sids."""
+
+    engine: Engine
+    counters: VenueCounters
+    sids: Iterator[int]
+
+    def error(self, conn: KConn, cmd_id: Any, code: int, text: str) -> None:
+        send_error(self.counters, conn, cmd_id, code, text)
+
+    def snapshot(self, conn: KConn, sub: Sub, ticker: str) -> None:
+        snapshot(self.engine, conn, sub, ticker)
+
+    def new_sid(self) -> int:
+        return next(self.sids)
+
+
+def on_command(conn: KConn, text: str, *, engine: Engine, counters: VenueCounters,
+               sids: Iterator[int]) -> None:
+    """Answer one client command; every failure is an `error` message, never a disconnect.
+
+    `sids` hands out subscription ids (one counter per venue, shared by all connections).
+    """
+    session = Session(engine, counters, sids)
     try:
         cmd = msgspec.json.decode(text)
     except (msgspec.DecodeError, UnicodeDecodeError):
         cmd = None
     if not isinstance(cmd, dict):
-        hub.error(conn, None, 1, "Unable to process message")
+        session.error(conn, None, 1, "Unable to process message")
         return
     cmd_id, name = cmd.get("id"), cmd.get("cmd")
     params = cmd.get("params")
@@ -81,54 +109,52 @@ def on_command(hub: KalshiHub, conn: KConn, text: str) -> None:
         if not isinstance(params, dict):
             raise CommandError(2, "Params required")
         if name == "subscribe":
-            subscribe(hub, conn, cmd_id, params)
+            subscribe(session, conn, cmd_id, params)
         elif name == "unsubscribe":
-            unsubscribe(hub, conn, cmd_id, params)
+            unsubscribe(session, conn, cmd_id, params)
         else:
-            update(hub, conn, cmd_id, params)
+            update(session, conn, cmd_id, params)
     except CommandError as exc:
-        hub.error(conn, cmd_id, exc.code, exc.text)
+        session.error(conn, cmd_id, exc.code, exc.text)
 
 
-def check_markets(hub: KalshiHub, tickers: list[str]) -> None:
+def check_markets(session: Session, tickers: list[str]) -> None:
     for t in tickers:
-        m = hub.venue.engine.markets.get(t)
+        m = session.engine.markets.get(t)
         if m is None or m.venue != "kalshi":
             raise CommandError(16, "Market not found")
 
 
-def subscribe(hub: KalshiHub, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
-    from services.venue_sim.kalshi_ws import Sub
-
+def subscribe(session: Session, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
     channels = params.get("channels")
     if not isinstance(channels, list) or not channels:
         raise CommandError(3, "Channels required")
     tickers = tickers_of(params)
-    check_markets(hub, tickers)
+    check_markets(session, tickers)
     for channel in channels:
         if channel not in CHANNELS:
-            hub.error(conn, cmd_id, 8, "Unknown channel name")
+            session.error(conn, cmd_id, 8, "Unknown channel name")
             continue
         if channel in MARKETS_REQUIRED and not tickers:
-            hub.error(conn, cmd_id, 14, "Market Ticker required")
+            session.error(conn, cmd_id, 14, "Market Ticker required")
             continue
         markets = set() if channel in MARKETS_IGNORED else set(tickers)
-        sub = Sub(sid=hub.new_sid(), channel=channel, markets=markets)
+        sub = Sub(sid=session.new_sid(), channel=channel, markets=markets)
         conn.subs[sub.sid] = sub
         conn.send({"id": cmd_id, "type": "subscribed", "msg": {"channel": channel, "sid": sub.sid}})
         if channel == "orderbook_delta":
             for t in tickers:
-                hub.snapshot(conn, sub, t)
+                session.snapshot(conn, sub, t)
 
 
-def unsubscribe(hub: KalshiHub, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
+def unsubscribe(session: Session, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
     sids = params.get("sids")
     if not isinstance(sids, list) or not sids:
         raise CommandError(4, "Subscription IDs required")
     for sid in sids:
         sub = conn.subs.pop(sid, None) if isinstance(sid, int) else None
         if sub is None:
-            hub.error(conn, cmd_id, 7, "Unknown subscription ID")
+            session.error(conn, cmd_id, 7, "Unknown subscription ID")
             continue
         conn.send({"id": cmd_id, "sid": sid, "seq": sub.seq, "type": "unsubscribed"})
 
@@ -150,7 +176,7 @@ def target(conn: KConn, params: dict[str, Any]) -> Sub:
     return sub
 
 
-def update(hub: KalshiHub, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
+def update(session: Session, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> None:
     sub = target(conn, params)
     action = params.get("action")
     if action is None:
@@ -161,17 +187,17 @@ def update(hub: KalshiHub, conn: KConn, cmd_id: Any, params: dict[str, Any]) -> 
     tickers = tickers_of(params)
     if not tickers:
         raise CommandError(14, "Market Ticker required")
-    check_markets(hub, tickers)
+    check_markets(session, tickers)
     if action == "get_snapshot":
         for t in tickers:
-            hub.snapshot(conn, sub, t)
+            session.snapshot(conn, sub, t)
         return
     if action == "add_markets":
         new = [t for t in tickers if t not in sub.markets]
         sub.markets.update(new)
         if sub.channel == "orderbook_delta":
             for t in new:
-                hub.snapshot(conn, sub, t)
+                session.snapshot(conn, sub, t)
     else:
         sub.markets.difference_update(tickers)
     conn.send({"id": cmd_id, "sid": sub.sid, "seq": sub.seq, "type": "ok",

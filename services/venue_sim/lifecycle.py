@@ -11,19 +11,28 @@ simulator's truth (`/_sim/state` fills) no longer lists it.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from services.venue_sim.engine import Trade
+from services.venue_sim import ledger
+from services.venue_sim.engine import Engine, Trade
+from services.venue_sim.faults import Faults
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+__all__ = ["Announce", "TradeLifecycle"]
+
+Announce = Callable[[Trade, str, int], None]
+"""Tell the trade's parties its new status (trade, status, now_ms)."""
 
 
 class TradeLifecycle:
     """Confirmation timers and the set of failed trades."""
 
-    def __init__(self, venue: Venue) -> None:
-        self.venue = venue
+    def __init__(self, engine: Engine, faults: Faults, *, confirm_ms: int,
+                 clock_ms: Callable[[], int], announce: Announce) -> None:
+        self.engine = engine
+        self.faults = faults
+        self.confirm_ms = confirm_ms
+        self.clock_ms = clock_ms
+        self.announce = announce
         self.failing: set[str] = set()
         """Trades on their way to FAILED (RETRYING)."""
         self.failed: set[str] = set()
@@ -34,7 +43,7 @@ class TradeLifecycle:
         if trade.id in self.failed:
             return "FAILED"
         age = now_ms - trade.match_ms
-        confirm = self.venue.sim.trade_confirm_ms
+        confirm = self.confirm_ms
         if trade.id in self.failing:
             return "RETRYING" if age >= confirm // 2 else "MATCHED"
         if age >= confirm:
@@ -43,16 +52,16 @@ class TradeLifecycle:
 
     def schedule(self, trades: list[Trade]) -> None:
         """Start the status timers of freshly matched trades with an external party."""
-        accounts = self.venue.engine.accounts
+        accounts = self.engine.accounts
         external = [t for t in trades
                     if not (accounts[t.taker_account].internal
                             and accounts[t.maker_account].internal)]
         if not external:
             return
         loop = asyncio.get_running_loop()
-        confirm_s = self.venue.sim.trade_confirm_ms / 1000
+        confirm_s = self.confirm_ms / 1000
         for trade in external:
-            fails = self.venue.faults.take("trade_failed")
+            fails = self.faults.take("trade_failed")
             if fails:
                 self.failing.add(trade.id)
             steps = (("RETRYING", "FAILED") if fails else ("MINED", "CONFIRMED"))
@@ -62,7 +71,7 @@ class TradeLifecycle:
     def _announce(self, trade: Trade, status: str) -> None:
         if status == "FAILED":
             self.revert(trade)
-        self.venue.trade_to_users(trade, status, self.venue.clock_ms())
+        self.announce(trade, status, self.clock_ms())
         now = asyncio.get_running_loop().time()
         self._timers = {h for h in self._timers if h.when() > now}
 
@@ -70,14 +79,10 @@ class TradeLifecycle:
         """Undo a match in both accounts (the chain never settled it)."""
         self.failing.discard(trade.id)
         self.failed.add(trade.id)
-        engine = self.venue.engine
         legs = ((trade.taker_account, trade.taker_asset, trade.taker_side, trade.taker_price),
                 (trade.maker_account, trade.maker_asset, trade.maker_side, trade.maker_price))
         for account, asset, side, price in legs:
-            acct = engine.accounts[account]
-            sign = 1 if side == "BUY" else -1
-            acct.positions[asset] = acct.positions.get(asset, 0) - sign * trade.size
-            acct.collateral += sign * price * trade.size
+            ledger.unsettle(self.engine.accounts[account], asset, side, price, trade.size)
 
     def cancel(self) -> None:
         for handle in self._timers:

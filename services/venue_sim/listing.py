@@ -1,10 +1,7 @@
-"""Market listings with stats, for `pmm scan` (issue 5): seeded candidate markets and the
-Gamma-shaped `GET /gamma/markets`.
+"""Market listings with stats, for `pmm scan` (issue 5): the Gamma-shaped `GET /gamma/markets`
+and the listing fields of Kalshi's Market object.
 
-`[sim] candidate_markets = N` adds N seeded markets that are listed and traded like the
-configured ones but not quoted by pmm: they differ in noise-trader activity (volume),
-background-maker depth (liquidity), resolution date and start probability, so a scan
-has something to rank. Volume is a seeded history (`base_volume_usd`) plus the notional
+The seeded candidate markets a scan ranks are made in markets.py. Volume is a seeded history (`base_volume_usd`) plus the notional
 (YES price x size) traded in the simulator since it started; liquidity is the money the
 resting book commits (bids at p, asks at 1 - p); `oneDayPriceChange` is the mid now less
 the start probability; spread and best prices come from the live book.
@@ -12,60 +9,19 @@ the start probability; spread and best prices come from the live book.
 
 from __future__ import annotations
 
-import random
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from common.config import Config
 from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 from services.venue_sim.book import ONE
-from services.venue_sim.kalshi_wire import tokens as kalshi_tokens
+from services.venue_sim.engine import Engine
 from services.venue_sim.model import SimMarket, Trade
 
-if TYPE_CHECKING:
-    from services.venue_sim.engine import Engine
-
 GAMMA_PREFIX = "/gamma"
-_TOPICS = (
-    "ETH above $5k", "SOL above $300", "Fed cuts in March", "Team A wins the final",
-    "CPI above 3%", "Oil above $90", "Gold above $3k", "Unemployment above 4.5%",
-    "Rate hike in June", "Storm makes landfall", "Film tops box office", "Bill passes Senate",
-)
-_ACTIVITY = (0.2, 0.5, 1.0, 2.0, 4.0)
-_DEPTH = (0.3, 1.0, 3.0)
-_DAYS = (0.5, 3.0, 10.0, 45.0, 120.0, 400.0)
-
-
-def candidates(cfg: Config, now_s: int) -> list[SimMarket]:
-    """`[sim] candidate_markets` seeded markets, on the venues the config uses."""
-    rng = random.Random(f"{cfg.sim.seed}:candidates")
-    venues = cfg.venues_in_use() or ["polymarket"]
-    out = []
-    for i in range(cfg.sim.candidate_markets):
-        venue = venues[i % len(venues)]
-        topic = _TOPICS[i % len(_TOPICS)]
-        days = rng.choice(_DAYS)
-        activity, depth = rng.choice(_ACTIVITY), rng.choice(_DEPTH)
-        if venue == "kalshi":
-            cid = f"KXSIMCAND-{i:03d}"
-            yes, no = kalshi_tokens(cid)
-        else:
-            cid = "0x" + format(rng.getrandbits(256), "064x")
-            yes, no = str(rng.getrandbits(252)), str(rng.getrandbits(252))
-        out.append(SimMarket(
-            condition_id=cid, yes_token=yes, no_token=no, tick=100, min_size=500,
-            start_probability=round(rng.uniform(0.15, 0.85), 2),
-            name=f"{topic} (candidate {i})", venue=venue, activity=activity, depth=depth,
-            resolves_at_s=now_s + round(days * 86_400),
-            base_volume_usd=round(activity * 20_000 * rng.uniform(0.5, 1.5), 2),
-        ))
-    return out
-
-
 class Listing:
     """Traded notional per market since start, and the stats a listing reports."""
 

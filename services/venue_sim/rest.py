@@ -1,8 +1,8 @@
-"""REST handlers, public part: health, time, API keys (L1), market data, simulator truth.
+"""Polymarket CLOB REST, public part: health, time, API keys (L1), market data.
 
 Success is always HTTP 200 (the SDK raises on anything else); business rejects are
 400 `{"error": ...}`, authentication failures 401, unknown things 404. The L2
-trading endpoints live in `trading.py`.
+trading endpoints live in `trading.py`, the simulator's own `/_sim` ones in `sim_routes.py`.
 """
 
 from __future__ import annotations
@@ -10,29 +10,26 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from common.prices import price_to_str
 from services.venue_sim import wire
-from services.venue_sim.accounts import AuthFailed
+from services.venue_sim.accounts import AuthFailed, KeyStore
+from services.venue_sim.counters import VenueCounters
+from services.venue_sim.engine import Engine
 from services.venue_sim.model import SimMarket
+from services.venue_sim.responses import reply
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+__all__ = ["END_CURSOR", "PAGE_SIZE", "add_public_routes", "error", "page"]
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
 END_CURSOR = "LTE="
-_enc = msgspec.json.Encoder()
-
-
-def reply(body: Any, status: int = 200, *, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=_enc.encode(body), status=status, content_type="application/json",
-                        headers=headers)
 
 
 def error(message: str, status: int = 400, **extra: Any) -> web.Response:
@@ -55,15 +52,19 @@ def page(rows: list[Any], cursor: str) -> dict[str, Any]:
     return {"data": data, "next_cursor": next_cursor, "limit": PAGE_SIZE, "count": len(data)}
 
 
-def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a route table
-    """Register every REST route (public ones here, L2 ones from trading.py)."""
-    from services.venue_sim.trading import add_trading_routes
+def add_public_routes(  # noqa: C901 - a route table
+    app: web.Application, *, engine: Engine, keys: KeyStore, counters: VenueCounters,
+    clock_ms: Callable[[], int], start_collateral: int,
+) -> None:
+    """Register the public Polymarket REST routes (the L2 ones are in trading.py)."""
 
-    engine = venue.engine
+    def market_of_token(token: str) -> SimMarket | None:
+        found = engine.tokens.get(token)
+        return None if found is None else found[0]
 
     def token_market(request: web.Request) -> tuple[SimMarket, str] | None:
         token = request.match_info.get("token_id") or request.query.get("token_id", "")
-        market = venue.market_of_token(token)
+        market = market_of_token(token)
         return None if market is None else (market, token)
 
     # --- public ---------------------------------------------------------------------------
@@ -72,18 +73,18 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
         return web.Response(text="OK")
 
     async def server_time(_: web.Request) -> web.StreamResponse:
-        return reply(venue.clock_ms() // 1000)
+        return reply(clock_ms() // 1000)
 
     async def version(_: web.Request) -> web.StreamResponse:
         return reply({"version": 2})
 
     async def l1_key(request: web.Request) -> web.StreamResponse:
         try:
-            address, nonce = venue.keys.verify_l1(request.headers, venue.clock_ms() // 1000)
+            address, nonce = keys.verify_l1(request.headers, clock_ms() // 1000)
         except AuthFailed as exc:
             return error(str(exc), 401)
-        key = venue.keys.derive(address, nonce)
-        venue.open_external(address)
+        key = keys.derive(address, nonce)
+        engine.open_account(address, start_collateral)
         log.info("api key issued", extra={"account": address})
         return reply(key.creds())
 
@@ -153,7 +154,7 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
         found = token_market(request)
         if found is None:
             return error("No orderbook exists for the requested token id", 404)
-        return reply(wire.book_summary(engine, found[0], found[1], venue.clock_ms()))
+        return reply(wire.book_summary(engine, found[0], found[1], clock_ms()))
 
     async def books(request: web.Request) -> web.StreamResponse:
         if request.method == "POST":
@@ -161,15 +162,15 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
                 params = msgspec.json.decode(await request.read())
                 tokens = [str(p["token_id"]) for p in params]
             except (msgspec.DecodeError, UnicodeDecodeError, TypeError, KeyError):
-                venue.count_malformed("rest")
+                counters.count_malformed("rest")
                 return error("Invalid payload: expected [{\"token_id\": ...}]")
         else:
             tokens = [t for t in request.query.get("token_ids", "").split(",") if t]
         out = []
         for token in tokens:
-            m = venue.market_of_token(token)
+            m = market_of_token(token)
             if m is not None:
-                out.append(wire.book_summary(engine, m, token, venue.clock_ms()))
+                out.append(wire.book_summary(engine, m, token, clock_ms()))
         return reply(out)
 
     def top(request: web.Request) -> tuple[int | None, int | None] | None:
@@ -221,11 +222,11 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
             params = msgspec.json.decode(await request.read())
             return [(str(p["token_id"]), str(p.get("side") or "").upper()) for p in params]
         except (msgspec.DecodeError, UnicodeDecodeError, TypeError, KeyError, AttributeError):
-            venue.count_malformed("rest")
+            counters.count_malformed("rest")
             return None
 
     def tops_of(token: str) -> tuple[int | None, int | None] | None:
-        m = venue.market_of_token(token)
+        m = market_of_token(token)
         if m is None:
             return None
         bids, asks = wire.token_levels(engine, m, token == m.yes_token)
@@ -274,7 +275,7 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
             return error("too many token ids: max 500")
         out = []
         for token, _ in params:
-            m = venue.market_of_token(token)
+            m = market_of_token(token)
             if m is None:
                 continue
             last = engine.last_trade.get(m.condition_id)
@@ -283,21 +284,6 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
                 p, side = 10_000 - p, ("SELL" if side == "BUY" else "BUY")
             out.append({"token_id": token, "price": price_to_str(p), "side": side})
         return reply(out)
-
-    # --- simulator truth ------------------------------------------------------------------
-
-    async def sim_state(_: web.Request) -> web.StreamResponse:
-        return reply(venue.state())
-
-    async def sim_health(_: web.Request) -> web.StreamResponse:
-        return reply({
-            "status": "ok", "uptime_ms": venue.clock_ms() - venue.started_ms,
-            "markets": len(engine.markets), "flow_steps": venue.flow.steps,
-            "flow_skipped_orders": venue.flow.skipped_orders,
-            "orders_accepted": venue.orders_accepted, "orders_rejected": venue.orders_rejected,
-            "malformed": dict(venue.malformed), "ws_market": len(venue.hub.market_conns),
-            "ws_user": len(venue.hub.user_conns), "ws_slow_disconnects": venue.hub.slow_disconnects,
-        })
 
     r = app.router
     for path, fn in (
@@ -309,8 +295,7 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
         ("/markets", markets), ("/markets/{condition_id}", market),
         ("/markets-by-token/{token_id}", market_by_token), ("/book", book), ("/books", books),
         ("/midpoint", midpoint), ("/price", price), ("/spread", spread),
-        ("/last-trade-price", last_trade_price), ("/_sim/state", sim_state),
-        ("/_sim/health", sim_health),
+        ("/last-trade-price", last_trade_price),
     ):
         r.add_get(path, fn)
     r.add_post("/auth/api-key", l1_key)
@@ -318,4 +303,3 @@ def add_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - a ro
     for path, fn in (("/midpoints", midpoints), ("/prices", prices), ("/spreads", spreads),
                      ("/last-trades-prices", last_trades_prices)):
         r.add_post(path, fn)
-    add_trading_routes(app, venue)

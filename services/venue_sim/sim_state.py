@@ -8,19 +8,23 @@ that went FAILED (a ghost fill, see lifecycle.py) is not a fill and is not liste
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from common.prices import price_to_str, size_to_str
 from services.venue_sim import wire
+from services.venue_sim.engine import Engine
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+__all__ = ["venue_state"]
 
 
-def venue_state(venue: Venue) -> dict[str, Any]:
-    """Every external account's orders, fills and positions, and every market's top of book."""
-    engine = venue.engine
-    failed = venue.lifecycle.failed
+def venue_state(engine: Engine, *, failed: set[str], owner_of: Callable[[str], str],
+                true_p: Mapping[str, float], faults: dict[str, Any]) -> dict[str, Any]:
+    """Every external account's orders, fills and positions, and every market's top of book.
+
+    `failed` are the trades that went FAILED, `owner_of` names an account's API key,
+    `true_p` is the flow's hidden probability per market, `faults` the faults' view.
+    """
     accounts: dict[str, Any] = {}
     for address, acct in engine.accounts.items():
         if acct.internal:
@@ -43,7 +47,7 @@ def venue_state(venue: Venue) -> dict[str, Any]:
                         "role": role, "ts_ms": t.match_ms,
                     })
         accounts[address] = {
-            "api_key": venue.owner_of(address),
+            "api_key": owner_of(address),
             "collateral": wire.money_to_str(acct.collateral),
             "positions": {tok: size_to_str(n) for tok, n in acct.positions.items()},
             "open_orders": [
@@ -65,7 +69,7 @@ def venue_state(venue: Venue) -> dict[str, Any]:
     for cid, m in engine.markets.items():
         bid, ask = engine.best(cid)
         markets[cid] = {
-            "true_probability": f"{venue.flow.true_p[cid]:.4f}",
+            "true_probability": f"{true_p[cid]:.4f}",
             "best_bid": None if bid is None else price_to_str(bid),
             "best_ask": None if ask is None else price_to_str(ask),
             "last_trade_price": (
@@ -76,5 +80,5 @@ def venue_state(venue: Venue) -> dict[str, Any]:
             "no_token": m.no_token,
             "tick": price_to_str(m.tick),
         }
-    return {"accounts": accounts, "markets": markets, "faults": venue.faults.view(),
+    return {"accounts": accounts, "markets": markets, "faults": faults,
             "orders_forgotten": engine.forgotten}

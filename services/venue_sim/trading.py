@@ -1,4 +1,4 @@
-"""REST handlers, L2 part: orders, cancels, open orders, trades, heartbeats, balances.
+"""Polymarket CLOB REST, L2 part: orders, cancels, open orders, trades, heartbeats, balances.
 
 Every route checks the L2 HMAC headers over the exact request bytes first (401
 `Unauthorized/Invalid api key` otherwise).
@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
 from eth_utils import to_checksum_address
 
 from services.venue_sim import wire
-from services.venue_sim.accounts import ApiKey, AuthFailed
-from services.venue_sim.faults import trading_faults
+from services.venue_sim.accounts import ApiKey, AuthFailed, Heartbeats, KeyStore
 from services.venue_sim.book import Order
+from services.venue_sim.counters import VenueCounters
+from services.venue_sim.engine import Engine
+from services.venue_sim.faults import Faults, trading_faults
+from services.venue_sim.lifecycle import TradeLifecycle
 from services.venue_sim.model import POST_ONLY_CROSSES, OrderRejected, OrderRequest
-from services.venue_sim.rest import error, page, reply
+from services.venue_sim.responses import reply
+from services.venue_sim.rest import error, page
 from services.venue_sim.signing import (
     EXCHANGE_V2,
     NEG_RISK_EXCHANGE_V2,
@@ -30,8 +34,7 @@ from services.venue_sim.signing import (
 )
 from services.venue_sim.wallets import EOA, funder_of
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+__all__ = ["MAX_BATCH", "add_trading_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,19 @@ def _all_post_only(body: str) -> bool:
     return all(isinstance(r, dict) and r.get("postOnly") is True for r in rows)
 
 
-def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C901 - route table
-    engine = venue.engine
+def add_trading_routes(  # noqa: C901 - route table
+    app: web.Application, *, engine: Engine, keys: KeyStore, heartbeats: Heartbeats,
+    faults: Faults, counters: VenueCounters, lifecycle: TradeLifecycle,
+    publish: Callable[[], None], clock_ms: Callable[[], int], start_collateral: int,
+    verify_signatures: bool,
+) -> None:
+    """Register the L2 (API-key signed) Polymarket REST routes.
+
+    `publish` sends what the engine did to the websockets; it runs after every write.
+    """
+
+    def open_external(address: str) -> None:
+        engine.open_account(address, start_collateral)
 
     def l2(handler: L2Handler, *, trading: bool = False) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -62,26 +76,26 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
             body = raw.decode("utf-8", errors="replace")
             path = request.raw_path.split("?", 1)[0]
             try:
-                key = venue.keys.verify_l2(
-                    request.headers, request.method, path, body, venue.clock_ms() // 1000
+                key = keys.verify_l2(
+                    request.headers, request.method, path, body, clock_ms() // 1000
                 )
             except AuthFailed:
-                venue.count_malformed("rest_auth")
+                counters.count_malformed("rest_auth")
                 return error(UNAUTHORIZED, 401)
             if not trading:
                 return await handler(request, key, body)
-            now_ms = venue.clock_ms()
-            if now_ms < venue.faults.restart_until_ms:  # matching engine restarting
+            now_ms = clock_ms()
+            if now_ms < faults.restart_until_ms:  # matching engine restarting
                 return error("Too Early", 425)
-            if now_ms < venue.faults.post_only_until_ms and request.method == "POST" and \
+            if now_ms < faults.post_only_until_ms and request.method == "POST" and \
                     not _all_post_only(body):
-                wait_s = max(1, (venue.faults.post_only_until_ms - now_ms + 999) // 1000)
+                wait_s = max(1, (faults.post_only_until_ms - now_ms + 999) // 1000)
                 return reply({"error": "post-only mode: only post-only orders and cancels are "
                               "allowed", "code": "post_only_mode",
                               "retry_after_seconds": wait_s}, 503,
                              headers={"Retry-After": str(wait_s)})
             instead, after = await trading_faults(
-                venue.faults,
+                faults,
                 lambda: reply({"error": "Too Many Requests"}, 429, headers={"Retry-After": "1"}),
                 lambda: error("could not insert order", 500))
             if instead is not None:
@@ -96,7 +110,8 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
     def place(key: ApiKey, send: SendOrder) -> dict[str, Any]:
         """Check and place one signed order; log and re-raise a reject with its context."""
         order = send.order
-        m = venue.market_of_token(order.tokenId)
+        found = engine.tokens.get(order.tokenId)
+        m = None if found is None else found[0]
         context = {"market": "" if m is None else m.condition_id, "order_id": ""}
         try:
             if send.owner != key.api_key:
@@ -108,14 +123,14 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
             if m is None:
                 raise OrderRejected("Invalid order payload: unknown tokenId")
             order_id = checked_hash(
-                order, neg_risk=m.neg_risk, verify=venue.sim.verify_signatures
+                order, neg_risk=m.neg_risk, verify=verify_signatures
             )
             context["order_id"] = order_id
             maker = to_checksum_address(order.maker)
             if maker != key.address:  # a proxy or Safe: its own venue account
-                venue.open_external(maker)
-                venue.keys.link(key, maker)
-            if send.postOnly and venue.faults.take("post_only_reject"):
+                open_external(maker)
+                keys.link(key, maker)
+            if send.postOnly and faults.take("post_only_reject"):
                 raise OrderRejected(POST_ONLY_CROSSES)
             price_pips, size = price_and_size(order, send.orderType)
             try:
@@ -128,10 +143,10 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 post_only=send.postOnly, expiration=expiration,
             ))
         except OrderRejected as exc:
-            venue.orders_rejected += 1
+            counters.orders_rejected += 1
             log.info("order rejected: %s", exc.message, extra=context)
             raise
-        venue.orders_accepted += 1
+        counters.orders_accepted += 1
         log.debug("order accepted", extra=context)
         return wire.send_order_response(placement)
 
@@ -139,24 +154,24 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
         try:
             send = send_order_decoder.decode(body)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            venue.count_malformed("rest_order")
+            counters.count_malformed("rest_order")
             return error(f"Invalid order payload: {exc}")
         try:
             result = place(key, send)
         except OrderRejected as exc:
             return error(exc.message, exc.status)
         finally:
-            venue.publish()
+            publish()
         return reply(result)
 
     async def post_orders(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         try:
             legs = msgspec.json.decode(body)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            venue.count_malformed("rest_order")
+            counters.count_malformed("rest_order")
             return error(f"Invalid order payload: {exc}")
         if not isinstance(legs, list):
-            venue.count_malformed("rest_order")
+            counters.count_malformed("rest_order")
             return error("Invalid order payload: expected a JSON array of orders")
         if len(legs) > MAX_BATCH:
             return error(f"Too many orders in payload: {len(legs)}, max allowed: {MAX_BATCH}")
@@ -165,19 +180,19 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
             try:
                 send = msgspec.convert(leg, SendOrder)
             except msgspec.ValidationError as exc:
-                venue.count_malformed("rest_order")
+                counters.count_malformed("rest_order")
                 results.append(wire.failed_order_response("", f"Invalid order payload: {exc}"))
                 continue
             try:
                 results.append(place(key, send))
             except OrderRejected as exc:
                 results.append(wire.failed_order_response("", exc.message))
-        venue.publish()
+        publish()
         return reply(results)
 
     def mine(key: ApiKey) -> list[str]:
         """The venue accounts booked to the key: its signer and the makers it signed for."""
-        return venue.keys.accounts_of(key.address)
+        return keys.accounts_of(key.address)
 
     def live_orders(key: ApiKey) -> list[Order]:
         return [o for a in mine(key) if a in engine.accounts
@@ -194,14 +209,14 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 canceled.append(oid)
             else:
                 not_canceled[oid] = reason
-        venue.publish()
+        publish()
         return reply({"canceled": canceled, "not_canceled": not_canceled})
 
     def json_body(body: str) -> Any:
         try:
             return msgspec.json.decode(body) if body else None
         except (msgspec.DecodeError, UnicodeDecodeError):
-            venue.count_malformed("rest")
+            counters.count_malformed("rest")
             return None
 
     async def cancel_one(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
@@ -255,7 +270,7 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
             before = int(q.get("before") or 0)
         except ValueError:
             return error("Invalid query: after/before must be unix seconds")
-        now = venue.clock_ms()
+        now = clock_ms()
         wanted = q.get("maker_address", "").lower()
         rows = []
         history = sorted(
@@ -273,15 +288,15 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
                 continue
             role = "TAKER" if t.taker_account == account else "MAKER"
             rows.append(wire.trade_record(
-                t, viewer=account, role=role, status=venue.lifecycle.status(t, now),
-                owners=venue.owners(t.taker_account, t.maker_account), now_ms=now, event=False,
+                t, viewer=account, role=role, status=lifecycle.status(t, now),
+                owners=keys.owners(t.taker_account, t.maker_account), now_ms=now, event=False,
             ))
         return reply(page(rows, q.get("next_cursor", "")))
 
     async def heartbeat(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         data = json_body(body) or {}
         hb_id = data.get("heartbeat_id", "") if isinstance(data, dict) else ""
-        accepted, value = venue.heartbeats.beat(key.address, str(hb_id or ""), venue.clock_ms())
+        accepted, value = heartbeats.beat(key.address, str(hb_id or ""), clock_ms())
         if not accepted:
             return error("Invalid Heartbeat ID", heartbeat_id=value)
         return reply({"heartbeat_id": value})
@@ -295,8 +310,8 @@ def add_trading_routes(app: web.Application, venue: Venue) -> None:  # noqa: C90
         if funder is None:
             return error("Invalid signature_type")
         if funder != key.address:
-            venue.open_external(funder)
-            venue.keys.link(key, funder)
+            open_external(funder)
+            keys.link(key, funder)
         acct = engine.accounts[funder]
         if request.query.get("asset_type", "COLLATERAL").upper() == "CONDITIONAL":
             amount = acct.positions.get(request.query.get("token_id", ""), 0) * 10_000

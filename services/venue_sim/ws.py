@@ -1,4 +1,4 @@
-"""Websocket channels: `/ws/market` (public books) and `/ws/user` (one account's events).
+"""Polymarket websocket channels: `/ws/market` (public books) and `/ws/user` (one account's events).
 
 Each connection has a bounded outbound queue drained by its own writer task; a
 client that falls that far behind is disconnected rather than allowed to build an
@@ -12,15 +12,17 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import WSMsgType, web
 
-from services.venue_sim.accounts import AuthFailed
+from services.venue_sim import wire
+from services.venue_sim.accounts import AuthFailed, KeyStore
+from services.venue_sim.counters import VenueCounters
+from services.venue_sim.engine import Engine
 
-if TYPE_CHECKING:
-    from services.venue_sim.server import Venue
+__all__ = ["QUEUE_LIMIT", "Conn", "Hub"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,12 @@ class Conn:
 class Hub:
     """Every open websocket and what it subscribed to."""
 
-    def __init__(self, venue: Venue) -> None:
-        self.venue = venue
+    def __init__(self, engine: Engine, keys: KeyStore, counters: VenueCounters,
+                 clock_ms: Callable[[], int]) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.counters = counters
+        self.clock_ms = clock_ms
         self.market_conns: set[Conn] = set()
         self.user_conns: set[Conn] = set()
         self.slow_disconnects = 0
@@ -68,6 +74,11 @@ class Hub:
             with contextlib.suppress(asyncio.QueueFull):
                 conn.queue.get_nowait()
                 conn.queue.put_nowait(None)
+
+    def book_event(self, asset_id: str) -> dict[str, Any]:
+        """The `book` message of one token, now."""
+        market = self.engine.tokens[asset_id][0]
+        return wire.book_event(self.engine, market, asset_id, self.clock_ms())
 
     def to_market(
         self, assets: set[str], build: Callable[[set[str]], Any], *, custom_only: bool = False
@@ -84,7 +95,7 @@ class Hub:
 
     def to_user(self, address: str, market: str, payload: Any) -> None:
         """Send to the user channels of the API key `address` (signer or funder) is booked to."""
-        key = self.venue.keys.key_of_account(address)
+        key = self.keys.key_of_account(address)
         signer = address if key is None else key.address
         for conn in list(self.user_conns):
             if conn.address == signer and (not conn.markets or market in conn.markets):
@@ -103,7 +114,7 @@ class Hub:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     if msg.type == WSMsgType.BINARY:
-                        self.venue.count_malformed(f"ws_{channel}")
+                        self.counters.count_malformed(f"ws_{channel}")
                     continue
                 if msg.data.strip().upper() == "PING":
                     with contextlib.suppress(asyncio.QueueFull):
@@ -139,7 +150,7 @@ class Hub:
         except (msgspec.DecodeError, UnicodeDecodeError):
             msg = None
         if not isinstance(msg, dict):
-            self.venue.count_malformed(f"ws_{conn.channel}")
+            self.counters.count_malformed(f"ws_{conn.channel}")
             conn.send({"error": "invalid message: expected a JSON object"})
             return
         if conn.channel == "market":
@@ -150,7 +161,7 @@ class Hub:
     def _on_market(self, conn: Conn, msg: dict[str, Any]) -> None:
         assets = msg.get("assets_ids", msg.get("asset_ids"))
         if not isinstance(assets, list) or not all(isinstance(a, str) for a in assets):
-            self.venue.count_malformed("ws_market")
+            self.counters.count_malformed("ws_market")
             conn.send({"error": "invalid subscription: assets_ids must be a list of strings"})
             return
         operation = msg.get("operation", "subscribe")
@@ -159,17 +170,17 @@ class Hub:
         if operation == "unsubscribe":
             conn.assets.difference_update(assets)
             return
-        known = [a for a in assets if a in self.venue.engine.tokens]
+        known = [a for a in assets if a in self.engine.tokens]
         new = [a for a in known if a not in conn.assets]
         conn.assets.update(known)
         self.market_conns.add(conn)
         if new and msg.get("initial_dump", True):
-            conn.send([self.venue.book_event(a) for a in new])
+            conn.send([self.book_event(a) for a in new])
 
     def _on_user(self, conn: Conn, msg: dict[str, Any]) -> None:
         markets = msg.get("markets") or []
         if not isinstance(markets, list):
-            self.venue.count_malformed("ws_user")
+            self.counters.count_malformed("ws_user")
             conn.send({"error": "invalid subscription: markets must be a list"})
             return
         operation = msg.get("operation")
@@ -180,9 +191,9 @@ class Hub:
                 conn.markets.difference_update(markets)
             return
         try:
-            key = self.venue.keys.check_ws_auth(msg.get("auth"))
+            key = self.keys.check_ws_auth(msg.get("auth"))
         except AuthFailed:
-            self.venue.count_malformed("ws_user_auth")
+            self.counters.count_malformed("ws_user_auth")
             conn.send({"error": "Unauthorized/Invalid api key"})
             with contextlib.suppress(asyncio.QueueFull):
                 conn.queue.put_nowait(None)

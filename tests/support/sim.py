@@ -14,7 +14,8 @@ import httpx
 import uvloop
 
 from common.config import Config
-from services.venue_sim.server import Venue, start_site
+from services.venue_sim.server import start_site
+from services.venue_sim.venue import Venue
 
 
 class SimThread:

@@ -10,7 +10,6 @@ must not break (exact positions, duplicate detection of recent ids, live orders 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -22,7 +21,11 @@ from services.executor.orders import DesiredOrder, MarketTokens
 from services.venue_sim import engine as engine_mod
 from services.venue_sim import model as model_mod
 from services.venue_sim.engine import Engine, OrderRejected, OrderRequest, SimMarket
+from services.venue_sim.counters import VenueCounters
+from services.venue_sim.faults import Faults
 from services.venue_sim.kalshi import KalshiBook
+from services.venue_sim.kalshi_groups import OrderGroups
+from services.venue_sim.kalshi_keys import KalshiKeys
 
 YES, NO, CID = "111", "222", "0xmarket"
 M = 1_000_000
@@ -81,8 +84,10 @@ def test_sim_keeps_newest_trades_and_exact_positions(monkeypatch: pytest.MonkeyP
 def test_kalshi_client_ids_follow_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_mod, "FINISHED_KEEP", 20)
     e = make_engine("k")
-    quiet_hub = SimpleNamespace(on_group=lambda *args, **kwargs: None)  # no websockets here
-    book = KalshiBook(SimpleNamespace(engine=e, khub=quiet_hub))  # type: ignore[arg-type]
+    groups = OrderGroups(e, announce=lambda *args, **kwargs: None)  # no websockets here
+    book = KalshiBook(e, keys=KalshiKeys(clock_ms=lambda: 0, window_ms=0), groups=groups,
+                      client_ids={}, faults=Faults(), counters=VenueCounters(),
+                      start_collateral=0)
     group = book.groups.create("k", 10_000)
     for i in range(200):
         o = e.place(order("k", YES, "BUY", 4000, 500)).order

@@ -17,7 +17,7 @@ from common.kalshi_auth import KalshiSigner, new_private_pem
 from services.control.commands.scan import fetch_kalshi
 from services.venue_sim.flow import TRUE_MAX, TRUE_MIN
 from services.venue_sim.reference import ReferenceHub
-from services.venue_sim.server import Venue
+from services.venue_sim.venue import Venue
 from tests.support.sim import SimThread
 from tests.support.wait import eventually
 
