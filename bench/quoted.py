@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from common import config as config_mod  # noqa: E402
-from services.venue_sim.kalshi_wire import tokens as kalshi_tokens  # noqa: E402
+from services.venue_sim.markets import kalshi_tokens  # noqa: E402
 
 DEMOS = {"demo.toml": 5, "demo-kalshi.toml": 3}
 """Config -> the markets it quotes."""

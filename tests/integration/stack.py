@@ -145,7 +145,7 @@ seed = {seed}
 
     def sim_positions(self) -> dict[str, tuple[Decimal, Decimal]]:
         """Per market, (YES, NO) shares our account holds according to the simulator's fills."""
-        from services.venue_sim.kalshi_wire import tokens as kalshi_tokens
+        from services.venue_sim.markets import kalshi_tokens
 
         tokens = {}
         for m in self.cfg.markets:
