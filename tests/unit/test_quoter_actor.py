@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
-import pytest
 import zmq
 import zmq.asyncio
 
@@ -28,18 +25,10 @@ from common.messages import (
 )
 from services.quoter.actor import Quoter
 from services.quoter.market_state import shard_markets
+from tests.support.fixtures import Sockets
 from tests.support.wait import eventually_async
 
 DEADLINE_S = 5.0
-
-
-@pytest.fixture()
-def run_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def config(run_dir: Path) -> Config:
@@ -59,21 +48,17 @@ def test_sharding_by_index(run_dir: Path) -> None:
     assert [m.id for m in shard_markets(cfg, 1, 2)] == ["m1"]
 
 
-def test_book_to_intent_stale_pulls_and_heartbeats(run_dir: Path) -> None:
-    asyncio.run(_scenario(config(run_dir)))
+def test_book_to_intent_stale_pulls_and_heartbeats(run_dir: Path, zmq_sockets: Sockets) -> None:
+    asyncio.run(_scenario(config(run_dir), zmq_sockets))
 
 
-async def _scenario(cfg: Config) -> None:
-    ctx = zmq.asyncio.Context()
+async def _scenario(cfg: Config, sockets: Sockets) -> None:
     enc = msgspec.msgpack.Encoder()
     dec = msgspec.msgpack.Decoder(IntentChannel)
-    socks: list[zmq.asyncio.Socket] = []
 
     def sock(kind: int, ep: str) -> zmq.asyncio.Socket:
-        s = ctx.socket(kind)
-        s.setsockopt(zmq.LINGER, 0)
+        s = sockets.open(kind)
         s.bind(ep)
-        socks.append(s)
         return s
 
     md = sock(zmq.PUB, endpoint(cfg, "md", "kalshi"))
@@ -151,32 +136,28 @@ async def _scenario(cfg: Config) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, DEADLINE_S)
-        for s in socks:
-            s.close(linger=0)
-        ctx.term()
 
 
-def test_timer_floor_resends_without_new_books(run_dir: Path) -> None:
+def test_timer_floor_resends_without_new_books(run_dir: Path, zmq_sockets: Sockets) -> None:
     """The timer floor (every `interval_ms`) still steps a quoted market with no new book,
     and never one without a book: the hot loop checks floors only once the earliest may be
     due (issue 9), which must not lose any."""
     cfg = config(run_dir)
     cfg = Config(stack=cfg.stack, markets=cfg.markets, quoting=QuotingConfig(interval_ms=150))
-    asyncio.run(_floor_scenario(cfg, busy=False))
+    asyncio.run(_floor_scenario(cfg, zmq_sockets, busy=False))
 
 
-async def _floor_scenario(cfg: Config, *, busy: bool) -> None:
+async def _floor_scenario(cfg: Config, sockets: Sockets, *, busy: bool) -> None:
     """Quote m0 once, then for ~1.2 s either publish no book (`busy` False) or the same
     book every ~20 ms (`busy` True: steps that never change the ladder); the timer floor
     alone must re-send at least three times, and never for m2, which has no book."""
-    ctx = zmq.asyncio.Context()
     enc = msgspec.msgpack.Encoder()
     dec = msgspec.msgpack.Decoder(IntentChannel)
-    md = ctx.socket(zmq.PUB)
+    md = sockets.open(zmq.PUB)
     md.bind(endpoint(cfg, "md", "kalshi"))
-    state = ctx.socket(zmq.PUB)
+    state = sockets.open(zmq.PUB)
     state.bind(endpoint(cfg, "state"))
-    risk = ctx.socket(zmq.PULL)
+    risk = sockets.open(zmq.PULL)
     risk.bind(endpoint(cfg, "intents"))
     stop = asyncio.Event()
     task = asyncio.create_task(Quoter(cfg, 0, 2).run(stop))
@@ -212,18 +193,15 @@ async def _floor_scenario(cfg: Config, *, busy: bool) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, DEADLINE_S)
-        for sock in (md, state, risk):
-            sock.close(linger=0)
-        ctx.term()
 
 
-def test_timer_floor_resends_on_a_busy_book_too(run_dir: Path) -> None:
+def test_timer_floor_resends_on_a_busy_book_too(run_dir: Path, zmq_sockets: Sockets) -> None:
     """Books that keep arriving without changing the ladder must not postpone the floor:
     a ladder that stopped resting at the venue (filled, cancelled by a kill) is repaired
     within one interval, not at max_quote_age_ms."""
     cfg = config(run_dir)
     cfg = Config(stack=cfg.stack, markets=cfg.markets, quoting=QuotingConfig(interval_ms=200))
-    asyncio.run(_floor_scenario(cfg, busy=True))
+    asyncio.run(_floor_scenario(cfg, zmq_sockets, busy=True))
 
 
 def test_trades_keep_the_aggressor_for_the_toxicity_signal(run_dir: Path) -> None:
