@@ -1,11 +1,22 @@
-"""Risk's state machine, free of sockets: messages in, messages out.
+"""Risk's state machine, free of sockets: messages in, the commands to send out.
 
-`RiskGate` holds positions, marks, books, limits and quoter liveness; the latched
-switches (kill, halts, pause, flatten, loss baselines) live in `Switches` and are
-persisted in the journal. Each handler returns the commands the actor must send (to
-executors, keyed by venue) so the whole gate is testable without ZeroMQ. The journal is
-the one side effect: a fill (or reversal) is committed to it before a position changes,
-and a switch before it is acknowledged. Control handling is in `control.py`.
+`RiskGate` holds the risk state as named collaborators and decides with pure functions:
+
+    switches   Switches (switches.py)   kill, halt, pause and flatten latches, persisted
+    ledger     Ledger (ledger.py)       positions, marks, exposure and loss totals
+    intake     Intake (intake.py)       quoter liveness, rate buckets, forwarded ladders
+    limits     market_limits.Limits     each market's resolved limits
+
+    an intent        limits.check_intent       approve, clip or reject
+    a loss           losses.loss_halts         which markets halt
+    an exit order    ladder.flatten_orders     a flattening market's next clip
+    a venue snapshot venue_check.check         a lost fill
+
+Each handler returns the commands the actor must send (to executors, keyed by venue), so
+the gate is testable without ZeroMQ. The journal is the one side effect: a fill (or
+reversal) is committed to it before a position changes, and a switch before it is
+acknowledged. Switch changes and what they send (control messages, halts, flatten, the
+daily reset) are the `Switchboard`'s (switches.py); the gate hands them over.
 """
 
 from __future__ import annotations
@@ -18,41 +29,36 @@ from typing import Any
 
 from common import metrics
 from common.config import Config, MarketConfig
-from common.errors import StorageError
 from common.messages import (
+    Ack,
     ApprovedIntent,
     BookSnapshot,
     CancelMarket,
+    ControlMessage,
     ExecutorCommand,
     Fill,
     FillReversal,
     Heartbeat,
-    Level,
     MarketStatus,
     PositionUpdate,
     QuoteIntent,
     RiskState,
+    VenuePositions,
 )
 from common.prices import MONEY_SCALE, SIZE_SCALE
-from services.risk import limits, market_limits, venue_check
+from services.risk import limits, market_limits
+from services.risk.intake import Intake
 from services.risk.journal import Journal
-from services.risk.control import ControlMixin
-from services.risk.losses import LossMixin
-from services.risk.switches import Switches
-from services.risk.totals import TotalsMixin
-from services.risk.position import (
-    Position,
-    apply_fill,
-    avg_price,
-    marked_pnl,
-    realized_pnl,
-)
+from services.risk.ledger import Ledger
+from services.risk.position import Position, avg_price
+from services.risk.stamps import Stamper
+from services.risk.switches import Switchboard, Switches
 
 log = logging.getLogger(__name__)
 _QUOTER_TO_RISK = metrics.HOP_LATENCY.labels(hop="quoter_to_risk")
 
 
-class RiskGate(ControlMixin, LossMixin, TotalsMixin):
+class RiskGate:
     """Every decision risk takes. Clocks are injected: `mono_ns` for liveness and book age,
     `wall_ns` for expiries (which other hosts compare) and the daily reset."""
 
@@ -74,47 +80,38 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         self._wall = wall_ns
         self.markets: dict[str, MarketConfig] = {m.id: m for m in cfg.markets}
         self.limits: dict[str, market_limits.Limits] = market_limits.resolve_all(cfg)
-        self.event_of: dict[str, str] = {m.id: market_limits.event_of(m) for m in cfg.markets}
         by_event: dict[str, list[str]] = {}
-        for m, e in self.event_of.items():
-            by_event.setdefault(e, []).append(m)
+        for m in cfg.markets:
+            by_event.setdefault(market_limits.event_of(m), []).append(m.id)
         # Per intent, the other markets of its event: looked up, not searched (issue 9).
         self.event_peers: dict[str, tuple[str, ...]] = {
-            m: tuple(o for o in by_event[e] if o != m) for m, e in self.event_of.items()}
-        self.positions: dict[str, Position] = {}
-        self.venue_of: dict[str, str] = {m.id: m.venue for m in cfg.markets}
-        self.marks: dict[str, int] = {}
+            m: tuple(o for o in peers if o != m) for peers in by_event.values() for m in peers}
+        self.sw = Switches.load(journal.load_state())
+        self.ledger = Ledger(journal, {m.id: m.venue for m in cfg.markets})
+        self.intake = Intake(self.markets, mono_ns())
+        self.stamper = Stamper(instance=self.instance, ttl_ms=cfg.risk.command_ttl_ms,
+                               wall_ns=wall_ns)
         self.books: dict[str, limits.BookTop] = {}
+        """Each market's best bid and ask (the collar, exit pricing)."""
         self.book_seen_ns: dict[str, int] = {}
         self.stale: dict[str, bool] = {}
-        self._init_totals()
-        self.sw = Switches.load(journal.load_state())
-        self.reversed: set[tuple[str, str]] = journal.reversed()
+        self.board = Switchboard(
+            self.sw, risk=cfg.risk, markets=self.markets, limits=self.limits,
+            venues=cfg.venues_in_use(), ledger=self.ledger, intake=self.intake,
+            stamper=self.stamper, books=self.books, mono_ns=mono_ns, wall_ns=wall_ns)
         self.rejected = 0
-        self.position_checks: dict[str, venue_check.Seen] = {}
-        """Each market's difference at the last venue position check (venue_check.py)."""
-        self.unjournaled: set[tuple[str, str, str]] = set()
-        """(venue, trade id, order id) of fills applied while the journal could not be
-        written: applied once, even when the executor's replay brings them again."""
-        self.outbox: list[ExecutorCommand] = []
-        """Commands decided outside a handler's return value (a storage fault's cancels);
-        the actor sends them with the next batch (`take_outbox`)."""
         for market in self.markets:
             metrics.HALTED.labels(market=market).set(1 if market in self.sw.halted else 0)
-        start = mono_ns()
-        self.quoter_seen_ns: dict[str, int] = {m: start for m in self.markets}
-        self.quoter_cancelled: set[str] = set()
-        self.live: dict[str, tuple[tuple[Level, ...], ...]] = {}
-        self.live_ns: dict[str, int] = {}
-        self.buckets: dict[str, tuple[float, int]] = {}
-        self.flatten_sent: dict[str, tuple[int, int, int]] = {}
         self._decisions: dict[tuple[str, str], Any] = {}
         self._reasons: dict[str, Any] = {}
-        """RISK_REJECTIONS children by reason, looked up once (as `_decisions`)."""
-        # Wall-clock microseconds, so a restarted risk's sequence keeps increasing.
-        self._seq = wall_ns() // 1_000
+        """RISK_DECISIONS and RISK_REJECTIONS children, looked up once: labels() locks and
+        builds a key per call."""
 
-    # --- switch views (kept as attributes for callers and tests) ---------------------------
+    # --- views (kept as attributes for callers and tests) ---------------------------------
+
+    @property
+    def positions(self) -> dict[str, Position]:
+        return self.ledger.positions
 
     @property
     def halted(self) -> dict[str, str]:
@@ -134,43 +131,38 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         """True while any kill latch (global, venue or market) is set."""
         return self.sw.kill_active
 
-    # --- helpers -------------------------------------------------------------------------
-
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    def _expiry(self) -> int:
-        return self._wall() + self.cfg.risk.command_ttl_ms * 1_000_000
-
-    def cancel(self, venue: str, market: str, reason: str) -> CancelMarket:
-        """A CancelMarket for one market of a venue ("" for every market)."""
-        return CancelMarket(
-            venue=venue,  # type: ignore[arg-type]
-            market=market, reason=reason, risk_seq=self._next_seq(),
-            expires_at_ns=self._expiry(),
-        )
-
-    def venues(self) -> list[str]:
-        """Every venue with a configured market."""
-        return self.cfg.venues_in_use()
-
     def killed(self, market: str) -> bool:
         """True if a kill latch covers the market (global, its venue, or itself)."""
-        return self.sw.killed(market, self.venue_of.get(market, ""))
+        return self.board.killed(market)
 
-    def mark(self, market: str) -> int | None:
-        """The latest book mid of a market in pips, if any."""
-        return self.marks.get(market)
+    def total_exposure(self) -> int:
+        """Money at risk across every market, micro-dollars (kept incrementally)."""
+        return self.ledger.totals.exposure_total
 
-    def market_pnl(self, market: str) -> tuple[int, int]:
-        """(realized net of fees, marked) P&L of a market, micro-dollars."""
-        pos = self.positions.get(market, Position())
-        return realized_pnl(pos), marked_pnl(pos, self.marks.get(market))
+    # --- market data -----------------------------------------------------------------------
 
-    def total_pnl(self) -> int:
-        """Realized plus marked P&L over every market, micro-dollars."""
-        return sum(sum(self.market_pnl(m)) for m in self.positions)
+    def on_book(self, book: BookSnapshot) -> list[ExecutorCommand]:
+        """Mark at the book mid and track staleness; a new mark may trip a loss limit, and
+        a flattening market gets its exit order re-priced."""
+        self.stale[book.market] = book.stale
+        self.book_seen_ns[book.market] = self._mono()
+        self.books[book.market] = limits.BookTop(
+            bid=book.bids[0].price if book.bids else 0, ask=book.asks[0].price if book.asks else 0
+        )
+        held = book.market in self.ledger.positions
+        if book.bids and book.asks and book.bids[0].price < book.asks[0].price:
+            self.ledger.mark(book.market, (book.bids[0].price + book.asks[0].price) // 2,
+                             self.sw.loss_base)
+        elif held:
+            self.ledger.refresh(book.market, self.sw.loss_base)
+        out = self.board.check_losses(book.market) if held else []
+        if book.market in self.sw.flattening:
+            out += self.board.flatten_commands(book.market)
+        return out
+
+    def on_status(self, status: MarketStatus) -> None:
+        """Track feed staleness from ingest."""
+        self.stale[status.market] = status.stale
 
     def _is_stale(self, market: str) -> bool:
         if self.stale.get(market, False):
@@ -181,56 +173,30 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
         seen = self.book_seen_ns.get(market)
         return seen is None or self._mono() - seen > max_age * 1_000_000
 
-    def _event_context(self, market: str) -> limits.EventContext:
-        others = self.event_peers.get(market, ())
-        if not others:
-            return limits.EventContext()
-        bids = tuple(lv.price for m in others for lv in self.live.get(m, ((), ()))[0])
-        asks = tuple(lv.price for m in others for lv in self.live.get(m, ((), ()))[1])
-        net = sum(self.positions.get(m, Position()).net for m in others)
-        return limits.EventContext(other_net=net, bids=bids, asks=asks)
-
-    # --- market data ---------------------------------------------------------------------
-
-    def on_book(self, book: BookSnapshot) -> list[ExecutorCommand]:
-        """Mark at the book mid and track staleness; a new mark may trip a loss limit, and
-        a flattening market gets its exit order re-priced."""
-        self.stale[book.market] = book.stale
-        self.book_seen_ns[book.market] = self._mono()
-        self.books[book.market] = limits.BookTop(
-            bid=book.bids[0].price if book.bids else 0, ask=book.asks[0].price if book.asks else 0
-        )
-        if book.bids and book.asks and book.bids[0].price < book.asks[0].price:
-            self.marks[book.market] = (book.bids[0].price + book.asks[0].price) // 2
-        held = book.market in self.positions
-        if held:
-            self._refresh(book.market)
-        out = self.check_losses(book.market) if held else []
-        if book.market in self.sw.flattening:
-            out += self.flatten_commands(book.market)
-        return out
-
-    def on_status(self, status: MarketStatus) -> None:
-        """Track feed staleness from ingest."""
-        self.stale[status.market] = status.stale
-
-    # --- intents and liveness ------------------------------------------------------------
+    # --- intents and liveness --------------------------------------------------------------
 
     def on_quoter_heartbeat(self, hb: Heartbeat) -> None:
         """Count a quoter heartbeat as liveness for every market it names."""
+        now = self._mono()
         for market in hb.markets:
-            self._seen(market)
-
-    def _seen(self, market: str) -> None:
-        if market in self.quoter_seen_ns:
-            self.quoter_seen_ns[market] = self._mono()
-            if market in self.quoter_cancelled:
-                self.quoter_cancelled.discard(market)
-                log.info("quoter back", extra={"market": market})
+            self.intake.seen(market, now)
 
     def _count(self, market: str, reason: str) -> None:
         metrics.RISK_REJECTIONS.labels(reason=reason).inc()
         log.debug("intent dropped: %s", reason, extra={"market": market})
+
+    def _count_decision(self, market: str, decision: limits.Decision) -> None:
+        key = (market, decision.outcome)
+        counter = self._decisions.get(key)
+        if counter is None:
+            counter = self._decisions[key] = metrics.RISK_DECISIONS.labels(
+                market=market, outcome=decision.outcome)
+        counter.inc()
+        for reason in decision.reasons:
+            child = self._reasons.get(reason)
+            if child is None:
+                child = self._reasons[reason] = metrics.RISK_REJECTIONS.labels(reason=reason)
+            child.inc()
 
     def on_intent(self, intent: QuoteIntent) -> tuple[str, ApprovedIntent] | None:
         """Run the limits on an intent; return (venue, command), or None when nothing goes
@@ -241,62 +207,45 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
             self._count(intent.market, "unknown_market")
             log.warning("intent for unknown market dropped", extra={"market": intent.market})
             return None
-        self._seen(intent.market)
-        _QUOTER_TO_RISK.observe(
-            max(0, time.monotonic_ns() - intent.ts_sent_ns) / 1e9)
-        lim = self.limits[market.id]
         now = self._mono()
-        if lim.max_intents_per_s > 0:  # 0 (the default): no throttle, no bucket to keep
-            tokens, last = self.buckets.get(market.id, (float(lim.intent_burst), now))
-            allowed, tokens, last = limits.throttle(tokens, last, now, lim.max_intents_per_s,
-                                                    lim.intent_burst)
-            self.buckets[market.id] = (tokens, last)
-            if not allowed:
-                self._count(market.id, "rate_throttle")
-                return None
-        pos = self.positions.get(intent.market, Position())
-        other = self.exposure_total - self.exposures.get(intent.market, 0)
-        gate = limits.GateState(
-            killed=self.killed(intent.market), paused=self.sw.paused,
-            halted=intent.market in self.sw.halted, stale=self._is_stale(intent.market),
-            flattening=intent.market in self.sw.flattening,
-        )
+        self.intake.seen(market.id, now)
+        _QUOTER_TO_RISK.observe(max(0, time.monotonic_ns() - intent.ts_sent_ns) / 1e9)
+        lim = self.limits[market.id]
+        if self.intake.throttled(market.id, now, lim.max_intents_per_s, lim.intent_burst):
+            self._count(market.id, "rate_throttle")
+            return None
+        totals = self.ledger.totals
+        peers = self.event_peers.get(market.id, ())
         decision = limits.check_intent(
-            intent.bids, intent.asks, net=pos.net, market=market, risk=self.cfg.risk,
-            other_exposure=other, gate=gate, limits=lim, fair_value=intent.fair_value,
+            intent.bids, intent.asks, net=self.ledger.net(market.id), market=market,
+            risk=self.cfg.risk,
+            other_exposure=totals.exposure_total - totals.exposures.get(market.id, 0),
+            gate=limits.GateState(
+                killed=self.killed(market.id), paused=self.sw.paused,
+                halted=market.id in self.sw.halted, stale=self._is_stale(market.id),
+                flattening=market.id in self.sw.flattening),
+            limits=lim, fair_value=intent.fair_value,
             book=self.books.get(market.id, limits.BookTop()),
-            event=self._event_context(market.id),
+            event=self.intake.event_context(
+                peers, sum(self.ledger.net(m) for m in peers)),
             exit_bids=intent.exit_bids, exit_asks=intent.exit_asks,
         )
-        key = (market.id, decision.outcome)
-        counter = self._decisions.get(key)
-        if counter is None:  # labels() locks and builds a key per call: look it up once
-            counter = self._decisions[key] = metrics.RISK_DECISIONS.labels(
-                market=market.id, outcome=decision.outcome)
-        counter.inc()
-        for reason in decision.reasons:
-            child = self._reasons.get(reason)
-            if child is None:
-                child = self._reasons[reason] = metrics.RISK_REJECTIONS.labels(reason=reason)
-            child.inc()
-        if decision.reasons == ("paused",):
-            return None  # paused: no new quotes, and the resting ones stay where they are
-        if decision.reasons == ("flatten",):
-            return None  # flattening: risk owns the market's orders until resume
+        self._count_decision(market.id, decision)
+        if decision.reasons in (("paused",), ("flatten",)):
+            # paused: no new quotes, and the resting ones stay where they are;
+            # flattening: risk owns the market's orders until resume
+            return None
         ladder_now = (decision.bids, decision.asks, decision.exit_bids, decision.exit_asks)
-        window = lim.duplicate_window_ms * 1_000_000
-        if window and self.live.get(market.id) == ladder_now and \
-                now - self.live_ns.get(market.id, 0) < window:
+        if self.intake.duplicate(market.id, ladder_now, now, lim.duplicate_window_ms):
             self._count(market.id, "duplicate")
             return None
         if decision.outcome == "rejected":
             self.rejected += 1
-        self.live[market.id] = ladder_now
-        self.live_ns[market.id] = now
+        self.intake.forwarded(market.id, ladder_now, now)
         cmd = ApprovedIntent(
-            venue=market.venue, market=market.id, risk_seq=self._next_seq(),
+            venue=market.venue, market=market.id, risk_seq=self.stamper.next_seq(),
             intent_seq=intent.seq, ts_recv_ns=intent.ts_recv_ns,
-            ts_approved_ns=time.monotonic_ns(), expires_at_ns=self._expiry(),
+            ts_approved_ns=time.monotonic_ns(), expires_at_ns=self.stamper.expiry(),
             ts_intent_ns=intent.ts_sent_ns, bids=decision.bids, asks=decision.asks,
             exit_bids=decision.exit_bids, exit_asks=decision.exit_asks,
             risk_instance=self.instance,
@@ -305,45 +254,36 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
 
     def check_quoters(self) -> list[CancelMarket]:
         """Cancel, once, every market whose quoter has been silent past the timeout."""
-        now = self._mono()
-        timeout_ns = self.cfg.risk.quoter_timeout_ms * 1_000_000
         out: list[CancelMarket] = []
-        for market, seen in self.quoter_seen_ns.items():
-            if market not in self.quoter_cancelled and now - seen > timeout_ns:
-                self.quoter_cancelled.add(market)
-                self.live.pop(market, None)
-                log.warning("quoter silent: cancelling", extra={"market": market})
-                out.append(self.cancel(self.venue_of[market], market, "quoter_timeout"))
+        for market in self.intake.silent(self._mono(), self.cfg.risk.quoter_timeout_ms * 1_000_000):
+            log.warning("quoter silent: cancelling", extra={"market": market})
+            out.append(self.stamper.cancel(self.ledger.venue_of[market], market, "quoter_timeout"))
         return out
 
-    # --- fills ---------------------------------------------------------------------------
+    # --- fills -----------------------------------------------------------------------------
 
     def on_fill(self, fill: Fill) -> tuple[PositionUpdate | None, list[ExecutorCommand]]:
         """Journal, then apply a fill. A duplicate (or an already reversed trade) gives
         (None, [])."""
-        key = (fill.venue, fill.trade_id, fill.order_id)
-        try:
-            fresh = self.journal.record(fill) and key not in self.unjournaled
-        except StorageError as exc:  # apply it all the same: the venue's fill is real
-            fresh = key not in self.unjournaled
-            self.unjournaled.add(key)
-            self.storage_fault(exc)
+        fresh, fault = self.ledger.record(fill)
+        if fault is not None:  # applied all the same: the venue's fill is real
+            self.board.storage_fault(fault)
         if not fresh:
             return None, []
-        if (fill.venue, fill.trade_id) in self.reversed:
+        if self.ledger.is_reversed(fill):
             log.warning("fill of a reversed trade not applied",
                         extra={"market": fill.market, "order_id": fill.order_id})
             return None, []
-        self._apply(fill)
+        self.ledger.apply(fill, self.sw.loss_base)
         metrics.FILLS.labels(market=fill.market, side=f"{fill.side}_{fill.outcome}").inc()
         metrics.VOLUME.labels(market=fill.market).inc(fill.size / SIZE_SCALE)
         log.info(
             "fill %s %s %d @ %d", fill.side, fill.outcome, fill.size, fill.price,
             extra={"market": fill.market, "order_id": fill.order_id},
         )
-        cmds = self.check_losses(fill.market)
+        cmds = self.board.check_losses(fill.market)
         if fill.market in self.sw.flattening:
-            cmds += self.flatten_commands(fill.market)
+            cmds += self.board.flatten_commands(fill.market)
         return self.position_update(fill.market), cmds
 
     def on_reversal(
@@ -351,74 +291,65 @@ class RiskGate(ControlMixin, LossMixin, TotalsMixin):
     ) -> tuple[PositionUpdate | None, list[ExecutorCommand]]:
         """Journal a reversal, then rebuild the market from its journaled fills without the
         reversed trade: exact (the same as never having had it) and applied once."""
-        try:
-            if not self.journal.record_reversal(rev):
-                return None, []
-        except StorageError as exc:
-            if (rev.venue, rev.trade_id) in self.reversed:
-                return None, []
-            self.storage_fault(exc)
-        self.reversed.add((rev.venue, rev.trade_id))
+        fresh, fault = self.ledger.record_reversal(rev)
+        if not fresh:
+            return None, []
+        if fault is not None:
+            self.board.storage_fault(fault)
         log.warning("fill reversed", extra={"market": rev.market, "order_id": rev.order_id,
                                             "trade_id": rev.trade_id})
-        pos = Position()
-        for f in self.journal.fills_of(rev.market):
-            if (f.venue, f.trade_id) not in self.reversed:
-                pos = apply_fill(pos, f)
-        self.venue_of.setdefault(rev.market, rev.venue)
-        self._set_position(rev.market, pos)
-        return self.position_update(rev.market), self.check_losses(rev.market)
-
-    def _apply(self, fill: Fill) -> None:
-        self.venue_of.setdefault(fill.market, fill.venue)
-        self._set_position(fill.market, apply_fill(
-            self.positions.get(fill.market, Position()), fill))
+        self.ledger.reverse(rev, self.sw.loss_base)
+        return self.position_update(rev.market), self.board.check_losses(rev.market)
 
     def replay(self, fills: Iterable[Fill]) -> int:
         """Rebuild positions from journaled fills, skipping reversed trades (no journaling,
         no limits); returns the number applied."""
-        n = 0
-        for fill in fills:
-            if (fill.venue, fill.trade_id) in self.reversed:
-                continue
-            self._apply(fill)
-            n += 1
-        return n
+        return self.ledger.replay(fills, self.sw.loss_base)
 
-    def save(self) -> None:
-        """Persist the switches (before anything acknowledges them); if the journal cannot
-        be written, latch the kill switch in memory instead (`storage_fault`)."""
-        try:
-            self.journal.save_state(self.sw.dump())
-        except StorageError as exc:
-            self.storage_fault(exc)
+    # --- switches (switches.py) --------------------------------------------------------------
 
-    # --- state out -----------------------------------------------------------------------
+    def on_control(self, msg: ControlMessage) -> tuple[Ack, list[ExecutorCommand]]:
+        """Apply an authenticated control message; return the Ack and commands to send."""
+        return self.board.on_control(msg)
+
+    def check_daily_reset(self) -> list[ExecutorCommand]:
+        """At `[risk] daily_reset_utc`, count losses afresh and release loss halts."""
+        return self.board.check_daily_reset()
+
+    def compare_venue_positions(self, msg: VenuePositions) -> list[ExecutorCommand]:
+        """Check an executor's venue positions against the journal; halt on a lost fill."""
+        return self.board.compare_venue_positions(msg)
+
+    def take_outbox(self) -> list[ExecutorCommand]:
+        """The commands queued outside a handler's return value (a storage fault's), once."""
+        return self.board.take_outbox()
+
+    # --- state out -------------------------------------------------------------------------
 
     def position_update(self, market: str) -> PositionUpdate:
         """Risk's view of a market, and the same figures into the gauges."""
-        pos = self.positions.get(market, Position())
-        realized, marked = self.market_pnl(market)
-        mark = self.marks.get(market, 0)
+        pos = self.ledger.positions.get(market, Position())
+        realized, marked = self.ledger.pnl(market)
         metrics.POSITION.labels(market=market).set(pos.net / SIZE_SCALE)
         metrics.PNL_REALIZED.labels(market=market).set(realized / MONEY_SCALE)
         metrics.PNL_MARKED.labels(market=market).set(marked / MONEY_SCALE)
         return PositionUpdate(
-            venue=self.venue_of.get(market, "polymarket"),  # type: ignore[arg-type]
+            venue=self.ledger.venue_of.get(market, "polymarket"),  # type: ignore[arg-type]
             market=market, ts_ns=self._wall(), position_yes=pos.position_yes,
             position_no=pos.position_no, net_position=pos.net, avg_price=avg_price(pos),
-            realized_pnl=realized, marked_pnl=marked, mark=mark, fills=pos.fills,
-            halted=market in self.sw.halted, halt_reason=self.sw.halted.get(market, ""),
+            realized_pnl=realized, marked_pnl=marked, mark=self.ledger.marks.get(market, 0),
+            fills=pos.fills, halted=market in self.sw.halted,
+            halt_reason=self.sw.halted.get(market, ""),
         )
 
     def all_markets(self) -> list[str]:
         """Configured markets, then any other market risk holds a position in."""
-        return list(dict.fromkeys([*self.markets, *self.positions]))
+        return list(dict.fromkeys([*self.markets, *self.ledger.positions]))
 
     def risk_state(self) -> RiskState:
         """The global state of the gate for the `risk|` topic."""
         return RiskState(
             ts_ns=self._wall(), kill_active=self.kill_active, kill_reason=self.kill_reason,
             paused=self.sw.paused, total_exposure=self.total_exposure(),
-            total_pnl=self.total_pnl(), rejected=self.rejected,
+            total_pnl=self.ledger.total_pnl(), rejected=self.rejected,
         )

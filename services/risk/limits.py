@@ -205,21 +205,6 @@ def check_intent(
                     reasons=tuple(sorted(reasons)), exit_bids=ex_bids, exit_asks=ex_asks)
 
 
-def loss_breached(pnl: int, limit_money: int) -> bool:
-    """True when P&L (micro-dollars) is at or below -limit; a limit of 0 is off."""
-    return limit_money > 0 and pnl <= -limit_money
-
-
-def market_loss_breached(realized: int, marked: int, market: MarketConfig) -> bool:
-    """True when realized + marked P&L (micro-dollars) is at or below -max_loss_usd."""
-    return realized + marked <= -round(market.max_loss_usd * MONEY_SCALE)
-
-
-def total_loss_breached(total_pnl: int, risk: RiskConfig) -> bool:
-    """True when the total P&L over every market is at or below -max_total_loss_usd."""
-    return total_pnl <= -round(risk.max_total_loss_usd * MONEY_SCALE)
-
-
 def throttle(tokens: float, last_ns: int, now_ns: int, rate_per_s: float,
              burst: int) -> tuple[bool, float, int]:
     """Token bucket: (allowed, tokens left, refill time). A rate of 0 always allows."""

@@ -1,24 +1,78 @@
-"""Loss limits of the risk gate: per market, per venue and in total, on realized plus
-marked P&L counted from the last daily reset (`[risk] daily_reset_utc`), each latching a
-persisted halt; and the comparison of an executor's reconciled venue positions with the
-journal. A mixin of `RiskGate`, kept apart so each module has one job.
+"""Loss limits, as pure functions: which markets a loss halts, and when the day restarts.
+
+Three limits, each on realized plus marked P&L counted from the last daily reset
+(`[risk] daily_reset_utc`), each latching a persisted halt on the markets it covers:
+
+    market loss  <= -max_loss_usd             halts the market             "max_loss"
+    venue loss   <= -max_venue_loss_usd       halts the venue's markets    "max_venue_loss"
+    total loss   <= -max_total_loss_usd       halts every market           "max_total_loss"
+
+A limit of 0 is off (except the total, which is always > 0). The venue and total losses are
+running sums (totals.py). The daily reset releases these halts, and only these.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Container, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
-from common import metrics
-from common.messages import ExecutorCommand, VenuePositions
-from common.prices import MONEY_SCALE, SIZE_SCALE
-from services.risk import limits, market_limits, venue_check
+from common.config import MarketConfig, RiskConfig
+from common.prices import MONEY_SCALE
 
-if TYPE_CHECKING:
-    from services.risk.gate import RiskGate
+LOSS_HALTS = frozenset({"max_loss", "max_venue_loss", "max_total_loss"})
+"""The halt reasons a daily reset releases."""
 
-log = logging.getLogger(__name__)
+
+def loss_breached(pnl: int, limit_money: int) -> bool:
+    """True when P&L (micro-dollars) is at or below -limit; a limit of 0 is off."""
+    return limit_money > 0 and pnl <= -limit_money
+
+
+def market_loss_breached(realized: int, marked: int, market: MarketConfig) -> bool:
+    """True when realized + marked P&L (micro-dollars) is at or below -max_loss_usd."""
+    return realized + marked <= -round(market.max_loss_usd * MONEY_SCALE)
+
+
+def total_loss_breached(total_pnl: int, risk: RiskConfig) -> bool:
+    """True when the total P&L over every market is at or below -max_total_loss_usd."""
+    return total_pnl <= -round(risk.max_total_loss_usd * MONEY_SCALE)
+
+
+def loss_halts(
+    market: str,
+    *,
+    market_loss: int,
+    market_limit: int | None,
+    venue_loss: int,
+    venue_limit: int,
+    venue_markets: Iterable[str],
+    total_loss: int,
+    total_limit: int,
+    markets: Iterable[str],
+    halted: Container[str],
+) -> list[tuple[str, str]]:
+    """The (market, reason) halts to latch after `market`'s figures changed, in order:
+    the market's own limit (`market_limit` None: not a configured market), then its
+    venue's over `venue_markets`, then the total over `markets`. A market already in
+    `halted`, or halted earlier in the list, is not halted again. All money in
+    micro-dollars."""
+    out: list[tuple[str, str]] = []
+    named: set[str] = set()
+
+    def add(m: str, reason: str) -> None:
+        if m not in halted and m not in named:
+            named.add(m)
+            out.append((m, reason))
+
+    if market_limit is not None and loss_breached(market_loss, market_limit):
+        add(market, "max_loss")
+    if venue_limit and loss_breached(venue_loss, venue_limit):
+        for m in venue_markets:
+            add(m, "max_venue_loss")
+    if loss_breached(total_loss, total_limit):
+        for m in markets:
+            add(m, "max_total_loss")
+    return out
 
 
 def last_reset_ns(now_wall_ns: int, hhmm: str) -> int:
@@ -31,86 +85,10 @@ def last_reset_ns(now_wall_ns: int, hhmm: str) -> int:
     return int(at.timestamp()) * 1_000_000_000
 
 
-class LossMixin:
-    """Loss limits, halts and the daily reset for `RiskGate`."""
-
-    def _loss(self: RiskGate, market: str) -> int:
-        """P&L of a market since the last daily reset, micro-dollars."""
-        return sum(self.market_pnl(market)) - self.sw.loss_base.get(market, 0)
-
-    def check_losses(self: RiskGate, market: str) -> list[ExecutorCommand]:
-        """Latch halts on the loss limits: the market's, its venue's, and the total."""
-        out: list[ExecutorCommand] = []
-        lim = self.limits.get(market)
-        if lim is not None and market not in self.sw.halted:
-            if limits.loss_breached(self._loss(market), lim.loss_money):
-                out += self.halt(market, "max_loss")
-        venue = self.venue_of.get(market, "")
-        venue_limit = market_limits.venue_loss_limit(self.cfg.risk, venue)
-        # Venue and total losses are running sums (totals.py), not sums per book.
-        if venue_limit and limits.loss_breached(self.venue_losses.get(venue, 0), venue_limit):
-            in_venue = [m for m in self.markets if self.venue_of.get(m) == venue]
-            out += [c for m in in_venue if m not in self.sw.halted
-                    for c in self.halt(m, "max_venue_loss")]
-        total = round(self.cfg.risk.max_total_loss_usd * MONEY_SCALE)
-        if limits.loss_breached(self.loss_total, total):
-            out += [c for m in self.markets if m not in self.sw.halted
-                    for c in self.halt(m, "max_total_loss")]
-        return out
-
-    def halt(self: RiskGate, market: str, reason: str) -> list[ExecutorCommand]:
-        """Latch (and persist) a halt and cancel the market's orders."""
-        self.sw.halted[market] = reason
-        self.live.pop(market, None)
-        self.save()
-        metrics.HALTED.labels(market=market).set(1)
-        metrics.HALTS.labels(market=market).inc()
-        log.error("market halted: %s", reason, extra={"market": market})
-        return [self.cancel(self.venue_of[market], market, reason)]
-
-    def check_daily_reset(self: RiskGate) -> list[ExecutorCommand]:
-        """At `[risk] daily_reset_utc`, count losses afresh and release loss halts."""
-        hhmm = self.cfg.risk.daily_reset_utc
-        if not hhmm:
-            return []
-        boundary = last_reset_ns(self._wall(), hhmm)
-        if boundary <= self.sw.last_reset_ns:
-            return []
-        self.sw.last_reset_ns = boundary
-        self.sw.loss_base = {m: sum(self.market_pnl(m)) for m in self.positions}
-        self._refresh_all()
-        released = [m for m, r in self.sw.halted.items()
-                    if r in ("max_loss", "max_venue_loss", "max_total_loss")]
-        for m in released:
-            del self.sw.halted[m]
-            metrics.HALTED.labels(market=m).set(0)
-        self.save()
-        log.warning("daily loss reset; released %d loss halts", len(released),
-                    extra={"markets": released})
-        return []
-
-
-    def compare_venue_positions(self: RiskGate, msg: VenuePositions) -> list[ExecutorCommand]:
-        """Compare an executor's venue snapshot with the journal (venue_check.py): count and
-        log each market that differs; halt one whose difference stayed put since the last
-        check with no fill in between (a lost fill). Returns the halts' cancels."""
-        result = venue_check.check(
-            msg, self.positions, self.position_checks,
-            tolerance=round(self.cfg.risk.position_tolerance_contracts * SIZE_SCALE))
-        self.position_checks = result.seen
-        out: list[ExecutorCommand] = []
-        for market, (ours, theirs) in result.differ.items():
-            metrics.RISK_POSITION_MISMATCHES.labels(venue=msg.venue).inc()
-            log.error("venue position %s differs from the journal %s", theirs, ours,
-                      extra={"market": market, "venue": msg.venue})
-        for market in result.persistent:
-            if market in self.markets and market not in self.sw.halted:
-                log.error("the venue's position and risk's journal still differ alike with no "
-                          "fill since: a fill was lost, a position was taken outside pmm, or "
-                          "the stack started on a new run_dir. Market halted; reconcile it by "
-                          "hand, then `pmm reset`",
-                          extra={"market": market, "venue": msg.venue})
-                out += self.halt(market, "position_mismatch")
-        log.info("venue positions checked: %d of %d markets differ", len(result.differ),
-                 len(msg.positions), extra={"venue": msg.venue})
-        return out
+def reset_due(now_wall_ns: int, hhmm: str, last_reset: int) -> int | None:
+    """The boundary (unix ns) of a daily reset that is due now, or None: none configured
+    (`hhmm` empty), or the last one already applied."""
+    if not hhmm:
+        return None
+    boundary = last_reset_ns(now_wall_ns, hhmm)
+    return boundary if boundary > last_reset else None

@@ -1,29 +1,41 @@
-"""Running totals of the risk gate: exposure and loss per held market, per venue, overall.
+"""Exposure and loss of each held market, and their running totals per venue and overall.
 
-Why: an intent's exposure check and a book's loss check used to sum over every market
-(O(markets) per message: ~100 us per book at 100 held markets, issue 9). Each held
-market's figures depend only on its position, its mark and its loss baseline, so they
-are recomputed for that one market when one of those changes (`_refresh`) and the
-totals move by the difference. `_refresh_all` follows a change of every baseline (the
-daily reset). A mixin of `RiskGate`; tests/property/test_risk_totals_properties.py checks
-the totals against the sums after arbitrary fills, books and resets.
+A market's figures are pure functions of its position, its mark and its loss baseline
+(`market_exposure`, `market_loss`). The totals are kept incrementally (`Totals.move`)
+because summing over every market per message cost ~100 us per book at 100 held markets
+(issue 9): when one market's figures change, the totals move by the difference.
+tests/property/test_risk_totals_properties.py checks the running totals against the sums
+after arbitrary fills, books and resets.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from services.risk.position import Position, avg_price, exposure
-
-if TYPE_CHECKING:
-    from services.risk.gate import RiskGate
+from services.risk.position import Position, avg_price, exposure, marked_pnl, realized_pnl
 
 
-class TotalsMixin:
-    """Exposure and loss totals for `RiskGate` (`_init_totals` from its __init__)."""
+def market_pnl(pos: Position, mark: int | None) -> tuple[int, int]:
+    """(realized net of fees, marked) P&L of a position at `mark` pips, micro-dollars."""
+    return realized_pnl(pos), marked_pnl(pos, mark)
 
-    def _init_totals(self: RiskGate) -> None:
+
+def market_exposure(pos: Position, mark: int | None) -> int:
+    """Money at risk in a position, micro-dollars: at the mark, or at the entry price
+    while the market has no mark."""
+    return exposure(pos.net, avg_price(pos) if mark is None else mark)
+
+
+def market_loss(pos: Position, mark: int | None, base: int) -> int:
+    """P&L of a position since the last daily reset (`base`: its P&L then), micro-dollars."""
+    return sum(market_pnl(pos, mark)) - base
+
+
+class Totals:
+    """Running sums of the per-market figures. Each held market's last figures are kept,
+    so `move` only needs the new ones."""
+
+    def __init__(self) -> None:
         self.exposures: dict[str, int] = {}
+        """Money at risk per held market, micro-dollars."""
         self.exposure_total = 0
         self.losses: dict[str, int] = {}
         """P&L since the last daily reset of each held market, micro-dollars."""
@@ -32,32 +44,13 @@ class TotalsMixin:
         self.loss_total = 0
         """Sum of `losses` over every held market (the total loss limit)."""
 
-    def _market_exposure(self: RiskGate, market: str, pos: Position) -> int:
-        mark = self.marks.get(market)
-        return exposure(pos.net, avg_price(pos) if mark is None else mark)
-
-    def total_exposure(self: RiskGate) -> int:
-        """Money at risk across every market, micro-dollars (kept incrementally)."""
-        return self.exposure_total
-
-    def _set_position(self: RiskGate, market: str, pos: Position) -> None:
-        self.positions[market] = pos
-        self._refresh(market)
-
-    def _refresh(self: RiskGate, market: str) -> None:
-        """Recompute a held market's exposure and loss after its mark, position or loss
-        baseline changed, and move the totals by the difference."""
-        new = self._market_exposure(market, self.positions[market])
-        self.exposure_total += new - self.exposures.get(market, 0)
-        self.exposures[market] = new
-        loss = self._loss(market)
+    def move(self, market: str, *, exposure: int, loss: int, venue: str | None) -> None:
+        """Record a market's new exposure and loss; `venue` is None for a market that is
+        not configured (it counts in the total loss, not in any venue's)."""
+        self.exposure_total += exposure - self.exposures.get(market, 0)
+        self.exposures[market] = exposure
         moved = loss - self.losses.get(market, 0)
         self.losses[market] = loss
         self.loss_total += moved
-        if market in self.markets:
-            venue = self.venue_of[market]
+        if venue is not None:
             self.venue_losses[venue] = self.venue_losses.get(venue, 0) + moved
-
-    def _refresh_all(self: RiskGate) -> None:
-        for market in self.positions:
-            self._refresh(market)

@@ -1,6 +1,6 @@
 """Property tests of risk's running totals (services/risk/totals.py): after any sequence
 of fills, reversals, books and daily resets, the incrementally kept exposure and losses
-equal the sums over every market computed from scratch."""
+equal the sums over every market computed from scratch with the pure functions."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from common.prices import ONE_DOLLAR
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal
 from services.risk.position import Position
+from services.risk.totals import market_exposure, market_loss
 
 DAY_NS = 86_400 * 1_000_000_000
 MARKETS = [("a", "kalshi"), ("b", "kalshi"), ("c", "polymarket"), ("d", "polymarket")]
@@ -36,11 +37,19 @@ steps = st.lists(
 )
 
 
+def exposure_of(g: RiskGate, m: str) -> int:
+    return market_exposure(g.positions.get(m, Position()), g.ledger.marks.get(m))
+
+
+def loss_of(g: RiskGate, m: str) -> int:
+    return market_loss(g.positions[m], g.ledger.marks.get(m), g.sw.loss_base.get(m, 0))
+
+
 def expected(g: RiskGate) -> tuple[int, int, dict[str, int]]:
     """(exposure, total loss, venue losses) summed over every market, from scratch."""
-    exposure = sum(g._market_exposure(m, p) for m, p in g.positions.items())
-    total = sum(g._loss(m) for m in g.positions)
-    venues = {v: sum(g._loss(m) for m, mv in MARKETS if mv == v and m in g.positions)
+    exposure = sum(exposure_of(g, m) for m in g.positions)
+    total = sum(loss_of(g, m) for m in g.positions)
+    venues = {v: sum(loss_of(g, m) for m, mv in MARKETS if mv == v and m in g.positions)
               for v in ("kalshi", "polymarket")}
     return exposure, total, venues
 
@@ -84,11 +93,12 @@ def test_running_totals_equal_the_sums(seq: list[tuple[object, ...]]) -> None:
                 case _:
                     pass
             exposure, total, venues = expected(g)
+            totals = g.ledger.totals
             assert g.total_exposure() == exposure
-            assert g.loss_total == total
+            assert totals.loss_total == total
             for venue, loss in venues.items():
-                assert g.venue_losses.get(venue, 0) == loss
+                assert totals.venue_losses.get(venue, 0) == loss
             for m in g.positions:
-                assert g.exposures[m] == g._market_exposure(m, g.positions.get(m, Position()))
+                assert totals.exposures[m] == exposure_of(g, m)
     finally:
         journal.close()

@@ -7,13 +7,8 @@ import pytest
 
 from common.config import MarketConfig, RiskConfig
 from common.messages import Level
-from services.risk.limits import (
-    REASONS,
-    GateState,
-    check_intent,
-    market_loss_breached,
-    total_loss_breached,
-)
+from services.risk.limits import REASONS, GateState, check_intent
+from services.risk.losses import market_loss_breached, total_loss_breached
 
 MARKET = MarketConfig(
     id="m", venue="kalshi", venue_market="M", max_position_usd=100.0, max_loss_usd=50.0,
