@@ -32,6 +32,9 @@ class _Closable(Protocol):
 
 S = TypeVar("S", bound=_Closable)
 
+StartSim = Callable[["Config"], "SimThread"]
+"""The type of the `start_sim` fixture, for a test's signature."""
+
 
 @pytest.fixture()
 def run_dir() -> Iterator[Path]:
@@ -81,7 +84,7 @@ def zmq_sockets() -> Iterator[Sockets]:
 
 
 @pytest.fixture()
-def start_sim() -> Iterator[Callable[[Config], SimThread]]:
+def start_sim() -> Iterator[StartSim]:
     """`start_sim(cfg)` starts a simulator thread on a loopback port and returns it; every
     simulator started is stopped after the test."""
     from tests.support.sim import SimThread  # the simulator loads only for tests that use it
