@@ -29,6 +29,7 @@ from py_clob_client_v2.clob_types import (
 from py_clob_client_v2.exceptions import PolyApiException
 from websockets.sync.client import connect
 
+from tests.support.fixtures import StartSim
 from tests.support.polymarket_sim import CID, NO, OPTS, YES, new_client, sim_config
 from tests.support.sim import SimThread
 from tests.support.wait import eventually
@@ -230,20 +231,17 @@ def test_heartbeat_chain_and_dead_mans_switch(quiet: SimThread) -> None:
     assert client.get_order(oid)["status"] == "CANCELED"
 
 
-def test_synthetic_flow_fills_a_resting_order() -> None:
-    sim = SimThread(sim_config(noise_rate_hz=40.0, noise_size=10.0)).start()
-    try:
-        client = new_client(sim)
-        signed = client.create_order(OrderArgs(token_id=YES, price=0.5, size=5, side="BUY"), OPTS)
-        oid = client.post_order(signed, post_only=True)["orderID"]
-        eventually(lambda: client.get_order(oid)["size_matched"] != "0.00", timeout=10)
-        trades = client.get_trades()
-        assert trades and all(t["trader_side"] == "MAKER" for t in trades)
-        assert trades[0]["maker_orders"][0]["order_id"] == oid
-        last = httpx.get(f"{sim.url}/last-trade-price", params={"token_id": YES}).json()
-        assert last["price"] != ""
-    finally:
-        sim.stop()
+def test_synthetic_flow_fills_a_resting_order(start_sim: StartSim) -> None:
+    sim = start_sim(sim_config(noise_rate_hz=40.0, noise_size=10.0))
+    client = new_client(sim)
+    signed = client.create_order(OrderArgs(token_id=YES, price=0.5, size=5, side="BUY"), OPTS)
+    oid = client.post_order(signed, post_only=True)["orderID"]
+    eventually(lambda: client.get_order(oid)["size_matched"] != "0.00", timeout=10)
+    trades = client.get_trades()
+    assert trades and all(t["trader_side"] == "MAKER" for t in trades)
+    assert trades[0]["maker_orders"][0]["order_id"] == oid
+    last = httpx.get(f"{sim.url}/last-trade-price", params={"token_id": YES}).json()
+    assert last["price"] != ""
 
 
 def test_malformed_messages_are_refused_and_counted(quiet: SimThread) -> None:
