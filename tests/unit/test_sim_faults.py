@@ -11,6 +11,7 @@ from py_clob_client_v2.clob_types import OrderArgsV2 as OrderArgs
 from py_clob_client_v2.clob_types import OrderType, TradeParams
 from py_clob_client_v2.exceptions import PolyApiException
 
+from tests.support.fixtures import StartSim
 from tests.support.kalshi_sim import TICKER, Client, kalshi_config, order
 from tests.support.sim import SimThread
 from tests.support.polymarket_sim import CID, NO, OPTS, YES, new_client, sim_config
@@ -114,8 +115,8 @@ def test_polymarket_trading_routes_honour_faults(quiet: SimThread) -> None:
     assert CID in quiet.state()["markets"]
 
 
-def test_kalshi_order_group_trips_on_fill_volume_and_resets() -> None:
-    sim = SimThread(kalshi_config()).start()
+def test_kalshi_order_group_trips_on_fill_volume_and_resets(start_sim: StartSim) -> None:
+    sim = start_sim(kalshi_config())
     mine, taker = Client(sim), Client(sim)
     try:
         r = mine.call("POST", "/portfolio/order_groups/create", {"contracts_limit_fp": "3.00"})
@@ -153,4 +154,3 @@ def test_kalshi_order_group_trips_on_fill_volume_and_resets() -> None:
     finally:
         mine.close()
         taker.close()
-        sim.stop()
