@@ -24,6 +24,7 @@ from services.executor.diff import express_ladder
 from services.executor.polymarket import PolymarketExecution
 from services.executor.polymarket_fills import Identity, fills_from_trade
 from services.venue_sim.wallets import safe_wallet
+from tests.support.fixtures import StartSim
 from tests.support.sim import SimThread
 
 CID = "0x" + "5a" * 32
@@ -52,21 +53,18 @@ jump_probability = 0.0
 """ + MARKET)
 
 
-def test_safe_funder_orders_and_fills_are_matched_by_address() -> None:
+def test_safe_funder_orders_and_fills_are_matched_by_address(start_sim: StartSim) -> None:
     key = "0x" + keccak(text="pmm-safe-adapter").hex()
     safe = safe_wallet(Account.from_key(key).address)
-    sim = SimThread(config("[sim]\nseed = 3\nstart_balance_usd = 1000\n")).start()
-    try:
-        cfg = config(f"""
+    sim = start_sim(config("[sim]\nseed = 3\nstart_balance_usd = 1000\n"))
+    cfg = config(f"""
 [venues.polymarket]
 rest_url = "{sim.url}"
 ws_url = "{sim.url.replace('http', 'ws')}/ws"
 signature_type = 2
 funder = "{safe}"
 """)
-        asyncio.run(_trade(cfg, key, safe, sim))
-    finally:
-        sim.stop()
+    asyncio.run(_trade(cfg, key, safe, sim))
 
 
 async def _trade(cfg: Config, key: str, safe: str, sim: SimThread) -> None:
