@@ -23,9 +23,9 @@ from services.ingest.grid import GridWatcher, suggests_grid_change
 from services.ingest.kalshi import KalshiFeed
 from services.ingest.kalshi_grid import KalshiGrid, tick_of
 from services.ingest.process import IngestActor
+from tests.support.fixtures import StartSim
 from tests.support.kalshi_feed import subscribed
 from tests.support.kalshi_sim import TICKER, kalshi_config
-from tests.support.sim import SimThread
 from tests.support.wait import eventually_async
 
 
@@ -57,29 +57,26 @@ def test_tick_is_the_coarsest_step_of_the_price_ranges() -> None:
             tick_of(bad)
 
 
-def test_kalshi_grid_reads_a_tick_change_from_the_simulator(tmp_path: Path) -> None:
-    sim = SimThread(kalshi_config()).start()
-    try:
-        signer = KalshiSigner.from_pem(str(uuid.uuid4()), new_private_pem())
-        r = httpx.post(f"{sim.url}/_sim/kalshi/keys", json={
-            "key_id": signer.key_id, "public_key_pem": signer.public_pem().decode()})
-        assert r.status_code == 200, r.text
-        cfg = grid_config(tmp_path, f"{sim.url}/trade-api/v2")
+def test_kalshi_grid_reads_a_tick_change_from_the_simulator(tmp_path: Path, start_sim: StartSim) -> None:
+    sim = start_sim(kalshi_config())
+    signer = KalshiSigner.from_pem(str(uuid.uuid4()), new_private_pem())
+    r = httpx.post(f"{sim.url}/_sim/kalshi/keys", json={
+        "key_id": signer.key_id, "public_key_pem": signer.public_pem().decode()})
+    assert r.status_code == 200, r.text
+    cfg = grid_config(tmp_path, f"{sim.url}/trade-api/v2")
 
-        async def read() -> tuple[dict[str, int], int]:
-            grid = KalshiGrid(cfg, signer)
-            try:
-                return await grid.ticks([TICKER])
-            finally:
-                await grid.close()
+    async def read() -> tuple[dict[str, int], int]:
+        grid = KalshiGrid(cfg, signer)
+        try:
+            return await grid.ticks([TICKER])
+        finally:
+            await grid.close()
 
-        assert asyncio.run(read()) == ({TICKER: 100}, 0)
-        r = httpx.post(f"{sim.url}/_sim/fault", json={"kind": "tick_size_change",
-                                                      "market": TICKER, "tick": 0.02})
-        assert r.status_code == 200, r.text
-        assert asyncio.run(read()) == ({TICKER: 200}, 0)
-    finally:
-        sim.stop()
+    assert asyncio.run(read()) == ({TICKER: 100}, 0)
+    r = httpx.post(f"{sim.url}/_sim/fault", json={"kind": "tick_size_change",
+                                                  "market": TICKER, "tick": 0.02})
+    assert r.status_code == 200, r.text
+    assert asyncio.run(read()) == ({TICKER: 200}, 0)
 
 
 class FakeGrid:
