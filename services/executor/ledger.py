@@ -1,8 +1,8 @@
 """The executor's book of our orders: live map, recent removals, fill deduplication.
 
 No sockets and no venue calls: each method applies one outcome or venue event and
-returns the OrderEvents the actor should publish, so the bookkeeping is testable on
-its own and the actor stays a thin shell.
+returns the OrderEvents to publish (the sequencer and the fill sink publish them), so
+the bookkeeping is testable on its own. It lives in the order state (state.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ our price level, partial fills, trade-through fills. No trading credentials are 
 (`pmm up --paper`, `python -m services.executor --paper`).
 
 Every outcome is definitive (there is no wire to be ambiguous about). Fills reach the
-executor actor through the `UserSink` exactly like a venue's private stream, so risk,
+executor through its `UserSink` (events.FillSink) exactly like a venue's private stream, so risk,
 positions and the journal work unchanged.
 """
 

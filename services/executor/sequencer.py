@@ -54,12 +54,16 @@ class Sequencer:
         self.publisher = publisher
         self.clock_ns = clock_ns
         self.wall_ns = wall_ns
-        self.abilities = Abilities.of(adapter.venue, can_amend=adapter.can_amend)
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
         self.fault_cancel: asyncio.Task[Any] | None = None
         """The cancel a storage fault started (storage_fault)."""
         self._wake = {m: asyncio.Event() for m in state.markets}
         self._locks = {m: asyncio.Lock() for m in state.markets}
+
+    @property
+    def abilities(self) -> Abilities:
+        """What the venue can do that changes a plan (read from the adapter each time)."""
+        return Abilities.of(self.venue, can_amend=self.adapter.can_amend)
 
     def count(self, action: str, outcome: str, n: int = 1) -> None:
         """Count one order-path outcome (pmm_orders_total)."""
