@@ -57,7 +57,7 @@ def add_kalshi_routes(  # noqa: C901 - route table
 
     def market_row(m: Any) -> dict[str, Any]:
         return kw.market_json(engine, m, listed_ms=listed_ms) | \
-            listing.kalshi_fields(m)
+            kw.listing_fields(listing, m)
 
     async def exchange_status(r: web.Request, account: str, data: Any) -> web.Response:
         return reply({"exchange_active": True, "trading_active": True,

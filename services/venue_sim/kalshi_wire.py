@@ -18,6 +18,7 @@ from typing import Any
 from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE, size_to_str
 from services.venue_sim.book import ONE, Order
 from services.venue_sim.engine import Engine, SimMarket, Trade
+from services.venue_sim.listing import Listing
 
 PAGE_LIMIT = 100
 ACCOUNT_PREFIX = "kalshi:"
@@ -233,3 +234,18 @@ def series_json(series_ticker: str, title: str) -> dict[str, Any]:
             "category": "Simulated", "categories": ["Simulated"], "tags": [],
             "settlement_sources": [], "contract_url": "", "contract_terms_url": "",
             "fee_type": "quadratic", "fee_multiplier": 0, "additional_prohibitions": []}
+
+
+def listing_fields(listing: Listing, m: SimMarket) -> dict[str, Any]:
+    """Kalshi Market fields the scanner reads, beyond what market_json has."""
+    st = listing.stats(m)
+    prev = round(m.start_probability * PRICE_SCALE)
+    out: dict[str, Any] = {
+        "volume_fp": f"{st['volume_usd'] / max(m.start_probability, 0.01):.2f}",
+        "volume_24h_fp": f"{st['volume_usd'] / max(m.start_probability, 0.01):.2f}",
+        "liquidity_dollars": f"{st['liquidity_usd']:.4f}",
+        "previous_price_dollars": f"{prev / PRICE_SCALE:.4f}",
+    }
+    if m.resolves_at_s:
+        out["close_time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(m.resolves_at_s))
+    return out

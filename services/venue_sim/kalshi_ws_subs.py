@@ -18,9 +18,11 @@ from aiohttp import web
 from services.venue_sim import kalshi_wire as kw
 from services.venue_sim.counters import VenueCounters
 from services.venue_sim.engine import Engine
-from services.venue_sim.ws import QUEUE_LIMIT
 
-__all__ = ["KConn", "Sub", "send_error", "snapshot"]
+__all__ = ["QUEUE_LIMIT", "KConn", "Sub", "send_error", "snapshot"]
+
+QUEUE_LIMIT = 20_000
+"""Messages queued per connection; a client that falls this far behind is disconnected."""
 
 _enc = msgspec.json.Encoder()
 

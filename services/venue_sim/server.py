@@ -15,12 +15,12 @@ from aiohttp import web
 
 from common.config import Config
 from common.errors import ConfigError
+from services.venue_sim.gamma import add_gamma_routes
 from services.venue_sim.kalshi_groups import add_group_routes
 from services.venue_sim.kalshi_http import BASE as KALSHI_BASE
 from services.venue_sim.kalshi_http import signer
 from services.venue_sim.kalshi_routes import add_kalshi_routes
 from services.venue_sim.kalshi_ws import WS_PATH as KALSHI_WS_PATH
-from services.venue_sim.listing import add_gamma_routes
 from services.venue_sim.ratelimit_http import (
     add_kalshi_limit_routes,
     add_rate_limit_routes,
