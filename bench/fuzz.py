@@ -107,11 +107,11 @@ def _decoders() -> dict[str, Callable[[bytes], None]]:
         from common.config import parse
         from common.errors import VenueDataError
         from common.scanner import from_gamma, from_kalshi
+        from common.venues.kalshi import fill_from_wire
         from common.wire_numbers import pips
         from services.executor import polymarket_rest
-        from services.executor.kalshi import KalshiExecution
         from services.executor.kalshi_user import KalshiUserChannel
-        from services.executor.kalshi_wire import fill_from_wire, page_rows
+        from services.executor.kalshi_wire import page_rows, venue_order
         from services.executor.orders import MarketTokens
         from services.executor.polymarket_user import Identity, UserChannel
         from services.ingest.kalshi import KalshiFeed
@@ -179,7 +179,8 @@ venue_market = "{TICKER}"
                                    no_token=NO, tick=100, min_size=100)}
 
     def kalshi_user(data: bytes) -> None:
-        channel = KalshiUserChannel(cfg, None, None, tokens)  # type: ignore[arg-type]
+        channel = KalshiUserChannel("ws://unused", signer=None,  # type: ignore[arg-type]
+                                    by_ticker=tokens, fetch_fills=None)  # type: ignore[arg-type]
         loop.run_until_complete(channel.dispatch(data, 1, sink))
 
     def kalshi_rest(data: bytes) -> None:
@@ -190,7 +191,7 @@ venue_market = "{TICKER}"
                 for row in rows:
                     try:
                         if key == "orders":
-                            KalshiExecution._venue_order(None, row)  # type: ignore[arg-type]
+                            venue_order(row)
                         elif key == "fills":
                             fill_from_wire(row, "fed", 1)
                     except VenueDataError:

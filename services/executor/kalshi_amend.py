@@ -14,38 +14,42 @@ cancels it: an order whose amend did not surely apply must not rest at a stale p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
 from common.errors import PriceError, VenueError
 from common.prices import complement, size_from_str, size_to_str
 from services.executor.adapter import AmendReport
+from services.executor.kalshi_http import KalshiHttp
 from services.executor.kalshi_wire import dollars, error_text
-from services.executor.orders import Amend
+from services.executor.orders import Amend, MarketTokens
 
-if TYPE_CHECKING:
-    from services.executor.kalshi import KalshiExecution
+__all__ = ["amend"]
 
 
-async def amend(adapter: KalshiExecution, amends: Sequence[Amend]) -> AmendReport:
-    """Send every amend at once; return what the venue applied and what it did not."""
-    results = await asyncio.gather(*(_one(adapter, a) for a in amends))
+async def amend(http: KalshiHttp, markets: Mapping[str, MarketTokens], amends: Sequence[Amend],
+                *, amend_cost: int) -> AmendReport:
+    """Send every amend at once; return what the venue applied and what it did not.
+
+    `markets` maps our market ids to their tokens; each amend costs `amend_cost` tokens.
+    """
+    results = await asyncio.gather(*(_one(http, markets, a, amend_cost) for a in amends))
     done = tuple((oid, left) for oid, left, _ in results if left is not None)
     failed = tuple((oid, why) for oid, left, why in results if left is None)
     return AmendReport(done=done, failed=failed)
 
 
-async def _one(adapter: KalshiExecution, a: Amend) -> tuple[str, int | None, str]:
-    tokens = adapter.market(a.to.market)
+async def _one(http: KalshiHttp, markets: Mapping[str, MarketTokens], a: Amend,
+               cost: int) -> tuple[str, int | None, str]:
+    tokens = markets[a.to.market]
     bid = a.to.token == tokens.yes_token
     body = {"ticker": tokens.venue_market, "side": "bid" if bid else "ask",
             "price": dollars(a.to.price if bid else complement(a.to.price)),
             "count": size_to_str(a.order.filled + a.to.size)}
     oid = a.order.order_id
     try:
-        resp = await adapter.request(
+        resp = await http.request(
             "POST", f"/portfolio/events/orders/{oid}/amend", body=body, write=True,
-            cost=adapter.owed(a.to.market, adapter.amend_cost))
+            cost=http.owed(a.to.market, cost))
     except VenueError as exc:
         return oid, None, str(exc)
     if resp.status_code != 200:

@@ -17,36 +17,40 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from common import metrics, wsconnect
-from common.config import Config
 from common.errors import VenueDataError, VenueError
-from common.venue_drops import drop
 from common.kalshi_auth import KalshiSigner, path_of
+from common.messages import Fill
+from common.venue_drops import drop
+from common.venues import kalshi as wire
 from services.executor.adapter import UserSink
 from services.executor.orders import MarketTokens
 
-if TYPE_CHECKING:
-    from services.executor.kalshi import KalshiExecution
+__all__ = ["RECOVERY_MARGIN_S", "FetchFills", "KalshiUserChannel"]
 
 log = logging.getLogger(__name__)
 
 RECOVERY_MARGIN_S = 5
 
+FetchFills = Callable[[int, int], Awaitable[list[Fill]]]
+"""`(min_ts_s, ts_recv_ns) -> fills`: our REST fills since a unix time, oldest first
+(kalshi_reads.fills_since)."""
+
 
 class KalshiUserChannel:
     """Authenticated websocket on the `fill` channel; reconnects with jittered back-off."""
 
-    def __init__(self, cfg: Config, adapter: KalshiExecution, signer: KalshiSigner,
-                 by_ticker: Mapping[str, MarketTokens], *,
+    def __init__(self, url: str, *, signer: KalshiSigner, by_ticker: Mapping[str, MarketTokens],
+                 fetch_fills: FetchFills,
                  on_group: Callable[[Mapping[str, Any]], None] | None = None) -> None:
-        self._url = cfg.venues.kalshi.ws_url
-        self._adapter = adapter
+        self._url = url
+        self._fetch_fills = fetch_fills
         self._signer = signer
         self._by_ticker = by_ticker
         self._on_group = on_group
@@ -84,8 +88,8 @@ class KalshiUserChannel:
     async def recover(self, sink: UserSink) -> None:
         """Hand every REST fill since the last one seen to the sink (the ledger dedupes)."""
         try:
-            fills = await self._adapter.fills_since(self._last_ts_s - RECOVERY_MARGIN_S,
-                                                    time.monotonic_ns())
+            fills = await self._fetch_fills(self._last_ts_s - RECOVERY_MARGIN_S,
+                                            time.monotonic_ns())
         except VenueError as exc:
             log.warning("kalshi fill recovery failed: %s (next reconnect retries)", exc)
             return
@@ -105,30 +109,31 @@ class KalshiUserChannel:
 
     async def dispatch(self, frame: str | bytes, ts_recv_ns: int, sink: UserSink) -> None:
         """Turn one frame into fills for the sink; malformed ones are dropped and counted."""
-        from services.executor.kalshi import fill_from_wire
-
         try:
-            msg: Any = msgspec.json.decode(frame)
+            msg = wire.decode_frame(frame)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             self._dropped.inc()
             drop("kalshi", "user", exc)
             return
-        if not isinstance(msg, dict) or msg.get("type") != "fill":
-            if isinstance(msg, dict) and msg.get("type") == "error":
-                log.warning("kalshi user channel error: %.200s", frame)
-            elif isinstance(msg, dict) and msg.get("type") == "order_group_updates":
-                body = msg.get("msg")
-                if isinstance(body, dict) and self._on_group is not None:
-                    self._on_group(body)
+        if msg is None:  # JSON, but not an object: ignored
             return
-        body = msg.get("msg")
+        kind = msg.get("type")
+        if kind == "error":
+            log.warning("kalshi user channel error: %.200s", frame)
+            return
+        if kind == "order_group_updates":
+            group = msg.get("msg")
+            if isinstance(group, dict) and self._on_group is not None:
+                self._on_group(group)
+            return
+        if kind != "fill":
+            return
         try:
-            if not isinstance(body, dict):
-                raise VenueDataError("msg", body, "not an object")
+            body = wire.as_object(msg.get("msg"), "msg")
             m = self._by_ticker.get(str(body.get("market_ticker")))
             if m is None:
                 return
-            fill = fill_from_wire(body, m.market, ts_recv_ns)
+            fill = wire.fill_from_wire(body, m.market, ts_recv_ns)
         except VenueDataError as exc:  # fill_from_wire raises nothing else
             self._dropped.inc()
             drop("kalshi", "user", exc)

@@ -1,4 +1,7 @@
-"""Kalshi wire formats the executor reads and writes (fixed-point dollars and counts)."""
+"""Kalshi REST shapes the executor reads and writes (fixed-point dollars and counts).
+
+The `fill` body, shared with the websocket, is read by common/venues/kalshi.py.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ from typing import Any
 
 import httpx
 
-from common import venue_drops
 from common import wire_numbers as wn
 from common.errors import VenueDataError
-from common.messages import Fill
 from common.prices import ONE_DOLLAR, complement
+from services.executor.orders import VenueOrder
+
+__all__ = ["MAX_CURSOR_CHARS", "dollars", "error_text", "kalshi_tokens", "page_rows",
+           "row_error", "venue_order"]
 
 
 def kalshi_tokens(ticker: str) -> tuple[str, str]:
@@ -21,42 +26,6 @@ def kalshi_tokens(ticker: str) -> tuple[str, str]:
 
 def dollars(pips: int) -> str:
     return format(Decimal(pips) / ONE_DOLLAR, ".4f")
-
-
-def fill_from_wire(body: dict[str, Any], market: str, ts_recv_ns: int) -> Fill:
-    """A Kalshi fill (REST Fill or `fill` channel body) as our Fill, in the token's own price.
-
-    Raises VenueDataError (field named) on anything unusable: a price outside (0, 1), a
-    size beyond the cap, a non-object body, ids that are not strings.
-    """
-    if not isinstance(body, dict):
-        raise VenueDataError("msg", body, "not an object")
-    outcome = body.get("outcome_side") or body.get("side") or ""  # REST `side` is deprecated
-    action = body.get("action") or "buy"
-    if outcome not in ("yes", "no"):
-        raise VenueDataError("side", outcome, "not yes or no")
-    if action not in ("buy", "sell"):
-        raise VenueDataError("action", action, "not buy or sell")
-    yes_price = wn.pips(body.get("yes_price_dollars"), "yes_price_dollars")
-    # a fill is a real trade: a bad fee or time is counted and read as 0, never a lost fill
-    fee = venue_drops.optional(lambda: wn.micros(body.get("fee_cost"), "fee_cost"),
-                               venue="kalshi", channel="fills")
-    ts_ms = venue_drops.optional(lambda: wn.millis(body.get("ts_ms"), "ts_ms")
-                                 or wn.millis(body.get("ts"), "ts") * 1000,
-                                 venue="kalshi", channel="fills")
-    trade_id, order_id = body.get("trade_id"), body.get("order_id")
-    if not isinstance(trade_id, str) or not trade_id:
-        raise VenueDataError("trade_id", trade_id, "not an id")
-    if not isinstance(order_id, str) or not order_id:
-        raise VenueDataError("order_id", order_id, "not an id")
-    return Fill(
-        venue="kalshi", market=market, trade_id=trade_id,
-        order_id=order_id, outcome="YES" if outcome == "yes" else "NO",
-        side="BUY" if action == "buy" else "SELL",
-        price=yes_price if outcome == "yes" else complement(yes_price),
-        size=wn.centi(body.get("count_fp"), "count_fp"), fee=fee, ts_venue_ms=ts_ms,
-        ts_recv_ns=ts_recv_ns,
-    )
 
 
 MAX_CURSOR_CHARS = 2_000
@@ -93,3 +62,36 @@ def error_text(resp: httpx.Response) -> str:
     if isinstance(err, dict):
         return f"{resp.status_code}: {err.get('code', '')} {str(err.get('message', ''))[:200]}"
     return f"{resp.status_code}: {str(err or data)[:200]}"
+
+
+def row_error(err: Any) -> str:
+    """`code: message` of a batch row's error (the message names e.g. an off-grid price)."""
+    if not isinstance(err, dict):
+        return str(err)
+    code, message = str(err.get("code") or ""), str(err.get("message") or "")[:200]
+    return f"{code}: {message}" if code and message else code or message or str(err)
+
+
+def venue_order(row: dict[str, Any]) -> VenueOrder:
+    """A row of GET /portfolio/orders as our VenueOrder, in the token's own price.
+
+    Raises VenueDataError (or another of venue_drops.MALFORMED) on an unusable row.
+    """
+    if not isinstance(row, dict):
+        raise VenueDataError("orders", row, "not an object")
+    for key in ("ticker", "order_id"):
+        if not isinstance(row.get(key), str) or not row[key]:
+            raise VenueDataError(key, row.get(key), "not an id")
+    yes_tok, no_tok = kalshi_tokens(str(row["ticker"]))
+    is_yes = row.get("outcome_side", row.get("side")) == "yes"
+    yes_price = wn.pips(row.get("yes_price_dollars"), "yes_price_dollars")
+    buy = row.get("action", "buy") == "buy"
+    return VenueOrder(
+        order_id=str(row["order_id"]), token=yes_tok if is_yes else no_tok,
+        side="BUY" if buy else "SELL",
+        price=yes_price if is_yes else complement(yes_price),
+        size=wn.centi(row.get("remaining_count_fp"), "remaining_count_fp"),
+        venue_market=str(row["ticker"]),
+        client_id=str(row.get("client_order_id") or ""),
+        filled=wn.centi(row.get("fill_count_fp") or "0", "fill_count_fp"),
+    )

@@ -19,11 +19,11 @@ import msgspec
 
 from common import wire_numbers as wn
 from common.config import Config, MarketConfig
-from common.errors import VenueDataError
 from common.kalshi_auth import KalshiSigner, path_of
 from common.messages import Venue
 from common.prices import complement
 from common.venue_drops import MALFORMED, drop
+from common.venues import kalshi as wire
 from services.ingest.adapter import (
     BookReplace,
     FeedUpdate,
@@ -32,26 +32,6 @@ from services.ingest.adapter import (
     Resubscribe,
     TradeSeen,
 )
-
-
-def _object(value: Any, field: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise VenueDataError(field, value, "not an object")
-    return value
-
-
-def _book_side(raw: Any, field: str) -> dict[int, int]:
-    """A snapshot side, [[price_dollars, count_fp], ...], as {pips: centi}."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, list):
-        raise VenueDataError(field, raw, "not a list")
-    levels: dict[int, int] = {}
-    for level in raw:
-        if not isinstance(level, list) or len(level) != 2:
-            raise VenueDataError(field, level, "not a [price, count] pair")
-        levels[wn.pips(level[0], field)] = wn.centi(level[1], field)
-    return levels
 
 
 class KalshiFeed:
@@ -106,10 +86,10 @@ class KalshiFeed:
 
     def parse(self, frame: str | bytes) -> tuple[list[FeedUpdate], int]:
         try:
-            msg = msgspec.json.decode(frame)
+            msg = wire.decode_frame(frame)
         except (msgspec.DecodeError, UnicodeDecodeError):
             return [], 1
-        if not isinstance(msg, dict):
+        if msg is None:
             return [], 1
         out: list[FeedUpdate] = []
         try:
@@ -121,7 +101,7 @@ class KalshiFeed:
 
     def _translate(self, msg: dict[str, Any], out: list[FeedUpdate]) -> None:
         kind = msg.get("type")
-        body = _object(msg.get("msg") or {}, "msg")
+        body = wire.as_object(msg.get("msg") or {}, "msg")
         if kind == "subscribed":
             ticker = self._pending.pop(wn.counter(msg.get("id", 0), "id"), None)
             if ticker is not None and body.get("channel") == "orderbook_delta":
@@ -133,8 +113,7 @@ class KalshiFeed:
             if market is None:
                 return
             seq = wn.counter(msg["seq"], "seq")
-            yes = _book_side(body.get("yes_dollars_fp"), "yes_dollars_fp")
-            no = _book_side(body.get("no_dollars_fp"), "no_dollars_fp")
+            yes, no = wire.snapshot_sides(body)
             self._sid_market[sid] = ticker
             self._seq[sid] = seq
             self._levels[ticker] = (yes, no)
@@ -149,14 +128,10 @@ class KalshiFeed:
             market = self._by_ticker.get(str(body.get("market_ticker")))
             if market is None:
                 return
-            taker = str(body.get("taker_side") or body.get("taker_outcome_side") or "")
-            if taker not in ("yes", "no"):
-                raise VenueDataError("taker_side", taker, "not yes or no")
-            ts = wn.millis(body.get("ts"), "ts")
-            out.append(TradeSeen(market=market, ts_venue_ms=ts * 1000 if ts < 10**11 else ts,
-                                 price=wn.pips(body["yes_price_dollars"], "yes_price_dollars"),
-                                 size=wn.centi(body["count_fp"], "count_fp"),
-                                 side="BUY" if taker == "yes" else "SELL"))
+            trade = wire.public_trade(body)
+            out.append(TradeSeen(market=market, ts_venue_ms=trade.ts_venue_ms, price=trade.price,
+                                 size=trade.size,
+                                 side="BUY" if trade.taker_side == "yes" else "SELL"))
             return
         # ticker, unsubscribed, ok, error: nothing changes the books
 
@@ -168,13 +143,10 @@ class KalshiFeed:
             return  # a delta before its snapshot (or of a dropped sid) is ignored
         market = self._by_ticker[ticker]
         yes, no = self._levels[ticker]
-        side = body.get("side")
-        price = wn.pips(body["price_dollars"], "price_dollars")
-        levels = yes if side == "yes" else no if side == "no" else None
-        if levels is None:
-            raise VenueDataError("side", side, "not yes or no")
-        size = levels.get(price, 0) + wn.signed_centi(body["delta_fp"], "delta_fp")
-        ts_ms = wn.millis(body.get("ts_ms"), "ts_ms")
+        delta = wire.delta_of(body)
+        side, price = delta.side, delta.price
+        levels = yes if side == "yes" else no
+        size = levels.get(price, 0) + delta.delta
         if seq != last + 1 or size < 0:
             out.append(self._resubscribe(sid, ticker, market,
                                          "sequence_gap" if seq != last + 1 else "negative_level"))
@@ -186,7 +158,7 @@ class KalshiFeed:
             levels.pop(price, None)
         change = (LevelChange(side="BUY", price=price, size=size) if side == "yes"
                   else LevelChange(side="SELL", price=complement(price), size=size))
-        out.append(LevelChanges(market=market, ts_venue_ms=ts_ms, changes=[change]))
+        out.append(LevelChanges(market=market, ts_venue_ms=delta.ts_venue_ms, changes=[change]))
 
     def _resubscribe(self, sid: int, ticker: str, market: str, reason: str) -> Resubscribe:
         self._seq.pop(sid, None)

@@ -21,6 +21,7 @@ MessageType = str | tuple[str, ...]
 EX = "services/executor/"
 IN = "services/ingest/"
 PM = "common/venues/polymarket.py"
+KA = "common/venues/kalshi.py"
 
 _PM_MARKET_EVENTS = tuple(f"polymarket-market:{k}" for k in (
     "book", "price_change", "last_trade_price", "tick_size_change", "best_bid_ask", "new_market",
@@ -28,7 +29,7 @@ _PM_MARKET_EVENTS = tuple(f"polymarket-market:{k}" for k in (
 
 MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     # --- Kalshi executor: REST answers -------------------------------------------------------
-    (EX + "kalshi.py", "_row_error", "err"): "kalshi:ErrorResponse",
+    (EX + "kalshi_wire.py", "row_error", "err"): "kalshi:ErrorResponse",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/batched",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "row"):
@@ -38,11 +39,9 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "kalshi.py", "KalshiExecution.cancel", "row"):
         "kalshi:DELETE /portfolio/events/orders/batched .orders",
     (EX + "kalshi.py", "KalshiExecution.cancel", "err"): "kalshi:ErrorResponse",
-    (EX + "kalshi.py", "KalshiExecution._venue_order", "row"):
-        "kalshi:GET /portfolio/orders .orders",
-    (EX + "kalshi.py", "KalshiExecution.fills_since", "row"): "kalshi:GET /portfolio/fills .fills",
-    (EX + "kalshi.py", "KalshiExecution.positions", "row"):
-        "kalshi:GET /portfolio/positions .market_positions",
+    (EX + "kalshi_wire.py", "venue_order", "row"): "kalshi:GET /portfolio/orders .orders",
+    (EX + "kalshi_reads.py", "fills_since", "row"): "kalshi:GET /portfolio/fills .fills",
+    (EX + "kalshi_reads.py", "positions", "row"): "kalshi:GET /portfolio/positions .market_positions",
     (EX + "kalshi_amend.py", "_one", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/{order_id}/amend",
     (EX + "kalshi_groups.py", "OrderGroup.create", "_object(resp, 'create')"):
@@ -54,19 +53,20 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "kalshi_wire.py", "page_rows", "data"): (
         "kalshi:GET /portfolio/orders", "kalshi:GET /portfolio/fills",
         "kalshi:GET /portfolio/positions"),
-    (EX + "kalshi_wire.py", "fill_from_wire", "body"):
-        ("kalshi:GET /portfolio/fills .fills", "kalshi-ws:fill"),
+    (KA, "fill_from_wire", "body"): ("kalshi:GET /portfolio/fills .fills", "kalshi-ws:fill"),
     (EX + "kalshi_wire.py", "error_text", "data"): ("kalshi:ErrorResponse", "kalshi-docs:rate-limited"),
     (EX + "kalshi_wire.py", "error_text", "err"): "kalshi:ErrorResponse",
     # --- Kalshi websockets -------------------------------------------------------------------
     (EX + "kalshi_user.py", "KalshiUserChannel.dispatch", "msg"): "kalshi-ws:envelope",
     (EX + "kalshi_user.py", "KalshiUserChannel.dispatch", "body"): "kalshi-ws:fill",
     (IN + "kalshi.py", "KalshiFeed._translate", "msg"): "kalshi-ws:envelope",
+    (KA, "snapshot_sides", "body"): "kalshi-ws:orderbook_snapshot",
+    (KA, "public_trade", "body"): "kalshi-ws:trade",
+    (KA, "delta_of", "body"): "kalshi-ws:orderbook_delta",
     # one function, three frame kinds (subscribed reply, book snapshot, public trade)
     (IN + "kalshi.py", "KalshiFeed._translate", "body"):
         ("kalshi-ws:subscribed", "kalshi-ws:orderbook_snapshot", "kalshi-ws:trade"),
     (IN + "kalshi.py", "KalshiFeed._delta", "msg"): "kalshi-ws:envelope",
-    (IN + "kalshi.py", "KalshiFeed._delta", "body"): "kalshi-ws:orderbook_delta",
     # --- Kalshi market listings --------------------------------------------------------------
     (IN + "kalshi_grid.py", "tick_of", "market"): "kalshi:Market",
     (IN + "kalshi_grid.py", "tick_of", "rng"): "kalshi:PriceRange",
@@ -116,5 +116,7 @@ NOT_VENUE: dict[tuple[str, str, str], str] = {
     ("common/scanner.py", "Candidate", "struct"): "scanner's normalized market record",
     ("common/scanner.py", "Scored", "struct"): "scanner's scored record",
     (EX + "polymarket_fills.py", "Identity", "struct"): "our API key and funder address",
+    (KA, "BookDelta", "struct"): "our record of an orderbook_delta body, in our units",
+    (KA, "PublicTrade", "struct"): "our record of a public trade body, in our units",
 }
 """Reads in adapter modules that are not of a venue message, each with why."""

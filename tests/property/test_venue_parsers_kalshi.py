@@ -22,9 +22,9 @@ from common.errors import VenueDataError
 from common.messages import Fill
 from common.scanner import from_kalshi
 from services.executor.adapter import OrderUpdate
-from services.executor.kalshi import KalshiExecution
+from common.venues.kalshi import fill_from_wire
 from services.executor.kalshi_user import KalshiUserChannel
-from services.executor.kalshi_wire import fill_from_wire, page_rows
+from services.executor.kalshi_wire import page_rows, venue_order
 from services.executor.orders import MarketTokens
 from services.ingest.adapter import BookReplace, LevelChanges, TradeSeen
 from services.ingest.kalshi import KalshiFeed
@@ -152,8 +152,9 @@ TOKENS = {TICKER: MarketTokens(market="fed", venue_market=TICKER, yes_token=f"{T
 @HOSTILE_RUN
 @given(frame(message(type=st.just("fill"), sid=st.just(1), msg=st.one_of(FILL, HOSTILE))))
 def test_fill_channel_dispatch_never_crashes(loop: asyncio.AbstractEventLoop, text: str) -> None:
-    # dispatch reads neither the REST adapter nor the signer (they serve run/recover)
-    channel = KalshiUserChannel(CFG, cast(Any, None), cast(Any, None), TOKENS)
+    # dispatch uses neither the REST fill reader nor the signer (they serve run/recover)
+    channel = KalshiUserChannel("ws://unused", signer=cast(Any, None), by_ticker=TOKENS,
+                                fetch_fills=cast(Any, None))
     sink = Sink()
     _, seconds = timed(lambda: loop.run_until_complete(channel.dispatch(text, 1, sink)))
     for fill in sink.fills:
@@ -188,7 +189,7 @@ def test_rest_pages_and_rows_raise_only_the_project_exception(page: Any) -> None
             for row in rows:
                 try:
                     if key == "orders":
-                        order = KalshiExecution._venue_order(cast(Any, None), row)
+                        order = venue_order(row)
                         assert sane_price(order.price) and sane_size(order.size)
                     elif key == "fills":
                         assert_fill_sane(fill_from_wire(row, "fed", 1))

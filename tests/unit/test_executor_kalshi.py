@@ -82,8 +82,8 @@ def test_place_list_cancel_and_reject(sim: SimThread) -> None:
             assert len(out.gone) == 2 and not out.failed
             out = await ad.cancel_all()
             assert out.everything and await ad.open_orders() == []
-            assert max(ad.sign_ns) < 50_000_000
-            print(f"kalshi request signing: median {sorted(ad.sign_ns)[len(ad.sign_ns) // 2] / 1e3:.0f} us")
+            assert max(ad.http.sign_ns) < 50_000_000
+            print(f"kalshi request signing: median {sorted(ad.http.sign_ns)[len(ad.http.sign_ns) // 2] / 1e3:.0f} us")
         finally:
             await ad.close()
 
@@ -98,7 +98,7 @@ def test_faults_429_backs_off_and_5xx_is_ambiguous(sim: SimThread) -> None:
             yes = f"{TICKER}:yes"
             httpx.post(f"{sim.url}/_sim/fault", json={"kind": "http_429", "count": 1})
             out = await ad.cancel_all()  # retried after the back-off
-            assert out.everything and ad._write.rate_limited == 1
+            assert out.everything and ad.http.write.rate_limited == 1
             httpx.post(f"{sim.url}/_sim/fault", json={"kind": "http_500_after"})
             report = await ad.place([want(yes, "YES", 2000)])
             assert isinstance(report.results[0], InFlight)  # it did rest: reconcile finds it
@@ -122,7 +122,7 @@ def test_fill_channel_and_recovery_apply_each_fill_once(sim: SimThread) -> None:
             assert isinstance(res, Placed)
             stream = asyncio.create_task(ad.run_user_stream(sink))
             await asyncio.sleep(0.5)
-            resp = await taker.request("POST", "/portfolio/events/orders", write=True, cost=10, body={
+            resp = await taker.http.request("POST", "/portfolio/events/orders", write=True, cost=10, body={
                 "ticker": TICKER, "side": "ask", "price": "0.4800", "count": "4",
                 "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "maker"})
             assert resp.status_code == 201, resp.text

@@ -96,7 +96,7 @@ def test_a_tripped_group_is_detected_reset_and_quoting_resumes(sim: SimThread) -
             await ad.start()
             await taker.start()
             assert ad.group.contracts == 5 and ad.group.id and not taker.group.id
-            listed = (await ad.request("GET", "/portfolio/order_groups")).json()["order_groups"]
+            listed = (await ad.http.request("GET", "/portfolio/order_groups")).json()["order_groups"]
             assert listed == [{"id": ad.group.id, "contracts_limit_fp": "5.00",
                                "is_auto_cancel_enabled": False, "exchange_index": 0}]
             stream = asyncio.create_task(ad.run_user_stream(Sink()))
@@ -105,7 +105,7 @@ def test_a_tripped_group_is_detected_reset_and_quoting_resumes(sim: SimThread) -
             assert all(isinstance(r, Placed) for r in report.results)
             assert await ad.group.keep(time.time_ns() // 1_000_000) is False  # not tripped
 
-            hit = await taker.request("POST", "/portfolio/events/orders", write=True, body={
+            hit = await taker.http.request("POST", "/portfolio/events/orders", write=True, body={
                 "ticker": TICKER, "side": "ask", "price": "0.4900", "count": "6",
                 "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "maker"})
             assert hit.status_code == 201 and hit.json()["fill_count"] == "6.00"  # 6 > 5 in 15 s
@@ -121,7 +121,7 @@ def test_a_tripped_group_is_detected_reset_and_quoting_resumes(sim: SimThread) -
             assert tripped_at is not None
             # within the window: seen as tripped through REST, not reset yet
             assert await ad.group.keep(tripped_at + WINDOW_MS - 1_000) is False
-            view = (await ad.request("GET", f"/portfolio/order_groups/{ad.group.id}")).json()
+            view = (await ad.http.request("GET", f"/portfolio/order_groups/{ad.group.id}")).json()
             assert view["is_auto_cancel_enabled"] is True and set(view) == {
                 "is_auto_cancel_enabled", "contracts_limit_fp", "orders", "exchange_index"}
             # a window later: reset through the official endpoint, and quoting resumes
@@ -148,12 +148,12 @@ def test_the_rest_poll_alone_detects_a_trip_and_a_deleted_group_is_recreated(
         try:
             await ad.start()
             first = ad.group.id
-            put = await ad.request("PUT", f"/portfolio/order_groups/{first}/trigger", write=True)
+            put = await ad.http.request("PUT", f"/portfolio/order_groups/{first}/trigger", write=True)
             assert put.status_code == 200
             now = time.time_ns() // 1_000_000
             assert await ad.group.keep(now) is False and ad.group.tripped_at_ms == now
             assert await ad.group.keep(now + WINDOW_MS) is True
-            gone = await ad.request("DELETE", f"/portfolio/order_groups/{first}", write=True)
+            gone = await ad.http.request("DELETE", f"/portfolio/order_groups/{first}", write=True)
             assert gone.status_code == 200
             assert await ad.group.keep(now + 2 * WINDOW_MS) is False
             assert ad.group.id and ad.group.id != first

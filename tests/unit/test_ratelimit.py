@@ -271,7 +271,7 @@ min_size = 1
         try:
             await ad.start()
             limited = await place_until_all_rest(ad, desired)
-            assert ad._write.rate_limited >= 1, "the venue's limit was never met"
+            assert ad.http.write.rate_limited >= 1, "the venue's limit was never met"
             return limited
         finally:
             await ad.close()

@@ -21,7 +21,7 @@ from common.config import parse
 from common.errors import VenueDataError
 from common.messages import Fill
 from services.executor.adapter import OrderUpdate
-from services.executor.kalshi_wire import fill_from_wire
+from common.venues.kalshi import fill_from_wire
 from services.executor.polymarket_user import Identity, UserChannel
 from services.ingest.kalshi import KalshiFeed
 from services.ingest.polymarket import PolymarketFeed
