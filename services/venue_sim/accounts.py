@@ -14,6 +14,11 @@ from eth_utils import keccak
 
 from common.errors import PmmError
 
+__all__ = [
+    "AUTH_CHAIN_IDS", "CLOB_AUTH_MESSAGE", "INTERNAL_OWNER_PREFIX", "L1_WINDOW_S", "L2_WINDOW_S",
+    "ApiKey", "AuthFailed", "Heartbeats", "KeyStore", "clob_auth_digest", "hmac_signature",
+]
+
 CLOB_AUTH_MESSAGE = "This message attests that I control the given wallet"
 L2_WINDOW_S = 30
 L1_WINDOW_S = 300

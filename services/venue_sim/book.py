@@ -7,6 +7,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+__all__ = ["ONE", "Book", "BookSide", "Order", "Side"]
+
 ONE = 10_000
 """One dollar in pips: the payout of a winning token."""
 

@@ -16,6 +16,9 @@ from common.prices import PRICE_SCALE, SIZE_SCALE, snap_down, snap_up
 from services.venue_sim.book import ONE
 from services.venue_sim.engine import Engine, OrderRejected, OrderRequest, SimMarket
 
+__all__ = ["INFORMED", "INTERNAL_ACCOUNTS", "INTERNAL_COLLATERAL", "MAKER", "NOISE", "TRUE_MAX",
+           "TRUE_MIN", "Flow"]
+
 MAKER = "0x00000000000000000000000000000000000a0001"
 NOISE = "0x00000000000000000000000000000000000a0002"
 INFORMED = "0x00000000000000000000000000000000000a0003"

@@ -20,6 +20,15 @@ from services.venue_sim.book import ONE, Order
 from services.venue_sim.engine import Engine, SimMarket, Trade
 from services.venue_sim.listing import Listing
 
+__all__ = [
+    "ACCOUNT_PREFIX", "AUTH_FAILED", "BAD_REQUEST", "DUPLICATE_CLIENT_ORDER_ID",
+    "INSUFFICIENT_BALANCE", "INVALID_ORDER", "MARKET_LIFETIME_MS", "MARKET_NOT_FOUND", "NOT_FOUND",
+    "PAGE_LIMIT", "POST_ONLY_CROSS", "RATE_LIMITED", "KalshiReject", "account_of",
+    "average_yes_price", "book_levels", "cursor_page", "dollars", "err", "event_json",
+    "event_ticker_of", "fill_costs", "fill_json", "fp", "iso", "listing_fields", "market_json",
+    "money", "order_json", "series_json", "series_ticker_of", "status_of",
+]
+
 PAGE_LIMIT = 100
 ACCOUNT_PREFIX = "kalshi:"
 

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 from common.errors import PmmError
 from services.venue_sim.book import Order, Side
 
+__all__ = [
+    "FAK_KILLED", "FOK_KILLED", "GTD_BUFFER_S", "NO_BALANCE", "ORDER_TYPES", "POST_ONLY_CROSSES",
+    "POST_ONLY_TYPES", "TRADES_KEEP", "Account", "Event", "LevelChanged", "OrderChanged",
+    "OrderRejected", "OrderRequest", "Placement", "SimMarket", "Trade", "Traded",
+]
+
 GTD_BUFFER_S = 60
 """Polymarket keeps GTD orders until `expiration - 60 s`."""
 

@@ -26,6 +26,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+__all__ = [
+    "KALSHI_BATCH_ROUTES", "KALSHI_COSTS", "KALSHI_DEFAULT_COST", "KALSHI_TIERS",
+    "KALSHI_TOO_MANY", "POLYMARKET_AUTH_WINDOW", "POLYMARKET_GENERAL", "POLYMARKET_TIERS",
+    "POLYMARKET_WINDOWS", "KalshiTierLimits", "PolymarketTierLimits", "SlidingWindow",
+    "TokenBucket", "kalshi_cost", "kalshi_is_write", "kalshi_route", "polymarket_after_cost",
+    "polymarket_bucket", "polymarket_cost", "polymarket_windows",
+]
+
 Bucket = Literal["order", "cancel"]
 
 

@@ -41,6 +41,11 @@ from services.venue_sim.ratelimit import (
     polymarket_windows,
 )
 
+__all__ = [
+    "KALSHI_BASE", "UNLIMITED_PREFIXES", "VenueLimits", "add_kalshi_limit_routes",
+    "add_rate_limit_routes", "kalshi_endpoint_costs", "rate_limit_middleware",
+]
+
 KALSHI_BASE = "/trade-api/v2"
 UNLIMITED_PREFIXES = ("/_sim", "/ws/", "/gamma", "/ref/", "/trade-api/ws/")
 POLYMARKET_TOO_MANY = {"error": "Too Many Requests"}

@@ -27,6 +27,8 @@ from aiohttp import WSMsgType, web
 
 from common.config import Config, SimReferenceConfig
 
+__all__ = ["WS_PATH", "ReferenceHub", "ReferenceWalk", "above_probability"]
+
 log = logging.getLogger(__name__)
 
 WS_PATH = "/ref/ws"

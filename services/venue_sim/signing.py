@@ -24,6 +24,12 @@ from services.venue_sim.wallets import (
     maker_allowed,
 )
 
+__all__ = [
+    "AMOUNT_SCALE", "CHAIN_ID", "EXCHANGE_V2", "INVALID_SIGNATURE", "NEG_RISK_EXCHANGE_V2",
+    "SHARES_PER_CENTI", "SendOrder", "SignedOrder", "checked_hash", "order_hash", "price_and_size",
+    "send_order_decoder",
+]
+
 CHAIN_ID = 137
 EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
 NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"

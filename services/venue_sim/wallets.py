@@ -15,6 +15,11 @@ from __future__ import annotations
 
 from eth_utils import keccak, to_checksum_address
 
+__all__ = [
+    "EOA", "POLY_1271", "POLY_GNOSIS_SAFE", "POLY_PROXY", "funder_of", "maker_allowed",
+    "proxy_wallet", "safe_wallet",
+]
+
 EOA = 0
 POLY_PROXY = 1
 POLY_GNOSIS_SAFE = 2

@@ -16,6 +16,12 @@ from common.prices import MONEY_SCALE, price_to_str, size_to_str
 from services.venue_sim.book import ONE, Order
 from services.venue_sim.engine import Engine, LevelChanged, Placement, SimMarket, Trade
 
+__all__ = [
+    "AMOUNT_MICROS_PER_CENTI", "best_bid_ask", "book_event", "book_summary",
+    "failed_order_response", "last_trade_prices", "money_to_str", "open_order", "order_event",
+    "price_change", "send_order_response", "token_levels", "trade_record",
+]
+
 AMOUNT_MICROS_PER_CENTI = 10_000
 
 
