@@ -30,9 +30,10 @@ conformance: $(STAMP) $(KALSHI_STAMP)
 	$(PY) -m pytest -q tests/conformance
 
 lint: $(STAMP)
-	@echo "==> ruff (STYLE.md 11: bugbear, async, logging, security) and mypy"
+	@echo "==> ruff (STYLE.md 11: bugbear, async, logging, security), mypy, import contracts"
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit tests/property
