@@ -44,7 +44,6 @@ def add_kalshi_routes(  # noqa: C901 - route table
 
     Markets are reported listed at `listed_ms` (when the simulator started).
     """
-    kb = book
     engine = book.engine
 
     # --- public ---------------------------------------------------------------------------
@@ -107,9 +106,9 @@ def add_kalshi_routes(  # noqa: C901 - route table
 
     async def create_v2(r: web.Request, account: str, data: Any) -> web.Response:
         ticker, bid, price, count, tif, post_only, coid = v2_order_args(data)
-        order = kb.place(account, ticker, bid, price, count, tif, post_only, coid,
+        order = book.place(account, ticker, bid, price, count, tif, post_only, coid,
                          group=group_of(data))
-        return reply(created(order, kb.fills_of(order), coid, clock_ms()), 201)
+        return reply(created(order, book.fills_of(order), coid, clock_ms()), 201)
 
     async def batch_create_v2(r: web.Request, account: str, data: Any) -> web.Response:
         items = data.get("orders") if isinstance(data, dict) else None
@@ -120,20 +119,20 @@ def add_kalshi_routes(  # noqa: C901 - route table
         for item in items:
             try:
                 ticker, bid, price, count, tif, post_only, coid = v2_order_args(item)
-                order = kb.place(account, ticker, bid, price, count, tif, post_only, coid,
+                order = book.place(account, ticker, bid, price, count, tif, post_only, coid,
                                  group=group_of(item))
-                out.append(created(order, kb.fills_of(order), coid, clock_ms()))
+                out.append(created(order, book.fills_of(order), coid, clock_ms()))
             except KalshiReject as exc:
                 coid = str(item.get("client_order_id") or "") if isinstance(item, dict) else ""
                 out.append({"order_id": None, "client_order_id": coid, **exc.body()})
         return reply({"orders": out}, 201)
 
     def cancelled(order: Order, reduced: int) -> dict[str, Any]:
-        return {"order_id": order.id, "client_order_id": kb.client_ids.get(order.id, ""),
+        return {"order_id": order.id, "client_order_id": book.client_ids.get(order.id, ""),
                 "reduced_by": kw.fp(reduced), "ts_ms": clock_ms()}
 
     async def cancel_v2(r: web.Request, account: str, data: Any) -> web.Response:
-        return reply(cancelled(*kb.cancel(account, r.match_info["order_id"])))
+        return reply(cancelled(*book.cancel(account, r.match_info["order_id"])))
 
     async def batch_cancel_v2(r: web.Request, account: str, data: Any) -> web.Response:
         items = data.get("orders") if isinstance(data, dict) else None
@@ -143,7 +142,7 @@ def add_kalshi_routes(  # noqa: C901 - route table
         for item in items:
             oid = str(item.get("order_id", "")) if isinstance(item, dict) else ""
             try:
-                out.append(cancelled(*kb.cancel(account, oid)))
+                out.append(cancelled(*book.cancel(account, oid)))
             except KalshiReject as exc:
                 out.append({"order_id": oid, "reduced_by": "0.00", **exc.body()})
         return reply({"orders": out})
@@ -153,7 +152,7 @@ def add_kalshi_routes(  # noqa: C901 - route table
         return web.Response(status=204)  # the spec's answer: 204, no body
 
     async def amend_v2(r: web.Request, account: str, data: Any) -> web.Response:
-        order = kb.order_of(account, r.match_info["order_id"])
+        order = book.order_of(account, r.match_info["order_id"])
         try:
             side = data["side"]
             yes_price = price_from_str(str(data["price"]))
@@ -163,7 +162,7 @@ def add_kalshi_routes(  # noqa: C901 - route table
         if (side == "bid") != order.is_yes:
             raise KalshiReject(400, kw.INVALID_ORDER, "amend cannot change the side")
         own = yes_price if order.is_yes else ONE - yes_price
-        if kb.faults.take("post_only_reject"):  # amends of resting orders are post-only
+        if book.faults.take("post_only_reject"):  # amends of resting orders are post-only
             raise KalshiReject(400, kw.POST_ONLY_CROSS, "post only order would cross the book")
         try:
             engine.amend(account, order.id, own, total - order.size_matched)
@@ -173,13 +172,13 @@ def add_kalshi_routes(  # noqa: C901 - route table
                                exc.message) from None
         new_coid = str(data.get("updated_client_order_id") or "")
         if new_coid:
-            kb.client_ids[order.id] = new_coid
-            kb.open_ids[(account, new_coid)] = order.id
-        return reply(created(order, kb.fills_of(order), kb.client_ids.get(order.id, ""),
+            book.client_ids[order.id] = new_coid
+            book.open_ids[(account, new_coid)] = order.id
+        return reply(created(order, book.fills_of(order), book.client_ids.get(order.id, ""),
                               clock_ms()))
 
     async def decrease_v2(r: web.Request, account: str, data: Any) -> web.Response:
-        order = kb.order_of(account, r.match_info["order_id"])
+        order = book.order_of(account, r.match_info["order_id"])
         try:
             if isinstance(data, dict) and data.get("reduce_by") is not None:
                 cut = size_from_str(str(data["reduce_by"]))
@@ -191,15 +190,15 @@ def add_kalshi_routes(  # noqa: C901 - route table
             left = engine.decrease(account, order.id, cut)
         except OrderRejected as exc:
             raise KalshiReject(404, kw.NOT_FOUND, exc.message) from None
-        return reply({"order_id": order.id, "client_order_id": kb.client_ids.get(order.id, ""),
+        return reply({"order_id": order.id, "client_order_id": book.client_ids.get(order.id, ""),
                       "remaining_count": kw.fp(left), "ts_ms": clock_ms()})
 
     # --- legacy writes --------------------------------------------------------------------
 
     async def create_legacy(r: web.Request, account: str, data: Any) -> web.Response:
         ticker, bid, price, count, tif, post_only, coid = legacy_order_args(data)
-        order = kb.place(account, ticker, bid, price, count, tif, post_only, coid)
-        return reply({"order": kb.as_json(order)}, 201)
+        order = book.place(account, ticker, bid, price, count, tif, post_only, coid)
+        return reply({"order": book.as_json(order)}, 201)
 
     async def batch_create_legacy(r: web.Request, account: str, data: Any) -> web.Response:
         items = data.get("orders") if isinstance(data, dict) else None
@@ -211,15 +210,15 @@ def add_kalshi_routes(  # noqa: C901 - route table
             coid = str(item.get("client_order_id") or "") if isinstance(item, dict) else ""
             try:
                 args = legacy_order_args(item)
-                order = kb.place(account, *args)
-                out.append({"client_order_id": coid, "order": kb.as_json(order), "error": None})
+                order = book.place(account, *args)
+                out.append({"client_order_id": coid, "order": book.as_json(order), "error": None})
             except KalshiReject as exc:
                 out.append({"client_order_id": coid, "order": None, **exc.body()})
         return reply({"orders": out}, 201)
 
     async def cancel_legacy(r: web.Request, account: str, data: Any) -> web.Response:
-        order, reduced = kb.cancel(account, r.match_info["order_id"])
-        return reply({"order": kb.as_json(order), "reduced_by": reduced // 100,
+        order, reduced = book.cancel(account, r.match_info["order_id"])
+        return reply({"order": book.as_json(order), "reduced_by": reduced // 100,
                       "reduced_by_fp": kw.fp(reduced)})
 
     async def batch_cancel_legacy(r: web.Request, account: str, data: Any) -> web.Response:
@@ -231,8 +230,8 @@ def add_kalshi_routes(  # noqa: C901 - route table
         out = []
         for oid in ids:
             try:
-                order, reduced = kb.cancel(account, str(oid))
-                out.append({"order_id": order.id, "order": kb.as_json(order),
+                order, reduced = book.cancel(account, str(oid))
+                out.append({"order_id": order.id, "order": book.as_json(order),
                             "reduced_by": reduced // 100, "reduced_by_fp": kw.fp(reduced),
                             "error": None})
             except KalshiReject as exc:
@@ -255,12 +254,12 @@ def add_kalshi_routes(  # noqa: C901 - route table
         if q.get("status"):
             rows = [o for o in rows if kw.status_of(o) == q["status"]]
         rows.sort(key=lambda o: o.created_ms, reverse=True)
-        page, cursor = kw.cursor_page([kb.as_json(o) for o in rows], q.get("cursor", ""),
+        page, cursor = kw.cursor_page([book.as_json(o) for o in rows], q.get("cursor", ""),
                                       limit_of(r, 200))
         return reply({"orders": page, "cursor": cursor})
 
     async def one_order(r: web.Request, account: str, data: Any) -> web.Response:
-        return reply({"order": kb.as_json(kb.order_of(account, r.match_info["order_id"]))})
+        return reply({"order": book.as_json(book.order_of(account, r.match_info["order_id"]))})
 
     async def fills(r: web.Request, account: str, data: Any) -> web.Response:
         q = r.query
@@ -273,7 +272,7 @@ def add_kalshi_routes(  # noqa: C901 - route table
             oid = t.taker_order_id if t.taker_account == account else t.maker_order_id
             if q.get("order_id") and oid != q["order_id"]:
                 continue
-            rows.append(kw.fill_json(t, account, kb.client_ids.get(oid, ""), ws=False))
+            rows.append(kw.fill_json(t, account, book.client_ids.get(oid, ""), ws=False))
         page, cursor = kw.cursor_page(rows, q.get("cursor", ""), limit_of(r, 200))
         return reply({"fills": page, "cursor": cursor})
 
@@ -304,7 +303,7 @@ def add_kalshi_routes(  # noqa: C901 - route table
     async def register_key(r: web.Request) -> web.Response:
         try:
             data = msgspec.json.decode(await r.read())
-            account = kb.register(str(data["key_id"]), str(data["public_key_pem"]).encode())
+            account = book.register(str(data["key_id"]), str(data["public_key_pem"]).encode())
         except (msgspec.DecodeError, UnicodeDecodeError, KeyError, TypeError, ConfigError) as exc:
             return reply(kw.err(kw.BAD_REQUEST, f"expected {{key_id, public_key_pem}}: {exc}"),
                          400)

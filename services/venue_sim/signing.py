@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from common.prices import PRICE_SCALE
-from services.venue_sim.engine import OrderRejected
+from services.venue_sim.model import OrderRejected
 from services.venue_sim.wallets import (
     EOA,
     POLY_1271,

@@ -1,11 +1,9 @@
-"""The simulator's layers: state, trading logic, per-venue protocols, server; and its
-independence from our own adapters.
+"""The simulator's layers: state, trading logic, per-venue protocols, server.
 
-Each module of services/venue_sim imports only modules of its own layer or below, a
-Polymarket protocol module never a Kalshi one (nor the other way round), and nothing in
-the simulator imports our executor, ingest or shared venue wire code: the simulator keeps
-its own wire code on purpose, so it cannot share our assumptions (the conformance suite
-checks it against the official clients instead).
+Each module of services/venue_sim imports only modules of its own layer or below, and a
+Polymarket protocol module never a Kalshi one (nor the other way round). That the
+simulator never imports our adapters' code is checked with the other layout rules in
+test_layout.py.
 """
 
 from __future__ import annotations
@@ -26,8 +24,6 @@ KALSHI = {"kalshi_wire", "kalshi_requests", "kalshi_keys", "kalshi_http", "kalsh
           "kalshi_groups", "kalshi_routes", "kalshi_ws_subs", "kalshi_ws_commands", "kalshi_ws"}
 SERVER = {"venue", "server", "__main__", "__init__"}
 LAYERS = [STATE, TRADING, SHARED_PROTOCOL | POLYMARKET | KALSHI, SERVER]
-FORBIDDEN = ("services.executor", "services.ingest", "common.venues")
-"""Our adapters' wire code, and the shared venue modules they are moving to."""
 
 
 def layer_of(module: str) -> int:
@@ -71,13 +67,6 @@ def test_venue_protocols_are_independent(module: str) -> None:
     other = KALSHI if module in POLYMARKET else POLYMARKET
     crossing = sim_imports(module) & other
     assert not crossing, f"{module} imports the other venue's protocol: {sorted(crossing)}"
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_the_simulator_keeps_its_own_wire_code(module: str) -> None:
-    names = imports_of(SIM / f"{module}.py")
-    bad = sorted(n for n in names if n.startswith(FORBIDDEN))
-    assert not bad, f"{module} imports our adapters' code: {bad}"
 
 
 def test_no_private_names_cross_modules() -> None:
