@@ -22,18 +22,11 @@ from common.messages import (
 )
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ns = 1_000_000_000
-
-    def __call__(self) -> int:
-        return self.ns
+from tests.support.fakes import NsClock
 
 
 @pytest.fixture()
-def gate(tmp_path: Path) -> Iterator[tuple[RiskGate, Clock]]:
+def gate(tmp_path: Path) -> Iterator[tuple[RiskGate, NsClock]]:
     cfg = Config(
         stack=StackConfig(run_dir=str(tmp_path)),
         risk=RiskConfig(quoter_timeout_ms=1000, max_total_loss_usd=80.0),
@@ -43,7 +36,7 @@ def gate(tmp_path: Path) -> Iterator[tuple[RiskGate, Clock]]:
         ],
     )
     journal = Journal(tmp_path / "j.sqlite")
-    clock = Clock()
+    clock = NsClock(1_000_000_000)
     try:
         yield RiskGate(cfg, journal, mono_ns=clock, wall_ns=clock), clock
     finally:
@@ -71,7 +64,7 @@ def buy_yes(market: str, tid: str, price: int, size: int) -> Fill:
     )
 
 
-def test_intent_is_routed_with_its_timestamps(gate: tuple[RiskGate, Clock]) -> None:
+def test_intent_is_routed_with_its_timestamps(gate: tuple[RiskGate, NsClock]) -> None:
     g, clock = gate
     routed = g.on_intent(intent("a", seq=7))
     assert routed is not None
@@ -83,7 +76,7 @@ def test_intent_is_routed_with_its_timestamps(gate: tuple[RiskGate, Clock]) -> N
     assert g.on_intent(intent("zzz")) is None
 
 
-def test_every_gate_is_a_new_instance_and_stamps_its_approvals(gate: tuple[RiskGate, Clock],
+def test_every_gate_is_a_new_instance_and_stamps_its_approvals(gate: tuple[RiskGate, NsClock],
                                                                tmp_path: Path) -> None:
     """Executors tell a restarted risk from the old one by this id (issue 15, item 5)."""
     g, _ = gate
@@ -96,7 +89,7 @@ def test_every_gate_is_a_new_instance_and_stamps_its_approvals(gate: tuple[RiskG
         journal.close()
 
 
-def test_market_loss_halts_and_latches_until_reset(gate: tuple[RiskGate, Clock]) -> None:
+def test_market_loss_halts_and_latches_until_reset(gate: tuple[RiskGate, NsClock]) -> None:
     g, _ = gate
     g.on_fill(buy_yes("a", "t1", 5000, 10_000))  # 100 contracts at 0.50
     assert g.on_book(book("a", 4500, 4600)) == []  # -$5: inside the $50 limit
@@ -114,7 +107,7 @@ def test_market_loss_halts_and_latches_until_reset(gate: tuple[RiskGate, Clock])
     assert g.halted == {}
 
 
-def test_total_loss_halts_every_market(gate: tuple[RiskGate, Clock]) -> None:
+def test_total_loss_halts_every_market(gate: tuple[RiskGate, NsClock]) -> None:
     g, _ = gate
     g.on_fill(buy_yes("a", "t1", 5000, 10_000))
     g.on_fill(buy_yes("b", "t2", 5000, 10_000))
@@ -124,7 +117,7 @@ def test_total_loss_halts_every_market(gate: tuple[RiskGate, Clock]) -> None:
     assert {c.market for c in cmds if isinstance(c, CancelMarket)} == {"a", "b"}
 
 
-def test_kill_levels(gate: tuple[RiskGate, Clock]) -> None:
+def test_kill_levels(gate: tuple[RiskGate, NsClock]) -> None:
     g, _ = gate
     ack, cmds = g.on_control(Kill(sender="t", nonce="n1", ts_ns=0, reason="x", market="a"))
     assert ack.ok and ack.nonce == "n1"
@@ -140,7 +133,7 @@ def test_kill_levels(gate: tuple[RiskGate, Clock]) -> None:
     assert g.on_intent(intent("b"))[1].bids != ()  # type: ignore[index]
 
 
-def test_pause_stops_new_quotes_and_keeps_resting_orders(gate: tuple[RiskGate, Clock]) -> None:
+def test_pause_stops_new_quotes_and_keeps_resting_orders(gate: tuple[RiskGate, NsClock]) -> None:
     g, _ = gate
     ack, cmds = g.on_control(Pause(sender="t", nonce="p", ts_ns=0, paused=True))
     assert ack.ok and cmds == []  # nothing is cancelled
@@ -150,7 +143,7 @@ def test_pause_stops_new_quotes_and_keeps_resting_orders(gate: tuple[RiskGate, C
     assert g.on_intent(intent("a"))[1].bids != ()  # type: ignore[index]
 
 
-def test_silent_quoter_is_cancelled_once_until_it_returns(gate: tuple[RiskGate, Clock]) -> None:
+def test_silent_quoter_is_cancelled_once_until_it_returns(gate: tuple[RiskGate, NsClock]) -> None:
     g, clock = gate
     g.on_intent(intent("a"))
     g.on_quoter_heartbeat(

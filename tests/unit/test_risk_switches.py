@@ -24,14 +24,7 @@ from common.messages import (
 )
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ns = 1_780_000_000 * 1_000_000_000
-
-    def __call__(self) -> int:
-        return self.ns
+from tests.support.fakes import NsClock
 
 
 def make_cfg(tmp_path: Path, **risk: object) -> Config:
@@ -49,7 +42,7 @@ class Rig:
     """A gate on a journal that can be 'restarted' on the same file."""
 
     def __init__(self, cfg: Config) -> None:
-        self.cfg, self.clock = cfg, Clock()
+        self.cfg, self.clock = cfg, NsClock(1_780_000_000 * 1_000_000_000)
         self.journal = Journal(cfg.risk.journal)
         self.gate = self._gate()
 
