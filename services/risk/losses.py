@@ -33,9 +33,14 @@ def market_loss_breached(realized: int, marked: int, market: MarketConfig) -> bo
     return realized + marked <= -round(market.max_loss_usd * MONEY_SCALE)
 
 
+def total_loss_limit(risk: RiskConfig) -> int:
+    """`[risk] max_total_loss_usd` in micro-dollars (always > 0)."""
+    return round(risk.max_total_loss_usd * MONEY_SCALE)
+
+
 def total_loss_breached(total_pnl: int, risk: RiskConfig) -> bool:
     """True when the total P&L over every market is at or below -max_total_loss_usd."""
-    return total_pnl <= -round(risk.max_total_loss_usd * MONEY_SCALE)
+    return loss_breached(total_pnl, total_loss_limit(risk))
 
 
 def loss_halts(

@@ -11,13 +11,14 @@ may cap them (the tighter value wins), a `[risk.markets.M]` table replaces them.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import msgspec
 from msgspec import Meta
 
 from common.config import Config, Dollars, MarketConfig, RiskConfig, ScopedLimits
 from common.errors import ConfigError
+from common.messages import Venue
 from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 
 class Limits(ScopedLimits, frozen=True, kw_only=True, dict=True):
@@ -116,8 +117,9 @@ def resolve_all(cfg: Config) -> dict[str, Limits]:
                 f'$.risk.markets."{mid}": no such market; configured: {", ".join(sorted(ids))}'
             )
     for venue in cfg.risk.venues:
-        if venue not in ("polymarket", "kalshi"):
-            raise ConfigError(f"$.risk.venues.{venue}: unknown venue (polymarket, kalshi)")
+        if venue not in get_args(Venue):
+            raise ConfigError(
+                f"$.risk.venues.{venue}: unknown venue ({', '.join(get_args(Venue))})")
     return {m.id: resolve(cfg.risk, m) for m in cfg.markets}
 
 

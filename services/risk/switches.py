@@ -31,7 +31,7 @@ from common.messages import (
     Reset,
     VenuePositions,
 )
-from common.prices import MONEY_SCALE, SIZE_SCALE
+from common.prices import SIZE_SCALE
 from services.risk import ladder, losses, market_limits, venue_check
 from services.risk.intake import Intake
 from services.risk.ledger import Ledger
@@ -315,7 +315,7 @@ class Switchboard:
             venue_limit=market_limits.venue_loss_limit(self.risk, venue),
             venue_markets=[m for m in self.markets if self.ledger.venue_of.get(m) == venue],
             total_loss=totals.loss_total,
-            total_limit=round(self.risk.max_total_loss_usd * MONEY_SCALE),
+            total_limit=losses.total_loss_limit(self.risk),
             markets=self.markets, halted=self.sw.halted,
         )
         return [c for m, reason in halts for c in self.halt(m, reason)]
