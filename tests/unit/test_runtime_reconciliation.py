@@ -8,10 +8,7 @@ while risk was alive was never noticed, and a venue mismatch was only logged.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -34,6 +31,7 @@ from services.risk.gate import RiskGate
 from services.risk.journal import Journal
 from services.risk.position import Position
 from tests.support.executor import FakeVenue, ready_actor
+from tests.support.fixtures import Sockets
 from tests.support.wait import eventually_async
 
 SECRET = b"s" * 32
@@ -127,29 +125,17 @@ def test_risk_halts_a_market_whose_venue_position_stays_apart(tmp_path: Path) ->
 # --- over real sockets ----------------------------------------------------------------------
 
 
-@pytest.fixture()
-def run_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))  # short: ipc paths are limited
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def test_risk_asks_the_executor_to_replay_when_a_fill_or_the_tail_was_dropped(
-        run_dir: Path) -> None:
+        run_dir: Path, zmq_sockets: Sockets) -> None:
     cfg = Config(stack=StackConfig(run_dir=str(run_dir)),
                  markets=[MarketConfig(id="m1", venue="kalshi", venue_market="M1")])
 
     async def scenario() -> None:
-        ctx = zmq.asyncio.Context()
         enc = msgspec.msgpack.Encoder()
         dec = msgspec.msgpack.Decoder(StateChannel)
-        events = ctx.socket(zmq.PUB)
-        events.setsockopt(zmq.LINGER, 0)
+        events = zmq_sockets.open(zmq.PUB)
         events.bind(endpoint(cfg, "events", "kalshi"))
-        state = ctx.socket(zmq.SUB)
-        state.setsockopt(zmq.LINGER, 0)
+        state = zmq_sockets.open(zmq.SUB)
         state.setsockopt(zmq.SUBSCRIBE, topics.position("m1"))
         state.setsockopt(zmq.SUBSCRIBE, topics.replay("kalshi"))
         stop, ready = asyncio.Event(), asyncio.Event()
@@ -199,14 +185,12 @@ def test_risk_asks_the_executor_to_replay_when_a_fill_or_the_tail_was_dropped(
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)
-            events.close(linger=0)
-            state.close(linger=0)
-            ctx.term()
 
     asyncio.run(scenario())
 
 
-def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path) -> None:
+def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path,
+                                                              zmq_sockets: Sockets) -> None:
     async def scenario() -> None:
         with ready_actor(tmp_path, FakeVenue()) as actor:
             actor.startup_done.set()
@@ -215,7 +199,7 @@ def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path) ->
                         ts_recv_ns=1)
             actor.fill_journal.record(fill, time.time_ns())
             loop = asyncio.create_task(actor._state_loop())
-            risk = bus.pub(endpoint(actor._cfg, "state"))
+            risk = zmq_sockets.adopt(bus.pub(endpoint(actor._cfg, "state")))
             try:
                 before = actor.risk_link.replayed_fills
 
@@ -233,6 +217,5 @@ def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path) ->
             finally:
                 loop.cancel()
                 await asyncio.gather(loop, return_exceptions=True)
-                risk.close(linger=0)
 
     asyncio.run(scenario())
