@@ -2,21 +2,23 @@
 
 `RiskGate` holds the risk state as named collaborators and decides with pure functions:
 
-    switches   Switches (switches.py)   kill, halt, pause and flatten latches, persisted
-    ledger     Ledger (ledger.py)       positions, marks, exposure and loss totals
-    intake     Intake (intake.py)       quoter liveness, rate buckets, forwarded ladders
-    limits     market_limits.Limits     each market's resolved limits
+    sw        Switches (switches.py)      kill, halt, pause and flatten latches, persisted
+    board     Switchboard (switches.py)   every switch change and what it sends
+    ledger    Ledger (ledger.py)          positions, marks, exposure and loss totals
+    intake    Intake (intake.py)          quoter liveness, rate buckets, forwarded ladders
+    stamper   Stamper (stamps.py)         risk_seq, expiry and instance of each command
+    limits    market_limits.Limits        each market's resolved limits
 
-    an intent        limits.check_intent       approve, clip or reject
-    a loss           losses.loss_halts         which markets halt
-    an exit order    ladder.flatten_orders     a flattening market's next clip
-    a venue snapshot venue_check.check         a lost fill
+    an intent         limits.check_intent      approve, clip or reject
+    a loss            losses.loss_halts        which markets halt
+    an exit order     ladder.flatten_orders    a flattening market's next clip
+    a venue snapshot  venue_check.check        a lost fill
 
 Each handler returns the commands the actor must send (to executors, keyed by venue), so
 the gate is testable without ZeroMQ. The journal is the one side effect: a fill (or
 reversal) is committed to it before a position changes, and a switch before it is
-acknowledged. Switch changes and what they send (control messages, halts, flatten, the
-daily reset) are the `Switchboard`'s (switches.py); the gate hands them over.
+acknowledged. The gate handles books, intents and fills, and hands control messages,
+the daily reset and venue position checks to the switchboard.
 """
 
 from __future__ import annotations
