@@ -11,27 +11,28 @@ import zmq
 import zmq.asyncio
 
 from common import hotloop
+from tests.support.fixtures import Sockets
 
 NEVER_S = 30.0
 """A wait timeout no passing test reaches: a wake-up must come from the socket."""
 DEADLINE_S = 5.0
 
 
-def test_wait_wakes_on_every_message_and_drains_keep_parts_together(tmp_path: Path) -> None:
-    asyncio.run(_wakes(tmp_path))
+def test_wait_wakes_on_every_message_and_drains_keep_parts_together(
+        tmp_path: Path, zmq_sockets: Sockets) -> None:
+    asyncio.run(_wakes(tmp_path, zmq_sockets))
 
 
-async def _wakes(tmp_path: Path) -> None:
-    ctx = zmq.asyncio.Context()
-    pull = ctx.socket(zmq.PULL)
+async def _wakes(tmp_path: Path, sockets: Sockets) -> None:
+    pull = sockets.open(zmq.PULL)
     pull.bind(f"ipc://{tmp_path}/a.sock")
-    sub = ctx.socket(zmq.SUB)
+    sub = sockets.open(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"t.")
     sub.bind(f"ipc://{tmp_path}/b.sock")
-    push_owner = ctx.socket(zmq.PUSH)
+    push_owner = sockets.open(zmq.PUSH)
     push_owner.connect(f"ipc://{tmp_path}/a.sock")
     push = hotloop.shadow(push_owner)
-    pub = ctx.socket(zmq.PUB)
+    pub = sockets.open(zmq.PUB)
     pub.connect(f"ipc://{tmp_path}/b.sock")
     pub_now = hotloop.shadow(pub)
     ready = hotloop.Readiness([pull, sub])
@@ -71,18 +72,15 @@ async def _wakes(tmp_path: Path) -> None:
         assert rest == [[b"n2"], [b"n3"], [b"n4"]]
     finally:
         ready.close()
-        for s in (pull, sub, pub, push_owner):
-            s.close(linger=0)
-        ctx.term()
 
 
-def test_timeout_returns_and_marks_every_input_for_reading(tmp_path: Path) -> None:
-    asyncio.run(_timeout(tmp_path))
+def test_timeout_returns_and_marks_every_input_for_reading(
+        tmp_path: Path, zmq_sockets: Sockets) -> None:
+    asyncio.run(_timeout(tmp_path, zmq_sockets))
 
 
-async def _timeout(tmp_path: Path) -> None:
-    ctx = zmq.asyncio.Context()
-    pull = ctx.socket(zmq.PULL)
+async def _timeout(tmp_path: Path, sockets: Sockets) -> None:
+    pull = sockets.open(zmq.PULL)
     pull.bind(f"ipc://{tmp_path}/c.sock")
     ready = hotloop.Readiness([pull])
     (pull_in,) = ready.inputs
@@ -95,5 +93,3 @@ async def _timeout(tmp_path: Path) -> None:
         assert pull_in.maybe
     finally:
         ready.close()
-        pull.close(linger=0)
-        ctx.term()
