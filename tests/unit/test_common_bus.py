@@ -12,6 +12,7 @@ import zmq
 from common import bus, metrics
 from common.errors import BusError
 from common.messages import BookSnapshot, Level, MarketData, QuoteIntent
+from tests.support.fixtures import Sockets
 
 
 def _book() -> BookSnapshot:
@@ -64,24 +65,21 @@ def test_old_sender_without_new_fields_still_decodes() -> None:
 
 # --- binding an ipc endpoint: never take one over from a live process ------------------------
 
-def test_an_ipc_endpoint_held_by_a_live_socket_is_refused(tmp_path: Path) -> None:
+def test_an_ipc_endpoint_held_by_a_live_socket_is_refused(tmp_path: Path,
+                                                          zmq_sockets: Sockets) -> None:
     endpoint = f"ipc://{tmp_path}/commands.sock"
-    first = bus.pull(endpoint)
-    try:
-        with pytest.raises(BusError) as err:
-            bus.pull(endpoint)
-        assert str(err.value).startswith(f"cannot bind {endpoint}: a running process already "
-                                         "listens on it")
-        assert "`pmm down`" in str(err.value) and "run_dir" in str(err.value)
-        # the first binder still owns the endpoint: a sender reaches it
-        sender = zmq.Context.instance().socket(zmq.PUSH)
-        sender.setsockopt(zmq.LINGER, 0)
-        sender.connect(endpoint)
-        sender.send(b"still mine")
-        assert asyncio.run(_recv(first)) == b"still mine"
-        sender.close(linger=0)
-    finally:
-        first.close(linger=0)
+    first = zmq_sockets.adopt(bus.pull(endpoint))
+    with pytest.raises(BusError) as err:
+        bus.pull(endpoint)
+    assert str(err.value).startswith(f"cannot bind {endpoint}: a running process already "
+                                     "listens on it")
+    assert "`pmm down`" in str(err.value) and "run_dir" in str(err.value)
+    # the first binder still owns the endpoint: a sender reaches it
+    sender = zmq_sockets.adopt(zmq.Context.instance().socket(zmq.PUSH))
+    sender.setsockopt(zmq.LINGER, 0)
+    sender.connect(endpoint)
+    sender.send(b"still mine")
+    assert asyncio.run(_recv(first)) == b"still mine"
 
 
 async def _recv(sock: Any) -> bytes:
