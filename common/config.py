@@ -155,8 +155,8 @@ class RiskConfig(ScopedLimits, frozen=True):
     position_tolerance_contracts: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
     """A venue position within this of the journal's is not a mismatch (services/risk/venue_check.py)."""
     venues: dict[str, dict[str, Any]] = {}
-    """Per-venue overrides of the `ScopedLimits` fields and of the markets' max_position_usd
-    and max_loss_usd ([risk.venues.kalshi] max_order_size = 50)."""
+    """Per-venue overrides of the `ScopedLimits` fields and of the markets' max_position_usd,
+    max_loss_usd and min_size ([risk.venues.kalshi] max_order_size = 50)."""
     markets: dict[str, dict[str, Any]] = {}
     """Per-market overrides ([risk.markets."fed-cut-dec"] price_collar = 0.02)."""
 
