@@ -4,8 +4,6 @@ subscriber that connects late still gets the opening books (ZeroMQ's slow joiner
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -19,12 +17,6 @@ from services.recorder.replay import Replayer, ReplayError
 
 MARKET = "m1"
 TOPIC = topics.md("polymarket", MARKET)
-
-
-@pytest.fixture
-def run_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="pmmr-", dir="/tmp") as d:  # short ipc paths
-        yield Path(d)
 
 
 def _setup(run_dir: Path) -> tuple[config.Config, Path]:
