@@ -56,6 +56,8 @@ from services.risk.position import Position, avg_price
 from services.risk.stamps import Stamper
 from services.risk.switches import Switchboard, Switches
 
+__all__ = ["RiskGate"]
+
 log = logging.getLogger(__name__)
 _QUOTER_TO_RISK = metrics.HOP_LATENCY.labels(hop="quoter_to_risk")
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from common.messages import Level
 from services.risk import limits
 
+__all__ = ["Intake", "Ladder"]
+
 log = logging.getLogger(__name__)
 
 Ladder = tuple[tuple[Level, ...], ...]

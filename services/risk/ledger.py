@@ -18,6 +18,8 @@ from services.risk.journal import Journal
 from services.risk.position import Position, apply_fill
 from services.risk.totals import Totals, market_exposure, market_loss, market_pnl
 
+__all__ = ["Ledger"]
+
 
 class Ledger:
     """Positions, marks and totals over one journal. `venue_of` starts with the

@@ -19,6 +19,11 @@ from datetime import UTC, datetime, timedelta
 from common.config import MarketConfig, RiskConfig
 from common.prices import MONEY_SCALE
 
+__all__ = [
+    "LOSS_HALTS", "last_reset_ns", "loss_breached", "loss_halts", "market_loss_breached",
+    "reset_due", "total_loss_breached", "total_loss_limit",
+]
+
 LOSS_HALTS = frozenset({"max_loss", "max_venue_loss", "max_total_loss"})
 """The halt reasons a daily reset releases."""
 

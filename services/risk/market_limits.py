@@ -21,6 +21,8 @@ from common.errors import ConfigError
 from common.messages import Venue
 from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 
+__all__ = ["Limits", "event_of", "resolve", "resolve_all", "venue_loss_limit"]
+
 class Limits(ScopedLimits, frozen=True, kw_only=True, dict=True):
     """Every limit that applies to one market, in config units (dollars, contracts): the
     `ScopedLimits` of `[risk]` (declared once, in common/config.py) as the market's venue

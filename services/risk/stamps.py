@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from common.messages import CancelMarket
 
+__all__ = ["Stamper"]
+
 
 class Stamper:
     """Sequence, expiry and instance for one gate. `wall_ns` is the wall clock: other

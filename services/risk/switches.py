@@ -39,6 +39,8 @@ from services.risk.limits import BookTop
 from services.risk.market_limits import Limits
 from services.risk.stamps import Stamper
 
+__all__ = ["Switchboard", "Switches"]
+
 log = logging.getLogger(__name__)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from services.risk.position import Position, avg_price, exposure, marked_pnl, realized_pnl
 
+__all__ = ["Totals", "market_exposure", "market_loss", "market_pnl"]
+
 
 def market_pnl(pos: Position, mark: int | None) -> tuple[int, int]:
     """(realized net of fees, marked) P&L of a position at `mark` pips, micro-dollars."""
