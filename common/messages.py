@@ -206,8 +206,9 @@ class Fill(_Msg, tag="fill", frozen=True):
     ts_venue_ms: int
     ts_recv_ns: int
     pub_seq: int = 0
-    """The executor's sequence of live fill/reversal publishes (1, 2, ... per process), so
-    risk sees a fill the PUB socket dropped; 0 on a replay from the fill journal."""
+    """The executor's sequence of fill/reversal publishes, live and replayed (1, 2, ... per
+    process), so risk sees a fill the PUB socket dropped, also one dropped from a replay
+    (a replay is a burst, sent when the socket was just overflowing)."""
 
 
 class ExecutorReport(_Msg, tag="exec_report", frozen=True):

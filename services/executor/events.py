@@ -34,7 +34,7 @@ class EventPublisher:
         self._codec = codec
         self.venue = venue
         self.pub_seq = 0
-        """Live fills and reversals published so far (Fill.pub_seq)."""
+        """Fills and reversals published so far, live and replayed (Fill.pub_seq)."""
 
     async def publish(self, topic: bytes, msg: Any) -> None:
         """Publish one events-channel message."""
@@ -44,7 +44,7 @@ class EventPublisher:
         await self.publish(topics.events(self.venue, ev.market), ev)
 
     async def numbered(self, msg: Fill | FillReversal) -> None:
-        """Publish a live fill or reversal under the next `pub_seq`."""
+        """Publish a fill or reversal (live or replayed) under the next `pub_seq`."""
         self.pub_seq += 1
         await self.publish(topics.events(self.venue, msg.market),
                            msgspec.structs.replace(msg, pub_seq=self.pub_seq))

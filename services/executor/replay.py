@@ -110,8 +110,8 @@ class RiskLink:
 
     async def _replay(self, since_ns: int) -> None:
         items = self._fill_journal.since(since_ns)
-        for msg in items:
-            await self._publisher.publish(topics.events(self._publisher.venue, msg.market), msg)
+        for msg in items:  # numbered like live fills: one dropped at the HWM is a gap too
+            await self._publisher.numbered(msg)
         self.replays += 1
         self.replayed_fills += len(items)
         await self._publish_positions()

@@ -14,8 +14,11 @@ risk keeps the last number it saw and when it last saw an unbroken run:
     heartbeat seq  > last        the newest fills were dropped: replay
               seq  < last        restarted: a new baseline
 
-Replayed fills carry `pub_seq` 0 and are not numbered; risk dedupes them by trade id,
-so asking for a replay too often costs time, never a position.
+Replayed fills are numbered in the same sequence: a replay is a burst, often sent just
+after the socket overflowed, and a fill it drops is a gap like any other (the chaos test
+tests/chaos/test_faults_hwm.py lost fills that way while replays went unnumbered). Risk
+dedupes replayed fills by trade id, so asking for a replay too often costs time, never a
+position.
 """
 
 from __future__ import annotations

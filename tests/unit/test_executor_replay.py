@@ -121,6 +121,9 @@ async def _scenario(cfg: Config) -> None:
         risk.beating = True
         await eventually_async(lambda: risk.positions() == 1)
         assert risk.fills() == ["t1", "t2"]
+        # numbered after the two live publishes nobody heard: a replayed fill dropped at the
+        # HWM shows as a gap (risk/fill_sequence.py)
+        assert [m.pub_seq for m in risk.got if isinstance(m, Fill)] == [3, 4]
 
         # 2. risk dies (silence past risk_timeout_ms): fills in the gap are replayed, only them
         risk.beating = False
