@@ -92,3 +92,17 @@ def test_a_forged_ack_is_not_counted(tmp_path: Path, what: str, reply: Callable[
     acks, seen = asyncio.run(main())
     assert len(seen) == 2, f"the receiver got both attempts ({what})"  # the fault fired twice
     assert acks["r"] is None, what
+
+
+@pytest.mark.parametrize(("detail", "needle"), [
+    (None, "check that it runs"),
+    ("bad_mac", "control secret differs"),
+    ("stale", "check NTP"),
+    ("future", "check NTP"),
+    ("nonce_store", "free disk space"),
+    ("storage fault: disk full; fix the disk, then reset again", "fix the disk, then reset again"),
+])
+def test_every_refusal_tells_the_operator_what_to_do(detail: str | None, needle: str) -> None:
+    from services.control.commands import refusal_advice
+
+    assert needle in refusal_advice(detail)

@@ -84,8 +84,27 @@ def send(cfg: Config, make: Callable[[str, int], ControlMessage], verb: str,
     for name, ack in acks.items():
         state = "acknowledged" if ack and ack.ok else (f"refused: {ack.detail}" if ack else "NO ANSWER")
         print(f"{name:24s} {state}")
-    if failed:
-        say(f"{verb} not acknowledged by {', '.join(failed)}: check that they run "
-            "(`pmm status`, supervisorctl) and that PMM_CONTROL_SECRET matches the stack's")
-        return 1
-    return 0
+    for name in failed:
+        ack = acks[name]
+        say(f"{verb} not acknowledged by {name}: " + refusal_advice(ack.detail if ack else None))
+    return 1 if failed else 0
+
+
+REFUSALS = {
+    None: "check that it runs (`pmm status`, supervisorctl) and that the stack's control "
+          "endpoints are reachable from here",
+    "bad_mac": "the control secret differs from the stack's (PMM_CONTROL_SECRET or "
+               "<run_dir>/secrets/control_secret)",
+    "malformed": "the control secret differs from the stack's, or this pmm is another version",
+    "stale": "this host's clock is behind the receiver's by more than the window; check NTP",
+    "future": "this host's clock is ahead of the receiver's; check NTP",
+    "replay": "a message with this nonce was seen already; run the command again",
+    "nonce_store": "it cannot write its replay-protection store (disk full or a read-only "
+                   "<run_dir>/control): free disk space or fix the disk, then run the command again",
+}
+"""What to do about each refusal an Ack can carry (common/auth.py's reasons, or no answer)."""
+
+
+def refusal_advice(detail: str | None) -> str:
+    """The next step for the operator after a refused or unanswered control message."""
+    return REFUSALS.get(detail, detail or "")
