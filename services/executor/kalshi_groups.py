@@ -38,6 +38,11 @@ from common.errors import VenueError
 from common.prices import size_to_str
 from services.executor.kalshi_wire import error_text
 
+__all__ = [
+    "BASE", "MAX_LIMIT_CONTRACTS", "WINDOW_MS", "OrderGroup", "Request", "limit_contracts",
+    "reset_due", "tripped",
+]
+
 log = logging.getLogger(__name__)
 
 WINDOW_MS = 15_000
@@ -47,7 +52,7 @@ BASE = "/portfolio/order_groups"
 
 
 Request = Callable[..., Awaitable[httpx.Response]]
-"""KalshiExecution.request: one signed, rate-limited request."""
+"""KalshiHttp.request (kalshi_http.py): one signed, rate-limited request."""
 
 
 def limit_contracts(setting: float | None, max_inventories: Iterable[float]) -> int:

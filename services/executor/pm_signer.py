@@ -34,6 +34,12 @@ from py_clob_client_v2.order_utils.model.signature_type_v2 import SignatureTypeV
 
 from common.prices import ONE_DOLLAR
 
+__all__ = [
+    "DOMAIN_NAME", "DOMAIN_TYPE_STRING", "ORDER_TYPE_HASH", "ORDER_TYPE_STRING",
+    "POLYMARKET_TICKS", "SOLADY_TYPE_HASH", "SOLADY_TYPE_STRING", "TOKEN_SCALE", "ZERO32_HEX",
+    "OrderSigner", "domain_separator", "keccak256", "order_amounts",
+]
+
 ZERO32_HEX = "0x" + "00" * 32
 ORDER_TYPE_STRING = (
     "Order(uint256 salt,address maker,address signer,uint256 tokenId,"

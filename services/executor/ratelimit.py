@@ -20,6 +20,11 @@ from typing import Any
 
 import httpx
 
+__all__ = [
+    "CANCEL_RESERVE", "MAX_PAUSE_S", "Prepaid", "RetryAfterHook", "TokenBucket", "placement_batch",
+    "retry_after_s", "tag_retry_after",
+]
+
 CANCEL_RESERVE = 0.25
 """Share of the bucket placements may not touch."""
 MAX_PAUSE_S = 5.0

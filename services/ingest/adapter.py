@@ -14,6 +14,11 @@ from msgspec import Struct
 
 from common.messages import Venue
 
+__all__ = [
+    "BookReplace", "FeedAdapter", "FeedUpdate", "LevelChange", "LevelChanges", "MarketClosed",
+    "Resubscribe", "TickChanged", "TradeSeen",
+]
+
 
 class BookReplace(Struct, frozen=True):
     """A full snapshot of a market's YES book; `tick`/`min_size` are 0 when not given."""

@@ -14,6 +14,8 @@ from typing import Literal
 
 from common.messages import Level
 
+__all__ = ["L2Book", "Side"]
+
 Side = Literal["BUY", "SELL"]
 
 

@@ -25,6 +25,8 @@ from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import EventChannel, OrderEvent, Venue
 
+__all__ = ["MIN_GAP_S", "NOT_ABOUT_THE_GRID", "GridSource", "GridWatcher", "suggests_grid_change"]
+
 log = logging.getLogger(__name__)
 
 MIN_GAP_S = 0.25

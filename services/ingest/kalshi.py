@@ -33,6 +33,8 @@ from services.ingest.adapter import (
     TradeSeen,
 )
 
+__all__ = ["KalshiFeed"]
+
 
 class KalshiFeed:
     """Subscription, sequence checking and translation for Kalshi's websocket."""

@@ -23,6 +23,8 @@ from common.kalshi_auth import KalshiSigner, path_of
 from common.prices import ONE_DOLLAR
 from common.venue_drops import MALFORMED, drop
 
+__all__ = ["PAGE_LIMIT", "STRUCTURE_TICKS", "KalshiGrid", "tick_of"]
+
 PAGE_LIMIT = 1000
 STRUCTURE_TICKS = {"linear_cent": 100, "deci_cent": 10, "tapered_deci_cent": 100}
 """Fallback when a market carries no `price_ranges`: the coarsest step of each structure."""

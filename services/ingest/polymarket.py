@@ -27,6 +27,8 @@ from services.ingest.adapter import (
     TradeSeen,
 )
 
+__all__ = ["PolymarketFeed"]
+
 
 def _tick_pips(value: Num, field: str) -> int:
     """A tick size ("0.01" or 0.001) in pips; 0 if absent; VenueDataError if unusable."""

@@ -46,6 +46,8 @@ from services.ingest.adapter import (
 from services.ingest.book import L2Book
 from services.ingest.grid import GridSource, GridWatcher
 
+__all__ = ["IngestActor"]
+
 log = logging.getLogger(__name__)
 
 class IngestActor:
