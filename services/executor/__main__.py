@@ -20,6 +20,8 @@ from services.executor.orders import MarketTokens
 from services.executor.polymarket import PolymarketExecution
 from services.executor.process import ExecutorActor
 
+__all__ = ["main", "market_tokens", "polymarket_key"]
+
 log = logging.getLogger(__name__)
 
 def market_tokens(cfg: Config, venue: str) -> list[MarketTokens]:

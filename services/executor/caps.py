@@ -27,6 +27,8 @@ from common.config import ExecutorConfig
 from common.messages import ApprovedIntent, Level
 from common.prices import PRICE_SCALE, SIZE_SCALE
 
+__all__ = ["Caps", "check_ladder"]
+
 
 class Caps(Struct, frozen=True):
     """The caps in bus units: centi-contracts, micro-dollars (pips x centi), pips."""

@@ -17,6 +17,8 @@ from common.errors import AuthError
 from common.messages import Ack, Flatten, Kill, Pause, Reset
 from services.executor.sequencer import Sequencer
 
+__all__ = ["handle_control"]
+
 log = logging.getLogger(__name__)
 
 

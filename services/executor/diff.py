@@ -19,6 +19,11 @@ from services.executor.orders import (
     CLIENT_KEY_PREFIX, Actions, Amend, DesiredOrder, LiveOrder, MarketTokens,
 )
 
+__all__ = [
+    "Key", "MIN_MARKETABLE_NOTIONAL", "diff", "express_exits", "express_ladder", "pair_amends",
+    "snap_ladder",
+]
+
 Key = tuple[str, int]
 
 

@@ -23,6 +23,8 @@ from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 from services.executor.ledger import OrderLedger
 
+__all__ = ["EventPublisher", "FillSink"]
+
 log = logging.getLogger(__name__)
 
 

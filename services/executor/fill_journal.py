@@ -22,6 +22,8 @@ import msgspec
 from common.messages import Fill, FillReversal
 from common.storage import guarded
 
+__all__ = ["FillJournal", "KEEP_NS"]
+
 KEEP_NS = 2 * 86_400 * 10**9
 """Fill rows are kept two days (replays reach back minutes, the REST horizon hours)."""
 

@@ -25,6 +25,8 @@ from msgspec import Struct
 
 from common.storage import guarded
 
+__all__ = ["JournalRow", "OrderJournal", "PRUNE_EVERY_NS", "RETENTION_NS"]
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
     key TEXT PRIMARY KEY,

@@ -15,6 +15,8 @@ from services.executor.adapter import CancelOutcome, InFlight, OrderUpdate, Plac
 from services.executor.orders import LiveOrder, MarketTokens, VenueOrder
 from services.executor.reconcile import Reconciled, reconcile
 
+__all__ = ["FILL_MEMORY", "OrderLedger", "RECENT_FILLS"]
+
 FILL_MEMORY = 5_000
 """How many (trade id, order id) pairs are remembered to publish each fill once (~0.45 KiB
 each with its Fill: ~2.2 MiB at the bound, reached in ~17 minutes of the 100-market soak's

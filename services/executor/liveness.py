@@ -19,6 +19,8 @@ from services.executor.recovery import reconcile_until_done
 from services.executor.replay import RiskLink
 from services.executor.sequencer import Sequencer
 
+__all__ = ["RiskWatch"]
+
 log = logging.getLogger(__name__)
 
 

@@ -12,6 +12,11 @@ from msgspec import Struct
 
 from common.messages import OrderSide, Outcome
 
+__all__ = [
+    "Actions", "Amend", "CLIENT_KEY_PREFIX", "DesiredOrder", "LiveOrder", "MarketTokens",
+    "OrderState", "VenueOrder", "client_key",
+]
+
 OrderState = Literal["live", "inflight", "cancelling"]
 
 CLIENT_KEY_PREFIX = "coid:"

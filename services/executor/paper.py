@@ -25,6 +25,8 @@ from services.executor.adapter import (
 )
 from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 
+__all__ = ["PaperExecution"]
+
 log = logging.getLogger(__name__)
 
 

@@ -31,6 +31,11 @@ from services.executor.diff import (
 from services.executor.orders import Amend, DesiredOrder, LiveOrder, MarketTokens
 from services.executor.state import ExecutorState, ExitMemo
 
+__all__ = [
+    "Abilities", "EXIT_REPEAT_NS", "Held", "Plan", "exits_due", "free", "held", "plan_ladder",
+    "refusal", "second_wave",
+]
+
 EXIT_REPEAT_NS = 2_000_000_000
 """The same exit levels for a market are sent at most once per this long (a repeated
 intent must not trade the same inventory out twice before the position updates)."""

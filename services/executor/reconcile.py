@@ -18,6 +18,8 @@ from msgspec import Struct
 
 from services.executor.orders import LiveOrder, MarketTokens, VenueOrder, client_key
 
+__all__ = ["Reconciled", "reconcile"]
+
 
 class Reconciled(Struct, frozen=True):
     """The new live-order map and the venue orders to cancel (unknown tokens, killed scope)."""

@@ -30,6 +30,10 @@ from services.executor.adapter import ExecutionAdapter
 from services.executor.sequencer import Sequencer
 from services.executor.state import ExecutorState
 
+__all__ = [
+    "MAX_RETRY_S", "RETRY_S", "adopt_tick", "on_market_data", "reconcile_until_done", "startup",
+]
+
 log = logging.getLogger(__name__)
 
 RETRY_S = 0.5

@@ -8,6 +8,8 @@ from common.messages import ExecutorReport, Level, Venue
 from common.prices import complement
 from services.executor.orders import LiveOrder, MarketTokens
 
+__all__ = ["ladder_of", "market_reports"]
+
 
 def ladder_of(
     tokens: MarketTokens, orders: Iterable[LiveOrder]

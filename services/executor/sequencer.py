@@ -34,6 +34,8 @@ from services.executor.orders import CLIENT_KEY_PREFIX, Amend, DesiredOrder
 from services.executor.plan import Abilities, Plan, exits_due, plan_ladder, second_wave
 from services.executor.state import ExecutorState
 
+__all__ = ["MAX_DEFER_S", "Sequencer"]
+
 log = logging.getLogger(__name__)
 
 MAX_DEFER_S = 2.0

@@ -17,6 +17,8 @@ from common.messages import ApprovedIntent, Level, Venue
 from services.executor.ledger import OrderLedger
 from services.executor.orders import MarketTokens
 
+__all__ = ["ExecutorState", "ExitMemo", "Queued"]
+
 Queued = tuple[ApprovedIntent, int]
 """An approved ladder and when it was received (monotonic ns)."""
 ExitMemo = tuple[tuple[Level, ...], tuple[Level, ...], int]
