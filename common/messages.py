@@ -266,6 +266,10 @@ class VenuePositions(_Msg, tag="venue_positions", frozen=True):
     gross: bool = True
     open_orders_adopted: int = 0
     open_orders_cancelled: int = 0
+    replay_id: int = 0
+    """The ReplayRequest.id whose replay this snapshot closes; 0 for any other snapshot."""
+    pub_seq: int = 0
+    """The executor's newest Fill.pub_seq when it sent this (as Heartbeat.pub_seq)."""
 
 # --- state (risk -> quoters, executors, control; topics pos.<market>, risk, hb.<role>) -------
 
@@ -307,6 +311,8 @@ class ReplayRequest(_Msg, tag="replay", frozen=True):
     venue: Venue
     since_ns: int
     reason: str
+    id: int = 0
+    """Echoed in the VenuePositions that closes the replay (VenuePositions.replay_id)."""
 
 
 # --- control (CLI/HTTP -> risk and every executor over DEALER/ROUTER, acknowledged) ----------

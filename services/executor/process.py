@@ -53,6 +53,7 @@ from services.executor.report import market_reports
 from services.executor.sequencer import Sequencer
 from services.executor.state import ExecutorState
 
+
 log = logging.getLogger(__name__)
 
 
@@ -232,7 +233,7 @@ class ExecutorActor:
                 self.risk_watch.on_heartbeat(msg)
             elif isinstance(msg, ReplayRequest) and msg.venue == self.venue:
                 self.risk_link.request(msg.since_ns - self._cfg.executor.fill_replay_margin_ms
-                                       * 1_000_000, f"risk saw {msg.reason}")
+                                       * 1_000_000, f"risk saw {msg.reason}", msg.id)
 
     async def _md_loop(self) -> None:
         """Watch our markets' books for tick changes and the mid (recovery.on_market_data)."""

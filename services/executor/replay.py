@@ -33,6 +33,7 @@ from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 from services.executor.state import ExecutorState
 
+
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY_NS = 1_000_000_000
@@ -47,7 +48,7 @@ class RiskLink:
     """
 
     def __init__(self, cfg: Config, *, fill_journal: FillJournal, publisher: EventPublisher,
-                 publish_positions: Callable[[], Awaitable[None]], startup_done: asyncio.Event,
+                 publish_positions: Callable[[int], Awaitable[None]], startup_done: asyncio.Event,
                  on_storage_fault: Callable[[StorageError], None], wall_ns: Callable[[], int],
                  start_ns: int) -> None:
         self._fill_journal = fill_journal
@@ -65,6 +66,7 @@ class RiskLink:
         """Wall time risk was last heard (across executor restarts); 0 if never."""
         self._persisted_ns = self.seen_ns
         self._pending: int | None = None
+        self._pending_id = 0
         self._task: asyncio.Task[None] | None = None
         self.replays = 0
         self.replayed_fills = 0
@@ -89,11 +91,13 @@ class RiskLink:
             except StorageError as exc:
                 self._on_storage_fault(exc)
 
-    def request(self, since_ns: int, reason: str) -> None:
-        """Schedule a replay of fills journaled since `since_ns` (merged with a pending one)."""
+    def request(self, since_ns: int, reason: str, replay_id: int = 0) -> None:
+        """Schedule a replay of fills journaled since `since_ns` (merged with a pending one);
+        `replay_id` is risk's ReplayRequest.id, echoed when the replay is done."""
         log.info("%s: replaying fills journaled in the last %.1f s", reason,
                  (self._wall_ns() - since_ns) / 1e9)
         self._pending = since_ns if self._pending is None else min(self._pending, since_ns)
+        self._pending_id = max(self._pending_id, replay_id)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="replay")
 
@@ -106,15 +110,16 @@ class RiskLink:
             await self._startup_done.wait()
             await asyncio.sleep(self._settle_s)
             since, self._pending = self._pending, None
-            await self._replay(since)
+            replay_id, self._pending_id = self._pending_id, 0
+            await self._replay(since, replay_id)
 
-    async def _replay(self, since_ns: int) -> None:
+    async def _replay(self, since_ns: int, replay_id: int) -> None:
         items = self._fill_journal.since(since_ns)
         for msg in items:  # numbered like live fills: one dropped at the HWM is a gap too
             await self._publisher.numbered(msg)
         self.replays += 1
         self.replayed_fills += len(items)
-        await self._publish_positions()
+        await self._publish_positions(replay_id)
         log.info("re-published %d journaled fill(s)/reversal(s) and the venue's positions",
                  len(items))
 
@@ -129,8 +134,10 @@ def resume_horizon_s(fills: FillJournal, orders: OrderJournal) -> int | None:
 
 
 async def publish_positions(adapter: ExecutionAdapter, publisher: EventPublisher,
-                            state: ExecutorState, wall_ns: Callable[[], int]) -> None:
-    """Read the venue's positions and publish them to risk as one VenuePositions."""
+                            state: ExecutorState, wall_ns: Callable[[], int],
+                            replay_id: int = 0) -> None:
+    """Read the venue's positions and publish them to risk as one VenuePositions (closing
+    replay `replay_id`, if not 0: risk then knows every fill of the replay arrived)."""
     positions = getattr(adapter, "positions", None)
     held = ()
     if positions is not None:
@@ -143,4 +150,5 @@ async def publish_positions(adapter: ExecutionAdapter, publisher: EventPublisher
     await publisher.publish(topics.events(venue, ""), VenuePositions(
         venue=venue, ts_ns=wall_ns(), positions=held, gross=venue != "kalshi",
         open_orders_adopted=state.startup_adopted,
-        open_orders_cancelled=state.startup_cancelled))
+        open_orders_cancelled=state.startup_cancelled, replay_id=replay_id,
+        pub_seq=publisher.pub_seq))

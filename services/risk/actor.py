@@ -181,7 +181,8 @@ class RiskActor:
         log.warning("fill sequence gap from executor-%s (%s): asking for a replay", venue, what,
                     extra={"venue": venue})
         await self.publish(topics.replay(venue), ReplayRequest(
-            venue=venue, since_ns=since_ns, reason=what))  # type: ignore[arg-type]
+            venue=venue, since_ns=since_ns, reason=what,  # type: ignore[arg-type]
+            id=self.fill_sequence.request_id(venue)))
 
     async def publish_positions(self, part: int = 0, parts: int = 1) -> None:
         """Publish a PositionUpdate for every market, or for slice `part` of `parts`."""
@@ -231,6 +232,10 @@ class RiskActor:
                         venue, msg.pub_seq, self._wall()), "its newest fills dropped")
                     continue
                 case VenuePositions():
+                    if msg.replay_id:
+                        await self.check_sequence(msg.venue, self.fill_sequence.on_replayed(
+                            msg.venue, msg.replay_id, msg.pub_seq, self._wall()),
+                            "fills of its replay dropped")
                     await self.commands(self.gate.compare_venue_positions(msg))
                     continue
                 case _:

@@ -15,8 +15,12 @@ risk keeps the last number it saw and when it last saw an unbroken run:
               seq  < last        restarted: a new baseline
 
 Replayed fills are numbered in the same sequence: a replay is a burst, often sent just
-after the socket overflowed, and a fill it drops is a gap like any other (the chaos test
-tests/chaos/test_faults_hwm.py lost fills that way while replays went unnumbered). Risk
+after the socket overflowed, and a fill it drops is a gap like any other. So a gap is
+only closed by a replay that arrived whole: each ReplayRequest carries an id, the
+executor echoes it in the VenuePositions it sends after the replay's fills, and only
+that snapshot, with no gap before it, closes the hole. Until then every new request
+replays from the oldest hole's time, however many gaps came since (the chaos test
+tests/chaos/test_faults_hwm.py lost fills when each gap moved the start forward). Risk
 dedupes replayed fills by trade id, so asking for a replay too often costs time, never a
 position.
 """
@@ -30,6 +34,11 @@ class FillSequence:
     def __init__(self) -> None:
         self._last: dict[str, int] = {}
         self._unbroken_ns: dict[str, int] = {}
+        self._hole_ns: dict[str, int] = {}
+        """Per venue, where the oldest gap not yet replayed whole starts."""
+        self._asked: dict[str, int] = {}
+        """Per venue, the id of the newest ReplayRequest."""
+        self._next_id = 0
         self.gaps = 0
 
     def on_fill(self, venue: str, seq: int, now_ns: int) -> int | None:
@@ -55,8 +64,28 @@ class FillSequence:
         self._last[venue] = seq
         return self._gap(venue, now_ns)
 
+    def request_id(self, venue: str) -> int:
+        """The id of a new ReplayRequest to `venue` (the newest one is the one that counts)."""
+        self._next_id += 1
+        self._asked[venue] = self._next_id
+        return self._next_id
+
+    def on_replayed(self, venue: str, replay_id: int, seq: int, now_ns: int) -> int | None:
+        """A snapshot closing replay `replay_id`, sent at the executor's number `seq`: the
+        hole is closed if it answers the newest request and nothing is missing before it;
+        the wall time to replay from if fills are missing."""
+        gap = self.on_heartbeat(venue, seq, now_ns)
+        if gap is None and replay_id == self._asked.get(venue) and self._last.get(venue) == seq:
+            self._hole_ns.pop(venue, None)
+        return gap
+
+    def hole_ns(self, venue: str) -> int | None:
+        """Where the oldest gap not yet replayed whole starts, if there is one."""
+        return self._hole_ns.get(venue)
+
     def _gap(self, venue: str, now_ns: int) -> int:
         self.gaps += 1
-        since = self._unbroken_ns.get(venue, now_ns)
+        since = min(self._unbroken_ns.get(venue, now_ns), self._hole_ns.get(venue, now_ns))
+        self._hole_ns[venue] = since
         self._unbroken_ns[venue] = now_ns
         return since

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from common import bus, topics
 from common.config import Config, MarketConfig, RiskConfig, StackConfig, endpoint
 from common.messages import (
-    CancelMarket, Fill, Heartbeat, MarketPosition, PositionUpdate, ReplayRequest, StateChannel,
+    CancelMarket, EventChannel, Fill, Heartbeat, MarketPosition, PositionUpdate, ReplayRequest, StateChannel,
     VenuePositions,
 )
 from services.risk import venue_check
@@ -75,6 +75,26 @@ def test_a_restarted_executor_starts_a_new_baseline_not_a_gap() -> None:
     assert seq.on_heartbeat("pm", 0, 30) is None  # restarted: numbers begin again
     assert seq.on_fill("pm", 1, 40) is None
     assert seq.on_fill("pm", 3, 50) == 40 and seq.gaps == 1
+
+
+def test_a_gap_stays_open_until_a_replay_arrives_whole() -> None:
+    """A replay is a burst sent right after an overflow: it can lose fills too. Every later
+    request replays from the oldest hole, until the snapshot closing the newest request
+    arrives with nothing missing before it."""
+    seq = FillSequence()
+    assert seq.on_fill("pm", 1, 10) is None and seq.on_fill("pm", 2, 20) is None
+    assert seq.on_fill("pm", 5, 30) == 20  # 3 and 4 dropped
+    first = seq.request_id("pm")
+    assert seq.on_fill("pm", 7, 40) == 20, "the replay lost 6: replay from the same hole"
+    second = seq.request_id("pm")
+    assert seq.on_fill("pm", 8, 41) is None
+    assert seq.on_replayed("pm", first, 8, 42) is None
+    assert seq.hole_ns("pm") == 20, "an older request's snapshot closed the hole"
+    for n in (9, 10, 11):
+        assert seq.on_fill("pm", n, 50 + n) is None
+    assert seq.on_replayed("pm", second, 11, 70) is None and seq.hole_ns("pm") is None
+    assert seq.on_replayed("pm", second, 13, 80) == 61, "fills after the snapshot's number dropped"
+    assert seq.gaps == 3
 
 
 # --- venue positions against the journal, pure ----------------------------------------------
@@ -181,7 +201,16 @@ def test_risk_asks_the_executor_to_replay_when_a_fill_or_the_tail_was_dropped(
                           topics.heartbeat("executor"))
             req = await next_state(ReplayRequest)
             assert isinstance(req, ReplayRequest) and "newest fills" in req.reason
-            assert actor.fill_sequence.gaps == 2
+            assert actor.fill_sequence.gaps == 2 and req.id > 0
+            hole = actor.fill_sequence.hole_ns("kalshi")
+            assert hole is not None and hole <= t2 + 10**9
+            # the replay (fills 7, 8) and its closing snapshot arrive whole: the hole closes
+            await publish(fill(7))
+            await publish(fill(8))
+            await publish(VenuePositions(venue="kalshi", ts_ns=time.time_ns(), positions=(),
+                                         gross=False, replay_id=req.id, pub_seq=8),
+                          topics.events("kalshi", ""))
+            await eventually_async(lambda: actor.fill_sequence.hole_ns("kalshi") is None)
         finally:
             stop.set()
             await asyncio.wait_for(task, 5)
@@ -200,13 +229,16 @@ def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path,
             actor.fill_journal.record(fill, time.time_ns())
             loop = asyncio.create_task(actor._state_loop())
             risk = zmq_sockets.adopt(bus.pub(endpoint(actor._cfg, "state")))
+            events = zmq_sockets.adopt(bus.sub([endpoint(actor._cfg, "events", "polymarket")],
+                                               [topics.EVENTS_ALL]))
+            decode = msgspec.msgpack.Decoder(EventChannel).decode
             try:
                 before = actor.risk_link.replayed_fills
 
                 async def ask() -> bool:
                     await risk.send_multipart((topics.replay("polymarket"), msgspec.msgpack.encode(
                         ReplayRequest(venue="polymarket", since_ns=time.time_ns(),
-                                      reason="a dropped fill"))))
+                                      reason="a dropped fill", id=7))))
                     await asyncio.sleep(0.05)
                     return actor.risk_link.replayed_fills > before
                 for _ in range(100):  # slow joiner: ask until the SUB is connected
@@ -214,6 +246,20 @@ def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path,
                         break
                 await eventually_async(lambda: actor.risk_link.replayed_fills > before)
                 assert actor.risk_link.replays >= 1
+                # the replayed fill is numbered, and the snapshot after it closes request 7
+                seen: list[object] = []
+                for _ in range(50):  # our SUB is a slow joiner too: ask until it hears a replay
+                    while await events.poll(100):
+                        seen.append(decode((await events.recv_multipart())[1]))
+                    if any(isinstance(m, VenuePositions) for m in seen):
+                        break
+                    seen.clear()
+                    await ask()
+                first = next(k for k, m in enumerate(seen) if isinstance(m, VenuePositions))
+                fills = [m for m in seen[:first] if isinstance(m, Fill)]
+                closing = seen[first]
+                assert isinstance(closing, VenuePositions) and closing.replay_id == 7, seen
+                assert fills and fills[-1].pub_seq > 0 and closing.pub_seq == fills[-1].pub_seq, seen
             finally:
                 loop.cancel()
                 await asyncio.gather(loop, return_exceptions=True)
