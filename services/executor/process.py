@@ -53,6 +53,8 @@ from services.executor.report import market_reports
 from services.executor.sequencer import Sequencer
 from services.executor.state import ExecutorState
 
+__all__ = ["ExecutorActor"]
+
 
 log = logging.getLogger(__name__)
 
