@@ -37,6 +37,10 @@ from services.executor.state import ExecutorState
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY_NS = 1_000_000_000
+PACE_S = 0.005
+"""A replay pauses this long after every half high-water mark of fills: the PUB socket
+drops what it cannot queue, and a replay sent in one burst to a risk still digesting a
+backlog lost fills of its own, every time, in the HWM chaos test."""
 """The wall time of risk's last heartbeat is written to disk at most this often."""
 
 
@@ -61,6 +65,7 @@ class RiskLink:
         self._margin_ns = cfg.executor.fill_replay_margin_ms * 1_000_000
         self._timeout_ns = cfg.executor.risk_timeout_ms * 1_000_000
         self._settle_s = min(max(cfg.risk.heartbeat_interval_ms / 1000, 0.05), 1.0)
+        self._chunk = max(1, cfg.bus.send_hwm // 2)
         self.seq: int | None = None
         self.seen_ns = fill_journal.risk_seen_ns()
         """Wall time risk was last heard (across executor restarts); 0 if never."""
@@ -115,8 +120,10 @@ class RiskLink:
 
     async def _replay(self, since_ns: int, replay_id: int) -> None:
         items = self._fill_journal.since(since_ns)
-        for msg in items:  # numbered like live fills: one dropped at the HWM is a gap too
+        for k, msg in enumerate(items, start=1):  # numbered: one dropped is a gap too
             await self._publisher.numbered(msg)
+            if k % self._chunk == 0:
+                await asyncio.sleep(PACE_S)
         self.replays += 1
         self.replayed_fills += len(items)
         await self._publish_positions(replay_id)
