@@ -36,12 +36,14 @@ from services.executor.state import ExecutorState
 
 log = logging.getLogger(__name__)
 
+__all__ = ["PACE_S", "RiskLink", "publish_positions", "resume_horizon_s"]
+
 PERSIST_EVERY_NS = 1_000_000_000
+"""The wall time of risk's last heartbeat is written to disk at most this often."""
 PACE_S = 0.005
 """A replay pauses this long after every half high-water mark of fills: the PUB socket
 drops what it cannot queue, and a replay sent in one burst to a risk still digesting a
 backlog lost fills of its own, every time, in the HWM chaos test."""
-"""The wall time of risk's last heartbeat is written to disk at most this often."""
 
 
 class RiskLink:
