@@ -36,6 +36,9 @@ from common.messages import Ack, ControlMessage, Envelope, Kill
 from common.nonce_store import NonceStore, nonce_path
 from common.private_files import read_private_file
 
+__all__ = ["ControlKeys", "Verifier", "http_token", "keys", "load_secret", "new_nonce",
+    "open_ack", "receiver_verifier", "seal", "seal_ack"]
+
 if TYPE_CHECKING:
     from common.config import Config
 

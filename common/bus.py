@@ -31,6 +31,10 @@ import zmq.asyncio
 from common import metrics
 from common.errors import BusError
 
+__all__ = ["Codec", "Curve", "MAX_MESSAGE_BYTES", "T", "apply_curve", "bind", "connect",
+    "context", "dealer", "ipc_holder_alive", "payload_of", "pub", "pull", "push", "router",
+    "send_pub", "send_push", "sub"]
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 

@@ -21,6 +21,10 @@ from common import metrics
 from common.bus import Curve, context
 from common.errors import BusError
 
+__all__ = ["AuthHandle", "BASE_ROLES", "PUBLIC_SUFFIX", "RoleAuthenticator", "SECRET_SUFFIX",
+    "VENUES", "all_roles", "allowed_roles", "client", "control_curves", "domain", "own_keys",
+    "public_key", "server", "server_role", "start_authenticator"]
+
 if TYPE_CHECKING:
     from common.config import Config
 

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
+__all__ = ["ConfigSection", "Dollars", "Fraction", "PositiveMs"]
+
 PositiveMs = Annotated[int, Meta(gt=0, le=3_600_000)]
 Dollars = Annotated[float, Meta(gt=0, le=1e9)]
 Fraction = Annotated[float, Meta(ge=0, le=1)]

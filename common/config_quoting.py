@@ -12,6 +12,8 @@ from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
 from common.prices import PRICE_SCALE, SIZE_SCALE
 from common.signal_config import SignalsConfig
 
+__all__ = ["MarketConfig", "QuoteTier", "QuotingConfig", "merge_quoting", "resolution_ns"]
+
 
 class QuoteTier(ConfigSection, frozen=True):
     """One tier of a tiered ladder: its half-spread from the reservation price and its size."""

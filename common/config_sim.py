@@ -8,6 +8,10 @@ from msgspec import Meta
 
 from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
 
+__all__ = ["FeedName", "KalshiTier", "PolymarketTier", "ReferenceFeedConfig", "ScannerConfig",
+    "ScannerWeights", "SimConfig", "SimFlowConfig", "SimRateLimitsConfig",
+    "SimReferenceConfig"]
+
 
 class SimFlowConfig(ConfigSection, frozen=True):
     """Synthetic flow of the built-in venue simulator."""

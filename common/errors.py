@@ -1,5 +1,8 @@
 """The project's exception tree: catch these narrowly at the edges."""
 
+__all__ = ["AuthError", "BusError", "ConfigError", "PmmError", "PriceError", "StorageError",
+    "VenueDataError", "VenueError", "short_repr"]
+
 
 class PmmError(Exception):
     """Root of every error pmm raises on purpose."""

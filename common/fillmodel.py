@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+__all__ = ["LevelLike", "QueueFill", "QueueModel", "RestingOrder", "level_size"]
+
 
 class LevelLike(Protocol):
     @property

@@ -27,6 +27,8 @@ import os
 import time
 from collections.abc import Callable
 
+__all__ = ["DEFAULT_EVERY_S", "ENV_EVERY", "interval_s", "trim", "trim_loop"]
+
 log = logging.getLogger(__name__)
 
 ENV_EVERY = "PMM_MALLOC_TRIM_S"

@@ -29,6 +29,8 @@ from msgspec import Struct
 
 from common.prices import PRICE_SCALE
 
+__all__ = ["HedgeAnalysis", "Levels", "ONE", "Recommendation", "analyse", "mirror"]
+
 ONE = PRICE_SCALE
 Levels = Sequence[tuple[int, int]]
 """(price pips, size centi-contracts), best first."""

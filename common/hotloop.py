@@ -31,6 +31,8 @@ from collections.abc import Sequence
 
 import zmq
 
+__all__ = ["Input", "NOBLOCK", "Readiness", "drain", "send_pub", "shadow"]
+
 NOBLOCK = int(zmq.NOBLOCK)
 """Plain ints: pyzmq's flag enums cost an Enum construction per `|` and per
 `getsockopt(zmq.RCVMORE)` (~2-5 us a message in send_multipart/recv_multipart)."""

@@ -22,6 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from common.errors import ConfigError
 from common.private_files import check_private_file
 
+__all__ = ["KEY_HEADER", "KalshiSigner", "SIGNATURE_HEADER", "TIMESTAMP_HEADER",
+    "load_public_pem", "message", "new_private_pem", "path_of", "verify"]
+
 KEY_HEADER = "KALSHI-ACCESS-KEY"
 SIGNATURE_HEADER = "KALSHI-ACCESS-SIGNATURE"
 TIMESTAMP_HEADER = "KALSHI-ACCESS-TIMESTAMP"

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+__all__ = ["JsonFormatter", "setup"]
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 _enc = msgspec.json.Encoder()
 

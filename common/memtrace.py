@@ -21,6 +21,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+__all__ = ["ENV_DIR", "ENV_INTERVAL", "ENV_ONLY", "TOP", "report", "rss_mib", "start"]
+
 ENV_DIR = "PMM_TRACEMALLOC"
 ENV_INTERVAL = "PMM_TRACEMALLOC_S"
 ENV_ONLY = "PMM_TRACEMALLOC_ONLY"

@@ -21,6 +21,14 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+__all__ = ["Ack", "ApprovedIntent", "BookSnapshot", "CancelMarket", "ControlMessage",
+    "Envelope", "EventChannel", "ExecutorCommand", "ExecutorReport", "Fill", "FillReversal",
+    "Flatten", "Heartbeat", "IntentChannel", "Kill", "Level", "MarketData", "MarketPosition",
+    "MarketStatus", "OrderEvent", "OrderSide", "Outcome", "Pause", "PositionUpdate", "Price",
+    "QuoteIntent", "ReferencePrice", "ReplayRequest", "Reset", "RiskState", "SCHEMA_VERSION",
+    "Seq", "Size", "StateChannel", "TradePrint", "Venue", "VenuePositions", "decoder",
+    "encoder"]
+
 SCHEMA_VERSION = 1
 
 Price = Annotated[int, Meta(ge=0, le=10_000)]

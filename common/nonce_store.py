@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+__all__ = ["NonceStore", "nonce_path"]
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nonces (
     sender TEXT NOT NULL,

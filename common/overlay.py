@@ -38,6 +38,9 @@ from common import config as config_mod
 from common.config import Config, QuotingConfig
 from common.errors import ConfigError
 
+__all__ = ["FILE_NAME", "MARKET_KEYS", "Overlay", "QUOTING_KEYS", "apply", "dumps",
+    "effective", "load", "load_effective", "path_of", "save", "venue_key", "watch"]
+
 log = logging.getLogger(__name__)
 
 FILE_NAME = "overlay.toml"

@@ -14,6 +14,13 @@ from typing import NewType
 
 from common.errors import PriceError
 
+__all__ = ["Centi", "MAX_ADJUSTED_EXPONENT", "MAX_NUMBER_CHARS", "MAX_SIZE_CENTI",
+    "MAX_SIZE_CONTRACTS", "MONEY_SCALE", "Micros", "ONE_DOLLAR", "PRICE_SCALE", "Pips",
+    "SIZE_SCALE", "clamp_price", "complement", "decimal_from_str", "money_to_float",
+    "notional", "on_grid", "price_from_float", "price_from_str", "price_to_float",
+    "price_to_str", "size_from_float", "size_from_str", "size_to_float", "size_to_str",
+    "snap_down", "snap_up", "valid_price"]
+
 PRICE_SCALE = 10_000
 """Pips per dollar: 1 pip = $0.0001, the finest tick on either venue."""
 SIZE_SCALE = 100

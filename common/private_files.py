@@ -16,6 +16,9 @@ from pathlib import Path
 
 from common.errors import ConfigError
 
+__all__ = ["LOOSE_BITS", "check_private_file", "link_private_file", "mode_of", "private_dir",
+    "read_private_file", "secret_from_env", "write_private_file"]
+
 log = logging.getLogger(__name__)
 
 LOOSE_BITS = stat.S_IRWXG | stat.S_IRWXO

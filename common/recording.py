@@ -29,6 +29,9 @@ import msgspec
 
 from common.errors import PmmError
 
+__all__ = ["FORMAT_VERSION", "INDEX", "Record", "RecordWriter", "RecordingError", "SUFFIX",
+    "load_index", "market_key", "markets_of", "read"]
+
 INDEX = "index.json"
 SUFFIX = ".pmmrec.gz"
 FORMAT_VERSION = 1

@@ -16,6 +16,8 @@ import uvloop
 from common import heap, logs, memtrace, metrics
 from common.errors import PmmError
 
+__all__ = ["PR_SET_PDEATHSIG", "load_config_or_exit", "run", "stop_with_parent"]
+
 log = logging.getLogger(__name__)
 
 

@@ -34,6 +34,9 @@ from common.errors import VenueDataError
 from common.venue_drops import MALFORMED, drop
 from common.wire_numbers import number_text
 
+__all__ = ["COMPONENTS", "Candidate", "Scored", "components", "exclusion", "from_gamma",
+    "from_kalshi", "rank", "score", "select"]
+
 COMPONENTS = ("volume", "spread", "volatility", "liquidity", "resolution")
 
 

@@ -18,6 +18,10 @@ from msgspec import Meta
 
 from common.config_base import ConfigSection, Fraction
 
+__all__ = ["BookImbalanceConfig", "LeadLagConfig", "MomentumConfig", "Move", "PeriodConfig",
+    "RegimeConfig", "ResolutionSignalConfig", "Seconds", "SignalsConfig", "ThresholdConfig",
+    "ToxicityConfig", "VolSpikeConfig", "VolumeSpikeConfig", "Widen"]
+
 Seconds = Annotated[float, Meta(gt=0, le=86_400)]
 Widen = Annotated[float, Meta(ge=1, le=20)]
 Move = Annotated[float, Meta(ge=0, le=1)]

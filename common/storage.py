@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from common import metrics
 from common.errors import StorageError
 
+__all__ = ["guarded"]
+
 
 @contextmanager
 def guarded(store: str) -> Iterator[None]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+__all__ = ["EVENTS_ALL", "HEARTBEAT_ALL", "MD_ALL", "POSITION_ALL", "REFERENCE_ALL", "RISK",
+    "events", "heartbeat", "md", "position", "reference", "replay"]
+
 
 def md(venue: str, market: str) -> bytes:
     """Market data of one market. Trailing '|' stops 'm1' from matching 'm10'."""

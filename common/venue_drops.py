@@ -18,6 +18,8 @@ import msgspec
 from common import metrics
 from common.errors import VenueDataError, short_repr
 
+__all__ = ["MALFORMED", "drop", "field_of", "optional"]
+
 log = logging.getLogger(__name__)
 
 MALFORMED: tuple[type[BaseException], ...] = (

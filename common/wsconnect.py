@@ -32,6 +32,8 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.client import backoff
 from websockets.exceptions import InvalidURI, WebSocketException
 
+__all__ = ["Counter", "MIN_CONNECTION_S", "connections"]
+
 log = logging.getLogger(__name__)
 
 MIN_CONNECTION_S = 1.0

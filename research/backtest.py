@@ -37,6 +37,9 @@ from research.venue import PaperFill, PaperVenue
 from strategy import engine
 from strategy.model import EngineInputs, EngineState, MarketInfo, TradeTick
 
+__all__ = ["BacktestParams", "Backtester", "Event", "MarketRun", "MarketSetup", "RunResult",
+    "Sample", "with_signals"]
+
 
 class BacktestParams(msgspec.Struct, frozen=True, kw_only=True):
     """Knobs of the simulation itself (the strategy's are `QuotingConfig`)."""

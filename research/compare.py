@@ -25,6 +25,8 @@ from common.prices import MONEY_SCALE, SIZE_SCALE
 from research import runner
 from research.backtest import BacktestParams, MarketRun, RunResult
 
+__all__ = ["COLUMNS", "compare", "measure", "table"]
+
 COLUMNS = ("markout_60s", "per_contract", "adverse_60s", "edge_0s", "pnl", "fills")
 
 

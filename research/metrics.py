@@ -22,6 +22,8 @@ from typing import Any
 from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 from research.backtest import MarketRun, RunResult
 
+__all__ = ["DAY_S", "per_market", "summarize"]
+
 DAY_S = 86_400
 
 

@@ -13,6 +13,8 @@ from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 from research.backtest import RunResult
 from research.metrics import _markout, summarize
 
+__all__ = ["write_report"]
+
 
 def _plt() -> Any:
     import matplotlib

@@ -31,6 +31,9 @@ from research.backtest import (
 from research.metrics import per_market, summarize
 from strategy.model import MarketInfo
 
+__all__ = ["SCENARIO_FILE", "data_events", "first_book_tick", "quoting_for", "quoting_with",
+    "run_data", "run_scenario", "scenario_events", "summary", "write_scenario"]
+
 SCENARIO_FILE = "scenario.json"
 
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from common.messages import BookSnapshot, Level, MarketData, TradePrint
 from common.prices import PRICE_SCALE, SIZE_SCALE, snap_down, snap_up
 
+__all__ = ["SCENARIOS", "START_NS", "ScenarioSpec", "Tick", "generate", "resolves_at_ns", "spec"]
+
 START_NS = 1_767_225_600 * 1_000_000_000
 """Synthetic time starts at 2026-01-01T00:00:00Z (unix ns), the same for every run."""
 TRUE_MIN, TRUE_MAX = 0.02, 0.98

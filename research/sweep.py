@@ -21,6 +21,8 @@ from common.errors import ConfigError
 from research.backtest import BacktestParams
 from research.runner import run_data, run_scenario, summary
 
+__all__ = ["combinations", "parse_grid", "run_sweep", "write_table"]
+
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     """`["spread=0.01,0.02", "skew=0,0.5"]` -> {"spread": [0.01, 0.02], "skew": [0, 0.5]}."""

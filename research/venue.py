@@ -18,6 +18,8 @@ from common.fillmodel import QueueFill, QueueModel
 from common.messages import Level
 from common.prices import PRICE_SCALE
 
+__all__ = ["PaperFill", "PaperVenue", "VenueStats"]
+
 
 @dataclass(frozen=True, slots=True)
 class PaperFill:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["optimal_spread", "quotes", "reservation_price", "tau_seconds"]
+
 
 def reservation_price(s: float, q: float, gamma: float, sigma: float, tau: float) -> float:
     """r = s - q * gamma * sigma^2 * tau."""

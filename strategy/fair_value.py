@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from common.messages import Level
 from strategy.model import BookLike, TradeTick
 
+__all__ = ["METHODS", "WEIGHTED_DEPTH", "depth_contracts", "ema_update", "fair_value",
+    "microprice", "mid_price", "touch", "vwap", "weighted_mid", "window_trades"]
+
 WEIGHTED_DEPTH = 3
 """Levels per side that `weighted_mid` averages over (and `depth` sums)."""
 

@@ -28,6 +28,8 @@ from common.config import QuotingConfig
 from common.prices import ONE_DOLLAR, SIZE_SCALE
 from strategy.model import Regime
 
+__all__ = ["inventory_ratio", "locked_value", "regime", "side_sizes", "size_factors", "skew_ticks"]
+
 _EPS = 1e-9
 
 

@@ -21,6 +21,8 @@ from common.messages import Level
 from common.prices import ONE_DOLLAR, PRICE_SCALE, snap_down, snap_up
 from strategy.model import BookLike
 
+__all__ = ["ask_side", "bid_side", "layout"]
+
 _EPS = 1e-6
 """Float slack (pips) before snapping, so 4799.9999999 snaps like 4800."""
 

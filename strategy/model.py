@@ -15,6 +15,9 @@ from msgspec import Struct
 from common.messages import Level
 from strategy.signals.types import QuoteAction, SignalReading, SignalState
 
+__all__ = ["Book", "BookLike", "Decision", "EMPTY", "EngineInputs", "EngineState", "Ladder",
+    "MarketInfo", "MarketLike", "Regime", "RequoteReason", "TradeTick", "VolState"]
+
 Regime = Literal["neutral", "moderate", "aggressive"]
 
 

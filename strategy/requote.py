@@ -22,6 +22,8 @@ from common.messages import Level
 from common.prices import PRICE_SCALE
 from strategy.model import Ladder, RequoteReason
 
+__all__ = ["ladder_changed", "requote"]
+
 
 def _side_changed(old: Sequence[Level], new: Sequence[Level], threshold_pips: int) -> bool:
     if len(old) != len(new):

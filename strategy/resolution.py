@@ -17,6 +17,8 @@ from common.messages import Level
 from common.prices import SIZE_SCALE
 from strategy.model import BookLike
 
+__all__ = ["exit_orders", "final_window", "stop_adding", "time_to_resolution_s"]
+
 
 def time_to_resolution_s(resolves_at_ns: int | None, now_ns: int) -> float | None:
     """Seconds until resolution (negative once past), or None when unknown."""

@@ -18,6 +18,9 @@ from msgspec import Struct
 from common.config import QuotingConfig
 from common.prices import PRICE_SCALE
 
+__all__ = ["SpreadParts", "base_half_spread", "clamp_half", "half_spread", "inventory_factor",
+    "liquidity_factor", "resolution_factor"]
+
 
 class SpreadParts(Struct, frozen=True, kw_only=True):
     """The half-spread (pips) and how it was built."""

@@ -12,6 +12,8 @@ import math
 from common.prices import PRICE_SCALE
 from strategy.model import VolState
 
+__all__ = ["sigma_per_sqrt_second", "sigma_per_update", "update"]
+
 _MIN_DT_S = 1e-3
 """Updates closer than this count as this far apart (clock granularity)."""
 

@@ -13,6 +13,8 @@ from services.control.commands import keys, lifecycle, operate, preview
 from services.control.commands import markets as market_commands
 from services.control.commands import research, scan
 
+__all__ = ["FAMILIES", "build_parser", "main"]
+
 FAMILIES = [lifecycle, operate, market_commands, preview, research, scan, keys]
 
 

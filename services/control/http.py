@@ -26,6 +26,8 @@ from services.control.http_markets import add_routes as add_market_routes
 from services.control.sender import deliver
 from services.control.state import StatusView
 
+__all__ = ["Handler", "bearer_ok", "make_app"]
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -18,6 +18,8 @@ from common.config import Config, control_targets
 from common.errors import ConfigError, PmmError
 from services.control import markets, stack
 
+__all__ = ["SPEC_PATH", "add_routes"]
+
 SPEC_PATH = Path(__file__).with_name("openapi.json")
 
 

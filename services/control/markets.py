@@ -17,6 +17,9 @@ from common import overlay as overlay_mod
 from common.config import Config, MarketConfig, QuotingConfig, spread_in_range
 from common.errors import ConfigError
 
+__all__ = ["BY_FIELD", "FLAGS", "Flag", "configure", "flag_error", "lookup_polymarket",
+    "settings", "start", "stop", "validate_changes"]
+
 
 @dataclass(frozen=True)
 class Flag:

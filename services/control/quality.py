@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from common.messages import BookSnapshot, Fill
 from common.prices import PRICE_SCALE
 
+__all__ = ["HORIZONS_NS", "MAX_PENDING", "QualityTracker", "Scored", "mid_of", "yes_terms"]
+
 HORIZONS_NS: dict[str, int] = {"1s": 1_000_000_000, "5s": 5_000_000_000, "30s": 30_000_000_000}
 MAX_PENDING = 50_000
 

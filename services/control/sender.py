@@ -21,6 +21,8 @@ from common import auth, bus, metrics
 from common.errors import AuthError
 from common.messages import Ack, ControlMessage
 
+__all__ = ["deliver"]
+
 log = logging.getLogger(__name__)
 
 

@@ -22,6 +22,9 @@ from common.config import Config
 from common.errors import ConfigError, PmmError
 from services.control import stack_credentials
 
+__all__ = ["CURRENT", "HOME", "StackError", "control_secret", "down", "environment", "find",
+    "is_running", "restart_programs", "stop_programs", "supervisor", "up"]
+
 HOME = Path(__file__).resolve().parents[2]
 CURRENT = Path(".pmm/current.json")
 

@@ -30,6 +30,9 @@ from common.private_files import (
     check_private_file, link_private_file, private_dir, write_private_file,
 )
 
+__all__ = ["CONTROL_SECRET", "KALSHI_KEY", "POLYMARKET_KEY", "SecretsError", "prepare",
+    "secret_variables"]
+
 CONTROL_SECRET = "control_secret"  # noqa: S105 - a file name
 POLYMARKET_KEY = "polymarket_key"
 KALSHI_KEY = "kalshi_key.pem"

@@ -18,6 +18,8 @@ from common.messages import (
 )
 from common.prices import money_to_float, price_to_float, size_to_float
 
+__all__ = ["StatusView"]
+
 
 def _mid(book: BookSnapshot | None) -> float | None:
     if book is None or not book.bids or not book.asks:

@@ -18,6 +18,8 @@ from common.messages import BookSnapshot, ExecutorReport, Fill, Heartbeat, Posit
 from common.prices import PRICE_SCALE, SIZE_SCALE
 from services.control.quality import QualityTracker, Scored
 
+__all__ = ["REJECTION_REASONS", "Telemetry"]
+
 # Mirrors services/risk/limits.py REASONS (a service may not import another).
 REJECTION_REASONS = (
     "kill", "paused", "halted", "stale_book", "invalid_price", "max_order_size",

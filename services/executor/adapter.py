@@ -16,6 +16,9 @@ from msgspec import Struct
 from common.messages import Fill, OrderSide, Venue
 from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 
+__all__ = ["AmendReport", "CancelOutcome", "ExecutionAdapter", "InFlight", "OrderUpdate",
+    "PlaceReport", "PlaceResult", "Placed", "Rejected", "UserSink"]
+
 
 class Placed(Struct, frozen=True):
     """Definitive: the venue accepted the order and it rests (or traded) under `order_id`."""

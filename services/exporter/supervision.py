@@ -18,6 +18,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from supervisor.xmlrpc import SupervisorTransport
 
+__all__ = ["SupervisorCollector", "process_infos"]
+
 log = logging.getLogger(__name__)
 
 

@@ -44,6 +44,8 @@ from services.quoter.market_state import MarketState, engine_inputs, quote_inten
 from strategy import engine
 from strategy.model import Decision, EngineState, Ladder, TradeTick
 
+__all__ = ["Quoter"]
+
 log = logging.getLogger(__name__)
 
 _MAX_DRAIN = 10_000

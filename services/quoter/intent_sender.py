@@ -21,6 +21,8 @@ import zmq.asyncio
 from common import bus, bus_curve, hotloop, metrics
 from common.config import Config, endpoint
 
+__all__ = ["BACKOFF_NS", "IntentSender"]
+
 log = logging.getLogger(__name__)
 
 BACKOFF_NS = 1_000_000_000

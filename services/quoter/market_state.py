@@ -14,6 +14,8 @@ from common.config import Config, MarketConfig, QuotingConfig
 from common.messages import BookSnapshot, QuoteIntent
 from strategy.model import EngineInputs, EngineState, Ladder, TradeTick
 
+__all__ = ["MarketState", "engine_inputs", "quote_intent", "shard_markets"]
+
 
 def shard_markets(cfg: Config, shard: int, shards: int) -> list[MarketConfig]:
     """The markets quoter `shard` of `shards` owns: index k with k % shards == shard."""

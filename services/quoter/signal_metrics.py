@@ -12,6 +12,8 @@ import math
 from common import metrics
 from strategy.model import Decision
 
+__all__ = ["record"]
+
 
 def record(market: str, decision: Decision) -> None:
     """Export a sent decision's action and every signal's reading."""

@@ -20,6 +20,8 @@ import zmq
 from common import bus, bus_curve, metrics, recording, topics
 from common.config import Config, endpoint
 
+__all__ = ["Recorder"]
+
 log = logging.getLogger(__name__)
 
 

@@ -37,6 +37,8 @@ from common.config import Config, endpoint
 from common.errors import PmmError
 from common.messages import BookSnapshot, Heartbeat, MarketData, MarketStatus, TradePrint
 
+__all__ = ["ReplayError", "Replayer"]
+
 log = logging.getLogger(__name__)
 
 

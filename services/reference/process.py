@@ -22,6 +22,8 @@ from common.config import Config, ReferenceFeedConfig, endpoint
 from common.messages import Heartbeat, MarketData, ReferencePrice
 from services.reference.wire import Malformed, parse
 
+__all__ = ["NAME", "ReferenceActor"]
+
 log = logging.getLogger(__name__)
 
 NAME = "reference"

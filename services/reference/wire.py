@@ -14,6 +14,8 @@ import msgspec
 
 from common.messages import ReferencePrice
 
+__all__ = ["Malformed", "parse"]
+
 
 class _Tick(msgspec.Struct, frozen=True):
     feed: str

@@ -51,6 +51,8 @@ from services.risk.fill_sequence import FillSequence
 from services.risk.gate import RiskGate
 from services.risk.journal import Journal, journal_path
 
+__all__ = ["NAME", "RiskActor"]
+
 log = logging.getLogger(__name__)
 
 NAME = "risk"

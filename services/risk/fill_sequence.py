@@ -27,6 +27,8 @@ position.
 
 from __future__ import annotations
 
+__all__ = ["FillSequence"]
+
 
 class FillSequence:
     """Per venue: the last fill number seen and the wall time of the last unbroken one."""

@@ -24,6 +24,8 @@ from common.config import Config
 from common.messages import Fill, FillReversal
 from common.storage import guarded
 
+__all__ = ["Journal", "journal_path"]
+
 log = logging.getLogger(__name__)
 
 _SCHEMA = """

@@ -14,6 +14,9 @@ from common.messages import Level
 from common.prices import ONE_DOLLAR
 from services.risk.market_limits import Limits
 
+__all__ = ["collar", "exits", "flatten_orders", "max_orders", "min_spread", "no_self_cross",
+    "valid"]
+
 
 def valid(levels: Sequence[Level], reasons: set[str]) -> tuple[Level, ...]:
     """Levels priced strictly inside (0, 1) with a positive size; others are dropped."""

@@ -39,6 +39,9 @@ from common.prices import MONEY_SCALE, ONE_DOLLAR
 from services.risk import ladder
 from services.risk.market_limits import Limits, resolve
 
+__all__ = ["BookTop", "Decision", "DecisionOutcome", "EventContext", "GateState", "REASONS",
+    "check_intent", "reject", "throttle"]
+
 DecisionOutcome = Literal["approved", "clipped", "rejected"]
 
 REASONS = frozenset({

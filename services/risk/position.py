@@ -27,6 +27,9 @@ from msgspec import Struct
 from common.messages import Fill
 from common.prices import ONE_DOLLAR
 
+__all__ = ["Position", "apply_fill", "avg_price", "exposure", "marked_pnl", "netted",
+    "realized_pnl", "trade"]
+
 
 class Position(Struct, frozen=True, kw_only=True):
     """One market's position. Immutable: `apply_fill` returns a new one."""

@@ -21,6 +21,8 @@ from msgspec import Struct
 from common.messages import VenuePositions
 from services.risk.position import Position
 
+__all__ = ["Check", "Seen", "check"]
+
 
 class Seen(Struct, frozen=True):
     """A market's difference at one check, and its fill count then."""

@@ -16,6 +16,8 @@ from common.signal_config import BookImbalanceConfig
 from strategy.model import BookLike
 from strategy.signals.types import NONE, Effect, SignalReading
 
+__all__ = ["effect", "imbalance"]
+
 
 def imbalance(book: BookLike, levels: int) -> float:
     """Depth imbalance in [-1, 1] over the top `levels` of each side (0 for an empty book)."""

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 
 from strategy.signals.types import Combined, Effect, QuoteAction
 
+__all__ = ["action_of", "combine", "widened"]
+
 
 def combine(effects: Iterable[Effect], max_widen: float, max_nudge_pips: float) -> Combined:
     """The one action of a set of effects (module docstring)."""

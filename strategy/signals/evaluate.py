@@ -43,6 +43,8 @@ from strategy.signals.types import (
     SignalState,
 )
 
+__all__ = ["SignalInputs", "SignalOutcome", "evaluate"]
+
 
 @dataclass(frozen=True, slots=True)
 class SignalInputs:

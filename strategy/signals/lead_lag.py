@@ -20,6 +20,8 @@ from common.signal_config import LeadLagConfig
 from strategy.signals.maths import ema_weight
 from strategy.signals.types import NONE, Effect, LeadLagState, SignalReading
 
+__all__ = ["effect", "fresh", "sensitivity", "update"]
+
 
 def fresh(reference: float | None, reference_ts_ns: int, now_ns: int, max_age_ms: int) -> bool:
     """True for a positive reading no older than `max_age_ms` (and not from the future)."""

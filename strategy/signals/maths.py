@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["INV_SQRT_2PI", "SQRT2", "ema_weight", "norm_cdf", "norm_pdf"]
+
 SQRT2 = math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 

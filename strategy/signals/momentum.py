@@ -20,6 +20,8 @@ from common.signal_config import MomentumConfig
 from strategy.signals.maths import ema_weight
 from strategy.signals.types import NONE, Effect, MomentumState, SignalReading
 
+__all__ = ["drift", "effect", "update"]
+
 
 def update(state: MomentumState, fair: float, now_ns: int, cfg: MomentumConfig) -> MomentumState:
     """Fold one fair value (pips) seen on a new book into both EMAs."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 from common.signal_config import PeriodConfig
 from strategy.signals.types import NONE, Effect, SignalReading
 
+__all__ = ["effect", "end_ns", "phase", "position"]
+
 
 def position(now_ns: int, cfg: PeriodConfig) -> tuple[int, float, float]:
     """(period index, seconds into it, seconds left); index -1 without periods."""

@@ -20,6 +20,8 @@ from common.prices import PRICE_SCALE
 from common.signal_config import RegimeConfig
 from strategy.signals.types import NONE, Effect, RegimeState, SignalReading
 
+__all__ = ["classify", "effect", "update"]
+
 _MIN_DT_S = 1e-3
 
 

@@ -32,6 +32,8 @@ from common.signal_config import ThresholdConfig
 from strategy.signals.maths import norm_cdf, norm_pdf
 from strategy.signals.types import ThresholdState
 
+__all__ = ["SECONDS_PER_YEAR", "move_over", "probability", "sigma", "update", "widen_factor"]
+
 SECONDS_PER_YEAR = 365.25 * 86_400
 _MIN_DT_S = 1e-3
 _MIN_STDEV = 1e-12

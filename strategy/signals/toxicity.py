@@ -24,6 +24,8 @@ from common.signal_config import ToxicityConfig
 from strategy.model import TradeTick
 from strategy.signals.types import NONE, Effect, SignalReading, ToxicityState
 
+__all__ = ["classify", "effect", "measures", "update"]
+
 
 def classify(price: int, mid: float | None, last_price: int, last_side: int) -> int:
     """+1 buyer-initiated, -1 seller-initiated (quote rule, then tick rule)."""

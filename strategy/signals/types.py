@@ -11,6 +11,10 @@ from typing import Literal
 
 from msgspec import Struct
 
+__all__ = ["ACTIONS", "Combined", "Effect", "LeadLagState", "MomentumState", "NEUTRAL", "NONE",
+    "QuoteAction", "RegimeState", "SignalReading", "SignalState", "ThresholdState",
+    "ToxicityState", "VolSpikeState", "VolumeState"]
+
 QuoteAction = Literal["both", "bid_only", "ask_only", "widen", "pull"]
 """One quote action per market: both sides as usual, one side only, both wider, or none."""
 

@@ -22,6 +22,8 @@ from common.prices import PRICE_SCALE
 from common.signal_config import VolSpikeConfig
 from strategy.signals.types import NONE, Effect, SignalReading, VolSpikeState
 
+__all__ = ["effect", "ratio", "update"]
+
 _MIN_DT_S = 1e-3
 
 

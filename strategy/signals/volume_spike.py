@@ -21,6 +21,8 @@ from common.signal_config import VolumeSpikeConfig
 from strategy.model import TradeTick
 from strategy.signals.types import NONE, Effect, SignalReading, VolumeState
 
+__all__ = ["effect", "ratio", "update"]
+
 
 def update(
     state: VolumeState, trades: Sequence[TradeTick], now_ns: int, cfg: VolumeSpikeConfig

@@ -11,6 +11,8 @@ from common.bus_curve import PUBLIC_SUFFIX, SECRET_SUFFIX, all_roles
 from services.control import stack
 from services.control.commands import add, say
 
+__all__ = ["cmd_keys", "register", "write_keys"]
+
 
 def _where(role: str) -> str:
     """Which host needs this role's secret file."""

@@ -12,6 +12,8 @@ from common.config import Config, load
 from services.control import render, stack
 from services.control.commands import add, config_path, fetch_status, say
 
+__all__ = ["cmd_demo", "cmd_down", "cmd_up", "register"]
+
 
 def cmd_up(args: argparse.Namespace) -> int:
     path = config_path(args.config)

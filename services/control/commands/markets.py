@@ -17,6 +17,8 @@ from common.config import Config
 from services.control import markets, stack
 from services.control.commands import add, say
 
+__all__ = ["LIVE", "cmd_config", "cmd_list", "cmd_start", "cmd_stop", "register"]
+
 # Programs that pick the overlay up live (an overlay watcher calling reconfigure).
 LIVE = {"quoter", "control"}
 

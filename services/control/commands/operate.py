@@ -13,6 +13,8 @@ from common.messages import ControlMessage, Flatten, Kill, Pause, Reset
 from services.control import render, stack
 from services.control.commands import add, fetch_status, send
 
+__all__ = ["cmd_flatten", "cmd_kill", "cmd_reset", "cmd_status", "cmd_token", "register"]
+
 
 def _status_doc(cfg: Any, market: str | None) -> dict[str, Any]:
     doc = fetch_status(cfg)

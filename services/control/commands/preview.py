@@ -22,6 +22,9 @@ from common.messages import Level
 from common.prices import PRICE_SCALE, SIZE_SCALE, price_to_str, size_to_str
 from services.control.commands import add, config_path
 
+__all__ = ["BookFileError", "MAX_POSITION", "as_json", "as_table", "cmd_preview", "load_book",
+    "preview", "register"]
+
 if TYPE_CHECKING:  # the engine is imported when a preview runs, not on every `pmm` start
     from strategy.model import Book, Decision, MarketInfo
 

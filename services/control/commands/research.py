@@ -21,6 +21,9 @@ from common.errors import ConfigError
 from services.control import stack
 from services.control.commands import add, config_path, say
 
+__all__ = ["cmd_backtest", "cmd_record", "cmd_replay", "cmd_report", "cmd_signals_compare",
+    "cmd_sweep", "register"]
+
 
 def _cfg(args: argparse.Namespace) -> Config | None:
     return load(config_path(args.config)) if getattr(args, "config", None) else None

@@ -23,6 +23,9 @@ from services.control import markets, stack
 from services.control.commands import add, say
 from services.control.commands import markets as market_commands
 
+__all__ = ["FLAGS", "MAX_PAGES", "PAGE", "cmd_scan", "fetch_kalshi", "fetch_polymarket",
+    "register", "render", "rows_of", "scanner_config"]
+
 PAGE = 500
 MAX_PAGES = 20
 
