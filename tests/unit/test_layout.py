@@ -213,3 +213,20 @@ def test_the_simulator_never_loads_our_adapters() -> None:
         if chains:
             found.append(_chain(graph, min(chains, key=len)))
     assert not found, "the simulator loads our adapters' code:\n" + "\n".join(sorted(found))
+
+
+def declares_all(path: Path) -> bool:
+    """Whether a module assigns `__all__` at its top level."""
+    return any(isinstance(node, ast.Assign)
+               and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+               for node in ast.parse(path.read_text()).body)
+
+
+def test_public_modules_declare_what_they_export(tmp_path: Path) -> None:
+    (tmp_path / "with.py").write_text('"""doc"""\n\n__all__ = ["f"]\n\n\ndef f() -> None: ...\n')
+    (tmp_path / "without.py").write_text("def f() -> None: ...\n")
+    assert declares_all(tmp_path / "with.py") and not declares_all(tmp_path / "without.py")
+    missing = sorted(str(path.relative_to(ROOT)) for path in source_files()
+                     if path.parts[len(ROOT.parts)] != "bench"
+                     and path.name not in ("__init__.py", "__main__.py") and not declares_all(path))
+    assert not missing, "public modules without __all__:\n" + "\n".join(missing)
