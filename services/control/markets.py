@@ -176,7 +176,8 @@ def start(base: Config, venue: str, venue_market: str, token: str, changes: dict
     # Risk journals positions and P&L by market id: a market started again under another id
     # would start flat in the journal while the venue holds its position, and the position
     # check would halt it. So a stopped market comes back under the id it had.
-    prior = ov.stopped.get(overlay_mod.venue_key(venue, venue_market), "")
+    key = overlay_mod.venue_key(venue, venue_market)
+    prior = ov.stopped.get(key, "")
     if prior and market_id and market_id != prior:
         raise ConfigError(f"{venue} market {venue_market} was stopped as {prior!r} and its "
                           f"position and P&L are journaled under that id; start it again as "
@@ -184,6 +185,10 @@ def start(base: Config, venue: str, venue_market: str, token: str, changes: dict
     market_id = market_id or prior
     slug = re.sub(r"[^a-z0-9]+", "-", str(entry.get("name") or venue_market).lower()).strip("-")
     entry = {"id": market_id or slug[:40] or venue_market[:40], **entry, "quoting": quoting}
+    owner = {v: k for k, v in ov.stopped.items()}.get(entry["id"], key)
+    if owner != key:  # that id's journal holds another market's position and P&L
+        raise ConfigError(f"market id {entry['id']!r} belongs to the stopped market {owner}, "
+                          "whose position and P&L are journaled under it; pass another --id")
     if any(m.id == entry["id"] for m in current.markets):
         raise ConfigError(f"market id {entry['id']!r} is taken; pass --id NEW_ID")
     stopped = {k: v for k, v in ov.stopped.items() if k != overlay_mod.venue_key(venue, venue_market)}

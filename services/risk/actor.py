@@ -59,6 +59,8 @@ NAME = "risk"
 _MAX_DRAIN = 10_000
 _MAX_POLL_MS = 50
 _QUOTER_CHECK_NS = 100_000_000
+_REASK_AFTER_NS = 5_000_000_000
+"""A replay request still without a whole answer this long after it was sent is sent again."""
 _POSITIONS_EVERY_NS = 1_000_000_000
 _POSITION_SLICES = 10
 """The periodic PositionUpdates go out a tenth of the markets every tenth of the period, not
@@ -182,9 +184,19 @@ class RiskActor:
         metrics.FILL_SEQUENCE_GAPS.labels(venue=venue).inc()
         log.warning("fill sequence gap from executor-%s (%s): asking for a replay", venue, what,
                     extra={"venue": venue})
+        await self.ask_replay(venue, since_ns, what)
+
+    async def ask_replay(self, venue: str, since_ns: int, what: str) -> None:
         await self.publish(topics.replay(venue), ReplayRequest(
             venue=venue, since_ns=since_ns, reason=what,  # type: ignore[arg-type]
-            id=self.fill_sequence.request_id(venue)))
+            id=self.fill_sequence.request_id(venue, self._wall())))
+
+    async def reask_replays(self) -> None:
+        """Ask again for every replay whose hole no whole answer has closed in time."""
+        for venue, since in self.fill_sequence.overdue(self._wall(), _REASK_AFTER_NS):
+            log.warning("no whole replay from executor-%s yet: asking again", venue,
+                        extra={"venue": venue})
+            await self.ask_replay(venue, since, "an unanswered replay")
 
     async def publish_positions(self, part: int = 0, parts: int = 1) -> None:
         """Publish a PositionUpdate for every market, or for slice `part` of `parts`."""
@@ -223,7 +235,8 @@ class RiskActor:
                 case Fill():
                     update, cmds = self.gate.on_fill(msg)
                     await self.check_sequence(msg.venue, self.fill_sequence.on_fill(
-                        msg.venue, msg.pub_seq, self._wall()), "a dropped fill")
+                        msg.venue, msg.pub_seq, self._wall(), msg.ts_venue_ms * 1_000_000),
+                        "a dropped fill")
                 case FillReversal():
                     update, cmds = self.gate.on_reversal(msg)
                     await self.check_sequence(msg.venue, self.fill_sequence.on_fill(
@@ -368,6 +381,7 @@ class RiskActor:
                 if now >= next_quoters:
                     await self.commands(list(self.gate.check_quoters()))
                     await self.commands(self.gate.check_daily_reset())
+                    await self.reask_replays()
                     next_quoters = now + _QUOTER_CHECK_NS
                 if now >= next_hb:
                     await self.heartbeat()

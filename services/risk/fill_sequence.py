@@ -40,17 +40,21 @@ class FillSequence:
         """Per venue, where the oldest gap not yet replayed whole starts."""
         self._asked: dict[str, int] = {}
         """Per venue, the id of the newest ReplayRequest."""
+        self._asked_ns: dict[str, int] = {}
+        """Per venue, when that request was sent (asked again if no answer closes the hole)."""
         self._next_id = 0
         self.gaps = 0
 
-    def on_fill(self, venue: str, seq: int, now_ns: int) -> int | None:
-        """Note a live fill's number; the wall time to replay from if one was missed."""
+    def on_fill(self, venue: str, seq: int, now_ns: int, venue_ns: int = 0) -> int | None:
+        """Note a fill's number; the wall time to replay from if one was missed. `venue_ns`,
+        the venue's time of the fill, bounds the journal time of whatever follows it even
+        when risk reads it late (a backlog, a replayed fill from hours ago)."""
         if seq <= 0:
             return None
         last = self._last.get(venue)
         self._last[venue] = seq
         if last is None or seq <= last or seq == last + 1:
-            self._unbroken_ns[venue] = now_ns
+            self._unbroken_ns[venue] = min(now_ns, venue_ns) if venue_ns > 0 else now_ns
             return None
         return self._gap(venue, now_ns)
 
@@ -66,11 +70,19 @@ class FillSequence:
         self._last[venue] = seq
         return self._gap(venue, now_ns)
 
-    def request_id(self, venue: str) -> int:
+    def request_id(self, venue: str, now_ns: int = 0) -> int:
         """The id of a new ReplayRequest to `venue` (the newest one is the one that counts)."""
         self._next_id += 1
         self._asked[venue] = self._next_id
+        self._asked_ns[venue] = now_ns
         return self._next_id
+
+    def overdue(self, now_ns: int, after_ns: int) -> list[tuple[str, int]]:
+        """(venue, replay from) for every hole whose newest request is `after_ns` old with no
+        whole answer: the request or its closing snapshot was lost, or the venue's positions
+        were unavailable; ask again."""
+        return [(venue, since) for venue, since in self._hole_ns.items()
+                if now_ns - self._asked_ns.get(venue, 0) >= after_ns]
 
     def on_replayed(self, venue: str, replay_id: int, seq: int, now_ns: int) -> int | None:
         """A snapshot closing replay `replay_id`, sent at the executor's number `seq`: the

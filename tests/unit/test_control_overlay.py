@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -147,8 +148,12 @@ def test_start_looks_the_market_up_and_reports_each_error(tmp_path: Path) -> Non
         with pytest.raises(ConfigError, match="--spread 0.9"):
             markets.stop(cfg, "btc-150k")
             markets.start(cfg, "polymarket", btc.venue_market, btc.yes_token, {"spread": 0.9})
-        # Risk journals positions by id: a stopped market comes back only under its old id.
+        # Risk journals positions by id: a stopped market comes back only under its old id,
+        # and no other market may take that id while it is stopped.
         assert overlay.load(tmp_path).stopped == {f"polymarket:{btc.venue_market}": "btc-150k"}
+        fake.markets["0xnew"] = SimpleNamespace(name="Brand new", yes_token="111", no_token="222")
+        with pytest.raises(ConfigError, match="belongs to the stopped market polymarket:"):
+            markets.start(cfg, "polymarket", "0xnew", "111", {}, "btc-150k")
         with pytest.raises(ConfigError, match="was stopped as 'btc-150k'.*--id btc-150k"):
             markets.start(cfg, "polymarket", btc.venue_market, btc.no_token, {}, "btc-again")
         new, market_id = markets.start(cfg, "polymarket", btc.venue_market, btc.no_token,

@@ -265,3 +265,24 @@ def test_the_executor_replays_its_fill_journal_when_risk_asks(tmp_path: Path,
                 await asyncio.gather(loop, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def test_a_late_read_replays_from_the_fills_venue_time_not_risks_clock() -> None:
+    """Risk reading a backlog (or an old replayed fill) late: the replay must start at the
+    venue time of the last good fill, not at when risk got round to reading it."""
+    seq = FillSequence()
+    assert seq.on_fill("pm", 1, now_ns=1_000, venue_ns=100) is None
+    assert seq.on_fill("pm", 3, now_ns=2_000, venue_ns=200) == 100
+    assert seq.on_fill("k", 1, now_ns=1_000) is None  # no venue time: risk's clock
+    assert seq.on_fill("k", 3, now_ns=2_000) == 1_000
+
+
+def test_an_unanswered_replay_is_asked_again() -> None:
+    seq = FillSequence()
+    seq.on_fill("pm", 1, 10)
+    assert seq.on_fill("pm", 3, 20) == 10
+    seq.request_id("pm", now_ns=20)
+    assert seq.overdue(now_ns=25, after_ns=10) == [], "asked again too soon"
+    assert seq.overdue(now_ns=30, after_ns=10) == [("pm", 10)], "the lost request never re-sent"
+    again = seq.request_id("pm", now_ns=30)
+    assert seq.on_replayed("pm", again, 3, 31) is None and seq.overdue(now_ns=99, after_ns=10) == []
