@@ -27,6 +27,13 @@ REFERENCE_DEMO = "# --- reference feed demo"
 """Where a deploy/demo*.toml's reference feed demo starts (everything after it is left out)."""
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as an operator's terminal delivers it: a suite started in the background (a
+    non-interactive shell's `cmd &`) ignores SIGINT, and its children would inherit that,
+    so the SIGINT case of `pmm demo` would wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Stack:
     """A running stack: its config, its simulator, its status, and its processes."""
 
@@ -84,7 +91,8 @@ seed = {seed}
     def pmm_background(self, *args: str) -> subprocess.Popen[str]:
         cmd = [sys.executable, "-m", "services.control.cli", *args, "--config", str(self.config_path)]
         return subprocess.Popen(cmd, cwd=self.dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                preexec_fn=_as_from_a_terminal)
 
     def up(self) -> None:
         self.pmm("up")
