@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import httpx
 import zmq
 
 from common import auth, config
@@ -56,6 +57,19 @@ def table(rows: list[FaultRow]) -> str:
             "duplicates | time to safe state |")
     sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
     return "\n".join([head, sep, *(r.line() for r in rows)])
+
+
+def markets(stack: Stack, venue: str | None = None) -> list[str]:
+    """The stack's market ids, of one venue or all."""
+    return [m.id for m in stack.cfg.markets if venue is None or m.venue == venue]
+
+
+def metric(stack: Stack, name: str, **labels: str) -> float:
+    """The sum of a metric's samples on the exporter that carry every given label."""
+    text = httpx.get(f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") and all(f'{k}="{v}"' in line
+                                                        for k, v in labels.items()))
 
 
 def secret(stack: Stack) -> bytes:
@@ -168,8 +182,6 @@ def wait_quoted(stack: Stack, markets: list[str], timeout: float, what: str) -> 
     say which were never seen and what risk rejected."""
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
-    import httpx
-
     while time.monotonic() < deadline:
         try:
             seen |= {m for m, n in stack.open_orders_by_market().items() if n > 0}

@@ -24,6 +24,8 @@ from tests.chaos.chaos import (
     FaultRow,
     duplicates,
     kill9,
+    markets,
+    metric,
     pid,
     position_gap,
     quiesce,
@@ -47,17 +49,6 @@ ROUNDS = [1, 2]
 def stack() -> Iterator[Stack]:
     with running(base="demo-both.toml", extra=HIGH_FLOW, seed=23) as s:
         yield s
-
-
-def markets(stack: Stack, venue: str | None = None) -> list[str]:
-    return [m.id for m in stack.cfg.markets if venue is None or m.venue == venue]
-
-
-def metric(stack: Stack, name: str, **labels: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name + "{") and all(f'{k}="{v}"' in line
-                                                        for k, v in labels.items()))
 
 
 def row(name: str) -> FaultRow:

@@ -10,7 +10,6 @@ import resource
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from tests.chaos.chaos import (
@@ -18,6 +17,8 @@ from tests.chaos.chaos import (
     FaultRow,
     duplicates,
     kill9,
+    markets,
+    metric,
     pid,
     position_gap,
     quiesce,
@@ -35,17 +36,6 @@ ROWS: dict[str, FaultRow] = {}
 def stack() -> Iterator[Stack]:
     with running(base="demo-both.toml", extra=HIGH_FLOW, seed=29) as s:
         yield s
-
-
-def markets(stack: Stack, venue: str | None = None) -> list[str]:
-    return [m.id for m in stack.cfg.markets if venue is None or m.venue == venue]
-
-
-def metric(stack: Stack, name: str, **labels: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name + "{") and all(f'{k}="{v}"' in line
-                                                        for k, v in labels.items()))
 
 
 def row(name: str) -> FaultRow:

@@ -12,10 +12,11 @@ import signal
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from tests.chaos.chaos import HIGH_FLOW, FaultRow, duplicates, pid, quiesce, table, wait_quoted
+from tests.chaos.chaos import (
+    HIGH_FLOW, FaultRow, duplicates, metric, pid, quiesce, table, wait_quoted,
+)
 from tests.integration.stack import Stack, running
 from tests.support.wait import eventually
 
@@ -41,12 +42,6 @@ the queues and the kernel's socket buffers hold, so the fills among them are dro
 def stack() -> Iterator[Stack]:
     with running(base="demo-both.toml", extra=EXTRA, seed=31) as s:
         yield s
-
-
-def metric(stack: Stack, name: str) -> float:
-    text = httpx.get(f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name + "{"))
 
 
 def test_events_overflow_while_risk_is_frozen(stack: Stack) -> None:
