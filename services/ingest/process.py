@@ -333,7 +333,9 @@ class IngestActor:
         await self._send(self._topics[market], self._codec.encode(msg))
 
     async def _heartbeat_loop(self) -> None:
-        """Heartbeat, and repeat the stale flag of stale markets for late subscribers."""
+        """Heartbeat, and repeat every market's feed status (stale or fresh): a late
+        subscriber learns it, and a flip its PUB dropped at the HWM is repaired within one
+        interval (a lost stale=False would otherwise keep that market's quotes pulled)."""
         topic = topics.heartbeat("ingest")
         markets = tuple(self._markets)
         while True:
@@ -344,8 +346,8 @@ class IngestActor:
             )
             await self._send(topic, self._codec.encode(hb))
             for market in self._markets:
-                if not self._fresh[market]:
-                    await self._publish_status(
-                        market, stale=True, reason=self._stale_reason[market]
-                    )
+                fresh = self._fresh[market]
+                await self._publish_status(
+                    market, stale=not fresh, reason="" if fresh else self._stale_reason[market]
+                )
             await asyncio.sleep(self._cfg.ingest.heartbeat_interval_ms / 1000)

@@ -191,11 +191,25 @@ def wait_quoted(stack: Stack, markets: list[str], timeout: float, what: str) -> 
             return
         time.sleep(0.1)
 
+    missing = sorted(set(markets) - seen)
     text = httpx.get(f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text
     reasons = [ln for ln in text.splitlines() if ln.startswith("pmm_risk_rejections_total{")]
+    per_market = [ln for ln in text.splitlines() if not ln.startswith("#")
+                  and any(f'market="{m}"' in ln for m in missing)
+                  and ln.split("{")[0] in _WHY_UNQUOTED]
+    logs = [f"{f.name}: {ln}" for f in sorted((stack.run_dir / "logs").glob("*.log"))
+            for ln in f.read_text(errors="replace").splitlines()[-400:]
+            if any(f'"{m}"' in ln for m in missing)][-40:]
     doc = {m["id"]: (m["halted"], m["net_position"]) for m in stack.status()["markets"]}
-    raise AssertionError(f"{what}: never quoted within {timeout}s: {sorted(set(markets) - seen)}"
-                         f"\n(halted, net) {doc}\n" + "\n".join(reasons))
+    raise AssertionError(f"{what}: never quoted within {timeout}s: {missing}"
+                         f"\n(halted, net) {doc}\n" + "\n".join(reasons + per_market + logs))
+
+
+_WHY_UNQUOTED = {"pmm_quote_intents_total", "pmm_risk_decisions_total", "pmm_quote_action_total",
+                 "pmm_feed_stale", "pmm_market_halted", "pmm_requotes_skipped_total",
+                 "pmm_open_orders"}
+"""Per-market series printed when a market never quoted: did its quoter send, what did risk
+decide, did the feed go stale."""
 
 
 def wait_no_orders(stack: Stack, timeout: float, hold_s: float = 1.0) -> float:

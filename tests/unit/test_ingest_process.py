@@ -211,3 +211,33 @@ async def _stale_after_change(tmp_path: Path) -> None:
     finally:
         sub.close(linger=0)
         actor._sock.close(linger=0)
+
+
+def test_the_heartbeat_repeats_a_fresh_market_status(tmp_path: Path) -> None:
+    """A PUB drops at its HWM: a lost stale=False flip would leave the quoter pulling that
+    market's quotes for good, so every heartbeat repeats each market's status, fresh too."""
+    asyncio.run(_fresh_repeated(tmp_path))
+
+
+async def _fresh_repeated(tmp_path: Path) -> None:
+    cfg = config(tmp_path, 1)
+    actor = IngestActor(cfg, PolymarketFeed(cfg))
+    sub = bus.sub([endpoint(cfg, "md", "polymarket")], [topics.md("polymarket", "m1")])
+    codec: bus.Codec[MarketData] = bus.Codec(MarketData, process="test", channel="md")
+    beat = asyncio.create_task(actor._heartbeat_loop())
+    try:
+        await asyncio.sleep(0.2)  # the SUB joins before anything is published
+        await actor.on_frame(f"[{fixture('ws_market_book_msg.json')}]", 1)
+        statuses: list[MarketStatus] = []
+        while len([s for s in statuses if not s.stale]) < 3:  # the flip, then two repeats
+            msg = codec.decode((await asyncio.wait_for(sub.recv_multipart(), 2))[1])
+            if isinstance(msg, MarketStatus):
+                statuses.append(msg)
+        first_fresh = next(i for i, s in enumerate(statuses) if not s.stale)
+        assert all(s.stale and s.reason == "starting" for s in statuses[:first_fresh])
+        assert all(not s.stale and s.reason == "" for s in statuses[first_fresh:])
+    finally:
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
+        sub.close(linger=0)
+        actor._sock.close(linger=0)
