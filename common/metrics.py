@@ -23,7 +23,7 @@ __all__ = ["BOOKS_CONFLATED", "BOOK_AGE", "BOOK_UPDATES", "BUS_AUTH_REFUSED",
     "RISK_REJECTIONS", "SEND_TIMEOUTS", "SIGNAL_ACTIVE", "SIGNAL_VALUE", "SPREAD_CAPTURED",
     "SPREAD_CAPTURED_USD", "STORAGE_FAULTS", "TICK_TO_ORDER", "TICK_TO_WIRE",
     "VENUE_FIELDS_REJECTED", "VENUE_LATENCY", "VENUE_MESSAGES_DROPPED", "VENUE_RATE_LIMITED",
-    "VOLUME"]
+    "VENUE_REAUTH", "VOLUME"]
 
 # Tick-to-order spans tens of microseconds to a second.
 LATENCY_BUCKETS = (
@@ -214,6 +214,10 @@ FEED_SEQUENCE_GAPS = Counter(
 )
 VENUE_RATE_LIMITED = Counter(
     "pmm_venue_rate_limited_total", "Venue answers of HTTP 429 (rate limited)", ["venue"],
+)
+VENUE_REAUTH = Counter(
+    "pmm_venue_reauth_total", "API keys derived again after the venue refused ours (401)",
+    ["venue"],
 )
 FILLS_RECOVERED = Counter(
     "pmm_fills_recovered_total", "Fills read back from venue REST after a user-stream reconnect",

@@ -80,7 +80,7 @@ class PolymarketExecution:
     ) -> None:
         pm = cfg.venues.polymarket
         self._cfg = cfg
-        self._sdk = SdkCalls(pool)
+        self._sdk = SdkCalls(pool, reauthenticate=self._derive_key)
         self._max_batch = pm.max_batch
         self._markets = list(markets)
         self._by_token: dict[str, MarketTokens] = {}
@@ -105,6 +105,7 @@ class PolymarketExecution:
         self._heartbeat_id = ""
         self._auth: dict[str, str] = {}
         self._api_key = ""
+        self._channel: UserChannel | None = None
         self._orders_bucket = TokenBucket(pm.order_tokens_per_s, pm.order_burst)
         self._prepaid = Prepaid(self._orders_bucket, urgent=True)  # a bucket of its own
         """Tokens reserve_placements took ahead for a market's next placements."""
@@ -137,19 +138,30 @@ class PolymarketExecution:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Create or derive the API key, then warm the SDK's tick and version caches."""
+    async def _derive_key(self) -> None:
+        """Create or derive the API key (L1-signed with the private key) and use it. Run at
+        start and again whenever the venue answers 401 (polymarket_sdk.SdkCalls): the
+        derivation is deterministic, so the venue hands back the key it lost."""
         try:
             creds = await self._sdk.call("auth", self._client.create_or_derive_api_key)
         except PolyException as exc:
             raise VenueError(f"cannot get API credentials: {error_text(exc)}",
                              definitive=False) from exc
         self._client.set_api_creds(creds)
+        if self._api_key and creds.api_key != self._api_key:
+            log.warning("the venue issued a different API key; the user channel takes it "
+                        "at its next connection")
         self._api_key = creds.api_key
-        self._auth = {
-            "apiKey": creds.api_key, "secret": creds.api_secret,
-            "passphrase": creds.api_passphrase,
-        }
+        # updated in place: the user channel holds this dict and reads it at every connect
+        self._auth.update(apiKey=creds.api_key, secret=creds.api_secret,
+                          passphrase=creds.api_passphrase)
+        if self._api_key and self._channel is not None:
+            self._channel.identity = Identity(api_key=self._api_key, address=self.address)
+        log.info("polymarket API key ready")
+
+    async def start(self) -> None:
+        """Create or derive the API key, then warm the SDK's tick and version caches."""
+        await self._derive_key()
         for m in self._markets:
             probe = DesiredOrder(
                 market=m.market, token=m.yes_token, outcome="YES", price=m.tick,
@@ -365,7 +377,7 @@ class PolymarketExecution:
         for m in self._markets:
             assets[m.yes_token] = (m.market, "YES")
             assets[m.no_token] = (m.market, "NO")
-        channel = UserChannel(
+        self._channel = UserChannel(
             self._cfg.venues.polymarket.ws_url.rstrip("/") + "/user",
             auth=self._auth,
             condition_ids=sorted({m.venue_market for m in self._markets}),
@@ -373,4 +385,4 @@ class PolymarketExecution:
             assets=assets,
             fetch_trades=self.fetch_trades,
         )
-        await channel.run(sink)
+        await self._channel.run(sink)

@@ -4,6 +4,11 @@ The SDK (py_clob_client_v2) blocks on the network, so every call runs in the exe
 ThreadPoolExecutor and the event loop never waits. A 429 backs the budget's token bucket
 off for the venue's Retry-After, which the SDK's exception drops: a response hook keeps
 it per worker thread (ratelimit.RetryAfterHook) and the exception is tagged with it.
+
+A 401 on an L2 (API-key) call means the venue no longer knows our key (it was revoked,
+or the venue lost it): the call fails as it would anyway, and the next `call` first runs
+the adapter's `reauthenticate` (create-or-derive again, L1-signed), at most once per
+`REAUTH_MIN_INTERVAL_S`, so the executor recovers instead of failing every call for ever.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -23,12 +28,15 @@ from py_clob_client_v2.http_helpers import helpers as sdk_http
 from common import metrics
 from services.executor.ratelimit import RetryAfterHook, TokenBucket, tag_retry_after
 
-__all__ = ["RETRY_AFTER", "SdkCalls", "configure_sdk_http"]
+__all__ = ["REAUTH_MIN_INTERVAL_S", "RETRY_AFTER", "SdkCalls", "configure_sdk_http"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRY_AFTER = RetryAfterHook()
 """Retry-After of the SDK's last 429 per worker thread (the SDK's exception drops headers)."""
+REAUTH_MIN_INTERVAL_S = 5.0
+"""A burst of 401s (every worker at once) derives the key once; a venue that keeps
+refusing the new key is asked again no more often than this."""
 
 
 def configure_sdk_http(timeout_ms: int) -> None:
@@ -37,34 +45,70 @@ def configure_sdk_http(timeout_ms: int) -> None:
     RETRY_AFTER.install(sdk_http._http_client)
 
 
-def _tagged(fn: Callable[..., T], *args: Any) -> T:
-    """Call `fn` in a worker thread; a venue error leaves with that thread's Retry-After."""
-    try:
-        return fn(*args)
-    except PolyException as exc:
-        tag_retry_after(exc, RETRY_AFTER)
-        raise
-
-
 class SdkCalls:
     """Run SDK calls in `pool`, timing each; pay and settle token buckets around them."""
 
     venue = "polymarket"
 
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, pool: ThreadPoolExecutor,
+                 reauthenticate: Callable[[], Awaitable[None]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._pool = pool
         self._limited = metrics.VENUE_RATE_LIMITED.labels(venue=self.venue)
+        self._reauthenticate = reauthenticate
+        self._clock = clock
+        self.key_refused = False
+        """Set (from any thread) when the venue answered 401: our API key is unknown there."""
+        self._reauth_at = -REAUTH_MIN_INTERVAL_S
+        self._reauth_lock = asyncio.Lock()
+
+    def _tagged(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call `fn` in a worker thread; a venue error leaves with that thread's
+        Retry-After, and a 401 is noted for `reauthenticate`."""
+        try:
+            return fn(*args)
+        except PolyException as exc:
+            tag_retry_after(exc, RETRY_AFTER)
+            self.note_refused(exc)
+            raise
+
+    def note_refused(self, exc: Exception) -> None:
+        """Note a 401 (callable from a worker thread: one attribute write)."""
+        if getattr(exc, "status_code", None) == 401:
+            self.key_refused = True
 
     async def call(self, endpoint: str, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in a worker thread, its latency observed under `endpoint`."""
+        """`fn(*args)` in a worker thread, its latency observed under `endpoint`; a 401
+        noted since the last call re-derives the API key first."""
+        if self.key_refused:
+            await self.reauthenticate()
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
         try:
-            return await loop.run_in_executor(self._pool, functools.partial(_tagged, fn, *args))
+            return await loop.run_in_executor(self._pool,
+                                              functools.partial(self._tagged, fn, *args))
         finally:
             metrics.VENUE_LATENCY.labels(venue=self.venue, endpoint=endpoint).observe(
                 time.perf_counter() - start
             )
+
+    async def reauthenticate(self) -> None:
+        """Run the adapter's key re-derivation once for a burst of 401s (see module doc);
+        its own failure is logged and retried after the interval, never raised."""
+        async with self._reauth_lock:
+            if not self.key_refused or self._reauthenticate is None:
+                return
+            if self._clock() - self._reauth_at < REAUTH_MIN_INTERVAL_S:
+                return
+            self._reauth_at = self._clock()
+            self.key_refused = False
+            metrics.VENUE_REAUTH.labels(venue=self.venue).inc()
+            try:
+                await self._reauthenticate()
+            except Exception as exc:  # noqa: BLE001 - logged; the next 401 asks again
+                self.key_refused = True
+                log.error("polymarket API key re-derivation failed: %s. Check the signing "
+                          "key and the machine's clock (L1 auth is time-stamped)", exc)
 
     async def spend(self, bucket: TokenBucket, cost: float) -> None:
         """Wait until `bucket` can pay `cost` (at least one token); count the wait."""
@@ -75,6 +119,8 @@ class SdkCalls:
 
     def note_status(self, bucket: TokenBucket, exc: Exception | None) -> None:
         """Settle `bucket` after a call: a 429 backs it off, a success (None) resets it."""
+        if exc is not None:
+            self.note_refused(exc)
         if exc is not None and getattr(exc, "status_code", None) == 429:
             self._limited.inc()
             tag_retry_after(exc, RETRY_AFTER)  # no-op unless in the thread that saw the 429

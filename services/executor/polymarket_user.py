@@ -62,10 +62,11 @@ class UserChannel:
         fetch_trades: Callable[[int], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self._url = url
-        self._subscribe = json.dumps(
-            {"type": "user", "auth": auth, "markets": condition_ids}, separators=(",", ":")
-        )
-        self._me = me
+        self._auth = auth
+        """Read at every connection: the adapter updates it in place after a 401."""
+        self._condition_ids = condition_ids
+        self.identity = me
+        """Our side of a trade; replaced by the adapter if the venue issues a new key."""
         self._assets = assets
         self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue="polymarket", channel="user")
         self._reconnects = metrics.FEED_RECONNECTS.labels(venue="polymarket", channel="user")
@@ -83,7 +84,8 @@ class UserChannel:
             async for ws in conns:
                 pinger = asyncio.create_task(self._ping(ws))
                 try:
-                    await ws.send(self._subscribe)  # carries credentials: never logged
+                    subscribe = {"type": "user", "auth": self._auth, "markets": self._condition_ids}
+                    await ws.send(json.dumps(subscribe, separators=(",", ":")))  # never logged
                     await self.recover(sink)
                     async for frame in ws:
                         await self.dispatch(frame, time.monotonic_ns(), sink)
@@ -103,7 +105,7 @@ class UserChannel:
     async def apply_trade(self, trade: TradeMsg, ts_recv_ns: int, sink: UserSink) -> None:
         """Hand our legs of one trade to the sink: fills, or failures to reverse."""
         failed = trade_failed(trade)
-        for fill in fills_from_trade(trade, me=self._me, assets=self._assets,
+        for fill in fills_from_trade(trade, me=self.identity, assets=self._assets,
                                      known_order=sink.is_ours, ts_recv_ns=ts_recv_ns):
             if failed:
                 await sink.on_fill_failed(fill)

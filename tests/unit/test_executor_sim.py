@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from common import metrics
 from common.config import Config, load
 from common.messages import Level
 from eth_account import Account
@@ -21,6 +23,7 @@ from services.executor.__main__ import market_tokens
 from services.executor.adapter import Placed, Rejected
 from services.executor.diff import diff, express_ladder
 from services.executor.orders import LiveOrder
+from common.errors import VenueError
 from services.executor.polymarket import PolymarketExecution
 from tests.support.net import free_port
 
@@ -55,31 +58,40 @@ tick = 0.01
 min_size = 5
 sim_start_probability = 0.5
 """)
-    proc = subprocess.Popen([sys.executable, "-m", "services.venue_sim", "--config", str(path)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = _start_sim(path, port)
     try:
-        deadline = time.monotonic() + 20
-        with httpx.Client() as client:
-            while True:
-                try:
-                    if client.get(f"http://127.0.0.1:{port}/ok").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    pytest.fail(f"simulator did not start: {err[-2000:]}")
-                time.sleep(0.1)
         yield load(path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        _stop_sim(proc)
+
+
+def _start_sim(path: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "services.venue_sim", "--config", str(path)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    with httpx.Client() as client:
+        while True:
+            try:
+                if client.get(f"http://127.0.0.1:{port}/ok").status_code == 200:
+                    return proc
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                _stop_sim(proc)
+                pytest.fail(f"simulator did not start: {err[-2000:]}")
+            time.sleep(0.1)
+
+
+def _stop_sim(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    proc.send_signal(sig)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
 
 
 def test_ladder_lifecycle_on_the_simulator(sim: Config) -> None:
@@ -154,3 +166,50 @@ async def _figures(cfg: Config) -> None:
         print(f"\nsign+prepare per order: {per_order_us:.0f} us "
               f"({1e6 / per_order_us:.0f} orders signed/s, one thread)")
         assert per_order_us > 0
+
+
+def test_a_venue_that_forgot_our_api_key_gets_it_derived_again(tmp_path: Path) -> None:
+    """The venue restarts and no longer knows our API key: the first call fails 401, the
+    adapter derives the key again (L1-signed, deterministic) and the next calls succeed.
+    Before, the key was derived only at start: every call failed 401 until a restart."""
+    port = free_port()
+    path = tmp_path / "sim.toml"
+    path.write_text(f"""
+[venues.polymarket]
+rest_url = "http://127.0.0.1:{port}"
+[sim]
+port = {port}
+[[markets]]
+id = "fed"
+venue = "polymarket"
+venue_market = "0x13a44ed22ff7755475ea352bb336b7ec03626169d64d27056538d0a4bbdda389"
+yes_token = "{YES}"
+no_token = "{NO}"
+tick = 0.01
+min_size = 5
+""")
+    proc = _start_sim(path, port)
+    try:
+        proc = asyncio.run(_forgotten_key(load(path), path, port, proc))
+    finally:
+        _stop_sim(proc)
+
+
+async def _forgotten_key(cfg: Config, path: Path, port: int,
+                         proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+    (tokens,) = market_tokens(cfg, "polymarket")
+    reauths = metrics.VENUE_REAUTH.labels(venue="polymarket")
+    with ThreadPoolExecutor(2) as pool:
+        venue = PolymarketExecution(cfg, [tokens], private_key=Account.create().key.hex(), pool=pool)
+        await venue.start()
+        assert await venue.open_orders() == []
+        _stop_sim(proc, signal.SIGKILL)
+        proc = _start_sim(path, port)  # a new venue process: every API key forgotten
+        before = reauths._value.get()
+        with pytest.raises(VenueError, match="401"):  # the fault fired
+            await venue.open_orders()
+        assert await venue.open_orders() == []  # derived again before this call
+        assert reauths._value.get() == before + 1
+        desired, _ = express_ladder(tokens, [Level(1000, 1000)], [])
+        assert all(isinstance(r, Placed) for r in (await venue.place(desired)).results)
+    return proc
