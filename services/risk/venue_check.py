@@ -7,11 +7,15 @@ A lost fill, though, leaves a difference that stays put. So a market fails the c
 and risk halts it (fail closed, as NautilusTrader's reconciliation does), only when
 
     |venue - journal| > tolerance           on YES or NO (or net, where the venue is net)
-    the same difference as at the previous check
-    and no fill applied to the market in between
+    and the same difference as at the previous check, and either
+        no fill applied to the market in between, or
+        the same difference at STEADY_CHECKS checks in a row, fills or not
 
-A market that trades between every pair of checks is never halted by this rule: the fill
-sequence numbers (fill_sequence.py) are what catch a dropped fill there.
+The second arm is for a market that keeps trading: fills in flight make a difference that
+changes from one check to the next, while one that trading leaves exactly alone for
+several checks is an offset (a fill lost before the fill sequence numbers could see it, a
+position taken outside pmm, a venue that lost or rewrote its record). Fill sequence
+numbers (fill_sequence.py) catch a dropped fill sooner; this catches what they cannot.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from msgspec import Struct
 from common.messages import VenuePositions
 from services.risk.position import Position
 
-__all__ = ["Check", "Seen", "check"]
+__all__ = ["STEADY_CHECKS", "Check", "Seen", "check"]
+
+STEADY_CHECKS = 3
+"""Checks in a row with one unchanged difference that halt a market even as it trades."""
 
 
 class Seen(Struct, frozen=True):
@@ -29,6 +36,8 @@ class Seen(Struct, frozen=True):
 
     delta: tuple[int, ...]
     fills: int
+    times: int = 1
+    """Checks in a row this difference has been seen, the current one included."""
 
 
 class Check(Struct, frozen=True):
@@ -55,8 +64,11 @@ def check(msg: VenuePositions, positions: dict[str, Position], previous: dict[st
         if all(abs(d) <= tolerance for d in delta):
             continue
         differ[mp.market] = (ours, theirs)
-        now = Seen(delta=delta, fills=pos.fills)
-        if previous.get(mp.market) == now:
+        before = previous.get(mp.market)
+        times = before.times + 1 if before is not None and before.delta == delta else 1
+        now = Seen(delta=delta, fills=pos.fills, times=times)
+        if times >= 2 and (before is not None and before.fills == pos.fills
+                           or times >= STEADY_CHECKS):
             persistent.append(mp.market)
         seen[mp.market] = now
     return Check(differ=differ, persistent=persistent, seen=seen)

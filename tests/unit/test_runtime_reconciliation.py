@@ -113,8 +113,16 @@ def snapshot(yes: int, no: int) -> VenuePositions:
     ([(600, 0, 500, 3), (700, 0, 600, 4)], [[], []]),  # it traded in between: no verdict
     ([(600, 0, 500, 3), (500, 0, 500, 3), (600, 0, 500, 3)], [[], [], []]),
     ([(600, 0, 500, 3), (650, 0, 500, 3)], [[], []]),  # a different difference
+    # trading throughout, the same offset at every check: an offset, halted at the third
+    ([(600, 0, 500, 3), (700, 0, 600, 4), (800, 0, 700, 5)], [[], [], ["m1"]]),
+    # trading, in-flight differences that change from check to check: never
+    ([(600, 0, 500, 3), (720, 0, 600, 4), (800, 0, 700, 5), (900, 0, 760, 6)],
+     [[], [], [], []]),
+    # an offset broken by one clean check starts its count again
+    ([(600, 0, 500, 3), (700, 0, 600, 4), (700, 0, 700, 5), (800, 0, 700, 6),
+      (900, 0, 800, 7)], [[], [], [], [], []]),
 ])
-def test_only_a_difference_that_stays_put_with_no_fill_in_between_persists(
+def test_only_a_difference_that_stays_put_persists(
         checks: list[tuple[int, int, int, int]], persistent: list[list[str]]) -> None:
     seen: dict[str, venue_check.Seen] = {}
     for (v_yes, v_no, j_yes, fills), want in zip(checks, persistent):
@@ -124,6 +132,23 @@ def test_only_a_difference_that_stays_put_with_no_fill_in_between_persists(
         seen = got.seen
         assert got.persistent == want
         assert ("m1" in got.differ) == (v_yes != j_yes)
+
+
+@given(deltas=st.lists(st.integers(-300, 300), min_size=1, max_size=12))
+def test_a_trading_market_is_halted_only_on_a_difference_held_for_three_checks(
+        deltas: list[int]) -> None:
+    """Every check follows a fill; the venue is off the journal by deltas[i]. A verdict
+    comes exactly when the same nonzero difference is on its third check in a row."""
+    seen: dict[str, venue_check.Seen] = {}
+    run = 0
+    for i, delta in enumerate(deltas):
+        run = run + 1 if i and delta == deltas[i - 1] else 1
+        journal = 1000 + 100 * i
+        got = venue_check.check(snapshot(journal + delta, 0),
+                                {"m1": Position(position_yes=journal, net=journal, fills=i)},
+                                seen, tolerance=0)
+        seen = got.seen
+        assert (got.persistent == ["m1"]) == (delta != 0 and run >= venue_check.STEADY_CHECKS)
 
 
 def test_risk_halts_a_market_whose_venue_position_stays_apart(tmp_path: Path) -> None:
