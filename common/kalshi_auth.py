@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from common.errors import ConfigError
 from common.private_files import check_private_file
+from common.venue_clock import VenueClock
 
 __all__ = ["KEY_HEADER", "KalshiSigner", "SIGNATURE_HEADER", "TIMESTAMP_HEADER",
     "load_public_pem", "message", "new_private_pem", "path_of", "verify"]
@@ -46,13 +45,13 @@ def path_of(url: str) -> str:
 class KalshiSigner:
     """Signs requests for one API key id with its RSA private key."""
 
-    def __init__(
-        self, key_id: str, private_key: rsa.RSAPrivateKey,
-        *, clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
-    ) -> None:
+    def __init__(self, key_id: str, private_key: rsa.RSAPrivateKey,
+                 *, clock: VenueClock | None = None) -> None:
         self.key_id = key_id
         self._key = private_key
-        self._clock_ms = clock_ms
+        self.clock = clock or VenueClock("kalshi")
+        """Timestamps are Kalshi's time by our estimate; whoever reads Kalshi's answers
+        feeds it (`clock.observe_date`), so a skewed machine is not refused everything."""
 
     @classmethod
     def from_pem(cls, key_id: str, pem: bytes) -> KalshiSigner:
@@ -91,7 +90,7 @@ class KalshiSigner:
 
     def headers(self, method: str, path: str) -> dict[str, str]:
         """The three auth headers for one request, timestamped now."""
-        ts = str(self._clock_ms())
+        ts = str(self.clock.now_ms())
         return {
             KEY_HEADER: self.key_id,
             TIMESTAMP_HEADER: ts,

@@ -22,8 +22,8 @@ __all__ = ["BOOKS_CONFLATED", "BOOK_AGE", "BOOK_UPDATES", "BUS_AUTH_REFUSED",
     "REFERENCE_UPDATES", "REQUOTES_SKIPPED", "RISK_DECISIONS", "RISK_POSITION_MISMATCHES",
     "RISK_REJECTIONS", "SEND_TIMEOUTS", "SIGNAL_ACTIVE", "SIGNAL_VALUE", "SPREAD_CAPTURED",
     "SPREAD_CAPTURED_USD", "STORAGE_FAULTS", "TICK_TO_ORDER", "TICK_TO_WIRE",
-    "VENUE_FIELDS_REJECTED", "VENUE_LATENCY", "VENUE_MESSAGES_DROPPED", "VENUE_RATE_LIMITED",
-    "VENUE_REAUTH", "VOLUME"]
+    "VENUE_CLOCK_OFFSET", "VENUE_FIELDS_REJECTED", "VENUE_LATENCY", "VENUE_MESSAGES_DROPPED",
+    "VENUE_RATE_LIMITED", "VENUE_REAUTH", "VOLUME"]
 
 # Tick-to-order spans tens of microseconds to a second.
 LATENCY_BUCKETS = (
@@ -214,6 +214,10 @@ FEED_SEQUENCE_GAPS = Counter(
 )
 VENUE_RATE_LIMITED = Counter(
     "pmm_venue_rate_limited_total", "Venue answers of HTTP 429 (rate limited)", ["venue"],
+)
+VENUE_CLOCK_OFFSET = Gauge(
+    "pmm_venue_clock_offset_seconds", "A venue's clock minus ours, as the process that signs "
+    "for it measured it (common/venue_clock.py)", ["venue"], multiprocess_mode="livemostrecent",
 )
 VENUE_REAUTH = Counter(
     "pmm_venue_reauth_total", "API keys derived again after the venue refused ours (401)",

@@ -60,8 +60,12 @@ class _Connect(ws_connect):
         return await super().connect()
 
 
-def _transient(what: str, extra: Mapping[str, str]) -> Callable[[Exception], Exception | None]:
+def _transient(what: str, extra: Mapping[str, str],
+               on_refused: Callable[[Exception], None] | None,
+               ) -> Callable[[Exception], Exception | None]:
     def decide(exc: Exception) -> Exception | None:
+        if on_refused is not None:
+            on_refused(exc)
         if isinstance(exc, InvalidURI) or not isinstance(
                 exc, (OSError, asyncio.TimeoutError, WebSocketException)):
             return exc
@@ -75,17 +79,19 @@ def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
                 headers: Callable[[], Mapping[str, str]] | None = None,
                 initial_delay: float = 1.0, min_delay: float = 0.5, max_delay: float = 30.0,
                 rng: random.Random | None = None, reconnects: Counter | None = None,
+                on_refused: Callable[[Exception], None] | None = None,
                 **kwargs: Any) -> contextlib.aclosing[AsyncGenerator[ClientConnection, None]]:
     """One open connection after another, forever; `kwargs` go to websockets' connect
     (open_timeout, max_size, compression...); `reconnects` counts every connection after
-    the first. Use it as
+    the first; `on_refused` sees every failed attempt first (a refused handshake's answer
+    still carries the venue's `Date`: common/venue_clock.py). Use it as
     `async with connections(...) as conns: async for ws in conns:`. A connection is
     closed when the loop body returns to the iteration, and the open one also when the
     `async with` exits, a cancellation included (a bare async generator would leave it to
     the garbage collector)."""
     return contextlib.aclosing(_connections(
         uri, what=what, extra=extra or {}, headers=headers, rng=rng or random.Random(),
-        reconnects=reconnects,
+        reconnects=reconnects, on_refused=on_refused,
         delays=functools.partial(backoff, initial_delay=initial_delay, min_delay=min_delay,
                                  max_delay=max_delay),
         kwargs=kwargs))
@@ -94,9 +100,11 @@ def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
 async def _connections(uri: str, *, what: str, extra: Mapping[str, str],
                        headers: Callable[[], Mapping[str, str]] | None, rng: random.Random,
                        reconnects: Counter | None,
+                       on_refused: Callable[[Exception], None] | None,
                        delays: Callable[[], Generator[float, None, None]],
                        kwargs: dict[str, Any]) -> AsyncGenerator[ClientConnection, None]:
-    conn = _Connect(uri, headers=headers, process_exception=_transient(what, extra),
+    conn = _Connect(uri, headers=headers,
+                    process_exception=_transient(what, extra, on_refused),
                     reconnect_delays=delays, **kwargs)
     # websockets' own iteration is an async generator too: close it with ours, or its open
     # connection would wait for the garbage collector.

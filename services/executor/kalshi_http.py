@@ -37,6 +37,7 @@ class KalshiHttp:
         self._base = k.rest_url.rstrip("/")
         self._base_path = path_of(self._base)
         self._http = httpx.AsyncClient(timeout=k.request_timeout_ms / 1000)
+        signer.clock.watch_async(self._http)  # every answer dates Kalshi's clock
         self.write = TokenBucket(k.write_tokens_per_s, k.write_tokens_per_s * k.write_burst_s)
         self._prepaid = Prepaid(self.write)
         """Tokens `reserve` took ahead for a market's next placements and amends."""

@@ -75,6 +75,7 @@ class KalshiUserChannel:
                 self._url, what="kalshi user websocket", rng=self._rng,
                 reconnects=self._reconnects,
                 headers=lambda: self._signer.headers("GET", path_of(self._url)),
+                on_refused=self._signer.clock.observe_rejection,
                 open_timeout=10, compression=None) as conns:
             async for ws in conns:
                 try:

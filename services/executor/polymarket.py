@@ -34,6 +34,7 @@ from common.config import Config
 from common.errors import ConfigError, VenueError
 from common.messages import MarketPosition, Venue
 from common.prices import price_to_str
+from common.venue_clock import VenueClock
 from common.venue_drops import drop
 from common.wire_numbers import WireError, counter
 from services.executor.adapter import (
@@ -55,7 +56,7 @@ from services.executor.polymarket_rest import (
     is_definitive,
     venue_order,
 )
-from services.executor.polymarket_sdk import SdkCalls, configure_sdk_http
+from services.executor.polymarket_sdk import SdkCalls, configure_sdk_http, sdk_http
 from services.executor.polymarket_user import Asset, Identity, UserChannel
 from services.executor.ratelimit import Prepaid, TokenBucket
 
@@ -99,6 +100,11 @@ class PolymarketExecution:
             pm.rest_url, chain_id=pm.chain_id, key=private_key,
             signature_type=pm.signature_type, funder=pm.funder or None,
         )
+        # POLY_TIMESTAMP (L1 and L2 headers) in the venue's time, as estimated from the Date
+        # of every answer: the SDK's own use_server_time costs a GET /time per request.
+        self.clock = VenueClock("polymarket")
+        self.clock.watch(sdk_http._http_client)
+        self._client._get_timestamp = self.clock.now_s  # type: ignore[method-assign]
         # Orders are signed by pm_signer (byte-identical to the SDK's builder, ~15x faster).
         self._signer = OrderSigner(private_key, chain_id=pm.chain_id,
                                    signature_type=pm.signature_type, funder=pm.funder)

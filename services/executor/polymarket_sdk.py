@@ -28,7 +28,7 @@ from py_clob_client_v2.http_helpers import helpers as sdk_http
 from common import metrics
 from services.executor.ratelimit import RetryAfterHook, TokenBucket, tag_retry_after
 
-__all__ = ["REAUTH_MIN_INTERVAL_S", "RETRY_AFTER", "SdkCalls", "configure_sdk_http"]
+__all__ = ["REAUTH_MIN_INTERVAL_S", "RETRY_AFTER", "SdkCalls", "configure_sdk_http", "sdk_http"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 
 from common import overlay, runtime
@@ -24,7 +25,7 @@ def make_feed(cfg: Config, venue: str) -> FeedAdapter:
     """The feed adapter of a venue (Kalshi signs its websocket upgrade: key from the env)."""
     if venue == "kalshi":
         k = cfg.venues.kalshi
-        return KalshiFeed(cfg, KalshiSigner.from_env(k.key_id_env, k.private_key_file_env))
+        return KalshiFeed(cfg, _kalshi_signer(k.key_id_env, k.private_key_file_env))
     return PolymarketFeed(cfg)
 
 
@@ -33,7 +34,13 @@ def make_grid(cfg: Config, venue: str) -> GridSource | None:
     if venue != "kalshi":
         return None  # Polymarket announces tick_size_change on the market channel
     k = cfg.venues.kalshi
-    return KalshiGrid(cfg, KalshiSigner.from_env(k.key_id_env, k.private_key_file_env))
+    return KalshiGrid(cfg, _kalshi_signer(k.key_id_env, k.private_key_file_env))
+
+
+@functools.cache
+def _kalshi_signer(key_id_env: str, key_file_env: str) -> KalshiSigner:
+    """One signer for the feed and the grid reads: one estimate of Kalshi's clock."""
+    return KalshiSigner.from_env(key_id_env, key_file_env)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -105,6 +105,10 @@ class FeedAdapter(Protocol):
         """Headers for the websocket upgrade, made fresh per connect (signed auth)."""
         ...
 
+    def connect_failed(self, exc: Exception) -> None:
+        """A connect attempt failed (a signed feed reads the venue's time from a refusal)."""
+        ...
+
     def markets(self) -> list[str]:
         """Every pmm market id this feed serves."""
         ...

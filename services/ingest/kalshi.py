@@ -66,6 +66,12 @@ class KalshiFeed:
             return {}
         return self._signer.headers("GET", path_of(self.url()))
 
+    def connect_failed(self, exc: Exception) -> None:
+        """A refused upgrade (401 on a skewed clock, say) still dates itself: keep the
+        signer's estimate of Kalshi's clock (common/venue_clock.py) up to date."""
+        if self._signer is not None:
+            self._signer.clock.observe_rejection(exc)
+
     def _subscribe_book(self, ticker: str) -> str:
         cmd_id = next(self._ids)
         self._pending[cmd_id] = ticker

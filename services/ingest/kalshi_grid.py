@@ -63,6 +63,8 @@ class KalshiGrid:
         self._base = k.rest_url.rstrip("/")
         self._path = path_of(self._base) + "/markets"
         self._http = httpx.AsyncClient(timeout=k.request_timeout_ms / 1000)
+        if signer is not None:
+            signer.clock.watch_async(self._http)  # every answer dates Kalshi's clock
 
     async def ticks(self, tickers: Sequence[str]) -> tuple[dict[str, int], int]:
         """(ticker -> tick in pips, malformed markets skipped); raise VenueError on failure."""

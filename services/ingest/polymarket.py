@@ -65,6 +65,9 @@ class PolymarketFeed:
     def connect_headers(self) -> dict[str, str]:
         return {}  # the market channel is public
 
+    def connect_failed(self, exc: Exception) -> None:
+        """Nothing to learn: the market channel is not signed."""
+
     def markets(self) -> list[str]:
         return [m.id for m in self._markets]
 

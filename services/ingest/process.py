@@ -142,6 +142,7 @@ class IngestActor:
         async with wsconnect.connections(
                 self._feed.url(), what="market websocket", extra={"venue": self._venue},
                 headers=self._feed.connect_headers, rng=self._rng, reconnects=self._reconnects,
+                on_refused=self._feed.connect_failed,
                 open_timeout=10, max_size=16 * 2**20, compression=None) as conns:
             async for ws in conns:
                 self._ws = ws

@@ -17,6 +17,11 @@ Kinds (each armed for the next `count` occurrences unless noted):
   `ms` (default 3000) every trading request answers 425 Too Early without acting, then for
   `post_only_ms` (default 5000) orders that are not post-only answer 503 `post_only_mode`
   with `retry_after_seconds` and Retry-After (venues.md A8). Kalshi is not affected.
+- `clock_skew`: from now on the venue's clock reads `ms` (may be negative) off ours, as a
+  venue on another machine would (count ignored; `DELETE` sets it back to 0). It moves what
+  the venue says the time is (Polymarket `GET /time`, every answer's `Date` header) and
+  the clock it checks request timestamps against (Polymarket L1/L2, Kalshi signatures);
+  its matching engine and timers keep the simulator's own clock.
 Trading faults apply to both venues' order and cancel routes (Polymarket: POST /order(s),
 DELETE /order(s), /cancel-all, /cancel-market-orders; Kalshi: every write).
 `DELETE /_sim/fault` disarms everything (the routes are in sim_routes.py).
@@ -35,7 +40,7 @@ Answer = TypeVar("Answer")
 
 KINDS = frozenset({
     "http_429", "http_500", "http_500_after", "slow", "post_only_reject", "seq_gap",
-    "drop_ws", "tick_size_change", "trade_failed", "engine_restart",
+    "drop_ws", "tick_size_change", "trade_failed", "engine_restart", "clock_skew",
 })
 
 
@@ -48,6 +53,8 @@ class Faults:
         self.slow_ms = 0
         self.restart_until_ms = 0
         self.post_only_until_ms = 0
+        self.skew_ms = 0
+        """How far the venue's clock reads off the simulator's (`clock_skew`)."""
 
     def restart(self, now_ms: int, *, ms: int, post_only_ms: int) -> None:
         """Start a matching-engine restart window now, then its post-only window."""
@@ -58,6 +65,10 @@ class Faults:
     def arm(self, kind: str, count: int = 1, **params: Any) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(KINDS)}")
+        if kind == "clock_skew":
+            self.skew_ms = int(params.get("ms", 0))
+            self.fired[kind] += 1
+            return
         self.armed[kind] += max(1, count)
         if kind == "slow":
             self.slow_ms = int(params.get("ms", 1000))
@@ -73,11 +84,12 @@ class Faults:
     def clear(self) -> None:
         self.armed.clear()
         self.slow_ms = 0
+        self.skew_ms = 0
         self.restart_until_ms = self.post_only_until_ms = 0
 
     def view(self) -> dict[str, Any]:
         return {"armed": {k: v for k, v in self.armed.items() if v > 0},
-                "fired": dict(self.fired)}
+                "fired": dict(self.fired), "skew_ms": self.skew_ms}
 
 
 async def trading_faults(

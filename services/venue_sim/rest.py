@@ -54,9 +54,10 @@ def page(rows: list[Any], cursor: str) -> dict[str, Any]:
 
 def add_public_routes(  # noqa: C901 - a route table
     app: web.Application, *, engine: Engine, keys: KeyStore, counters: VenueCounters,
-    clock_ms: Callable[[], int], start_collateral: int,
+    clock_ms: Callable[[], int], venue_ms: Callable[[], int], start_collateral: int,
 ) -> None:
-    """Register the public Polymarket REST routes (the L2 ones are in trading.py)."""
+    """Register the public Polymarket REST routes (the L2 ones are in trading.py).
+    `venue_ms` is the venue's own clock: what `/time` reports and L1 auth is checked on."""
 
     def market_of_token(token: str) -> SimMarket | None:
         found = engine.tokens.get(token)
@@ -73,14 +74,14 @@ def add_public_routes(  # noqa: C901 - a route table
         return web.Response(text="OK")
 
     async def server_time(_: web.Request) -> web.StreamResponse:
-        return reply(clock_ms() // 1000)
+        return reply(venue_ms() // 1000)
 
     async def version(_: web.Request) -> web.StreamResponse:
         return reply({"version": 2})
 
     async def l1_key(request: web.Request) -> web.StreamResponse:
         try:
-            address, nonce = keys.verify_l1(request.headers, clock_ms() // 1000)
+            address, nonce = keys.verify_l1(request.headers, venue_ms() // 1000)
         except AuthFailed as exc:
             return error(str(exc), 401)
         key = keys.derive(address, nonce)

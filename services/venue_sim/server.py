@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -57,11 +60,12 @@ def register_env_kalshi_key(venue: Venue) -> None:
 def add_polymarket_routes(app: web.Application, venue: Venue) -> None:
     """The CLOB REST API (public and L2), its two websocket channels and Gamma's listing."""
     add_public_routes(app, engine=venue.engine, keys=venue.keys, counters=venue.counters,
-                      clock_ms=venue.clock_ms, start_collateral=venue.start_collateral)
+                      clock_ms=venue.clock_ms, venue_ms=venue.venue_ms,
+                      start_collateral=venue.start_collateral)
     add_trading_routes(
         app, engine=venue.engine, keys=venue.keys, heartbeats=venue.heartbeats,
         faults=venue.faults, counters=venue.counters, lifecycle=venue.lifecycle,
-        publish=venue.publish, clock_ms=venue.clock_ms,
+        publish=venue.publish, clock_ms=venue.clock_ms, venue_ms=venue.venue_ms,
         start_collateral=venue.start_collateral, verify_signatures=venue.sim.verify_signatures,
     )
 
@@ -89,9 +93,26 @@ def add_kalshi(app: web.Application, venue: Venue) -> None:
     app.router.add_get(KALSHI_WS_PATH, kalshi_ws)
 
 
+def venue_date_middleware(venue_ms: Callable[[], int]) -> Any:
+    """Every answer's `Date` header from the venue's own clock (the `clock_skew` fault moves
+    it): a client may read the venue's time from any answer, as from a real venue."""
+
+    @web.middleware
+    async def dated(request: web.Request,
+                    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                    ) -> web.StreamResponse:
+        resp = await handler(request)
+        if not resp.prepared:
+            resp.headers["Date"] = formatdate(venue_ms() / 1000, usegmt=True)
+        return resp
+
+    return dated
+
+
 def build_app(venue: Venue) -> web.Application:
     app = web.Application(client_max_size=2 << 20,
-                          middlewares=[rate_limit_middleware(venue.limits)])
+                          middlewares=[venue_date_middleware(venue.venue_ms),
+                                       rate_limit_middleware(venue.limits)])
     app[VENUE_KEY] = venue
     add_polymarket_routes(app, venue)
     add_sim_routes(app, faults=venue.faults, clock_ms=venue.clock_ms, state=venue.state,

@@ -59,10 +59,11 @@ def _all_post_only(body: str) -> bool:
 def add_trading_routes(  # noqa: C901 - route table
     app: web.Application, *, engine: Engine, keys: KeyStore, heartbeats: Heartbeats,
     faults: Faults, counters: VenueCounters, lifecycle: TradeLifecycle,
-    publish: Callable[[], None], clock_ms: Callable[[], int], start_collateral: int,
-    verify_signatures: bool,
+    publish: Callable[[], None], clock_ms: Callable[[], int], venue_ms: Callable[[], int],
+    start_collateral: int, verify_signatures: bool,
 ) -> None:
-    """Register the L2 (API-key signed) Polymarket REST routes.
+    """Register the L2 (API-key signed) Polymarket REST routes; L2 timestamps are checked
+    on `venue_ms`, the venue's own clock.
 
     `publish` sends what the engine did to the websockets; it runs after every write.
     """
@@ -77,7 +78,7 @@ def add_trading_routes(  # noqa: C901 - route table
             path = request.raw_path.split("?", 1)[0]
             try:
                 key = keys.verify_l2(
-                    request.headers, request.method, path, body, clock_ms() // 1000
+                    request.headers, request.method, path, body, venue_ms() // 1000
                 )
             except AuthFailed:
                 counters.count_malformed("rest_auth")

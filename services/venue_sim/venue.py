@@ -77,7 +77,8 @@ class Venue:
                                         confirm_ms=cfg.sim.trade_confirm_ms, clock_ms=clock_ms,
                                         announce=self.feed.trade_to_users)
         # Kalshi
-        self.kalshi_keys = KalshiKeys(clock_ms=clock_ms, window_ms=cfg.sim.kalshi_auth_window_ms)
+        self.kalshi_keys = KalshiKeys(clock_ms=self.venue_ms,
+                                      window_ms=cfg.sim.kalshi_auth_window_ms)
         client_ids: dict[str, str] = {}
         self.khub = KalshiHub(self.engine, keys=self.kalshi_keys, faults=self.faults,
                               counters=self.counters, client_ids=client_ids)
@@ -88,6 +89,11 @@ class Venue:
             start_collateral=self.start_collateral)
         self.started_ms = clock_ms()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def venue_ms(self) -> int:
+        """The time the venue says it is, and checks request timestamps against: the
+        simulator's clock plus the `clock_skew` fault (faults.py)."""
+        return self.clock_ms() + self.faults.skew_ms
 
     # --- engine events -> websockets ------------------------------------------------------
 

@@ -101,13 +101,16 @@ def test_a_malformed_url_is_fatal() -> None:
 
 
 def test_only_network_and_protocol_errors_are_transient() -> None:
-    decide = wsconnect._transient("test", {})
+    seen: list[Exception] = []
+    decide = wsconnect._transient("test", {}, seen.append)
     assert decide(ConnectionRefusedError()) is None
     assert decide(asyncio.TimeoutError()) is None
     bug = ValueError("a bug")
     assert decide(bug) is bug
     bad = InvalidURI("x", "malformed")
     assert decide(bad) is bad
+    assert [type(e) for e in seen] == [ConnectionRefusedError, asyncio.TimeoutError, ValueError,
+                                       InvalidURI]  # on_refused sees every failed attempt
 
 
 def test_cancelling_the_consumer_closes_its_open_connection_at_once() -> None:
