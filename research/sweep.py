@@ -1,6 +1,8 @@
 """Parameter sweeps: every combination of quoting values x scenarios x seeds, backtested
 across all cores (ProcessPoolExecutor), with a progress line on stderr and the results
-table written as CSV and JSON. Each run is deterministic, so a sweep is too (rows are
+table written as CSV and JSON. Every run starts from the same base: the config's
+`[quoting]` (`cfg`, else the defaults) with the fixed overrides (`base`, `--set`) applied,
+then the run's grid values on top. Each run is deterministic, so a sweep is too (rows are
 sorted by their grid position, whatever order the workers finish in).
 """
 
@@ -17,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TextIO
 
+from common.config import Config
 from common.errors import ConfigError
 from research.backtest import BacktestParams
 from research.runner import run_data, run_scenario, summary
@@ -48,15 +51,20 @@ def combinations(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
         *(grid[n] for n in names))] or [{}]
 
 
-def _one(job: tuple[int, str, str | None, int, dict[str, Any], BacktestParams]) -> tuple[
-        int, dict[str, Any]]:
-    index, scenario, data, seed, overrides, params = job
+Job = tuple[int, str, str | None, int, dict[str, Any], dict[str, Any], BacktestParams,
+            Config | None]
+"""(index, scenario, recording, seed, grid values, fixed overrides, params, config)."""
+
+
+def _one(job: Job) -> tuple[int, dict[str, Any]]:
+    index, scenario, data, seed, combo, base, params, cfg = job
+    overrides = base | combo
     if data:
-        result = run_data(data, overrides=overrides, params=params)
+        result = run_data(data, cfg=cfg, overrides=overrides, params=params)
     else:
-        result = run_scenario(scenario, seed, overrides=overrides, params=params)
+        result = run_scenario(scenario, seed, cfg=cfg, overrides=overrides, params=params)
     row: dict[str, Any] = {"scenario": scenario if not data else f"data:{data}", "seed": seed}
-    row |= {f"param.{k}": v for k, v in overrides.items()}
+    row |= {f"param.{k}": v for k, v in combo.items()}
     row |= summary(result)
     return index, row
 
@@ -64,13 +72,20 @@ def _one(job: tuple[int, str, str | None, int, dict[str, Any], BacktestParams]) 
 def run_sweep(
     grid: Mapping[str, list[Any]], scenarios: Sequence[str], seeds: Sequence[int], *,
     data: str | None = None, params: BacktestParams = BacktestParams(),
+    cfg: Config | None = None, base: Mapping[str, Any] | None = None,
     workers: int | None = None, progress: TextIO | None = sys.stderr,
 ) -> list[dict[str, Any]]:
-    """Run every combination; return the rows in grid order."""
+    """Run every combination from `cfg`'s quoting with `base` overrides; return the rows in
+    grid order."""
     combos = combinations(grid)
+    fixed = dict(base or {})
+    clash = sorted(set(fixed) & set(grid))
+    if clash:
+        raise ConfigError(f"{clash[0]} is both a --set and a --param; keep one")
     sources: list[str] = ["data"] if data else list(scenarios)
-    jobs = [(i, sc, data, seed, combo, params) for i, (sc, seed, combo) in enumerate(
-        itertools.product(sources, seeds if not data else [0], combos))]
+    jobs: list[Job] = [(i, sc, data, seed, combo, fixed, params, cfg)
+                       for i, (sc, seed, combo) in enumerate(
+                           itertools.product(sources, seeds if not data else [0], combos))]
     workers = workers or os.cpu_count() or 1
     rows: list[tuple[int, dict[str, Any]]] = []
     started = time.monotonic()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from common.config import load
 from common.errors import ConfigError
 from research import runner
 from research.report import write_report
@@ -52,3 +53,29 @@ def test_report_writes_html_and_pngs(tmp_path: Path) -> None:
         assert f'src="{name}"' in text
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert "pnl_usd" in text
+
+
+def test_sweep_starts_every_run_from_the_config_and_the_set_overrides(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pmm sweep --config F --set size=20 --param spread=...` backtests exactly what
+    `pmm backtest --config F --set size=20 --set spread=...` does (both were ignored)."""
+    import research.scenarios as sc
+    from services.control import cli
+
+    monkeypatch.setitem(sc.SCENARIOS, "calm", sc.spec("calm", duration_s=30.0))
+    conf = tmp_path / "q.toml"
+    conf.write_text("[quoting]\nspread = 0.035\nskew = 0.0\n")
+    out = tmp_path / "sweep"
+    assert cli.main(["sweep", "--scenario", "calm", "--config", str(conf), "--set", "size=20",
+                     "--param", "max_orders=1,2", "--workers", "1", "--out", str(out)]) == 0
+    rows = json.loads((out / "sweep.json").read_text())
+    cfg = load(conf)
+    for row in rows:
+        alone = runner.summary(runner.run_scenario(
+            "calm", 1, cfg=cfg, overrides={"size": 20, "max_orders": row["param.max_orders"]}))
+        assert row["pnl_usd"] == alone["pnl_usd"] and row["fills"] == alone["fills"]
+    plain = runner.summary(runner.run_scenario("calm", 1, overrides={"max_orders": 1}))
+    assert (plain["pnl_usd"], plain["fills"]) != (rows[0]["pnl_usd"], rows[0]["fills"]), (
+        "the config and --set made no difference: the check cannot tell")
+    with pytest.raises(ConfigError, match="both a --set and a --param"):
+        run_sweep({"size": [10]}, ["calm"], [1], base={"size": 20}, workers=1, progress=None)

@@ -97,7 +97,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     grid = parse_grid(args.param or [])
     seeds = list(range(args.seed, args.seed + args.seeds))
     rows = run_sweep(grid, args.scenario or ["calm"], seeds, data=args.data,
-                     params=_params(args), workers=args.workers)
+                     params=_params(args), cfg=_cfg(args), base=_overrides(args),
+                     workers=args.workers)
     csv_path, json_path = write_table(rows, args.out)
     say(f"{len(rows)} runs; results: {csv_path} and {json_path}")
     return 0
