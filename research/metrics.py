@@ -5,7 +5,10 @@ micro-dollar grid), so results print and compare exactly run after run.
 Definitions (documented for operators in ARCHITECTURE.md "Research loop"):
 - `pnl_usd`: cash + holdings marked at the final mid (risk's realized + marked P&L), net of
   fees; `pnl_true_usd` marks at the final true price where the data knows it.
-- `sharpe`: daily Sharpe ratio of 1-second P&L increments (mean / stdev * sqrt(86,400)).
+- `sharpe_1m`: mean / stdev of the run's one-minute P&L increments, not annualised: a
+  10-minute run cannot say what a day does, so the horizon is stated in the name instead
+  of scaled up (the old `sharpe` multiplied 1-second increments by sqrt(86,400) and printed
+  50-250 for nothing). Across seeds, compare the runs' P&L mean and sd.
 - `max_drawdown_usd`: largest fall of sampled P&L from its running peak.
 - `fill_rate`: filled size / placed size. `spread_capture_usd`: sum over fills of the edge to
   the mid at the fill (positive when we buy below / sell above mid).
@@ -22,9 +25,10 @@ from typing import Any
 from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 from research.backtest import MarketRun, RunResult
 
-__all__ = ["DAY_S", "per_market", "summarize"]
+__all__ = ["SHARPE_STEP_S", "per_market", "summarize"]
 
-DAY_S = 86_400
+SHARPE_STEP_S = 60
+"""The P&L increment `sharpe_1m` is computed over."""
 
 
 def _usd(micros: float) -> float:
@@ -61,6 +65,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     """The summary of a run, every market combined; the keys `pmm backtest --json` prints."""
     runs = list(result.markets.values())
     pnl_series = _combined_pnl(runs)
+    sample_ts = [s.ts_ns for s in runs[0].samples[:len(pnl_series)]] if runs else []
     pnl = sum(r.pnl(r.mid() or 0.0) for r in runs if r.mid() is not None)
     truth_known = any(r.has_truth for r in runs)
     pnl_true = sum(r.pnl(r.ref_px[-1]) for r in runs if r.ref_px) if truth_known else None
@@ -71,7 +76,7 @@ def summarize(result: RunResult) -> dict[str, Any]:
     out: dict[str, Any] = {
         "pnl_usd": _usd(pnl),
         "pnl_true_usd": None if pnl_true is None else _usd(pnl_true),
-        "sharpe": round(_sharpe(pnl_series), 6),
+        "sharpe_1m": round(_sharpe(_every(sample_ts, pnl_series, SHARPE_STEP_S)), 6),
         "max_drawdown_usd": _usd(_drawdown(pnl_series)),
         "fills": fills,
         "fill_volume": round((bought + sold) / SIZE_SCALE, 2),
@@ -121,7 +126,22 @@ def _combined_pnl(runs: list[MarketRun]) -> list[int]:
     return [sum(r.samples[i].pnl for r in runs) for i in range(n)]
 
 
+def _every(ts: list[int], series: list[int], step_s: int) -> list[int]:
+    """The series' value at the first sample and at each `step_s` after it (the last
+    sample at or before each mark)."""
+    if not ts:
+        return []
+    step = step_s * 1_000_000_000
+    out, mark = [], ts[0]
+    for i, t in enumerate(ts):
+        while t >= mark:  # a gap longer than a step repeats the value held through it
+            out.append(series[i] if t == mark else series[i - 1])
+            mark += step
+    return out
+
+
 def _sharpe(series: list[int]) -> float:
+    """Mean / sample stdev of the series' increments, unscaled; 0 below 2 increments."""
     if len(series) < 3:
         return 0.0
     diffs = [b - a for a, b in zip(series, series[1:], strict=False)]
@@ -129,7 +149,7 @@ def _sharpe(series: list[int]) -> float:
     var = math.fsum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
     if var <= 0:
         return 0.0
-    return mean / math.sqrt(var) * math.sqrt(DAY_S)
+    return mean / math.sqrt(var)
 
 
 def _drawdown(series: list[int]) -> int:

@@ -14,7 +14,7 @@ from research.backtest import BacktestParams
 from services.control import cli
 
 SHORT = {"duration_s": 60.0}
-REQUIRED = {"pnl_usd", "sharpe", "max_drawdown_usd", "fills", "fill_rate", "max_abs_inventory",
+REQUIRED = {"pnl_usd", "sharpe_1m", "max_drawdown_usd", "fills", "fill_rate", "max_abs_inventory",
             "markout_60s_usd", "events_per_sec"}
 
 
@@ -81,3 +81,16 @@ def test_pmm_backtest_json_prints_one_object(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     assert REQUIRED <= set(json.loads(out[0]))
+
+
+def test_sharpe_1m_is_mean_over_sd_of_minute_increments_unscaled() -> None:
+    from research import metrics
+
+    sec = 1_000_000_000
+    ts = [k * sec for k in range(0, 241)]  # 4 minutes of 1-second samples
+    # P&L steps at each minute: increments 10, 30, 20, 40 (mean 25, sd 12.91)
+    pnl = [[0, 10, 40, 60, 100][k // 60] for k in range(241)]
+    assert metrics._every(ts, pnl, 60) == [0, 10, 40, 60, 100]
+    assert metrics._sharpe([0, 10, 40, 60, 100]) == pytest.approx(25 / 12.909944, rel=1e-6)
+    gap = [0, 61 * sec, 125 * sec]  # no sample in the 2nd minute: the held value repeats
+    assert metrics._every(gap, [0, 5, 9], 60) == [0, 0, 5]
