@@ -43,7 +43,10 @@ class QuotingConfig(ConfigSection, frozen=True):
     level_decay: Annotated[float, Meta(gt=0, le=1)] = 0.5
     max_quote_age_ms: PositiveMs = 30_000
     # --- quoting engine (issue 4; strategy/*, ARCHITECTURE.md "Quoting engine") ---
-    model: Literal["heuristic", "avellaneda_stoikov"] = "heuristic"
+    model: Literal["heuristic", "avellaneda_stoikov", "symmetric"] = "heuristic"
+    """`symmetric` is the baseline every comparison is made against (issue 17): one level
+    each side at `spread` around the mid, `size` contracts (within `max_inventory`), no
+    skew, no widening, no signals, no exit orders."""
     vwap_window_ms: PositiveMs = 60_000
     vwap_max_trades: Annotated[int, Meta(ge=1, le=10_000)] = 200
     vol_alpha: Annotated[float, Meta(gt=0, le=1)] = 0.1

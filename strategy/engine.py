@@ -14,6 +14,8 @@ One step:
    the whole-tick skew (inventory.py). Model `avellaneda_stoikov`: reservation and spread
    from the closed forms (avellaneda.py), half-spread clamped to [min_spread, max_spread]
    and widened on thin books.
+   Model `symmetric` (the baseline): one level each side at `spread` around the mid,
+   `size` contracts within `max_inventory`; steps 4 and 5 do not apply.
 4. Sizes per side by inventory regime (inventory.py); inside the stop-adding window only
    the reducing side, at most |net| (resolution.py); exit orders inside the exit window.
 5. Signals (issue 5, strategy/signals/; `[quoting.signals] enabled`, or
@@ -77,6 +79,9 @@ def step(
             learned, pulled, params, now_ns, why, ttr=ttr, locked=locked, timer=inputs.timer,
             extra={"action": "pull"},
         )
+
+    if params.model == "symmetric":
+        return _symmetric(learned, inputs, params, now_ns, ttr=ttr, locked=locked)
 
     sigs: SignalOutcome | None = None
     if params.signals.enabled or params.fv_method == "threshold":
@@ -155,6 +160,30 @@ def step(
         top=(book.bids[0].price if book.bids else 0,
              book.asks[0].price if book.asks else PRICE_SCALE),
     )
+
+
+def _symmetric(state: EngineState, inputs: EngineInputs, params: QuotingConfig, now_ns: int,
+               *, ttr: float | None, locked: int) -> tuple[EngineState, Decision]:
+    """The baseline: fixed half-spread around the mid, fixed size, nothing else."""
+    book = inputs.book
+    assert book is not None  # step() pulled on no book
+    mid = fair_value.mid_price(book)
+    if mid is None:
+        return _decide(state, Ladder(fair_value=0), params, now_ns, "no_fair_value", ttr=ttr,
+                       locked=locked, timer=inputs.timer, extra={"action": "pull"})
+    h = params.spread * PRICE_SCALE
+    max_inv, net = int(params.max_inventory * 100 + 1e-6), inputs.net_centi
+    bid_size = inventory.side_sizes([params.size], 1.0, max(0, max_inv - net))
+    ask_size = inventory.side_sizes([params.size], 1.0, max(0, max_inv + net))
+    out = Ladder(
+        fair_value=_to_price(mid),
+        bids=ladder.bid_side(book, mid, [h], bid_size, inputs.min_size_centi),
+        asks=ladder.ask_side(book, mid, [h], ask_size, inputs.min_size_centi),
+    )
+    return _decide(state, out, params, now_ns, None, ttr=ttr, locked=locked, half=h,
+                   reservation=mid, timer=inputs.timer,
+                   top=(book.bids[0].price if book.bids else 0,
+                        book.asks[0].price if book.asks else PRICE_SCALE))
 
 
 def _decide(

@@ -1,5 +1,6 @@
-"""Property tests of the quoting engine, for BOTH models (heuristic, avellaneda_stoikov):
-every ladder is valid for every book, inventory, history and parameter set."""
+"""Property tests of the quoting engine, for every model (heuristic, avellaneda_stoikov and
+the symmetric baseline): every ladder is valid for every book, inventory, history and
+parameter set."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from strategy.model import Book, Decision, EngineInputs, EngineState, MarketInfo
 TICKS = st.sampled_from([1, 10, 100])
 T0 = 1_800_000_000 * 10**9
 S = 10**9
-MODELS = st.sampled_from(["heuristic", "avellaneda_stoikov"])
+MODELS = st.sampled_from(["heuristic", "avellaneda_stoikov", "symmetric"])
 
 
 @st.composite
@@ -181,3 +182,29 @@ def test_heuristic_skew_is_at_least_one_tick(book: Book, params: QuotingConfig, 
     long = run(EngineState(), book, params, inventory, 0)
     # Any inventory at all moves the reservation (the ladder's centre) a whole tick down.
     assert long.reservation <= flat.reservation - book.tick + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), books(), configs(), nets)
+def test_symmetric_baseline_is_one_level_at_spread_around_the_mid_whatever_else(
+        data: st.DataObject, book: Book, params: QuotingConfig, net: int) -> None:
+    """No skew, no widening, no history: the same ladder flat or long or short (sizes
+    aside, capped by max_inventory), warmed or not, at mid -/+ spread unless that would
+    cross the book."""
+    params = msgspec.structs.replace(params, model="symmetric")
+    state = data.draw(states(book, params))
+    d = run(state, book, params, net, 0)
+    cold = run(EngineState(), book, params, 0, 0)
+    assert _top(d) == _top(cold) or not (d.bids and d.asks and cold.bids and cold.asks)
+    assert len(d.bids) <= 1 and len(d.asks) <= 1
+    assert not d.ladder.exit_bids and not d.ladder.exit_asks
+    mid = (book.bids[0].price + book.asks[0].price) / 2
+    h = params.spread * ONE_DOLLAR
+    if d.bids:  # the highest tick at or below mid - spread (it cannot cross: h > 0)
+        assert mid - h - book.tick < d.bids[0].price <= mid - h + 1e-6
+    if d.asks:
+        assert mid + h - 1e-6 <= d.asks[0].price < mid + h + book.tick
+    max_inv = int(params.max_inventory * 100 + 1e-6)
+    for side, room in ((d.bids, max_inv - net), (d.asks, max_inv + net)):
+        for lv in side:
+            assert lv.size == min(math.floor(params.size * 100 + 1e-6), max(0, room))
