@@ -49,7 +49,7 @@ class BacktestParams(msgspec.Struct, frozen=True, kw_only=True):
     maker_fee_bps: float = 0.0
     """Fee on our (maker) fills in basis points of notional; negative for a rebate."""
     sample_ms: int = 1000
-    markout_horizons_s: tuple[int, ...] = (1, 5, 30, 60)
+    markout_horizons_s: tuple[int, ...] = (1, 5, 10, 30, 60)
     signals: Literal["on", "off", "config"] = "off"
 
 
@@ -78,6 +78,8 @@ class Sample:
     ask: int | None
     net: int
     pnl: int
+    book_bid: int | None = None
+    book_ask: int | None = None
 
 
 @dataclass(slots=True)
@@ -272,4 +274,7 @@ class Backtester:
             return
         bid, ask = self.venue.resting(r.setup.market)
         truth = r.ref_px[-1] if r.has_truth and r.ref_px else None
-        r.samples.append(Sample(ts, mid, truth, bid, ask, r.net, r.pnl(mid)))
+        b = r.book
+        r.samples.append(Sample(ts, mid, truth, bid, ask, r.net, r.pnl(mid),
+                                b.bids[0].price if b is not None and b.bids else None,
+                                b.asks[0].price if b is not None and b.asks else None))

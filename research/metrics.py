@@ -14,6 +14,12 @@ Definitions (documented for operators in ARCHITECTURE.md "Research loop"):
   the mid at the fill (positive when we buy below / sell above mid).
 - `markout_<h>s_usd`: sum over fills of the P&L of the fill marked `h` seconds later, at the
   true price when known (synthetic scenarios), else at the mid: negative is adverse selection.
+- `adverse_selection_usd`: the classic decomposition of the effective spread, against the
+  book's mid: the spread captured at the fill minus the fills' markout at the mid 60 s later
+  (the "price impact" part); `adverse_share`: that over the spread captured (0 with none
+  captured): the share of what we earned at the fill that the next minute took back.
+- `time_at_top`: share of samples our order was at (or better than) the book's best price,
+  averaged over the two sides.
 """
 
 from __future__ import annotations
@@ -35,15 +41,15 @@ def _usd(micros: float) -> float:
     return round(micros / MONEY_SCALE, 6)
 
 
-def _ref_at(r: MarketRun, ts: int) -> float | None:
+def _ref_at(r: MarketRun, ts: int, *, at_mid: bool = False) -> float | None:
     i = bisect.bisect_right(r.ref_ts, ts) - 1
-    return r.ref_px[i] if i >= 0 else None
+    return (r.mid_px if at_mid else r.ref_px)[i] if i >= 0 else None
 
 
-def _markout(r: MarketRun, horizon_ns: int) -> float:
+def _markout(r: MarketRun, horizon_ns: int, *, at_mid: bool = False) -> float:
     total = 0.0
     for f in r.fills:
-        ref = _ref_at(r, f.ts_ns + horizon_ns)
+        ref = _ref_at(r, f.ts_ns + horizon_ns, at_mid=at_mid)
         if ref is None:
             continue
         total += (ref - f.price) * f.size if f.buy else (f.price - ref) * f.size
@@ -97,6 +103,11 @@ def summarize(result: RunResult) -> dict[str, Any]:
         out[f"markout_{h}s_usd"] = _usd(sum(_markout(r, h * 1_000_000_000) for r in runs))
     if "markout_60s_usd" not in out:
         out["markout_60s_usd"] = _usd(sum(_markout(r, 60 * 1_000_000_000) for r in runs))
+    edge = sum(_spread_capture(r) for r in runs)
+    adverse = edge - sum(_markout(r, 60 * 1_000_000_000, at_mid=True) for r in runs)
+    out["adverse_selection_usd"] = _usd(adverse)
+    out["adverse_share"] = round(adverse / edge, 6) if edge > 0 else 0.0
+    out["time_at_top"] = round(_time_at_top([s for r in runs for s in r.samples]), 6)
     out["events"] = result.events
     out["signals"] = "on" if any(r.setup.quoting.signals.enabled for r in runs) else "off"
     out["events_per_sec"] = round(result.events / result.wall_s) if result.wall_s > 0 else 0
@@ -150,6 +161,18 @@ def _sharpe(series: list[int]) -> float:
     if var <= 0:
         return 0.0
     return mean / math.sqrt(var)
+
+
+def _time_at_top(samples: list[Any]) -> float:
+    """Share of samples with our bid at or above the book's best bid, and likewise the ask
+    at or below the best ask, averaged over the two sides."""
+    if not samples:
+        return 0.0
+    bid = sum(1 for s in samples if s.bid is not None and s.book_bid is not None
+              and s.bid >= s.book_bid)
+    ask = sum(1 for s in samples if s.ask is not None and s.book_ask is not None
+              and s.ask <= s.book_ask)
+    return (bid + ask) / (2 * len(samples))
 
 
 def _drawdown(series: list[int]) -> int:

@@ -15,7 +15,8 @@ from services.control import cli
 
 SHORT = {"duration_s": 60.0}
 REQUIRED = {"pnl_usd", "sharpe_1m", "max_drawdown_usd", "fills", "fill_rate", "max_abs_inventory",
-            "markout_60s_usd", "events_per_sec"}
+            "markout_1s_usd", "markout_10s_usd", "markout_60s_usd", "adverse_selection_usd",
+            "adverse_share", "time_at_top", "events_per_sec"}
 
 
 def _summary(name: str, seed: int, **kw: object) -> dict[str, object]:
@@ -94,3 +95,32 @@ def test_sharpe_1m_is_mean_over_sd_of_minute_increments_unscaled() -> None:
     assert metrics._sharpe([0, 10, 40, 60, 100]) == pytest.approx(25 / 12.909944, rel=1e-6)
     gap = [0, 61 * sec, 125 * sec]  # no sample in the 2nd minute: the held value repeats
     assert metrics._every(gap, [0, 5, 9], 60) == [0, 0, 5]
+
+
+def test_adverse_selection_and_time_at_top_on_a_run_built_by_hand() -> None:
+    """Two fills: a bid filled at 0.48 with the mid at 0.50 that falls to 0.45 within the
+    minute (2 c captured, then 3 c lost: 5 c taken back), an ask at 0.47 with the mid at
+    0.45 that stays (2 c captured and kept). Our bid is at the top in half the samples, the
+    ask in all."""
+    from common.config import QuotingConfig
+    from research import metrics
+    from research.backtest import MarketRun, MarketSetup, RunResult, Sample
+    from research.venue import PaperFill
+
+    sec, size = 1_000_000_000, 100 * 100  # 100 contracts
+    r = MarketRun(setup=MarketSetup(market="m", quoting=QuotingConfig()))
+    r.ref_ts = [0, 30 * sec, 120 * sec]
+    r.mid_px = [5000.0, 4500.0, 4500.0]
+    r.ref_px = list(r.mid_px)
+    r.fills = [PaperFill(0, "m", "a", True, 4800, size, 0),
+               PaperFill(120 * sec, "m", "b", False, 4700, size, 0)]
+    r.samples = [Sample(0, 5000.0, None, 4800, 5200, 0, 0, 4800, 5300),
+                 Sample(sec, 5000.0, None, 4700, 5200, 0, 0, 4800, 5300)]
+    summ = metrics.summarize(RunResult(markets={"m": r}, params=BacktestParams(), events=1,
+                                       wall_s=1.0))
+    captured = 2 * 0.02 * 100  # 4 dollars
+    kept = (0.45 - 0.48) * 100 + (0.47 - 0.45) * 100  # -1 dollar: both marked at 0.45
+    assert summ["spread_capture_usd"] == pytest.approx(captured)
+    assert summ["adverse_selection_usd"] == pytest.approx(captured - kept)
+    assert summ["adverse_share"] == pytest.approx((captured - kept) / captured)
+    assert summ["time_at_top"] == pytest.approx((1 + 2) / 4)
