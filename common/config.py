@@ -292,12 +292,26 @@ def parse(text: str, *, source: str = "<config>") -> Config:
 
 
 def load(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file. Relative paths in it (`[stack] run_dir`,
+    `[bus.curve] keys_dir`) are resolved against the file's own directory, so the CLI,
+    wherever it runs, and the services, which run in the checkout, agree on them."""
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror}; pass --config FILE") from exc
-    return parse(text, source=str(p))
+    return _rebase(parse(text, source=str(p)), p.resolve().parent)
+
+
+def _rebase(cfg: Config, base: Path) -> Config:
+    """`cfg` with its relative paths made absolute against `base`."""
+    def absolute(value: str) -> str:
+        return value if not value or Path(value).is_absolute() else str((base / value).resolve())
+
+    stack = msgspec.structs.replace(cfg.stack, run_dir=absolute(cfg.stack.run_dir))
+    curve = msgspec.structs.replace(cfg.bus.curve, keys_dir=absolute(cfg.bus.curve.keys_dir))
+    return msgspec.structs.replace(cfg, stack=stack,
+                                   bus=msgspec.structs.replace(cfg.bus, curve=curve))
 
 
 def endpoint(cfg: Config, kind: str, name: str = "") -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["detail", "table"]
+from services.control.programs import impact
+
+__all__ = ["detail", "duration", "programs", "state", "table"]
 
 BOLD, RED, GREEN, YELLOW, DIM, RESET = "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[2m", "\x1b[0m"
 
@@ -17,6 +19,23 @@ def _p(value: float | None) -> str:
 
 def _n(value: float) -> str:
     return f"{value:,.2f}"
+
+
+def duration(seconds: float) -> str:
+    """3s, 4m05s, 2h03m, 3d04h."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86_400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86_400}d{s % 86_400 // 3600:02d}h"
+
+
+def state(m: dict[str, Any]) -> str:
+    """A market's state word: HALTED <reason>, stale, quoting or idle."""
+    return _state(m)
 
 
 def _state(m: dict[str, Any]) -> str:
@@ -59,13 +78,43 @@ def table(doc: dict[str, Any], *, color: bool = False) -> str:
         f"kill switch: {c(RED, kill_text) if kill.get('active') else kill_text}   "
         f"{c(YELLOW, 'PAUSED') if doc.get('paused') else ''}"
     )
-    procs = doc.get("processes", {})
-    if procs:
-        alive = [n for n, p in procs.items() if p.get("alive")]
-        dead = [n for n, p in procs.items() if not p.get("alive")]
-        lines.append(f"processes alive: {', '.join(alive) or '-'}"
-                     + (f"   {c(RED, 'SILENT: ' + ', '.join(dead))}" if dead else ""))
+    lines += programs(doc, color=color)
     return "\n".join(lines)
+
+
+def programs(doc: dict[str, Any], *, color: bool = False) -> list[str]:
+    """One line for every program (supervisord's view, `doc["programs"]`), then one per
+    program that is down or silent, saying what the stack loses; the control plane's
+    heartbeat view alone when supervisord's is not in the document."""
+    def c(code: str, text: str) -> str:
+        return f"{code}{text}{RESET}" if color else text
+
+    silent = {n for n, p in doc.get("processes", {}).items() if not p.get("alive")}
+    progs = doc.get("programs") or []
+    if not progs:
+        procs = doc.get("processes", {})
+        if not procs:
+            return []
+        alive = [n for n in procs if n not in silent]
+        return [f"processes alive: {', '.join(alive) or '-'}"
+                + (f"   {c(RED, 'SILENT: ' + ', '.join(sorted(silent)))}" if silent else "")]
+    parts = []
+    for p in progs:
+        text = f"{p['name']} {duration(p['uptime_s'])}" if p["state"] == "RUNNING" \
+            else f"{p['name']} {p['state']}"
+        if p["restarts"]:
+            text += f" ({p['restarts']} restart{'s' if p['restarts'] != 1 else ''})"
+        down = p["state"] != "RUNNING" or p["name"] in silent
+        parts.append(c(RED, text) if down else c(YELLOW, text) if p["restarts"] else text)
+    lines = ["programs: " + ", ".join(parts)]
+    for p in progs:
+        if p["state"] != "RUNNING":
+            lines.append(c(RED, f"  {p['name']} is {p['state']}: {p['impact']}"))
+        elif p["name"] in silent:
+            lines.append(c(RED, f"  {p['name']} is RUNNING but silent (no heartbeat): "
+                                f"{impact(p['name'])}"))
+    return lines
+
 
 
 def detail(doc: dict[str, Any]) -> str:

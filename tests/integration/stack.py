@@ -38,10 +38,12 @@ class Stack:
     """A running stack: its config, its simulator, its status, and its processes."""
 
     def __init__(self, *, extra: str = "", quoters: int = 2, seed: int = 11,
-                 base: str = "demo.toml", references: bool = False) -> None:
+                 base: str = "demo.toml", references: bool = False,
+                 relative_run_dir: bool = False) -> None:
         """`base`: the deploy/ config whose [[markets]] the stack trades (demo-kalshi.toml...).
         `references`: keep the base's reference feed demo (issue 5: a market following a
-        simulated feed, and the `reference` process); left out by default."""
+        simulated feed, and the `reference` process); left out by default.
+        `relative_run_dir`: write `run_dir = "run"`, relative to the config file."""
         self.dir = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
         self.sim_port, self.control_port, self.exporter_port = free_port(), free_port(), free_port()
         demo = (ROOT / "deploy" / base).read_text()
@@ -51,7 +53,7 @@ class Stack:
         markets = markets.replace("127.0.0.1:8711", f"127.0.0.1:{self.sim_port}")
         text = f"""
 [stack]
-run_dir = "{self.dir}/run"
+run_dir = "{'run' if relative_run_dir else f'{self.dir}/run'}"
 quoters = {quoters}
 [venues.polymarket]
 rest_url = "http://127.0.0.1:{self.sim_port}"
@@ -78,11 +80,14 @@ seed = {seed}
         self.run_dir = self.cfg.run_dir
 
     # --- lifecycle ---------------------------------------------------------------------------
-    def pmm(self, *args: str, check: bool = True, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    def pmm(self, *args: str, check: bool = True, timeout: float = 90,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `pmm ARGS --config <this stack's>` in `cwd` (default: the stack's directory)."""
         cmd = [sys.executable, "-m", "services.control.cli", *args]
         if args and args[0] not in ("demo",) and "--config" not in args:
             cmd += ["--config", str(self.config_path)]
-        proc = subprocess.run(cmd, cwd=self.dir, capture_output=True, text=True, timeout=timeout,
+        proc = subprocess.run(cmd, cwd=cwd or self.dir, capture_output=True, text=True,
+                              timeout=timeout,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
         if check and proc.returncode != 0:
             raise AssertionError(f"pmm {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

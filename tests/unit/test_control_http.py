@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def app(tmp_path: Path) -> web.Application:
-    text = (ROOT / "deploy" / "demo.toml").read_text().replace('run_dir = ".pmm/demo"', f'run_dir = "{tmp_path}"')
+    text = (ROOT / "deploy" / "demo.toml").read_text().replace('run_dir = "../.pmm/demo"', f'run_dir = "{tmp_path}"')
     cfg = config.parse(text)
     return make_app(cfg, StatusView(cfg), b"s3cret", None)
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def base(tmp_path: Path) -> config.Config:
-    text = (ROOT / "deploy" / "demo.toml").read_text().replace('run_dir = ".pmm/demo"',
+    text = (ROOT / "deploy" / "demo.toml").read_text().replace('run_dir = "../.pmm/demo"',
                                                                f'run_dir = "{tmp_path}"')
     return config.parse(text)
 
@@ -136,7 +136,7 @@ def test_start_looks_the_market_up_and_reports_each_error(tmp_path: Path) -> Non
     thread.start()
     try:
         cfg = config.parse((ROOT / "deploy" / "demo.toml").read_text()
-                           .replace('run_dir = ".pmm/demo"', f'run_dir = "{tmp_path}"')
+                           .replace('run_dir = "../.pmm/demo"', f'run_dir = "{tmp_path}"')
                            .replace("http://127.0.0.1:8711", f"http://127.0.0.1:{port}"))
         btc, eu = cfg.market("btc-150k"), cfg.market("eu-election")
         with pytest.raises(ConfigError, match="unknown market '0xdead'"):

@@ -59,7 +59,7 @@ def test_the_stack_runs_with_two_malloc_arenas_unless_told(
     from services.control import stack
 
     text = (ROOT / "deploy/demo.toml").read_text().replace(
-        'run_dir = ".pmm/demo"', f'run_dir = "{tmp_path}"')
+        'run_dir = "../.pmm/demo"', f'run_dir = "{tmp_path}"')
     cfg = parse(text)
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     assert stack.environment(cfg, tmp_path / "c.toml")["MALLOC_ARENA_MAX"] == "2"

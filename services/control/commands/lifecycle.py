@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import time
 from typing import Any
 
 from common.config import Config, load
-from services.control import render, stack
+from services.control import live, programs, stack
 from services.control.commands import add, config_path, fetch_status, say
 
 __all__ = ["cmd_demo", "cmd_down", "cmd_up", "register"]
@@ -22,7 +21,39 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.paper:
         say("paper mode: executors fill against market data; no order reaches a venue")
     say(f"stack is up; `pmm status` shows it, `pmm down` stops it (logs: {cfg.run_dir}/logs)")
+    say_if_latched(cfg)
     return 0
+
+
+def say_if_latched(cfg: Config, wait_s: float = 15.0) -> None:
+    """Risk keeps a latched kill switch, halts and a pause across `pmm down` / `pmm up` (its
+    journal): say so when the stack comes up that way, with the reason and the command that
+    releases it, instead of leaving the operator to wonder why nothing quotes."""
+    deadline = time.monotonic() + wait_s
+    doc: dict[str, Any] = {}
+    while time.monotonic() < deadline:  # the control plane hears risk within a second or two
+        try:
+            doc = fetch_status(cfg)
+        except stack.StackError:
+            doc = {}
+        if doc.get("risk_seen"):
+            break
+        time.sleep(0.25)
+    if not doc.get("risk_seen"):
+        say(f"risk has not reported within {wait_s:.0f}s; `pmm status` shows whether the kill "
+            "switch is latched")
+        return
+    kill = doc.get("kill", {})
+    if kill.get("active"):
+        say(f"NOTE: the kill switch is latched ({kill.get('reason') or 'no reason given'}), "
+            "kept from before the stack went down: nothing quotes until `pmm reset`")
+    halted = [f"{m['id']} ({m.get('halt_reason') or 'halted'})"
+              for m in doc.get("markets", []) if m.get("halted")]
+    if halted:
+        say(f"NOTE: halted markets, kept from before: {', '.join(halted)}; `pmm reset` "
+            "releases them once the cause is understood")
+    if doc.get("paused"):
+        say("NOTE: quoting is paused, kept from before: `pmm resume` resumes it")
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -55,23 +86,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stack.down(cfg.run_dir, progress=say)
     stack.up(cfg, path, progress=say)
     say("demo running: quotes, fills, positions and P&L below; Ctrl-C stops everything")
+    say_if_latched(cfg)
     started = time.monotonic()
-    tty = sys.stdout.isatty()
     # A closed terminal (SIGHUP) or a process manager's SIGTERM stops the demo the way
     # Ctrl-C does: orders cancelled, stack down. Without this the stack outlived the demo.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        while args.duration is None or time.monotonic() - started < args.duration:
-            try:
-                text = render.table(fetch_status(cfg))
-            except stack.StackError as exc:
-                text = f"(waiting for the control plane: {exc})"
-            elapsed = time.monotonic() - started
-            if tty:
-                sys.stdout.write("\x1b[H\x1b[2J")
-            sys.stdout.write(f"pmm demo - {elapsed:5.0f}s - Ctrl-C stops\n{text}\n\n")
-            sys.stdout.flush()
-            time.sleep(1.0 if tty else 5.0)
+        with live.Watch() as watch:
+            while args.duration is None or time.monotonic() - started < args.duration:
+                title = f"pmm demo - {time.monotonic() - started:5.0f}s - Ctrl-C stops"
+                try:
+                    doc = fetch_status(cfg)
+                    doc["programs"] = programs.programs(cfg.run_dir)
+                    watch.show(doc, title)
+                except stack.StackError as exc:
+                    watch.show(None, title, f"(waiting for the control plane: {exc})")
+                time.sleep(1.0 if watch.terminal else 5.0)
     except KeyboardInterrupt:
         say("\nstopping: quoters, then executors (they cancel every order), then the rest")
     finally:

@@ -10,7 +10,7 @@ from typing import Any
 
 from common.config import control_targets
 from common.messages import ControlMessage, Flatten, Kill, Pause, Reset
-from services.control import render, stack
+from services.control import live, programs, render, stack
 from services.control.commands import add, fetch_status, send
 
 __all__ = ["cmd_flatten", "cmd_kill", "cmd_reset", "cmd_status", "cmd_token", "register"]
@@ -27,29 +27,38 @@ def _status_doc(cfg: Any, market: str | None) -> dict[str, Any]:
     return doc
 
 
+def _with_programs(cfg: Any, market: str | None) -> dict[str, Any]:
+    """The status document plus supervisord's view of every program."""
+    doc = _status_doc(cfg, market)
+    doc["programs"] = programs.programs(cfg.run_dir)
+    return doc
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     cfg, _ = stack.find(args.config)
     if args.json:
-        print(json.dumps(_status_doc(cfg, args.id), indent=2))
+        print(json.dumps(_with_programs(cfg, args.id), indent=2))
         return 0
-    frames = 0
-    while True:
-        doc = _status_doc(cfg, args.id)
-        text = render.table(doc, color=args.watch and sys.stdout.isatty())
+    if not args.watch:
+        doc = _with_programs(cfg, args.id)
+        text = render.table(doc, color=sys.stdout.isatty())
         if args.id:  # one market in detail: its reference and the close-or-hedge analysis
             text += "\n\n" + render.detail(doc)
-        if not args.watch:
-            print(text)
-            return 0
-        frames += 1
-        stamp = time.strftime("%H:%M:%S")
-        # Home the cursor and clear to the end of screen: redraws in place without flicker.
-        sys.stdout.write(f"\x1b[H\x1b[J pmm status - {stamp} - refresh {frames} - Ctrl-C leaves\n\n"
-                         + text + "\n")
-        sys.stdout.flush()
-        if args.count and frames >= args.count:
-            return 0
-        time.sleep(args.interval)
+        print(text)
+        return 0
+    frames = 0
+    with live.Watch() as watch:
+        while True:
+            frames += 1
+            title = (f"pmm status - {time.strftime('%H:%M:%S')} - refresh {frames} - "
+                     "Ctrl-C leaves")
+            try:
+                watch.show(_with_programs(cfg, args.id), title)
+            except stack.StackError as exc:
+                watch.show(None, title, f"(the stack does not answer: {exc})")
+            if args.count and frames >= args.count:
+                return 0
+            time.sleep(args.interval)
 
 
 def cmd_flatten(args: argparse.Namespace) -> int:
