@@ -33,6 +33,7 @@ from common.messages import (
     TradePrint,
 )
 from common.prices import PRICE_SCALE
+from research.sniper import Sniper, SniperSpec
 from research.venue import PaperFill, PaperVenue
 from strategy import engine
 from strategy.model import EngineInputs, EngineState, MarketInfo, TradeTick
@@ -67,6 +68,9 @@ class MarketSetup:
     quoting: QuotingConfig
     info: MarketInfo = MarketInfo()
     min_size: int = 0
+    sniper: SniperSpec | None = None
+    """Informed takers who look at our quotes (research/sniper.py); they need the truth."""
+    sniper_seed: str = ""
 
 
 @dataclass(slots=True)
@@ -107,6 +111,9 @@ class MarketRun:
     has_truth: bool = False
     reference: float | None = None
     reference_ts_ns: int = 0
+    sniper: Sniper | None = None
+    sniped: int = 0
+    """Contracts (centi) the snipers took from us."""
 
     @property
     def net(self) -> int:
@@ -143,7 +150,8 @@ class Backtester:
     def __init__(self, setups: Iterable[MarketSetup], params: BacktestParams) -> None:
         self.params = params
         self.runs = {
-            s.market: MarketRun(setup=replace(s, quoting=with_signals(s.quoting, params.signals)))
+            s.market: MarketRun(setup=replace(s, quoting=with_signals(s.quoting, params.signals)),
+                                sniper=Sniper(s.sniper, s.sniper_seed) if s.sniper else None)
             for s in setups
         }
         self.venue = PaperVenue(maker_fee_bps=params.maker_fee_bps)
@@ -181,8 +189,8 @@ class Backtester:
             if not due:
                 break
             if arrival is not None and arrival == min(due):
-                _, _, market, bids, asks = heapq.heappop(self._arrivals)
-                self.venue.apply_ladder(market, bids, asks)
+                at, _, market, bids, asks = heapq.heappop(self._arrivals)
+                self.venue.apply_ladder(market, bids, asks, at)
             else:
                 assert timer_run is not None and timer_ts is not None
                 self._step(timer_run, timer_ts, timer=True)
@@ -223,6 +231,8 @@ class Backtester:
                     r.ref_px.append(truth if truth is not None else mid)
                     r.has_truth = r.has_truth or truth is not None
                 self._fills(r, self.venue.on_book(ts, msg.market, msg.bids, msg.asks))
+                if r.sniper is not None and truth is not None:
+                    self._snipe(r, ts, truth, msg)
                 self._step(r, ts)
             case TradePrint():
                 r.trades.append(TradeTick(ts, msg.price, msg.size, 1 if msg.side == "BUY" else -1))
@@ -234,6 +244,20 @@ class Backtester:
                 if msg.stale != r.stale:
                     r.stale = msg.stale
                     self._step(r, ts)
+
+    def _snipe(self, r: MarketRun, ts: int, truth: float, book: BookSnapshot) -> None:
+        """Informed takers trade against our mispriced quotes (research/sniper.py); the
+        quoter sees their trades as prints."""
+        assert r.sniper is not None
+        q = self.venue.model(r.setup.market)
+        takes = r.sniper.takes(ts, truth, q.orders.values(), self.venue.placed_ns,
+                               book.bids[0].price if book.bids else None,
+                               book.asks[0].price if book.asks else None)
+        for t in takes:
+            fills = self.venue.on_trade(ts, r.setup.market, t.price, t.size, t.aggressor_buy)
+            r.sniped += sum(f.size for f in fills)
+            self._fills(r, fills)
+            r.trades.append(TradeTick(ts, t.price, t.size, 1 if t.aggressor_buy else -1))
 
     def _fills(self, r: MarketRun, fills: list[PaperFill]) -> None:
         for f in fills:

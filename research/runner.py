@@ -9,6 +9,7 @@ markouts to the truth like the scenario run does.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -29,6 +30,7 @@ from research.backtest import (
     RunResult,
 )
 from research.metrics import per_market, summarize
+from research.sniper import SniperSpec
 from strategy.model import MarketInfo
 
 __all__ = ["SCENARIO_FILE", "data_events", "first_book_tick", "quoting_for", "quoting_with",
@@ -69,7 +71,8 @@ def run_scenario(
     spec = scenarios.spec(name, **scenario_overrides)
     setup = MarketSetup(
         market=spec.market, quoting=quoting_for(cfg, spec.market, overrides),
-        info=MarketInfo(resolves_at_ns=scenarios.resolves_at_ns(spec)), min_size=spec.min_size)
+        info=MarketInfo(resolves_at_ns=scenarios.resolves_at_ns(spec)), min_size=spec.min_size,
+        sniper=scenarios.sniper_of(spec), sniper_seed=f"{spec.name}:{seed}:sniper")
     return Backtester([setup], params).run(scenario_events(spec, seed))
 
 
@@ -86,9 +89,12 @@ def write_scenario(name: str, seed: int, directory: str | Path,
         writer.append(t.ts_ns, topic, enc.encode(t.msg))
         truth.append((t.ts_ns, t.true_price))
     writer.close()
+    sniper = scenarios.sniper_of(spec)
     (d / SCENARIO_FILE).write_text(json.dumps({
         "name": name, "seed": seed, "market": spec.market,
-        "resolves_at_ns": scenarios.resolves_at_ns(spec), "truth": truth}))
+        "resolves_at_ns": scenarios.resolves_at_ns(spec),
+        "sniper": None if sniper is None else dataclasses.asdict(sniper),
+        "sniper_seed": f"{spec.name}:{seed}:sniper", "truth": truth}))
     return d
 
 
@@ -125,9 +131,14 @@ def run_data(
     if configured:
         ids = [m for m in ids if m in configured] or ids
     resolves: int | None = None
+    sniper: SniperSpec | None = None
+    sniper_seed = ""
     meta = d / SCENARIO_FILE
-    if meta.exists():
-        resolves = json.loads(meta.read_text()).get("resolves_at_ns")
+    if meta.exists():  # a written scenario: its snipers play against our quotes again
+        scenario = json.loads(meta.read_text())
+        resolves = scenario.get("resolves_at_ns")
+        if scenario.get("sniper"):
+            sniper, sniper_seed = SniperSpec(**scenario["sniper"]), scenario["sniper_seed"]
     setups = []
     for m in ids:
         known = configured.get(m)
@@ -136,7 +147,7 @@ def run_data(
                           strike=known.strike if known else 0.0)
         min_size = configured[m].min_size_centi if m in configured else 0
         setups.append(MarketSetup(market=m, quoting=quoting_for(cfg, m, overrides), info=info,
-                                  min_size=min_size))
+                                  min_size=min_size, sniper=sniper, sniper_seed=sniper_seed))
     return Backtester(setups, params).run(data_events(d, set(ids)))
 
 

@@ -12,7 +12,13 @@ written as a recording (`to_recording`) and replayed through the live stack.
 
 Scenarios: `calm` (quiet random walk), `trending` (steady drift the makers lag), `news_jump`
 (rare large jumps), `resolution` (the market resolves at the end: the truth converges to 0 or
-1 and the engine's resolution handling is exercised), `toxic_flow` (frequent informed takers).
+1 and the engine's resolution handling is exercised), `toxic_flow` (frequent informed takers),
+`adversarial` (frequent jumps the makers follow fast, and snipers 20 ms behind that go for
+whichever of our quotes lags the truth).
+
+The stream does not see us. The snipers (`sniper_*`, research/sniper.py) do: the
+backtester runs them against our resting quotes, in every scenario, so a quote of ours that
+lags the truth is picked off whether or not the background book lags too.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from dataclasses import dataclass, replace
 
 from common.messages import BookSnapshot, Level, MarketData, TradePrint
 from common.prices import PRICE_SCALE, SIZE_SCALE, snap_down, snap_up
+from research.sniper import SniperSpec
 
-__all__ = ["SCENARIOS", "START_NS", "ScenarioSpec", "Tick", "generate", "resolves_at_ns", "spec"]
+__all__ = ["SCENARIOS", "START_NS", "ScenarioSpec", "Tick", "generate", "resolves_at_ns",
+           "sniper_of", "spec"]
 
 START_NS = 1_767_225_600 * 1_000_000_000
 """Synthetic time starts at 2026-01-01T00:00:00Z (unix ns), the same for every run."""
@@ -58,6 +66,11 @@ class ScenarioSpec:
     the market resolves `resolve_lead_s` after the start (default: halfway through the data
     it enters its stop-adding window of 3600 s)."""
     resolve_lead_s: float = 3900.0
+    sniper_rate_hz: float = 1.0
+    """Informed takers per second who look at OUR quotes (research/sniper.py); 0: none."""
+    sniper_edge: float = 0.01
+    sniper_size: float = 40.0
+    sniper_latency_ms: int = 50
     tick: int = 100
     min_size: int = 500
     market: str = "sim-1"
@@ -72,7 +85,11 @@ SCENARIOS: dict[str, ScenarioSpec] = {
                                maker_half_spread=0.06, noise_rate_hz=3.0),
     "toxic_flow": ScenarioSpec(
         "toxic_flow", informed_rate_hz=3.0, informed_edge=0.0, informed_size=80.0,
-        maker_lag=0.02, volatility=0.1, noise_rate_hz=0.5),
+        maker_lag=0.02, volatility=0.1, noise_rate_hz=0.5, sniper_rate_hz=3.0, sniper_edge=0.0,
+        sniper_size=80.0),
+    "adversarial": ScenarioSpec(
+        "adversarial", jump_rate_hz=1 / 30, jump_size=0.06, maker_lag=0.3, volatility=0.05,
+        sniper_rate_hz=5.0, sniper_edge=0.005, sniper_size=60.0, sniper_latency_ms=20),
 }
 
 
@@ -103,6 +120,14 @@ def _logit(p: float) -> float:
 
 def _expit(x: float) -> float:
     return 1 / (1 + math.exp(-x))
+
+
+def sniper_of(s: ScenarioSpec) -> SniperSpec | None:
+    """The scenario's snipers, or None when it has none."""
+    if s.sniper_rate_hz <= 0:
+        return None
+    return SniperSpec(rate_hz=s.sniper_rate_hz, edge=s.sniper_edge, size=s.sniper_size,
+                      latency_ms=s.sniper_latency_ms)
 
 
 def resolves_at_ns(s: ScenarioSpec) -> int | None:

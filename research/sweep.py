@@ -12,6 +12,7 @@ import csv
 import itertools
 import json
 import os
+import statistics
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,11 @@ from common.errors import ConfigError
 from research.backtest import BacktestParams
 from research.runner import run_data, run_scenario, summary
 
-__all__ = ["combinations", "parse_grid", "run_sweep", "write_table"]
+__all__ = ["SUMMARY_METRICS", "combinations", "parse_grid", "run_sweep", "summary_table",
+           "write_table"]
+
+SUMMARY_METRICS = ("pnl_usd", "markout_60s_usd", "adverse_share", "fills")
+"""The columns of the per-scenario summary: mean +/- sd over the seeds."""
 
 
 def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
@@ -109,8 +114,31 @@ def _bar(out: TextIO, done: int, total: int, elapsed: float) -> None:
     out.flush()
 
 
-def write_table(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write `sweep.csv` and `sweep.json` (stable column order); return their paths."""
+def summary_table(rows: Sequence[dict[str, Any]], label: str = "") -> str:
+    """A Markdown table: one row per scenario and parameter combination, each metric as
+    mean +/- sample sd over its seeds (`label` names the config the sweep started from)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        params = ", ".join(f"{k[6:]}={v}" for k, v in row.items() if k.startswith("param."))
+        groups.setdefault((row["scenario"], params or label or "as configured"), []).append(row)
+    head = ["scenario", "config", "seeds", *SUMMARY_METRICS]
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (scenario, params), group in groups.items():
+        cells = [scenario, params, str(len(group))]
+        for m in SUMMARY_METRICS:
+            values = [float(r[m]) for r in group if r.get(m) is not None]
+            mean = statistics.fmean(values) if values else 0.0
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{mean:.2f} +/- {sd:.2f}" if m != "adverse_share"
+                         else f"{mean:.3f} +/- {sd:.3f}")
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+def write_table(rows: Sequence[dict[str, Any]], out_dir: str | Path,
+                label: str = "") -> tuple[Path, Path]:
+    """Write `sweep.csv`, `sweep.json` (stable column order) and `summary.md` (the
+    per-scenario table, mean +/- sd over seeds); return the first two paths."""
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     columns: list[str] = []
@@ -123,4 +151,5 @@ def write_table(rows: Sequence[dict[str, Any]], out_dir: str | Path) -> tuple[Pa
         for row in rows:
             w.writerow(row)
     json_path.write_text(json.dumps(list(rows), indent=1))
+    (d / "summary.md").write_text(summary_table(rows, label))
     return csv_path, json_path

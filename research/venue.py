@@ -50,6 +50,8 @@ class PaperVenue:
     def __init__(self, *, maker_fee_bps: float = 0.0) -> None:
         self.maker_fee_bps = maker_fee_bps
         self.books: dict[str, QueueModel] = {}
+        self.placed_ns: dict[str, int] = {}
+        """When each of our orders started resting (what a sniper's latency counts from)."""
         self.stats = VenueStats()
         self._next_id = 0
 
@@ -59,8 +61,10 @@ class PaperVenue:
             q = self.books[market] = QueueModel()
         return q
 
-    def apply_ladder(self, market: str, bids: tuple[Level, ...], asks: tuple[Level, ...]) -> None:
-        """Make our resting orders on `market` equal the ladder (cancels, then placements)."""
+    def apply_ladder(self, market: str, bids: tuple[Level, ...], asks: tuple[Level, ...],
+                     ts_ns: int = 0) -> None:
+        """Make our resting orders on `market` equal the ladder (cancels, then placements),
+        as it arrives at `ts_ns`."""
         q = self.model(market)
         want = {(True, lv.price): lv.size for lv in bids}
         for lv in asks:
@@ -73,12 +77,14 @@ class PaperVenue:
                 kept.add(key)
                 continue
             q.cancel(order.order_id)
+            self.placed_ns.pop(order.order_id, None)
             self.stats.cancelled += 1
         for (yes_bid, price), size in want.items():
             if (yes_bid, price) in kept:
                 continue
             self._next_id += 1
             if q.add(f"p{self._next_id}", yes_bid, price, size):
+                self.placed_ns[f"p{self._next_id}"] = ts_ns
                 self.stats.placed += 1
                 self.stats.placed_size += size
             else:

@@ -40,7 +40,10 @@ from tests.support.wait import eventually
 MARKET = "fed-cut-dec"
 SUBSCRIBERS = 5
 """md subscriptions of MARKET in a paper stack with one quoter (see the module docstring)."""
-SCENARIO = {"duration_s": 30.0, "noise_rate_hz": 6.0, "market": MARKET, "start": 0.35}
+SCENARIO = {"duration_s": 30.0, "noise_rate_hz": 6.0, "market": MARKET, "start": 0.35,
+            "sniper_rate_hz": 0.0}
+"""No snipers: they trade against our quotes inside the backtester only (research/sniper.py),
+and the live paper executor replaying the recording has none, so the two would differ."""
 
 
 @pytest.mark.timeout(150)

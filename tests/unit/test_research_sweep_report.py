@@ -40,6 +40,13 @@ def test_sweep_runs_every_combination_in_grid_order_and_writes_csv_and_json(
         table = list(csv.DictReader(f))
     assert len(table) == 4 and "pnl_usd" in table[0]
     assert len(json.loads(json_path.read_text())) == 4
+    summary = (tmp_path / "summary.md").read_text().splitlines()
+    assert summary[0].startswith("| scenario | config | seeds | pnl_usd")
+    assert [ln.split(" | ")[1:3] for ln in summary[2:]] == [["spread=0.02", "2"],
+                                                           ["spread=0.04", "2"]]
+    pnls = [r["pnl_usd"] for r in rows if r["param.spread"] == 0.02]
+    mean, sd = sum(pnls) / 2, abs(pnls[0] - pnls[1]) / 2 ** 0.5
+    assert f"{mean:.2f} +/- {sd:.2f}" in summary[2]
 
 
 def test_report_writes_html_and_pngs(tmp_path: Path) -> None:

@@ -99,8 +99,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     rows = run_sweep(grid, args.scenario or ["calm"], seeds, data=args.data,
                      params=_params(args), cfg=_cfg(args), base=_overrides(args),
                      workers=args.workers)
-    csv_path, json_path = write_table(rows, args.out)
-    say(f"{len(rows)} runs; results: {csv_path} and {json_path}")
+    csv_path, json_path = write_table(rows, args.out, label=args.config or "defaults")
+    say(f"{len(rows)} runs; results: {csv_path} and {json_path}; mean +/- sd per scenario: "
+        f"{csv_path.parent / 'summary.md'}")
     return 0
 
 
@@ -201,7 +202,8 @@ def register(sub: Any) -> None:
     p.add_argument("--param", action="append", metavar="NAME=V1,V2", help="grid axis")
     p.add_argument("--seeds", type=int, default=1, help="seeds from --seed on")
     p.add_argument("--workers", type=int, default=None, help="default: every core")
-    p.add_argument("--out", default="sweep", help="directory for sweep.csv and sweep.json")
+    p.add_argument("--out", default="sweep",
+                   help="directory for sweep.csv, sweep.json and summary.md")
     p = add(sub, "report", "Backtest and write an HTML report with PNG plots.",
             "pmm report --scenario toxic_flow --seed 3 --out report/", cmd_report)
     _common(p)
