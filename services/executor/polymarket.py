@@ -275,6 +275,11 @@ class PolymarketExecution:
                 self._sdk.note_status(self._cancels_bucket, exc)
                 if getattr(exc, "status_code", None) == 429 and attempt + 1 < CANCEL_RETRIES:
                     continue
+                # our key is unknown to the venue: derive it now and cancel again (a kill's
+                # cancel-all is sent once and must not be left refused)
+                if getattr(exc, "status_code", None) == 401 and attempt + 1 < CANCEL_RETRIES \
+                        and await self._sdk.reauthenticate(force=True):
+                    continue
                 if is_definitive(exc):
                     return CancelOutcome(failed=tuple(ids), reason=error_text(exc))
                 return CancelOutcome(ambiguous=True, reason=error_text(exc))

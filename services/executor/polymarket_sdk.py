@@ -8,7 +8,10 @@ it per worker thread (ratelimit.RetryAfterHook) and the exception is tagged with
 A 401 on an L2 (API-key) call means the venue no longer knows our key (it was revoked,
 or the venue lost it): the call fails as it would anyway, and the next `call` first runs
 the adapter's `reauthenticate` (create-or-derive again, L1-signed), at most once per
-`REAUTH_MIN_INTERVAL_S`, so the executor recovers instead of failing every call for ever.
+`REAUTH_MIN_INTERVAL_S` (a cancel may force it sooner), so the executor recovers instead
+of failing every call for ever. Each derivation starts a new key generation; a 401 to a
+call sent under an older generation is not counted, so calls still in flight when the
+key was renewed do not ask for another derivation.
 """
 
 from __future__ import annotations
@@ -59,56 +62,63 @@ class SdkCalls:
         self._clock = clock
         self.key_refused = False
         """Set (from any thread) when the venue answered 401: our API key is unknown there."""
+        self.key_gen = 0
+        """Successful derivations so far: which key a call was sent under."""
         self._reauth_at = -REAUTH_MIN_INTERVAL_S
         self._reauth_lock = asyncio.Lock()
 
-    def _tagged(self, fn: Callable[..., T], *args: Any) -> T:
+    def _tagged(self, gen: int, fn: Callable[..., T], *args: Any) -> T:
         """Call `fn` in a worker thread; a venue error leaves with that thread's
         Retry-After, and a 401 is noted for `reauthenticate`."""
         try:
             return fn(*args)
         except PolyException as exc:
             tag_retry_after(exc, RETRY_AFTER)
-            self.note_refused(exc)
+            self.note_refused(exc, gen)
             raise
 
-    def note_refused(self, exc: Exception) -> None:
-        """Note a 401 (callable from a worker thread: one attribute write)."""
-        if getattr(exc, "status_code", None) == 401:
+    def note_refused(self, exc: Exception, gen: int | None = None) -> None:
+        """Note a 401 to a call sent under key generation `gen` (None: the current one);
+        one attribute write, callable from a worker thread."""
+        if getattr(exc, "status_code", None) == 401 and (gen is None or gen == self.key_gen):
             self.key_refused = True
 
     async def call(self, endpoint: str, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker thread, its latency observed under `endpoint`; a 401
-        noted since the last call re-derives the API key first."""
-        if self.key_refused:
+        noted since the last call re-derives the API key first (not while a derivation
+        runs: that one's own call comes through here)."""
+        if self.key_refused and not self._reauth_lock.locked():
             await self.reauthenticate()
         loop = asyncio.get_running_loop()
         start = time.perf_counter()
         try:
-            return await loop.run_in_executor(self._pool,
-                                              functools.partial(self._tagged, fn, *args))
+            return await loop.run_in_executor(
+                self._pool, functools.partial(self._tagged, self.key_gen, fn, *args))
         finally:
             metrics.VENUE_LATENCY.labels(venue=self.venue, endpoint=endpoint).observe(
                 time.perf_counter() - start
             )
 
-    async def reauthenticate(self) -> None:
+    async def reauthenticate(self, *, force: bool = False) -> bool:
         """Run the adapter's key re-derivation once for a burst of 401s (see module doc);
-        its own failure is logged and retried after the interval, never raised."""
+        `force` skips the interval (a cancel must not wait). Its own failure is logged and
+        retried later, never raised. True if a new key is in use."""
         async with self._reauth_lock:
             if not self.key_refused or self._reauthenticate is None:
-                return
-            if self._clock() - self._reauth_at < REAUTH_MIN_INTERVAL_S:
-                return
+                return False
+            if not force and self._clock() - self._reauth_at < REAUTH_MIN_INTERVAL_S:
+                return False
             self._reauth_at = self._clock()
-            self.key_refused = False
             metrics.VENUE_REAUTH.labels(venue=self.venue).inc()
             try:
                 await self._reauthenticate()
             except Exception as exc:  # noqa: BLE001 - logged; the next 401 asks again
-                self.key_refused = True
                 log.error("polymarket API key re-derivation failed: %s. Check the signing "
                           "key and the machine's clock (L1 auth is time-stamped)", exc)
+                return False
+            self.key_gen += 1
+            self.key_refused = False
+            return True
 
     async def spend(self, bucket: TokenBucket, cost: float) -> None:
         """Wait until `bucket` can pay `cost` (at least one token); count the wait."""

@@ -212,4 +212,12 @@ async def _forgotten_key(cfg: Config, path: Path, port: int,
         assert reauths._value.get() == before + 1
         desired, _ = express_ladder(tokens, [Level(1000, 1000)], [])
         assert all(isinstance(r, Placed) for r in (await venue.place(desired)).results)
+        # A kill's cancel-all is sent once: refused 401, it derives the key at once (no
+        # 5 s wait) and cancels again, instead of reporting the orders as not cancelled.
+        _stop_sim(proc, signal.SIGKILL)
+        proc = _start_sim(path, port)
+        before = reauths._value.get()
+        outcome = await venue.cancel_all()
+        assert outcome.everything and not outcome.ambiguous, outcome  # the venue confirmed it
+        assert reauths._value.get() == before + 1  # the 401 happened and was answered
     return proc

@@ -66,3 +66,24 @@ async def _failing(caplog: pytest.LogCaptureFixture) -> None:
         now[0] = REAUTH_MIN_INTERVAL_S
         await sdk.call("x", int)
         assert tries == [0.0, REAUTH_MIN_INTERVAL_S]
+
+
+def test_a_401_to_a_call_sent_under_the_old_key_asks_for_nothing() -> None:
+    asyncio.run(_stale_401())
+
+
+async def _stale_401() -> None:
+    derived: list[int] = []
+
+    async def derive() -> None:
+        derived.append(1)
+
+    with ThreadPoolExecutor(1) as pool:
+        sdk = SdkCalls(pool, reauthenticate=derive, clock=lambda: 0.0)
+        with pytest.raises(PolyApiException):
+            await sdk.call("x", refused)
+        assert await sdk.reauthenticate(force=True) and sdk.key_gen == 1
+        sdk.note_refused(PolyApiException(httpx.Response(401, json={})), gen=0)  # in flight
+        assert not sdk.key_refused and derived == [1]
+        sdk.note_refused(PolyApiException(httpx.Response(401, json={})), gen=1)
+        assert sdk.key_refused
