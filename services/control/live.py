@@ -71,21 +71,13 @@ def _footer(doc: dict[str, Any]) -> Text:
 
 
 def _programs(doc: dict[str, Any]) -> Text:
-    silent = {n for n, p in doc.get("processes", {}).items() if not p.get("alive")}
+    items, notes = render.program_items(doc)
     out = Text("programs: ")
-    for i, p in enumerate(doc.get("programs") or []):
-        if i:
-            out.append("  ")
-        up = p["state"] == "RUNNING"
-        label = f"{p['name']} {render.duration(p['uptime_s'])}" if up else \
-            f"{p['name']} {p['state']}"
-        if p["restarts"]:
-            label += f" ({p['restarts']} restart{'s' if p['restarts'] != 1 else ''})"
-        out.append(label, style="bold red" if not up or p["name"] in silent
-                   else "yellow" if p["restarts"] else "")
-    for p in doc.get("programs") or []:
-        if p["state"] != "RUNNING":
-            out.append(f"\n  {p['name']} is {p['state']}: {p['impact']}", style="red")
+    for i, (label, level) in enumerate(items):
+        out.append(("  " if i else "") + label,
+                   style={"down": "bold red", "restarted": "yellow"}.get(level, ""))
+    for note in notes:
+        out.append(f"\n  {note}", style="red")
     return out
 
 
@@ -126,13 +118,17 @@ class Watch:
             self.live.stop()
             self.live = None
 
-    def show(self, doc: dict[str, Any] | None, title: str, note: str = "") -> None:
-        """Draw one frame; `doc` None shows `note` alone (the stack is not answering)."""
+    def show(self, doc: dict[str, Any] | None, title: str, note: str = "",
+             extra: str = "") -> None:
+        """Draw one frame, `extra` text under it; `doc` None shows `note` alone (the stack
+        is not answering)."""
         if self.live is not None:
             frame: Any = Text(f"{title}\n{note}") if doc is None else \
                 view(doc, title, self.console.width)
+            if doc is not None and extra:
+                frame = Group(frame, Text(extra))
             self.live.update(frame, refresh=True)
             return
-        text = note if doc is None else render.table(doc)
+        text = note if doc is None else render.table(doc) + (f"\n\n{extra}" if extra else "")
         self.out.write(f"{title}\n{text}\n\n")
         self.out.flush()

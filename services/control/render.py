@@ -6,7 +6,7 @@ from typing import Any
 
 from services.control.programs import impact
 
-__all__ = ["detail", "duration", "programs", "state", "table"]
+__all__ = ["detail", "duration", "program_items", "programs", "state", "table"]
 
 BOLD, RED, GREEN, YELLOW, DIM, RESET = "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[2m", "\x1b[0m"
 
@@ -35,10 +35,6 @@ def duration(seconds: float) -> str:
 
 def state(m: dict[str, Any]) -> str:
     """A market's state word: HALTED <reason>, stale, quoting or idle."""
-    return _state(m)
-
-
-def _state(m: dict[str, Any]) -> str:
     if m.get("halted"):
         return "HALTED " + m.get("halt_reason", "")
     if m.get("stale"):
@@ -59,7 +55,7 @@ def table(doc: dict[str, Any], *, color: bool = False) -> str:
     lines = [c(BOLD, header), "-" * len(header)]
     for m in doc.get("markets", []):
         book = f"{_p(m.get('book_bid'))}/{_p(m.get('book_ask'))}"
-        state = _state(m)
+        word = state(m)
         pnl = m["realized_pnl_usd"] + m["marked_pnl_usd"]
         row = (
             f"{m['id'][:16]:16s} {_p(m.get('fair_value')):>6s} {book:>11s} {_p(m.get('bid')):>7s} "
@@ -68,8 +64,8 @@ def table(doc: dict[str, Any], *, color: bool = False) -> str:
             f"{m['realized_pnl_usd']:>10.2f} {m['marked_pnl_usd']:>9.2f} {m['open_orders']:>6d} "
             f"{m['fills']:>5d} "
         )
-        code = RED if m.get("halted") else YELLOW if state in ("stale", "idle") else GREEN if pnl >= 0 else ""
-        lines.append(row + (c(code, state) if code else state))
+        code = RED if m.get("halted") else YELLOW if word in ("stale", "idle") else GREEN if pnl >= 0 else ""
+        lines.append(row + (c(code, word) if code else word))
     kill = doc.get("kill", {})
     lines.append("")
     kill_text = "ACTIVE (" + kill.get("reason", "") + ")" if kill.get("active") else "off"
@@ -82,39 +78,46 @@ def table(doc: dict[str, Any], *, color: bool = False) -> str:
     return "\n".join(lines)
 
 
+def program_items(doc: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Supervisord's programs (`doc["programs"]`) as (label, level) pairs, level "down",
+    "restarted" or "", and a note for each one down or silent (no heartbeat) saying what
+    the stack loses. Shared by the plain table and the live view."""
+    silent = {n for n, p in doc.get("processes", {}).items() if not p.get("alive")}
+    items: list[tuple[str, str]] = []
+    notes: list[str] = []
+    for p in doc.get("programs") or []:
+        up = p["state"] == "RUNNING"
+        label = f"{p['name']} {duration(p['uptime_s'])}" if up else f"{p['name']} {p['state']}"
+        if p["restarts"]:
+            label += f" ({p['restarts']} restart{'s' if p['restarts'] != 1 else ''})"
+        down = not up or p["name"] in silent
+        items.append((label, "down" if down else "restarted" if p["restarts"] else ""))
+        if not up:
+            notes.append(f"{p['name']} is {p['state']}: {p['impact']}")
+        elif p["name"] in silent:
+            notes.append(f"{p['name']} is RUNNING but silent (no heartbeat): "
+                         f"{impact(p['name'])}")
+    return items, notes
+
+
 def programs(doc: dict[str, Any], *, color: bool = False) -> list[str]:
-    """One line for every program (supervisord's view, `doc["programs"]`), then one per
-    program that is down or silent, saying what the stack loses; the control plane's
-    heartbeat view alone when supervisord's is not in the document."""
+    """One line for every program (supervisord's view), then one per program down or
+    silent; the control plane's heartbeat view alone when supervisord's is not in `doc`."""
     def c(code: str, text: str) -> str:
         return f"{code}{text}{RESET}" if color else text
 
-    silent = {n for n, p in doc.get("processes", {}).items() if not p.get("alive")}
-    progs = doc.get("programs") or []
-    if not progs:
+    if not doc.get("programs"):
         procs = doc.get("processes", {})
         if not procs:
             return []
+        silent = sorted(n for n, p in procs.items() if not p.get("alive"))
         alive = [n for n in procs if n not in silent]
         return [f"processes alive: {', '.join(alive) or '-'}"
-                + (f"   {c(RED, 'SILENT: ' + ', '.join(sorted(silent)))}" if silent else "")]
-    parts = []
-    for p in progs:
-        text = f"{p['name']} {duration(p['uptime_s'])}" if p["state"] == "RUNNING" \
-            else f"{p['name']} {p['state']}"
-        if p["restarts"]:
-            text += f" ({p['restarts']} restart{'s' if p['restarts'] != 1 else ''})"
-        down = p["state"] != "RUNNING" or p["name"] in silent
-        parts.append(c(RED, text) if down else c(YELLOW, text) if p["restarts"] else text)
-    lines = ["programs: " + ", ".join(parts)]
-    for p in progs:
-        if p["state"] != "RUNNING":
-            lines.append(c(RED, f"  {p['name']} is {p['state']}: {p['impact']}"))
-        elif p["name"] in silent:
-            lines.append(c(RED, f"  {p['name']} is RUNNING but silent (no heartbeat): "
-                                f"{impact(p['name'])}"))
-    return lines
-
+                + (f"   {c(RED, 'SILENT: ' + ', '.join(silent))}" if silent else "")]
+    items, notes = program_items(doc)
+    codes = {"down": RED, "restarted": YELLOW}
+    parts = [c(codes[level], label) if level else label for label, level in items]
+    return ["programs: " + ", ".join(parts)] + [c(RED, f"  {n}") for n in notes]
 
 
 def detail(doc: dict[str, Any]) -> str:

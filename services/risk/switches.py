@@ -353,10 +353,12 @@ class Switchboard:
                       extra={"market": market, "venue": msg.venue})
         for market in result.persistent:
             if market in self.markets and market not in self.sw.halted:
-                log.error("the venue's position and risk's journal still differ alike with no "
-                          "fill since: a fill was lost, a position was taken outside pmm, or "
-                          "the stack started on a new run_dir. Market halted; reconcile it by "
-                          "hand, then `pmm reset`",
+                log.error("the venue's position and risk's journal still differ by the same "
+                          "amount (at two checks with no fill between, or at %d checks in a "
+                          "row): a fill was lost, a position was taken outside pmm, the venue "
+                          "lost its record, or the stack started on a new run_dir. Market "
+                          "halted; reconcile it by hand, then `pmm reset`",
+                          venue_check.STEADY_CHECKS,
                           extra={"market": market, "venue": msg.venue})
                 out += self.halt(market, "position_mismatch")
         log.info("venue positions checked: %d of %d markets differ", len(result.differ),

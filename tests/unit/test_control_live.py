@@ -64,6 +64,11 @@ def test_off_a_terminal_frames_are_appended_as_plain_text() -> None:
     assert "\x1b" not in text
     assert text.index("frame one") < text.index("frame two")
     assert "the stack does not answer" in text
+    for terminal in (False, True):  # `pmm status <id> --watch`: the detail under the table
+        out = io.StringIO()
+        with live.Watch(out, terminal=terminal, width=120) as watch:
+            watch.show(doc(), "one market", extra="hedge analysis: flat, nothing to hedge")
+        assert "hedge analysis: flat" in ANSI.sub("", out.getvalue())
 
 
 def test_program_lines_name_uptime_restarts_and_the_cost_of_a_stopped_one() -> None:

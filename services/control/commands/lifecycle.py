@@ -86,12 +86,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stack.down(cfg.run_dir, progress=say)
     stack.up(cfg, path, progress=say)
     say("demo running: quotes, fills, positions and P&L below; Ctrl-C stops everything")
-    say_if_latched(cfg)
     started = time.monotonic()
     # A closed terminal (SIGHUP) or a process manager's SIGTERM stops the demo the way
     # Ctrl-C does: orders cancelled, stack down. Without this the stack outlived the demo.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
+        say_if_latched(cfg)  # inside: Ctrl-C while it waits for risk still stops the stack
         with live.Watch() as watch:
             while args.duration is None or time.monotonic() - started < args.duration:
                 title = f"pmm demo - {time.monotonic() - started:5.0f}s - Ctrl-C stops"

@@ -53,7 +53,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             title = (f"pmm status - {time.strftime('%H:%M:%S')} - refresh {frames} - "
                      "Ctrl-C leaves")
             try:
-                watch.show(_with_programs(cfg, args.id), title)
+                doc = _with_programs(cfg, args.id)
+                # one market: its reference and the close-or-hedge analysis under the table
+                watch.show(doc, title, extra=render.detail(doc) if args.id else "")
             except stack.StackError as exc:
                 watch.show(None, title, f"(the stack does not answer: {exc})")
             if args.count and frames >= args.count:
