@@ -27,8 +27,14 @@ from services.risk.position import Position
 
 __all__ = ["STEADY_CHECKS", "Check", "Seen", "check"]
 
-STEADY_CHECKS = 3
-"""Checks in a row with one unchanged difference that halt a market even as it trades."""
+STEADY_CHECKS = 5
+"""Checks in a row with one unchanged difference that halt a market even as it trades.
+Five, not three: Polymarket balances count confirmed trades while the journal counts
+matched ones, so a busy market that fills the same clip just before each check can show
+the same in-flight difference several times running; at one fill a minute and a few
+seconds to confirm, three checks alike would come by chance about twice a day per market,
+five about once in a year. (Counting the executor's matched-but-unconfirmed trades into
+the venue's figure would remove the chance altogether; not done yet.)"""
 
 
 class Seen(Struct, frozen=True):

@@ -113,14 +113,15 @@ def snapshot(yes: int, no: int) -> VenuePositions:
     ([(600, 0, 500, 3), (700, 0, 600, 4)], [[], []]),  # it traded in between: no verdict
     ([(600, 0, 500, 3), (500, 0, 500, 3), (600, 0, 500, 3)], [[], [], []]),
     ([(600, 0, 500, 3), (650, 0, 500, 3)], [[], []]),  # a different difference
-    # trading throughout, the same offset at every check: an offset, halted at the third
-    ([(600, 0, 500, 3), (700, 0, 600, 4), (800, 0, 700, 5)], [[], [], ["m1"]]),
+    # trading throughout, the same offset at every check: an offset, halted at the fifth
+    ([(600 + k * 100, 0, 500 + k * 100, 3 + k) for k in range(5)], [[], [], [], [], ["m1"]]),
     # trading, in-flight differences that change from check to check: never
     ([(600, 0, 500, 3), (720, 0, 600, 4), (800, 0, 700, 5), (900, 0, 760, 6)],
      [[], [], [], []]),
     # an offset broken by one clean check starts its count again
     ([(600, 0, 500, 3), (700, 0, 600, 4), (700, 0, 700, 5), (800, 0, 700, 6),
-      (900, 0, 800, 7)], [[], [], [], [], []]),
+      (900, 0, 800, 7), (1000, 0, 900, 8), (1100, 0, 1000, 9), (1200, 0, 1100, 10)],
+     [[]] * 7 + [["m1"]]),
 ])
 def test_only_a_difference_that_stays_put_persists(
         checks: list[tuple[int, int, int, int]], persistent: list[list[str]]) -> None:
@@ -135,10 +136,11 @@ def test_only_a_difference_that_stays_put_persists(
 
 
 @given(deltas=st.lists(st.integers(-300, 300), min_size=1, max_size=12))
-def test_a_trading_market_is_halted_only_on_a_difference_held_for_three_checks(
+def test_a_trading_market_is_halted_only_on_a_difference_held_for_steady_checks(
         deltas: list[int]) -> None:
     """Every check follows a fill; the venue is off the journal by deltas[i]. A verdict
-    comes exactly when the same nonzero difference is on its third check in a row."""
+    comes exactly when the same nonzero difference is on its STEADY_CHECKS-th check in a
+    row."""
     seen: dict[str, venue_check.Seen] = {}
     run = 0
     for i, delta in enumerate(deltas):
