@@ -293,8 +293,9 @@ def parse(text: str, *, source: str = "<config>") -> Config:
 
 def load(path: str | os.PathLike[str]) -> Config:
     """Read and validate a config file. Relative paths in it (`[stack] run_dir`,
-    `[bus.curve] keys_dir`) are resolved against the file's own directory, so the CLI,
-    wherever it runs, and the services, which run in the checkout, agree on them."""
+    `[risk] journal`, `[bus.curve] keys_dir`) are resolved against the file's own
+    directory, so the CLI, wherever it runs, and the services, which run in the checkout,
+    agree on them."""
     p = Path(path)
     try:
         text = p.read_text()
@@ -310,7 +311,8 @@ def _rebase(cfg: Config, base: Path) -> Config:
 
     stack = msgspec.structs.replace(cfg.stack, run_dir=absolute(cfg.stack.run_dir))
     curve = msgspec.structs.replace(cfg.bus.curve, keys_dir=absolute(cfg.bus.curve.keys_dir))
-    return msgspec.structs.replace(cfg, stack=stack,
+    risk = msgspec.structs.replace(cfg.risk, journal=absolute(cfg.risk.journal))
+    return msgspec.structs.replace(cfg, stack=stack, risk=risk,
                                    bus=msgspec.structs.replace(cfg.bus, curve=curve))
 
 

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import xmlrpc.client
 from collections.abc import Callable
 from pathlib import Path
@@ -121,7 +122,13 @@ def up(
     run_dir = cfg.run_dir
     if is_running(run_dir):
         raise StackError(f"a stack is already running in {run_dir}; run `pmm down` first")
-    (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    refuse_a_moved_journal(cfg, config_path)
+    try:
+        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StackError(f"cannot create the run directory {run_dir}: {exc.strerror}; set "
+                         "[stack] run_dir to a writable directory (an absolute path such as "
+                         "/var/lib/pmm/run, or one relative to the config file)") from exc
     metrics_dir = run_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
@@ -161,6 +168,25 @@ def up(
             return
         time.sleep(0.2)
     raise StackError(f"stack did not come up within {timeout_s:.0f}s; see {run_dir}/logs/")
+
+
+def refuse_a_moved_journal(cfg: Config, config_path: Path) -> None:
+    """A relative run_dir used to be resolved against the working directory (by the CLI)
+    and the checkout (by the services); it is now the config file's. A stack brought up
+    again after that change would start on an empty journal: its latched kill switch,
+    halts and positions forgotten. Refuse, naming the journal and how to move it."""
+    raw = tomllib.loads(config_path.read_text()).get("stack", {}).get("run_dir", ".pmm/run")
+    if Path(raw).is_absolute() or (cfg.run_dir / "journal.sqlite").exists():
+        return
+    for base in dict.fromkeys((Path.cwd(), HOME)):
+        old = (base / raw).resolve()
+        if old != cfg.run_dir and (old / "journal.sqlite").exists():
+            raise StackError(
+                f"risk's journal for this config is in {old}, where a relative run_dir "
+                f"({raw!r}) used to point; it is now resolved against the config file's "
+                f"directory, to {cfg.run_dir}. Move it (`mv {old} {cfg.run_dir}`) or set "
+                f"[stack] run_dir = \"{old}\", then `pmm up` again: starting on an empty "
+                "journal would forget the kill switch, halts and positions")
 
 
 def stop_programs(run_dir: Path, names: list[str]) -> None:

@@ -116,3 +116,24 @@ def test_relative_paths_in_a_config_are_the_files_own(tmp_path: Path,
     assert cfg.bus.curve.keys_dir == str(conf_dir / "keys")
     (conf_dir / "abs.toml").write_text(f'[stack]\nrun_dir = "{tmp_path}/abs"\n')
     assert load(conf_dir / "abs.toml").run_dir == tmp_path / "abs"
+
+
+def test_up_refuses_a_journal_left_where_a_relative_run_dir_used_to_point(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.control import stack
+
+    conf = tmp_path / "deploy" / "c.toml"
+    conf.parent.mkdir()
+    conf.write_text('[stack]\nrun_dir = ".pmm/x"\n[risk]\njournal = "j/risk.sqlite"\n')
+    monkeypatch.chdir(tmp_path)
+    cfg = load(conf)
+    assert cfg.risk.journal == str(tmp_path / "deploy" / "j" / "risk.sqlite")
+    stack.refuse_a_moved_journal(cfg, conf)  # nothing anywhere: a first start
+    old = tmp_path / ".pmm" / "x"  # where the CLI resolved it, run from tmp_path
+    old.mkdir(parents=True)
+    (old / "journal.sqlite").write_bytes(b"")
+    with pytest.raises(stack.StackError, match=r"mv .*\.pmm/x .*deploy/\.pmm/x"):
+        stack.refuse_a_moved_journal(cfg, conf)
+    cfg.run_dir.mkdir(parents=True)
+    (cfg.run_dir / "journal.sqlite").write_bytes(b"")  # moved: the new one wins
+    stack.refuse_a_moved_journal(cfg, conf)
