@@ -11,7 +11,9 @@ One reading says: at some local instant between sending and receiving, the venue
 was inside [d, d + resolution). That bounds the offset to an interval. The offset moves only
 when a reading's interval excludes the one in use, to the interval's middle, so a clock in
 step stays at offset 0 (no jitter from the one-second resolution) and a skewed one is
-followed to within half a second plus half the round trip.
+followed to within half a second plus half the round trip. A move of more than
+`CONFIRM_MS` needs a second reading that agrees (their intervals overlap): one stray
+`Date` (a proxy's, a cached answer's) must not move every signature off.
 """
 
 from __future__ import annotations
@@ -43,12 +45,16 @@ class VenueClock:
 
     WARN_MS = 1000
     """An offset beyond this is logged: the machine's clock should be fixed (NTP)."""
+    CONFIRM_MS = 2000
+    """A move larger than this waits for a second reading that agrees."""
 
     def __init__(self, venue: str, *, wall: Callable[[], int] = wall_ms) -> None:
         self.venue = venue
         self._wall = wall
         self.offset_ms = 0
         """Venue clock minus ours, in ms."""
+        self._pending: tuple[int, int] | None = None
+        """The offset interval of a large move seen once, waiting for a second reading."""
         self._gauge = metrics.VENUE_CLOCK_OFFSET.labels(venue=venue)
 
     def now_ms(self) -> int:
@@ -65,7 +71,14 @@ class VenueClock:
         low = venue_ms - received_ms
         high = venue_ms + resolution_ms - sent_ms
         if low <= self.offset_ms <= high:
+            self._pending = None
             return
+        if abs((low + high) // 2 - self.offset_ms) > self.CONFIRM_MS:
+            pending, self._pending = self._pending, (low, high)
+            if pending is None or pending[1] < low or high < pending[0]:
+                return  # the first reading of a large move, or one that disagrees
+            low, high = max(low, pending[0]), min(high, pending[1])
+            self._pending = None
         old, self.offset_ms = self.offset_ms, (low + high) // 2
         self._gauge.set(self.offset_ms / 1000)
         if abs(self.offset_ms) >= self.WARN_MS or abs(old) >= self.WARN_MS:

@@ -30,13 +30,23 @@ def test_a_clock_in_step_stays_at_zero_and_a_skewed_one_is_followed() -> None:
         clock.observe_date(date(now[0]), now[0] - rtt, now[0])
         assert clock.offset_ms == 0
     clock.observe_date(date(now[0] + 45_000), now[0] - 40, now[0])  # the venue is 45 s ahead
+    assert clock.offset_ms == 0, "one reading moved the clock 45 s"
+    clock.observe_date(date(now[0] + 49_000), now[0] - 40, now[0])  # a stray one disagrees
+    assert clock.offset_ms == 0
+    now[0] += 300
+    clock.observe_date(date(now[0] + 49_000), now[0] - 40, now[0])  # confirmed
+    assert abs(clock.offset_ms - 49_000) <= 520 + 40
+    now[0] += 10_000
+    clock.observe_date(date(now[0] + 45_000), now[0] - 40, now[0])
+    clock.observe_date(date(now[0] + 45_000), now[0] - 40, now[0])
     assert abs(clock.offset_ms - 45_000) <= 520 + 40
     assert abs(clock.now_ms() - (now[0] + 45_000)) <= 560
     adopted = clock.offset_ms
     now[0] += 10_000
     clock.observe_date(date(now[0] + 45_000), now[0] - 40, now[0])
     assert clock.offset_ms == adopted  # consistent: no jitter
-    clock.observe_date(date(now[0]), now[0] - 40, now[0])  # fixed: back in step
+    for _ in range(2):  # fixed: back in step
+        clock.observe_date(date(now[0]), now[0] - 40, now[0])
     assert abs(clock.offset_ms) <= 560
 
 
@@ -58,7 +68,8 @@ def test_a_skewed_kalshi_refuses_once_then_takes_venue_time(start_sim: StartSim)
         assert client.signer.clock.offset_ms == 0
         fault = httpx.post(f"{sim.url}/_sim/fault", json={"kind": "clock_skew", "ms": -20_000})
         assert fault.json()["skew_ms"] == -20_000
-        assert client.call("GET", "/portfolio/balance").status_code == 401  # the fault fired
+        for _ in range(2):  # the fault fired; the second refusal confirms the first
+            assert client.call("GET", "/portfolio/balance").status_code == 401
         assert abs(client.signer.clock.offset_ms + 20_000) <= 1_500
         assert client.call("GET", "/portfolio/balance").status_code == 200
     finally:
@@ -80,6 +91,10 @@ def test_a_refused_kalshi_websocket_dates_the_clock(start_sim: StartSim) -> None
             asyncio.run(attempt())
         assert refused.value.response.status_code == 401
         client.signer.clock.observe_rejection(refused.value)
+        assert client.signer.clock.offset_ms == 0  # one reading: not yet
+        with pytest.raises(InvalidStatus) as again:
+            asyncio.run(attempt())
+        client.signer.clock.observe_rejection(again.value)
         assert abs(client.signer.clock.offset_ms - 30_000) <= 1_500
         asyncio.run(attempt())  # accepted now
     finally:
