@@ -2,8 +2,9 @@
 
 A scenario's stream is market data generated without us (scenarios.py): its informed
 traders see only the background makers' book, so a stale quote of ours was picked off only
-when theirs was stale too. A sniper closes that loop inside the backtester. It arrives at
-`rate_hz` (Poisson, seeded), looks at our resting orders that have rested at least its
+when theirs was stale too. A sniper closes that loop inside the backtester. They arrive at
+a mean `rate_hz` (the whole part of rate x elapsed time plus one more with the remainder's
+probability, seeded, as the scenarios' noise traders do), each looks at our resting orders that have rested at least its
 `latency_ms` and are at or better than the book's best price on their side, and trades
 `size` contracts against the one most mispriced against the true price, if that is by more
 than `edge`: it sells to a bid above the truth, buys from an ask below it. The trade goes

@@ -120,7 +120,8 @@ def summary_table(rows: Sequence[dict[str, Any]], label: str = "") -> str:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         params = ", ".join(f"{k[6:]}={v}" for k, v in row.items() if k.startswith("param."))
-        groups.setdefault((row["scenario"], params or label or "as configured"), []).append(row)
+        config = " ".join(p for p in (label, params) if p) or "as configured"
+        groups.setdefault((row["scenario"], config), []).append(row)
     head = ["scenario", "config", "seeds", *SUMMARY_METRICS]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (scenario, params), group in groups.items():

@@ -104,6 +104,8 @@ class PaperVenue:
             own = f.price if f.yes_bid else PRICE_SCALE - f.price
             fee = round(own * f.size * self.maker_fee_bps / 10_000)
             self.stats.filled_size += f.size
+            if f.remaining <= 0:
+                self.placed_ns.pop(f.order_id, None)
             out.append(PaperFill(ts_ns, market, f.order_id, f.yes_bid, f.price, f.size, fee))
         return out
 

@@ -28,7 +28,11 @@ def main(argv: list[str] | None = None) -> None:
     shards = args.shards or cfg.stack.quoters
     if not 0 <= args.shard < shards:
         parser.error(f"--shard must lie in [0, {shards - 1}], got {args.shard}")
-    quoter = Quoter(cfg, args.shard, shards)
+    try:
+        quoter = Quoter(cfg, args.shard, shards)
+    except ConfigError as exc:
+        print(f"quoter: {exc}", file=sys.stderr)
+        sys.exit(2)
 
     async def _main(stop: asyncio.Event) -> None:
         watcher = asyncio.create_task(overlay.watch(cfg, quoter.reconfigure, stop))  # issue 7

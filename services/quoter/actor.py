@@ -26,6 +26,7 @@ from typing import Any
 
 from common import bus, bus_curve, hotloop, metrics, topics
 from common.config import Config, endpoint
+from common.errors import ConfigError
 from common.messages import (
     BookSnapshot,
     Heartbeat,
@@ -40,7 +41,13 @@ from common.messages import (
 )
 from services.quoter import signal_metrics
 from services.quoter.intent_sender import IntentSender
-from services.quoter.market_state import MarketState, engine_inputs, quote_intent, shard_markets
+from services.quoter.market_state import (
+    MarketState,
+    engine_inputs,
+    live_quoting,
+    quote_intent,
+    shard_markets,
+)
 from strategy import engine
 from strategy.model import Decision, EngineState, Ladder, TradeTick
 
@@ -70,7 +77,7 @@ class Quoter:
         self.cfg = cfg
         self.name = f"quoter-{shard}"
         self.markets = {
-            m.id: MarketState(market=m, quoting=cfg.quoting_for(m))
+            m.id: MarketState(market=m, quoting=live_quoting(cfg, m))
             for m in shard_markets(cfg, shard, shards)
         }
         self._mono = mono_ns
@@ -167,7 +174,12 @@ class Quoter:
                     extra={"market": market_id},
                 )
                 continue
-            quoting = cfg.quoting_for(market)
+            try:
+                quoting = live_quoting(cfg, market)
+            except ConfigError as exc:  # keep quoting as before, loudly
+                log.error("%s; the market keeps its previous settings", exc,
+                          extra={"market": market_id})
+                continue
             if quoting != st.quoting or market != st.market:
                 st.market, st.quoting = market, quoting
                 st.dirty = st.book is not None

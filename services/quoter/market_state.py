@@ -11,10 +11,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from common.config import Config, MarketConfig, QuotingConfig
+from common.errors import ConfigError
 from common.messages import BookSnapshot, QuoteIntent
 from strategy.model import EngineInputs, EngineState, Ladder, TradeTick
 
-__all__ = ["MarketState", "engine_inputs", "quote_intent", "shard_markets"]
+__all__ = ["MarketState", "engine_inputs", "live_quoting", "quote_intent", "shard_markets"]
+
+
+def live_quoting(cfg: Config, market: MarketConfig) -> QuotingConfig:
+    """A market's quoting parameters for live trading; ConfigError for the research
+    baseline (`model = "symmetric"`), which has no resolution handling and no exits."""
+    quoting = cfg.quoting_for(market)
+    if quoting.model == "symmetric":
+        raise ConfigError(
+            f"market {market.id}: model = \"symmetric\" is the research baseline (no "
+            "stop-adding window, no exit orders before resolution); quote with "
+            "\"heuristic\" or \"avellaneda_stoikov\"")
+    return quoting
 
 
 def shard_markets(cfg: Config, shard: int, shards: int) -> list[MarketConfig]:

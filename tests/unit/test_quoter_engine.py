@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from common.config import Config, MarketConfig, QuotingConfig, StackConfig
+from common.errors import ConfigError
 from common.messages import BookSnapshot, Level
 from services.quoter.actor import Quoter
 from strategy import avellaneda
@@ -205,6 +206,12 @@ def test_reconfigure_swaps_parameters_and_keeps_estimators(tmp_path: Path) -> No
     assert decision.half_spread == 500 and decision.send and decision.reason == "changed"
     assert new_state.vol.n == 3  # a timer step: the estimators were kept, not reset
     assert quoter.reconfigure(wider) == []
+    # the research baseline is refused live: the market keeps what it had
+    baseline = msgspec.structs.replace(cfg0, quoting=cfg(vol_mult=0.0, spread=0.05,
+                                                         model="symmetric"))
+    assert quoter.reconfigure(baseline) == [] and st.quoting.model == "heuristic"
+    with pytest.raises(ConfigError, match="research baseline"):
+        Quoter(baseline, 0, 1)
 
 
 def test_a_timer_step_reaffirms_the_live_ladder_and_keeps_its_age() -> None:

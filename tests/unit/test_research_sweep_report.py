@@ -13,7 +13,7 @@ from common.config import load
 from common.errors import ConfigError
 from research import runner
 from research.report import write_report
-from research.sweep import combinations, parse_grid, run_sweep, write_table
+from research.sweep import combinations, parse_grid, run_sweep, summary_table, write_table
 
 
 def test_grid_parsing_and_combinations() -> None:
@@ -44,6 +44,8 @@ def test_sweep_runs_every_combination_in_grid_order_and_writes_csv_and_json(
     assert summary[0].startswith("| scenario | config | seeds | pnl_usd")
     assert [ln.split(" | ")[1:3] for ln in summary[2:]] == [["spread=0.02", "2"],
                                                            ["spread=0.04", "2"]]
+    labelled = summary_table(rows, "deploy/presets/x.toml size=20").splitlines()
+    assert labelled[2].split(" | ")[1] == "deploy/presets/x.toml size=20 spread=0.02"
     pnls = [r["pnl_usd"] for r in rows if r["param.spread"] == 0.02]
     mean, sd = sum(pnls) / 2, abs(pnls[0] - pnls[1]) / 2 ** 0.5
     assert f"{mean:.2f} +/- {sd:.2f}" in summary[2]

@@ -99,7 +99,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     rows = run_sweep(grid, args.scenario or ["calm"], seeds, data=args.data,
                      params=_params(args), cfg=_cfg(args), base=_overrides(args),
                      workers=args.workers)
-    csv_path, json_path = write_table(rows, args.out, label=args.config or "defaults")
+    label = " ".join([args.config or "defaults", *(args.set or [])])
+    csv_path, json_path = write_table(rows, args.out, label=label)
     say(f"{len(rows)} runs; results: {csv_path} and {json_path}; mean +/- sd per scenario: "
         f"{csv_path.parent / 'summary.md'}")
     return 0
