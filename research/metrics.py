@@ -70,8 +70,7 @@ def _spread_capture(r: MarketRun) -> float:
 def summarize(result: RunResult) -> dict[str, Any]:
     """The summary of a run, every market combined; the keys `pmm backtest --json` prints."""
     runs = list(result.markets.values())
-    pnl_series = _combined_pnl(runs)
-    sample_ts = [s.ts_ns for s in runs[0].samples[:len(pnl_series)]] if runs else []
+    sample_ts, pnl_series = _combined_pnl(runs)
     pnl = sum(r.pnl(r.mid() or 0.0) for r in runs if r.mid() is not None)
     truth_known = any(r.has_truth for r in runs)
     pnl_true = sum(r.pnl(r.ref_px[-1]) for r in runs if r.ref_px) if truth_known else None
@@ -130,11 +129,19 @@ def per_market(result: RunResult) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _combined_pnl(runs: list[MarketRun]) -> list[int]:
-    if not runs:
-        return []
-    n = min(len(r.samples) for r in runs)
-    return [sum(r.samples[i].pnl for r in runs) for i in range(n)]
+def _combined_pnl(runs: list[MarketRun]) -> tuple[list[int], list[int]]:
+    """(sample times, P&L of every market summed) aligned by time: a market without a mid
+    at a sample time is not sampled then, and counts with its last P&L (0 before any)."""
+    times = sorted({s.ts_ns for r in runs for s in r.samples})
+    last = [0] * len(runs)
+    at = [{s.ts_ns: s.pnl for s in r.samples} for r in runs]
+    out = []
+    for ts in times:
+        for i, by_ts in enumerate(at):
+            if ts in by_ts:
+                last[i] = by_ts[ts]
+        out.append(sum(last))
+    return times, out
 
 
 def _every(ts: list[int], series: list[int], step_s: int) -> list[int]:

@@ -4,7 +4,9 @@ and what the stack loses while it is down.
 Read from supervisord itself (not from heartbeats, which only some roles send to the
 control plane), so the quoters, control, the exporter and the simulator show too. Restarts
 are counted from supervisord's own log (`spawned:` lines since supervisord last started),
-so a one-shot command needs no memory of earlier pids.
+so a one-shot command needs no memory of earlier pids; a watching view re-reads only what
+the log grew by since its last frame. (A log rotated by supervisord loses the start line:
+the count is then of the spawns in the current file.)
 """
 
 from __future__ import annotations
@@ -45,12 +47,44 @@ def impact(name: str) -> str:
 def restarts_from_log(text: str) -> dict[str, int]:
     """Per program, spawns after the first since supervisord last started."""
     spawns: dict[str, int] = {}
+    _scan(text, spawns)
+    return {name: n - 1 for name, n in spawns.items()}
+
+
+def _scan(text: str, spawns: dict[str, int]) -> None:
+    """Count `spawned:` lines into `spawns`, starting afresh at each supervisord start."""
     for line in text.splitlines():
         if _STARTED in line:
             spawns.clear()
         elif (m := _SPAWNED.search(line)) is not None:
             spawns[m.group(1)] = spawns.get(m.group(1), 0) + 1
-    return {name: n - 1 for name, n in spawns.items()}
+
+
+class _LogTail:
+    """Spawn counts of one supervisord log, updated from where the last read stopped."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.offset = 0
+        self.spawns: dict[str, int] = {}
+
+    def restarts(self, path: Path) -> dict[str, int]:
+        try:
+            size = path.stat().st_size
+            if path != self.path or size < self.offset:  # another log, or rotated
+                self.path, self.offset, self.spawns = path, 0, {}
+            with path.open("rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            return {}
+        end = chunk.rfind(b"\n") + 1  # a half-written last line waits for the next read
+        self.offset += end
+        _scan(chunk[:end].decode(errors="replace"), self.spawns)
+        return {name: n - 1 for name, n in self.spawns.items()}
+
+
+_TAIL = _LogTail()
 
 
 def programs(run_dir: Path) -> list[dict[str, Any]]:
@@ -64,11 +98,7 @@ def programs(run_dir: Path) -> list[dict[str, Any]]:
             infos: list[dict[str, Any]] = sv.getAllProcessInfo()
     except (OSError, xmlrpc.client.Error):
         return []
-    try:
-        log_text = (run_dir / "logs" / "supervisord.log").read_text(errors="replace")
-    except OSError:
-        log_text = ""
-    restarts = restarts_from_log(log_text)
+    restarts = _TAIL.restarts(run_dir / "logs" / "supervisord.log")
     out = []
     for info in sorted(infos, key=lambda i: str(i["name"])):
         name, state = str(info["name"]), str(info.get("statename", "?"))

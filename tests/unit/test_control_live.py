@@ -137,3 +137,18 @@ def test_up_refuses_a_journal_left_where_a_relative_run_dir_used_to_point(
     cfg.run_dir.mkdir(parents=True)
     (cfg.run_dir / "journal.sqlite").write_bytes(b"")  # moved: the new one wins
     stack.refuse_a_moved_journal(cfg, conf)
+
+
+def test_the_log_is_read_from_where_the_last_frame_stopped(tmp_path: Path) -> None:
+    log = tmp_path / "supervisord.log"
+    log.write_text("INFO supervisord started with pid 1\nINFO spawned: 'risk' with pid 2\n")
+    tail = programs._LogTail()
+    assert tail.restarts(log) == {"risk": 0}
+    with log.open("a") as f:
+        f.write("INFO spawned: 'risk' with pid 3\nINFO spawned: 'risk' wi")  # half a line
+    assert tail.restarts(log) == {"risk": 1} and tail.offset < log.stat().st_size
+    with log.open("a") as f:
+        f.write("th pid 4\n")
+    assert tail.restarts(log) == {"risk": 2}
+    log.write_text("INFO spawned: 'risk' with pid 5\n")  # rotated: a new, shorter file
+    assert tail.restarts(log) == {"risk": 0}

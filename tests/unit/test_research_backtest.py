@@ -124,3 +124,19 @@ def test_adverse_selection_and_time_at_top_on_a_run_built_by_hand() -> None:
     assert summ["adverse_selection_usd"] == pytest.approx(captured - kept)
     assert summ["adverse_share"] == pytest.approx((captured - kept) / captured)
     assert summ["time_at_top"] == pytest.approx((1 + 2) / 4)
+
+
+def test_markets_are_summed_by_sample_time_not_by_position() -> None:
+    """A market with no mid at a sample time has no sample then: it counts with its last
+    P&L, instead of shifting every later sample of it one place (which misaligned the
+    combined series and sharpe_1m)."""
+    from common.config import QuotingConfig
+    from research import metrics
+    from research.backtest import MarketRun, MarketSetup, Sample
+
+    a = MarketRun(setup=MarketSetup(market="a", quoting=QuotingConfig()))
+    b = MarketRun(setup=MarketSetup(market="b", quoting=QuotingConfig()))
+    a.samples = [Sample(t, 5000.0, None, None, None, 0, pnl) for t, pnl in
+                 ((1, 10), (2, 20), (3, 30))]
+    b.samples = [Sample(t, 5000.0, None, None, None, 0, pnl) for t, pnl in ((1, 100), (3, 300))]
+    assert metrics._combined_pnl([a, b]) == ([1, 2, 3], [110, 120, 330])
