@@ -161,8 +161,9 @@ class PolymarketExecution:
         # updated in place: the user channel holds this dict and reads it at every connect
         self._auth.update(apiKey=creds.api_key, secret=creds.api_secret,
                           passphrase=creds.api_passphrase)
-        if self._api_key and self._channel is not None:
+        if self._api_key and self._channel is not None:  # derived again while running
             self._channel.identity = Identity(api_key=self._api_key, address=self.address)
+            self._channel.reconnect()
         log.info("polymarket API key ready")
 
     async def start(self) -> None:

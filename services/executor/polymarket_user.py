@@ -67,6 +67,8 @@ class UserChannel:
         self._condition_ids = condition_ids
         self.identity = me
         """Our side of a trade; replaced by the adapter if the venue issues a new key."""
+        self._ws: ClientConnection | None = None
+        self._closing: asyncio.Task[None] | None = None
         self._assets = assets
         self._dropped = metrics.VENUE_MESSAGES_DROPPED.labels(venue="polymarket", channel="user")
         self._reconnects = metrics.FEED_RECONNECTS.labels(venue="polymarket", channel="user")
@@ -82,6 +84,7 @@ class UserChannel:
                                          rng=self._rng, reconnects=self._reconnects,
                                          compression=None) as conns:
             async for ws in conns:
+                self._ws = ws
                 pinger = asyncio.create_task(self._ping(ws))
                 try:
                     subscribe = {"type": "user", "auth": self._auth, "markets": self._condition_ids}
@@ -95,6 +98,13 @@ class UserChannel:
                     pinger.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await pinger
+
+    def reconnect(self) -> None:
+        """Close the open connection: the loop connects again, subscribes with the
+        credentials as they are now and recovers the trades it may have missed (after the
+        adapter derived the API key again, the old subscription may be dead)."""
+        if self._ws is not None:
+            self._closing = asyncio.get_running_loop().create_task(self._ws.close())
 
     async def _ping(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
