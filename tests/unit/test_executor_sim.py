@@ -33,8 +33,8 @@ NO = "86366076304153652201713126200538373994702803233695533981746898961753912700
 
 
 
-@pytest.fixture()
-def sim(tmp_path: Path) -> Iterator[Config]:
+def _sim_config(tmp_path: Path) -> tuple[Path, int]:
+    """A simulator config with market fed and no takers; its path and port."""
     port = free_port()
     path = tmp_path / "sim.toml"
     path.write_text(f"""
@@ -58,6 +58,12 @@ tick = 0.01
 min_size = 5
 sim_start_probability = 0.5
 """)
+    return path, port
+
+
+@pytest.fixture()
+def sim(tmp_path: Path) -> Iterator[Config]:
+    path, port = _sim_config(tmp_path)
     proc = _start_sim(path, port)
     try:
         yield load(path)
@@ -172,22 +178,7 @@ def test_a_venue_that_forgot_our_api_key_gets_it_derived_again(tmp_path: Path) -
     """The venue restarts and no longer knows our API key: the first call fails 401, the
     adapter derives the key again (L1-signed, deterministic) and the next calls succeed.
     Before, the key was derived only at start: every call failed 401 until a restart."""
-    port = free_port()
-    path = tmp_path / "sim.toml"
-    path.write_text(f"""
-[venues.polymarket]
-rest_url = "http://127.0.0.1:{port}"
-[sim]
-port = {port}
-[[markets]]
-id = "fed"
-venue = "polymarket"
-venue_market = "0x13a44ed22ff7755475ea352bb336b7ec03626169d64d27056538d0a4bbdda389"
-yes_token = "{YES}"
-no_token = "{NO}"
-tick = 0.01
-min_size = 5
-""")
+    path, port = _sim_config(tmp_path)
     proc = _start_sim(path, port)
     try:
         proc = asyncio.run(_forgotten_key(load(path), path, port, proc))
