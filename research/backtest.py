@@ -47,6 +47,8 @@ class BacktestParams(msgspec.Struct, frozen=True, kw_only=True):
 
     latency_ms: int = 50
     """Decision to order arrival at the venue (and cancel arrival)."""
+    response_ms: int = 50
+    """A fill to its report reaching the executor (research/venue.py)."""
     maker_fee_bps: float = 0.0
     """Fee on our (maker) fills in basis points of notional; negative for a rebate."""
     sample_ms: int = 1000
@@ -114,6 +116,9 @@ class MarketRun:
     sniper: Sniper | None = None
     sniped: int = 0
     """Contracts (centi) the snipers took from us."""
+    routed: bool = False
+    """The market routes its trades through our orders itself (a closed-loop scenario,
+    research/flow.py): its prints have filled us already."""
 
     @property
     def net(self) -> int:
@@ -154,7 +159,8 @@ class Backtester:
                                 sniper=Sniper(s.sniper, s.sniper_seed) if s.sniper else None)
             for s in setups
         }
-        self.venue = PaperVenue(maker_fee_bps=params.maker_fee_bps)
+        self.venue = PaperVenue(maker_fee_bps=params.maker_fee_bps,
+                                latency_ms=params.latency_ms, response_ms=params.response_ms)
         self._arrivals: list[tuple[int, int, str, tuple[Level, ...], tuple[Level, ...]]] = []
         self._n = 0
         self._lat_ns = params.latency_ms * 1_000_000
@@ -177,6 +183,13 @@ class Backtester:
         st = self.venue.stats
         return RunResult(self.runs, self.params, count, time.perf_counter() - started,
                          placed_size=st.placed_size, rejected=st.rejected)
+
+    def own(self, market: str) -> _Own:
+        """Our orders on `market` as a closed-loop market trades against them; from now on
+        that market's trade prints have filled us when they arrive."""
+        r = self.runs[market]
+        r.routed = True
+        return _Own(self, r)
 
     # --- time ------------------------------------------------------------------------------
 
@@ -236,8 +249,9 @@ class Backtester:
                 self._step(r, ts)
             case TradePrint():
                 r.trades.append(TradeTick(ts, msg.price, msg.size, 1 if msg.side == "BUY" else -1))
-                fills = self.venue.on_trade(ts, msg.market, msg.price, msg.size, msg.side == "BUY")
-                self._fills(r, fills)
+                if not r.routed:
+                    buy = msg.side == "BUY"
+                    self._fills(r, self.venue.on_trade(ts, msg.market, msg.price, msg.size, buy))
                 if r.dirty or (r.setup.quoting.fv_method == "vwap" and r.book is not None):
                     self._step(r, ts)
             case MarketStatus():
@@ -302,3 +316,34 @@ class Backtester:
         r.samples.append(Sample(ts, mid, truth, bid, ask, r.net, r.pnl(mid),
                                 b.bids[0].price if b is not None and b.bids else None,
                                 b.asks[0].price if b is not None and b.asks else None))
+
+
+class _Own:
+    """research/flow.py's OwnBook over the paper venue: what a closed-loop market sees of
+    our orders on one market, and how its takers fill them."""
+
+    def __init__(self, bt: Backtester, run: MarketRun) -> None:
+        self.bt = bt
+        self.run = run
+        self.q = bt.venue.model(run.setup.market)
+
+    def at(self, ts_ns: int) -> None:
+        self.bt._advance(ts_ns)
+
+    def best(self, yes_bid: bool) -> int | None:
+        prices = [o.price for o in self.q.orders.values() if o.yes_bid == yes_bid]
+        if not prices:
+            return None
+        return max(prices) if yes_bid else min(prices)
+
+    def size_at(self, yes_bid: bool, price: int) -> int:
+        return sum(o.remaining for o in self.q.orders.values()
+                   if o.yes_bid == yes_bid and o.price == price)
+
+    def trade(self, ts_ns: int, price: int, size: int, aggressor_buy: bool, makers: int) -> int:
+        for o in self.q.orders.values():  # the book moved since our queue was last measured
+            if o.price == price and o.yes_bid != aggressor_buy and o.queue_ahead > makers:
+                o.queue_ahead = makers
+        fills = self.bt.venue.on_trade(ts_ns, self.run.setup.market, price, size, aggressor_buy)
+        self.bt._fills(self.run, fills)
+        return sum(f.size for f in fills)

@@ -6,6 +6,7 @@ a report needs no display; open `<dir>/index.html` in a browser after the run.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,10 @@ from common.prices import MONEY_SCALE, PRICE_SCALE, SIZE_SCALE
 from research.backtest import RunResult
 from research.metrics import _markout, summarize
 
-__all__ = ["write_report"]
+__all__ = ["PLOTTED", "plot_summary", "write_report"]
+
+PLOTTED = ("pnl_usd", "markout_60s_usd")
+"""The sweep summary's metrics drawn as bar charts (mean +/- sd per config and scenario)."""
 
 
 def _plt() -> Any:
@@ -82,3 +86,24 @@ def _save(fig: Any, plt: Any, path: Path) -> Path:
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
+
+
+def plot_summary(stats: Mapping[tuple[str, str], Mapping[str, tuple[float, float]]],
+                 out_dir: Path) -> list[Path]:
+    """One PNG per metric in PLOTTED: a panel per scenario, a bar per config (mean over its
+    seeds, the whisker one sd). `stats`: (scenario, config) -> metric -> (mean, sd)."""
+    plt = _plt()
+    scenarios = list(dict.fromkeys(s for s, _ in stats))
+    paths = []
+    for metric in PLOTTED:
+        fig, axes = plt.subplots(len(scenarios), 1, squeeze=False,
+                                 figsize=(8, 1.2 + 0.45 * len(stats)))
+        for ax, scenario in zip(axes[:, 0], scenarios):
+            bars = [(c, s[metric]) for (sc, c), s in stats.items() if sc == scenario]
+            ax.barh([c for c, _ in bars], [m for _, (m, _) in bars],
+                    xerr=[sd for _, (_, sd) in bars], color="tab:blue", alpha=0.7)
+            ax.axvline(0.0, color="black", linewidth=0.8)
+            ax.set_title(f"{scenario}: {metric}, mean +/- sd over seeds", fontsize=9)
+            ax.tick_params(labelsize=7)
+        paths.append(_save(fig, plt, out_dir / f"summary-{metric}.png"))
+    return paths

@@ -34,7 +34,7 @@ from research.sniper import SniperSpec
 from strategy.model import MarketInfo
 
 __all__ = ["SCENARIO_FILE", "data_events", "first_book_tick", "quoting_for", "quoting_with",
-    "run_data", "run_scenario", "scenario_events", "summary", "write_scenario"]
+    "run_data", "run_scenario", "summary", "write_scenario"]
 
 SCENARIO_FILE = "scenario.json"
 
@@ -58,22 +58,22 @@ def quoting_for(cfg: Config | None, market: str, overrides: Mapping[str, Any]) -
     return quoting_with(base, overrides)
 
 
-def scenario_events(spec: scenarios.ScenarioSpec, seed: int) -> Iterator[Event]:
-    for t in scenarios.generate(spec, seed):
-        yield t.ts_ns, t.msg, t.true_price
-
-
 def run_scenario(
     name: str, seed: int, *, cfg: Config | None = None, overrides: Mapping[str, Any] = {},
     params: BacktestParams = BacktestParams(), scenario_overrides: Mapping[str, float] = {},
+    closed_loop: bool = True,
 ) -> RunResult:
-    """Backtest a named synthetic scenario."""
+    """Backtest a named synthetic scenario: closed loop (our quotes are in the book the
+    market trades against, research/flow.py), or open like a recording of it."""
     spec = scenarios.spec(name, **scenario_overrides)
     setup = MarketSetup(
         market=spec.market, quoting=quoting_for(cfg, spec.market, overrides),
         info=MarketInfo(resolves_at_ns=scenarios.resolves_at_ns(spec)), min_size=spec.min_size,
         sniper=scenarios.sniper_of(spec), sniper_seed=f"{spec.name}:{seed}:sniper")
-    return Backtester([setup], params).run(scenario_events(spec, seed))
+    bt = Backtester([setup], params)
+    own = bt.own(spec.market) if closed_loop else None
+    return bt.run((t.ts_ns, t.msg, t.true_price)
+                  for t in scenarios.generate(spec, seed, own))
 
 
 def write_scenario(name: str, seed: int, directory: str | Path,

@@ -57,17 +57,19 @@ def combinations(grid: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 Job = tuple[int, str, str | None, int, dict[str, Any], dict[str, Any], BacktestParams,
-            Config | None]
-"""(index, scenario, recording, seed, grid values, fixed overrides, params, config)."""
+            Config | None, dict[str, float]]
+"""(index, scenario, recording, seed, grid values, fixed overrides, params, config,
+scenario overrides)."""
 
 
 def _one(job: Job) -> tuple[int, dict[str, Any]]:
-    index, scenario, data, seed, combo, base, params, cfg = job
+    index, scenario, data, seed, combo, base, params, cfg, shape = job
     overrides = base | combo
     if data:
         result = run_data(data, cfg=cfg, overrides=overrides, params=params)
     else:
-        result = run_scenario(scenario, seed, cfg=cfg, overrides=overrides, params=params)
+        result = run_scenario(scenario, seed, cfg=cfg, overrides=overrides, params=params,
+                              scenario_overrides=shape)
     row: dict[str, Any] = {"scenario": scenario if not data else f"data:{data}", "seed": seed}
     row |= {f"param.{k}": v for k, v in combo.items()}
     row |= summary(result)
@@ -79,16 +81,18 @@ def run_sweep(
     data: str | None = None, params: BacktestParams = BacktestParams(),
     cfg: Config | None = None, base: Mapping[str, Any] | None = None,
     workers: int | None = None, progress: TextIO | None = sys.stderr,
+    scenario_overrides: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every combination from `cfg`'s quoting with `base` overrides; return the rows in
-    grid order."""
+    """Run every combination from `cfg`'s quoting with `base` overrides (scenarios shaped by
+    `scenario_overrides`, e.g. duration_s); return the rows in grid order."""
     combos = combinations(grid)
     fixed = dict(base or {})
     clash = sorted(set(fixed) & set(grid))
     if clash:
         raise ConfigError(f"{clash[0]} is both a --set and a --param; keep one")
     sources: list[str] = ["data"] if data else list(scenarios)
-    jobs: list[Job] = [(i, sc, data, seed, combo, fixed, params, cfg)
+    shape = dict(scenario_overrides or {})
+    jobs: list[Job] = [(i, sc, data, seed, combo, fixed, params, cfg, shape)
                        for i, (sc, seed, combo) in enumerate(
                            itertools.product(sources, seeds if not data else [0], combos))]
     workers = workers or os.cpu_count() or 1
@@ -114,22 +118,33 @@ def _bar(out: TextIO, done: int, total: int, elapsed: float) -> None:
     out.flush()
 
 
-def summary_table(rows: Sequence[dict[str, Any]], label: str = "") -> str:
-    """A Markdown table: one row per scenario and parameter combination, each metric as
-    mean +/- sample sd over its seeds (`label` names the config the sweep started from)."""
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+def groups(rows: Sequence[dict[str, Any]],
+           label: str = "") -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Rows by (scenario, config), the config named by `label` and the grid values."""
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         params = ", ".join(f"{k[6:]}={v}" for k, v in row.items() if k.startswith("param."))
         config = " ".join(p for p in (label, params) if p) or "as configured"
-        groups.setdefault((row["scenario"], config), []).append(row)
+        out.setdefault((row["scenario"], config), []).append(row)
+    return out
+
+
+def mean_sd(group: Sequence[dict[str, Any]], metric: str) -> tuple[float, float]:
+    """Mean and sample sd of one metric over a group's seeds (0 where undefined)."""
+    values = [float(r[metric]) for r in group if r.get(metric) is not None]
+    mean = statistics.fmean(values) if values else 0.0
+    return mean, statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summary_table(rows: Sequence[dict[str, Any]], label: str = "") -> str:
+    """A Markdown table: one row per scenario and parameter combination, each metric as
+    mean +/- sample sd over its seeds (`label` names the config the sweep started from)."""
     head = ["scenario", "config", "seeds", *SUMMARY_METRICS]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for (scenario, params), group in groups.items():
+    for (scenario, params), group in groups(rows, label).items():
         cells = [scenario, params, str(len(group))]
         for m in SUMMARY_METRICS:
-            values = [float(r[m]) for r in group if r.get(m) is not None]
-            mean = statistics.fmean(values) if values else 0.0
-            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            mean, sd = mean_sd(group, m)
             cells.append(f"{mean:.2f} +/- {sd:.2f}" if m != "adverse_share"
                          else f"{mean:.3f} +/- {sd:.3f}")
         out.append("| " + " | ".join(cells) + " |")
@@ -138,8 +153,9 @@ def summary_table(rows: Sequence[dict[str, Any]], label: str = "") -> str:
 
 def write_table(rows: Sequence[dict[str, Any]], out_dir: str | Path,
                 label: str = "") -> tuple[Path, Path]:
-    """Write `sweep.csv`, `sweep.json` (stable column order) and `summary.md` (the
-    per-scenario table, mean +/- sd over seeds); return the first two paths."""
+    """Write `sweep.csv`, `sweep.json` (stable column order), `summary.md` (the
+    per-scenario table, mean +/- sd over seeds) and its plots (`summary-<metric>.png`,
+    research/report.py); return the first two paths."""
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     columns: list[str] = []
@@ -153,4 +169,8 @@ def write_table(rows: Sequence[dict[str, Any]], out_dir: str | Path,
             w.writerow(row)
     json_path.write_text(json.dumps(list(rows), indent=1))
     (d / "summary.md").write_text(summary_table(rows, label))
+    from research.report import PLOTTED, plot_summary  # matplotlib: only to write a sweep
+
+    plot_summary({key: {m: mean_sd(g, m) for m in PLOTTED}
+                  for key, g in groups(rows, label).items()}, d)
     return csv_path, json_path

@@ -8,6 +8,12 @@ queue position too); everything else is cancelled and the missing levels are pla
 and placements take effect when the ladder arrives, `latency_ms` after the decision, so an
 order can still fill while its replacement is on the way. A post-only level that would cross
 the book on arrival is rejected, as the venue does.
+
+Fills reach the executor `response_ms` after they happen (the venue's fill report): until
+then it believes a filled order still rests, so a ladder it diffed before then (a ladder
+arriving `latency_ms` after its diff) keeps that order rather than placing its level
+again. hftbacktest models the same (its response latency; bench/hbt_compare.py): modelling
+it cuts our fills by 0-5.5%, and theirs by 0-5.1%, on the same stream and quotes.
 """
 
 from __future__ import annotations
@@ -47,8 +53,14 @@ class VenueStats:
 class PaperVenue:
     """Our resting orders on every market, and what fills them."""
 
-    def __init__(self, *, maker_fee_bps: float = 0.0) -> None:
+    def __init__(self, *, maker_fee_bps: float = 0.0, latency_ms: int = 0,
+                 response_ms: int = 0) -> None:
         self.maker_fee_bps = maker_fee_bps
+        self.response_ns = response_ms * 1_000_000
+        self.blind_ns = (latency_ms + response_ms) * 1_000_000 if response_ms else 0
+        """A fill this long before a ladder's arrival was unknown when it was diffed."""
+        self.filled_ns: dict[str, dict[tuple[bool, int], int]] = {}
+        """Per market, when an order at (yes_bid, price) last filled completely."""
         self.books: dict[str, QueueModel] = {}
         self.placed_ns: dict[str, int] = {}
         """When each of our orders started resting (what a sniper's latency counts from)."""
@@ -79,8 +91,10 @@ class PaperVenue:
             q.cancel(order.order_id)
             self.placed_ns.pop(order.order_id, None)
             self.stats.cancelled += 1
+        unknown = {key for key, at in self.filled_ns.get(market, {}).items()
+                   if at > ts_ns - self.blind_ns}
         for (yes_bid, price), size in want.items():
-            if (yes_bid, price) in kept:
+            if (yes_bid, price) in kept or (yes_bid, price) in unknown:
                 continue
             self._next_id += 1
             if q.add(f"p{self._next_id}", yes_bid, price, size):
@@ -106,6 +120,8 @@ class PaperVenue:
             self.stats.filled_size += f.size
             if f.remaining <= 0:
                 self.placed_ns.pop(f.order_id, None)
+                if self.response_ns:
+                    self.filled_ns.setdefault(market, {})[(f.yes_bid, f.price)] = ts_ns
             out.append(PaperFill(ts_ns, market, f.order_id, f.yes_bid, f.price, f.size, fee))
         return out
 

@@ -41,9 +41,11 @@ MARKET = "fed-cut-dec"
 SUBSCRIBERS = 5
 """md subscriptions of MARKET in a paper stack with one quoter (see the module docstring)."""
 SCENARIO = {"duration_s": 30.0, "noise_rate_hz": 6.0, "market": MARKET, "start": 0.35,
-            "sniper_rate_hz": 0.0}
+            "sniper_rate_hz": 0.0, "maker_half_spread": 0.03, "noise_slippage": 10}
 """No snipers: they trade against our quotes inside the backtester only (research/sniper.py),
-and the live paper executor replaying the recording has none, so the two would differ."""
+and the live paper executor replaying the recording has none, so the two would differ.
+Makers 3c from their view and takers who sweep up to 10 ticks, so the stack's default
+quotes (2c plus the volatility widening) trade within 30 s."""
 
 
 @pytest.mark.timeout(150)

@@ -1,5 +1,6 @@
 """The backtester: required metrics, bit-for-bit determinism, scenarios reproducible from a
-seed, recordings giving the same run as the scenario they hold, the CLI's one JSON object."""
+seed, recordings giving the same run as the scenario (open loop) they hold, the CLI's one
+JSON object."""
 
 from __future__ import annotations
 
@@ -13,15 +14,18 @@ from research import runner, scenarios
 from research.backtest import BacktestParams
 from services.control import cli
 
-SHORT = {"duration_s": 60.0}
+SHORT = {"duration_s": 120.0}
+TRADES = {"spread": 0.01, "vol_mult": 0.0}
+"""A config that quotes at the touch, so two minutes of a scenario fill it."""
 REQUIRED = {"pnl_usd", "sharpe_1m", "max_drawdown_usd", "fills", "fill_rate", "max_abs_inventory",
             "markout_1s_usd", "markout_10s_usd", "markout_60s_usd", "adverse_selection_usd",
             "adverse_share", "time_at_top", "events_per_sec"}
 
 
-def _summary(name: str, seed: int, **kw: object) -> dict[str, object]:
-    out = runner.summary(runner.run_scenario(name, seed, scenario_overrides=SHORT, **kw),  # type: ignore[arg-type]
-                         markets=True)
+def _summary(name: str, seed: int, overrides: dict[str, float] = TRADES,
+             **kw: object) -> dict[str, object]:
+    out = runner.summary(runner.run_scenario(name, seed, scenario_overrides=SHORT,  # type: ignore[arg-type]
+                                             overrides=overrides, **kw), markets=True)
     out.pop("events_per_sec")
     return out
 
@@ -52,15 +56,19 @@ def test_a_scenario_is_reproducible_from_its_seed_and_differs_across_seeds() -> 
 
 def test_parameters_change_the_outcome() -> None:
     base = _summary("calm", 1)
-    wide = _summary("calm", 1, overrides={"spread": 0.05, "max_spread": 0.1})
+    wide = _summary("calm", 1, overrides={**TRADES, "spread": 0.05, "max_spread": 0.1})
     assert wide["fills"] < base["fills"]
 
 
-def test_a_recorded_scenario_backtests_exactly_like_the_scenario(tmp_path: Path) -> None:
+def test_a_recorded_scenario_backtests_like_the_scenario_without_us_in_it(
+        tmp_path: Path) -> None:
+    """A recording is the market without us (open loop); the scenario run is closed loop
+    (our quotes are in the book the market trades against), so only the open run equals it."""
     runner.write_scenario("news_jump", 2, tmp_path, SHORT)
-    from_data = runner.summary(runner.run_data(tmp_path), markets=True)
+    from_data = runner.summary(runner.run_data(tmp_path, overrides=TRADES), markets=True)
     from_data.pop("events_per_sec")
-    assert from_data == _summary("news_jump", 2)
+    assert from_data == _summary("news_jump", 2, closed_loop=False)
+    assert from_data != _summary("news_jump", 2)
 
 
 def test_latency_and_fees_are_applied() -> None:
@@ -82,6 +90,21 @@ def test_pmm_backtest_json_prints_one_object(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1
     assert REQUIRED <= set(json.loads(out[0]))
+
+
+def test_duration_s_sets_the_scenario_length_and_a_bad_one_is_named(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def events(seconds: str) -> int:
+        assert cli.main(["backtest", "--scenario", "calm", "--json", "--duration-s", seconds]) == 0
+        return int(json.loads(capsys.readouterr().out)["events"])
+
+    assert 1.8 < events("60") / events("30") < 2.2
+    assert cli.main(["backtest", "--scenario", "calm", "--duration-s", "0"]) == 2
+    assert "--duration-s must be in [1, 86400] seconds, got 0.0" in capsys.readouterr().err
+    assert cli.main(["backtest", "--data", "rec", "--duration-s", "60"]) == 2
+    assert "--duration-s applies to --scenario only" in capsys.readouterr().err
+    assert cli.main(["backtest", "--scenario", "calm", "--response-ms", "-1"]) == 2
+    assert "--response-ms must be >= 0, got -1" in capsys.readouterr().err
 
 
 def test_sharpe_1m_is_mean_over_sd_of_minute_increments_unscaled() -> None:

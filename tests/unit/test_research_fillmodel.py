@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from common.fillmodel import QueueModel
 from common.messages import Level
+from research.venue import PaperVenue
 
 
 def _model(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> QueueModel:
@@ -82,3 +83,17 @@ def test_fills_never_exceed_orders_or_prints(
     for oid, size in sizes.items():
         rest = q.orders[oid].remaining if oid in q.orders else 0
         assert filled.get(oid, 0) + rest == size
+
+
+def test_a_ladder_diffed_before_the_fill_report_keeps_the_filled_level_empty() -> None:
+    """PaperVenue(latency 50, response 50): a fill at t is known to the executor at t + 50;
+    a ladder that reaches the venue 50 ms after its diff was blind to it until t + 100."""
+    ms = 1_000_000
+    for arrival, placed in ((99, False), (101, True)):
+        v = PaperVenue(latency_ms=50, response_ms=50)
+        v.on_book(0, "m", (Level(4800, 100),), (Level(5200, 100),))
+        v.apply_ladder("m", (Level(4900, 1_000),), (), 0)
+        fills = v.on_trade(0, "m", 4900, 1_000, False)  # all of it, at t = 0
+        assert [f.size for f in fills] == [1_000]
+        v.apply_ladder("m", (Level(4900, 1_000),), (), arrival * ms)
+        assert (v.resting("m")[0] == 4900) is placed, arrival

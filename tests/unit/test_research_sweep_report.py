@@ -71,19 +71,22 @@ def test_sweep_starts_every_run_from_the_config_and_the_set_overrides(
     import research.scenarios as sc
     from services.control import cli
 
-    monkeypatch.setitem(sc.SCENARIOS, "calm", sc.spec("calm", duration_s=30.0))
+    monkeypatch.setitem(sc.SCENARIOS, "calm", sc.spec("calm", duration_s=120.0))
     conf = tmp_path / "q.toml"
-    conf.write_text("[quoting]\nspread = 0.035\nskew = 0.0\n")
+    conf.write_text("[quoting]\nspread = 0.01\nvol_mult = 0.0\nskew = 0.0\n")
     out = tmp_path / "sweep"
     assert cli.main(["sweep", "--scenario", "calm", "--config", str(conf), "--set", "size=20",
                      "--param", "max_orders=1,2", "--workers", "1", "--out", str(out)]) == 0
     rows = json.loads((out / "sweep.json").read_text())
+    for metric in ("pnl_usd", "markout_60s_usd"):  # the summary's plots
+        assert (out / f"summary-{metric}.png").read_bytes()[:4] == b"\x89PNG"
     cfg = load(conf)
     for row in rows:
         alone = runner.summary(runner.run_scenario(
             "calm", 1, cfg=cfg, overrides={"size": 20, "max_orders": row["param.max_orders"]}))
         assert row["pnl_usd"] == alone["pnl_usd"] and row["fills"] == alone["fills"]
-    plain = runner.summary(runner.run_scenario("calm", 1, overrides={"max_orders": 1}))
+    plain = runner.summary(runner.run_scenario("calm", 1, overrides={
+        "max_orders": 1, "spread": 0.01, "vol_mult": 0.0}))
     assert (plain["pnl_usd"], plain["fills"]) != (rows[0]["pnl_usd"], rows[0]["fills"]), (
         "the config and --set made no difference: the check cannot tell")
     with pytest.raises(ConfigError, match="both a --set and a --param"):

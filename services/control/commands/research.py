@@ -1,4 +1,4 @@
-"""pmm backtest, sweep, report, record, replay: the research loop (issue 8).
+"""pmm backtest, sweep, report, facts, record, replay: the research loop (issues 8, 17).
 
 Backtests, sweeps and reports run offline in this process (the research/ library steps the
 live quoting engine, strategy/). Record and replay run `python -m services.recorder` in the
@@ -21,8 +21,8 @@ from common.errors import ConfigError
 from services.control import stack
 from services.control.commands import add, config_path, say
 
-__all__ = ["cmd_backtest", "cmd_record", "cmd_replay", "cmd_report", "cmd_signals_compare",
-    "cmd_sweep", "register"]
+__all__ = ["cmd_backtest", "cmd_facts", "cmd_record", "cmd_replay", "cmd_report",
+           "cmd_signals_compare", "cmd_sweep", "register"]
 
 
 def _cfg(args: argparse.Namespace) -> Config | None:
@@ -34,7 +34,10 @@ def _params(args: argparse.Namespace) -> Any:
 
     if args.latency_ms < 0:
         raise ConfigError(f"--latency-ms must be >= 0, got {args.latency_ms}")
-    return BacktestParams(latency_ms=args.latency_ms, maker_fee_bps=args.maker_fee_bps,
+    if args.response_ms < 0:
+        raise ConfigError(f"--response-ms must be >= 0, got {args.response_ms}")
+    return BacktestParams(latency_ms=args.latency_ms, response_ms=args.response_ms,
+                          maker_fee_bps=args.maker_fee_bps,
                           signals=getattr(args, "signals", "config"))
 
 
@@ -47,10 +50,24 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> Any:
     from research import runner
 
-    cfg, params, over = _cfg(args), _params(args), _overrides(args)
+    cfg, params, over, shape = _cfg(args), _params(args), _overrides(args), _shape(args)
     if args.data:
         return runner.run_data(args.data, cfg=cfg, overrides=over, params=params)
-    return runner.run_scenario(args.scenario, args.seed, cfg=cfg, overrides=over, params=params)
+    return runner.run_scenario(args.scenario, args.seed, cfg=cfg, overrides=over, params=params,
+                               scenario_overrides=shape)
+
+
+def _shape(args: argparse.Namespace) -> dict[str, float]:
+    """Scenario overrides from the command line (--duration-s)."""
+    seconds = getattr(args, "duration_s", None)
+    if seconds is None:
+        return {}
+    if getattr(args, "data", None):
+        raise ConfigError("--duration-s applies to --scenario only; a recording has its own "
+                          "length")
+    if not 1 <= seconds <= 86_400:
+        raise ConfigError(f"--duration-s must be in [1, 86400] seconds, got {seconds}")
+    return {"duration_s": seconds}
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -59,7 +76,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.write:
         if not args.scenario:
             raise ConfigError("--write needs --scenario NAME")
-        runner.write_scenario(args.scenario, args.seed, args.write)
+        runner.write_scenario(args.scenario, args.seed, args.write, _shape(args))
         say(f"wrote scenario {args.scenario} (seed {args.seed}) to {args.write}; "
             f"`pmm replay --data {args.write}` plays it, `pmm backtest --data {args.write}` "
             "backtests it")
@@ -98,7 +115,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     seeds = list(range(args.seed, args.seed + args.seeds))
     rows = run_sweep(grid, args.scenario or ["calm"], seeds, data=args.data,
                      params=_params(args), cfg=_cfg(args), base=_overrides(args),
-                     workers=args.workers)
+                     workers=args.workers, scenario_overrides=_shape(args))
     label = " ".join([args.config or "defaults", *(args.set or [])])
     csv_path, json_path = write_table(rows, args.out, label=label)
     say(f"{len(rows)} runs; results: {csv_path} and {json_path}; mean +/- sd per scenario: "
@@ -116,6 +133,29 @@ def cmd_signals_compare(args: argparse.Namespace) -> int:
                    overrides=_overrides(args), params=_params(args))
     print(json.dumps(rows) if args.json else table(rows))
     return 0
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from research import facts
+
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
+    names = args.scenario or _scenario_names()
+    rows = []
+    for i, name in enumerate(names, 1):
+        say(f"[{i}/{len(names)}] {name}: {args.seeds} seeds")
+        rows += facts.table([name], range(args.seed, args.seed + args.seeds))
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        keys = ["scenario", "kind", *facts.FACTS]
+        print("| " + " | ".join(keys) + " |\n|" + "---|" * len(keys))
+        for r in rows:
+            print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    off = [line for r in rows for line in facts.outside(r)]
+    for line in off:
+        say(f"outside the published range: {line}")
+    return 1 if off else 0
 
 
 def _recorder(mode: str, args: argparse.Namespace, extra: list[str]) -> int:
@@ -175,6 +215,8 @@ def _common(p: argparse.ArgumentParser, *, source: bool = True, signals: bool = 
     p.add_argument("--set", action="append", metavar="NAME=VALUE",
                    help="override one quoting field, e.g. --set spread=0.03")
     p.add_argument("--latency-ms", type=int, default=50, help="decision to order arrival")
+    p.add_argument("--response-ms", type=int, default=50,
+                   help="a fill to its report reaching the executor")
     p.add_argument("--maker-fee-bps", type=float, default=0.0, help="negative for a rebate")
     if signals:
         p.add_argument("--signals", choices=["on", "off", "config"], default="config",
@@ -190,6 +232,8 @@ def register(sub: Any) -> None:
             cmd_backtest)
     _common(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--duration-s", type=float, default=None,
+                   help="scenario length in seconds (default: the scenario's, 600)")
     p.add_argument("--markets", action="store_true", help="add per-market fills and P&L")
     p.add_argument("--report", default=None, metavar="DIR", help="also write the HTML report")
     p.add_argument("--write", default=None, metavar="DIR",
@@ -202,6 +246,8 @@ def register(sub: Any) -> None:
     p.add_argument("--data", default=None, help="sweep on a recording instead")
     p.add_argument("--param", action="append", metavar="NAME=V1,V2", help="grid axis")
     p.add_argument("--seeds", type=int, default=1, help="seeds from --seed on")
+    p.add_argument("--duration-s", type=float, default=None,
+                   help="scenario length in seconds (default: the scenario's, 600)")
     p.add_argument("--workers", type=int, default=None, help="default: every core")
     p.add_argument("--out", default="sweep",
                    help="directory for sweep.csv, sweep.json and summary.md")
@@ -218,6 +264,15 @@ def register(sub: Any) -> None:
     p.add_argument("--scenario", action="append", choices=sorted(_scenario_names()),
                    help="scenario (repeatable; default news_jump and toxic_flow)")
     p.add_argument("--seeds", type=int, default=20, help="seeds from --seed on")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p = add(sub, "facts",
+            "Measure the synthetic markets' stylised facts against the published figures.",
+            "pmm facts --seeds 5                 # every scenario; exit 1 if a fact is off\n"
+            "pmm facts --scenario calm --json", cmd_facts)
+    p.add_argument("--scenario", action="append", choices=sorted(_scenario_names()),
+                   help="scenario (repeatable; default every one)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seeds", type=int, default=5, help="seeds from --seed on")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p = add(sub, "record", "Record the running stack's market data to compressed files.",
             "pmm record --data rec/          # next to `pmm up`; Ctrl-C stops", cmd_record)

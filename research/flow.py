@@ -1,0 +1,322 @@
+"""The synthetic market's mechanics: a hidden truth, background makers, takers, and (when a
+backtest plays in it) our own resting orders as part of the book they trade against.
+
+A hidden true probability walks in logit space (drift, volatility, jumps). Background
+makers quote a ladder around a lagging view of it. Noise traders sweep the best levels at
+random sizes; informed traders take whatever is priced past the truth by their edge.
+
+**Open loop** (`own=None`): the market never sees us. That is what a recording is (the
+market as it was, without our orders), and what `write_scenario` writes.
+
+**Closed loop** (`own` given, what `run_scenario` uses): our resting orders are part of the
+book, so the market fights back (issue 17):
+
+- Takers sweep the combined book best price first. Where we are the better price we fill
+  first; at an equal price the queue decides (the makers ahead of us, then us, then the
+  makers behind). Whatever filled us is not taken from the makers, so our fills consume
+  liquidity the taker would otherwise have taken from them.
+- Informed traders trade against our stale quotes as much as the makers' (they take any
+  price past the truth by their edge).
+- The makers compete: each `compete_hz` on average they look at our best quotes, and a
+  quote of ours at or inside their best is overbid by a tick, as long as that keeps them
+  `compete_edge` from their view and does not cross our other side; they keep that price
+  until their next look. Between looks, our quote owns the flow.
+- The makers pull on toxicity: every price level an informed sweep takes from them widens
+  their half-spread by `maker_pull` (times their half-spread), decaying with
+  `maker_pull_decay_s`.
+- A level the takers emptied refills over `refill_s` rather than at once.
+
+The published book is the makers' (our orders are not in it, as common/fillmodel.py
+assumes for every source of market data), and every trade is printed at its price and size,
+ours included, as the venue prints it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from common.messages import BookSnapshot, Level, MarketData, TradePrint
+from common.prices import PRICE_SCALE, SIZE_SCALE, snap_down, snap_up
+
+__all__ = ["START_NS", "TRUE_MAX", "TRUE_MIN", "Flow", "OwnBook", "ScenarioSpec", "Tick"]
+
+START_NS = 1_767_225_600 * 1_000_000_000
+"""Synthetic time starts at 2026-01-01T00:00:00Z (unix ns), the same for every run."""
+TRUE_MIN, TRUE_MAX = 0.02, 0.98
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioSpec:
+    """Everything that shapes one synthetic market. Rates are per second of market time."""
+
+    name: str
+    duration_s: float = 600.0
+    step_ms: int = 100
+    start: float = 0.5
+    drift: float = 0.0
+    volatility: float = 0.03
+    jump_rate_hz: float = 0.0
+    jump_size: float = 0.15
+    maker_lag: float = 0.02
+    maker_half_spread: float = 0.005
+    maker_levels: int = 10
+    maker_size: float = 200.0
+    noise_rate_hz: float = 0.15
+    noise_size: float = 30.0
+    """Median contracts per noise trade; sizes are lognormal (`noise_size_sigma`)."""
+    noise_size_sigma: float = 1.5
+    noise_size_cap: float = 40.0
+    """The largest noise trade, in medians."""
+    noise_slippage: int = 2
+    """Ticks past the best price a noise trader will pay (the rest of the order is left)."""
+    informed_rate_hz: float = 0.1
+    informed_edge: float = 0.0
+    informed_size: float = 60.0
+    resolves: bool = False
+    """True: the truth converges to the outcome over the last quarter, and the engine is told
+    the market resolves `resolve_lead_s` after the start (default: halfway through the data
+    it enters its stop-adding window of 3600 s)."""
+    resolve_lead_s: float = 3900.0
+    sniper_rate_hz: float = 0.0
+    """Informed takers per second who look only at OUR quotes and go for the one that lags
+    (research/sniper.py); 0: none. The informed traders above already trade against our
+    quotes as much as the makers' (the book they sweep holds both)."""
+    sniper_edge: float = 0.01
+    sniper_size: float = 40.0
+    sniper_latency_ms: int = 50
+    compete_hz: float = 0.5
+    """How often (per second, on average) the makers look at our quotes to overbid them; 0:
+    never (the makers ignore us)."""
+    compete_edge: float = 0.005
+    """The closest to their view (dollars) the makers will overbid us."""
+    maker_pull: float = 0.5
+    """Half-spread widening per price level an informed trade takes from the makers (a
+    fraction of it)."""
+    maker_pull_decay_s: float = 10.0
+    refill_s: float = 2.0
+    """Seconds for an emptied level of the makers' ladder to refill; 0: at once."""
+    tick: int = 100
+    min_size: int = 500
+    market: str = "sim-1"
+    venue: str = "polymarket"
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """One market-data event with the true probability at that moment (pips, float)."""
+
+    ts_ns: int
+    msg: MarketData
+    true_price: float
+
+
+class OwnBook(Protocol):
+    """Our resting orders on the market, as the closed-loop market trades against them
+    (the backtester's paper venue)."""
+
+    def at(self, ts_ns: int) -> None:
+        """Bring our orders up to `ts_ns` (ladders that have arrived by then rest)."""
+
+    def best(self, yes_bid: bool) -> int | None:
+        """Our best price on a side (highest bid, lowest ask), None without an order."""
+
+    def size_at(self, yes_bid: bool, price: int) -> int:
+        """Our remaining size at `price` on a side."""
+
+    def trade(self, ts_ns: int, price: int, size: int, aggressor_buy: bool, makers: int) -> int:
+        """A taker trades `size` at `price` against us and the `makers` resting there now
+        (no more of them can be ahead of us than that); the queue decides our share.
+        Returns the size that filled us."""
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _expit(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    n = int(mean)
+    return n + (1 if rng.random() < mean - n else 0)
+
+
+class Flow:
+    """One synthetic market, step by step; iterate it for its ticks. The same spec, seed
+    and (closed loop) quotes give the same stream, bit for bit."""
+
+    def __init__(self, s: ScenarioSpec, seed: int, own: OwnBook | None = None) -> None:
+        self.s = s
+        self.own = own
+        self.rng = random.Random(f"{s.name}:{seed}")
+        self.rivals = random.Random(f"{s.name}:{seed}:rivals")
+        """The makers' looks at our quotes draw from their own stream. With nothing of ours
+        resting the closed loop is the open loop, draw for draw; once our orders change the
+        makers' levels (overbids, eaten levels skip the size jitter), the shared stream
+        drifts and the truth path differs too (a known limit: separate streams for the truth,
+        the takers and the jitter would keep it)."""
+        self.dt = s.step_ms / 1000
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        self.alarm = 0.0
+        self.eaten: set[tuple[bool, int]] = set()
+        """(bid side, price) of levels takers ate into, refilling over `refill_s`."""
+        self.seen: tuple[int | None, int | None] = (None, None)
+        self.base = round(s.maker_size * SIZE_SCALE)
+        self.volume = {"noise": 0, "informed": 0}
+        """Centi-contracts traded by each kind of taker so far (research/facts.py)."""
+
+    def __iter__(self) -> Iterator[Tick]:
+        s, rng, dt = self.s, self.rng, self.dt
+        steps = int(s.duration_s * 1000 / s.step_ms)
+        outcome = 1.0 if rng.random() < s.start else 0.0
+        p = view = s.start
+        seq = 0
+        decay = math.exp(-dt / s.maker_pull_decay_s) if s.maker_pull_decay_s > 0 else 0.0
+        for k in range(steps):
+            ts = START_NS + k * s.step_ms * 1_000_000
+            if self.own is not None:
+                self.own.at(ts)
+            x = _logit(p) + s.drift * dt + s.volatility * math.sqrt(dt) * rng.gauss(0.0, 1.0)
+            p = _expit(x)
+            if rng.random() < s.jump_rate_hz * dt:
+                p += s.jump_size if rng.random() < 0.5 else -s.jump_size
+            if s.resolves and k > steps * 3 // 4:  # converge to the outcome over the last quarter
+                left = steps - k
+                p += (outcome - p) / max(left / 8, 1.0)
+            p = min(TRUE_MAX, max(TRUE_MIN, p))
+            view += s.maker_lag * (p - view)
+            self.alarm *= decay
+            self._make(view)
+            trades: list[TradePrint] = []
+            for _ in range(_poisson(rng, s.noise_rate_hz * dt)):
+                draw = min(s.noise_size_cap, math.exp(s.noise_size_sigma * rng.gauss(0.0, 1.0)))
+                size = max(s.min_size, round(s.noise_size * draw * SIZE_SCALE))
+                buy = rng.random() < 0.5
+                best = self._best(buy)
+                if best is not None:  # at most `noise_slippage` ticks through the touch
+                    slip = s.noise_slippage * s.tick
+                    trades += self._take(ts, buy, size, best + slip if buy else best - slip)
+            if rng.random() < s.informed_rate_hz * dt:
+                size = round(s.informed_size * SIZE_SCALE)
+                buy_limit = snap_down(round((p - s.informed_edge) * PRICE_SCALE), s.tick)
+                sell_limit = snap_up(round((p + s.informed_edge) * PRICE_SCALE), s.tick)
+                ask, bid = self._best(True), self._best(False)
+                if ask is not None and ask <= buy_limit:
+                    trades += self._take(ts, True, size, buy_limit, informed=True)
+                elif bid is not None and bid >= sell_limit:
+                    trades += self._take(ts, False, size, sell_limit, informed=True)
+            truth = p * PRICE_SCALE
+            for t in trades:
+                yield Tick(ts, t, truth)
+            seq += 1
+            yield Tick(ts + 1, self._snapshot(ts, seq), truth)
+
+    # --- the makers -------------------------------------------------------------------------
+
+    def _make(self, view: float) -> None:
+        """Move the makers' ladder to their view (wider after informed hits, over our quotes
+        when they compete), refill emptied levels, jitter sizes."""
+        s, tick = self.s, self.s.tick
+        half = s.maker_half_spread * (1 + self.alarm)
+        top_bid = round((view - half) * PRICE_SCALE / tick) * tick  # the nearest tick: a
+        top_ask = round((view + half) * PRICE_SCALE / tick) * tick  # one-tick spread can happen
+        if self.own is not None and s.compete_hz > 0:
+            top_bid, top_ask = self._compete(view, top_bid, top_ask)
+        top_bid = min(max(top_bid, tick), PRICE_SCALE - 2 * tick)
+        top_ask = max(min(top_ask, PRICE_SCALE - tick), top_bid + tick)
+        want_b = {top_bid - i * tick for i in range(s.maker_levels) if top_bid - i * tick >= tick}
+        want_a = {top_ask + i * tick for i in range(s.maker_levels)
+                  if top_ask + i * tick <= PRICE_SCALE - tick}
+        refill = self.base if s.refill_s <= 0 else max(1, round(self.base * self.dt / s.refill_s))
+        rng = self.rng
+        eaten = self.eaten
+        for is_bid, side, want in ((True, self.bids, want_b), (False, self.asks, want_a)):
+            for price in [pr for pr in side if pr not in want]:
+                del side[price]
+                eaten.discard((is_bid, price))
+            for price in sorted(want):
+                if price not in side:
+                    side[price] = self.base
+                elif (is_bid, price) in eaten:  # takers ate into it: refilling
+                    side[price] = min(self.base, side[price] + refill)
+                    if side[price] >= self.base:
+                        eaten.discard((is_bid, price))
+                elif rng.random() < 0.05:  # someone adds or cancels at this level
+                    side[price] = max(s.min_size, round(side[price] * (0.6 + 0.8 * rng.random())))
+
+    def _compete(self, view: float, top_bid: int, top_ask: int) -> tuple[int, int]:
+        """The makers' tops after overbidding the quotes of ours they last looked at."""
+        s, tick = self.s, self.s.tick
+        assert self.own is not None
+        if self.rivals.random() < 1 - math.exp(-s.compete_hz * self.dt):
+            self.seen = (self.own.best(True), self.own.best(False))
+        seen_bid, seen_ask = self.seen
+        our_bid, our_ask = self.own.best(True), self.own.best(False)
+        if seen_bid is not None and seen_bid >= top_bid:
+            cap = snap_down(round((view - s.compete_edge) * PRICE_SCALE), tick)
+            if our_ask is not None:
+                cap = min(cap, our_ask - tick)
+            top_bid = max(top_bid, min(seen_bid + tick, cap))
+        if seen_ask is not None and seen_ask <= top_ask:
+            cap = snap_up(round((view + s.compete_edge) * PRICE_SCALE), tick)
+            if our_bid is not None:
+                cap = max(cap, our_bid + tick)
+            top_ask = min(top_ask, max(seen_ask - tick, cap))
+        return top_bid, top_ask
+
+    def _best(self, buy: bool) -> int | None:
+        """The best price a taker on that side reaches: makers' and ours together."""
+        side = self.asks if buy else self.bids
+        live = [pr for pr, sz in side.items() if sz > 0]
+        m = (min(live) if buy else max(live)) if live else None
+        o = self.own.best(not buy) if self.own is not None else None
+        if m is None or o is None:
+            return m if o is None else o
+        return min(m, o) if buy else max(m, o)
+
+    # --- the takers -------------------------------------------------------------------------
+
+    def _take(self, ts: int, buy: bool, size: int, limit: int | None, *,
+              informed: bool = False) -> list[TradePrint]:
+        """A taker sweeps the combined book up to `limit`; one print per price touched."""
+        s, own = self.s, self.own
+        side = self.asks if buy else self.bids
+        out: list[TradePrint] = []
+        while size > 0:
+            best = self._best(buy)
+            if best is None or (limit is not None and (best > limit if buy else best < limit)):
+                break
+            makers = side.get(best, 0)
+            ours = own.size_at(not buy, best) if own is not None else 0
+            qty = min(size, makers + ours)
+            if qty <= 0:
+                break
+            got = own.trade(ts, best, qty, buy, makers) if own is not None and ours else 0
+            out.append(TradePrint(
+                venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
+                price=best, size=qty, side="BUY" if buy else "SELL"))
+            self.volume["informed" if informed else "noise"] += qty
+            if best in side and qty > got:
+                side[best] = max(0, makers - (qty - got))
+                self.eaten.add((not buy, best))
+                if informed:
+                    self.alarm += s.maker_pull
+            size -= qty
+        return out
+
+    def _snapshot(self, ts: int, seq: int) -> BookSnapshot:
+        s = self.s
+        bids = sorted((pr for pr, sz in self.bids.items() if sz > 0), reverse=True)[:10]
+        asks = sorted(pr for pr, sz in self.asks.items() if sz > 0)[:10]
+        return BookSnapshot(
+            venue=s.venue, market=s.market, seq=seq, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
+            tick=s.tick, min_size=s.min_size,
+            bids=tuple(Level(pr, self.bids[pr]) for pr in bids),
+            asks=tuple(Level(pr, self.asks[pr]) for pr in asks),
+        )
