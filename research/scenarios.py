@@ -8,9 +8,9 @@ whichever of our quotes lags the truth).
 
 `generate` is the market without us (open loop): what a recording of it holds. A backtest of
 a scenario (research/runner.py `run_scenario`) plays in it closed loop: our quotes are in
-the book the takers sweep and the makers overbid. The snipers (`sniper_*`,
-research/sniper.py) look only at our resting quotes, in every scenario, so a quote of ours
-that lags the truth is picked off whether or not the background book lags too.
+the book the takers sweep and the makers overbid, and the informed takers treat our quotes
+like the makers'. The snipers (`sniper_*`, research/sniper.py; toxic_flow and adversarial)
+are the extra: they look only at our resting quotes and go for the one that lags most.
 """
 
 from __future__ import annotations
