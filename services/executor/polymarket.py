@@ -268,6 +268,11 @@ class PolymarketExecution:
     async def _cancel(self, endpoint: str, fn: Callable[..., Any], *args: Any,
                       ids: Sequence[str] = (), everything: bool = False) -> CancelOutcome:
         """One cancel request after its tokens; a 429 backs off and is retried."""
+        if not self._api_key:  # a kill that arrives while start() is still deriving the key:
+            try:  # the SDK refuses L2 calls without one, so derive it here (deterministic)
+                await self._derive_key()
+            except VenueError as exc:
+                return CancelOutcome(ambiguous=True, reason=str(exc))
         for attempt in range(CANCEL_RETRIES):
             await self._sdk.spend(self._cancels_bucket, len(ids) or 1)
             try:

@@ -174,6 +174,24 @@ async def _figures(cfg: Config) -> None:
         assert per_order_us > 0
 
 
+def test_a_kill_before_the_api_key_is_derived_derives_it_and_cancels(sim: Config) -> None:
+    """A kill can reach the executor while start() is still deriving the API key (CI met
+    it: "kill not acknowledged ... API Credentials are needed"): cancel-all now derives the
+    key first instead of being refused by the SDK."""
+    asyncio.run(_kill_before_key(sim))
+
+
+async def _kill_before_key(cfg: Config) -> None:
+    (tokens,) = market_tokens(cfg, "polymarket")
+    with ThreadPoolExecutor(2) as pool:
+        venue = PolymarketExecution(cfg, [tokens], private_key=Account.create().key.hex(), pool=pool)
+        assert venue._api_key == ""  # the fault: no start(), so no key yet
+        outcome = await venue.cancel_all()
+        assert outcome.everything and not outcome.ambiguous, outcome
+        assert venue._api_key
+        await venue.close()
+
+
 def test_a_venue_that_forgot_our_api_key_gets_it_derived_again(tmp_path: Path) -> None:
     """The venue restarts and no longer knows our API key: the first call fails 401, the
     adapter derives the key again (L1-signed, deterministic) and the next calls succeed.
