@@ -17,15 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from py_clob_client_v2.client import ClobClient
-from py_clob_client_v2.clob_types import (
-    AssetType,
-    BalanceAllowanceParams,
-    OrderMarketCancelParams,
-    OrderType,
-    PartialCreateOrderOptions,
-    PostOrdersV2Args,
-    TradeParams,
-)
+from py_clob_client_v2.clob_types import (AssetType, BalanceAllowanceParams,
+                                          OrderMarketCancelParams, OrderType,
+                                          PartialCreateOrderOptions, PostOrdersV2Args, TradeParams)
 from py_clob_client_v2.exceptions import PolyApiException, PolyException
 from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG
 
