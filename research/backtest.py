@@ -5,8 +5,9 @@ config and parameters give the same fills and metrics, bit for bit. Per market i
 the quoter actor does (services/quoter/actor.py) around the same pure entry point
 `strategy.engine.step`: step on every new book, on trades for vwap markets, on a
 position change, and on a timer every `interval_ms`; a sent ladder reaches the paper venue
-`latency_ms` later (research/venue.py). Fills update the position the engine sees
-at once (risk's PositionUpdate, without its hop).
+`latency_ms` later (research/venue.py). A fill updates the position the engine sees
+`response_ms` later, when its report would reach the executor (risk's PositionUpdate,
+without its hop); P&L and the metrics count it at once.
 
 `signals` (issue 5): "on" runs the engine with `[quoting.signals] enabled = true`, "off"
 with it false, "config" as each market's parameters say. Trades reach the engine with
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -119,10 +121,20 @@ class MarketRun:
     routed: bool = False
     """The market routes its trades through our orders itself (a closed-loop scenario,
     research/flow.py): its prints have filled us already."""
+    unreported: deque[tuple[int, int, int]] = field(default_factory=deque)
+    """(time, YES, NO) of fills whose report has not reached us yet (`response_ms`)."""
 
     @property
     def net(self) -> int:
         return self.yes - self.no
+
+    def known(self, now: int, response_ns: int) -> tuple[int, int]:
+        """YES and NO held as the quoter knows them at `now`: a fill is reported
+        `response_ns` after it happens (the engine skews on what it knows)."""
+        while self.unreported and self.unreported[0][0] <= now - response_ns:
+            self.unreported.popleft()
+        return (self.yes - sum(y for _, y, _ in self.unreported),
+                self.no - sum(n for _, _, n in self.unreported))
 
     def mid(self) -> float | None:
         b = self.book
@@ -164,6 +176,7 @@ class Backtester:
         self._arrivals: list[tuple[int, int, str, tuple[Level, ...], tuple[Level, ...]]] = []
         self._n = 0
         self._lat_ns = params.latency_ms * 1_000_000
+        self._resp_ns = params.response_ms * 1_000_000
         self._sample_ns = params.sample_ms * 1_000_000
         self._next_sample = 0
 
@@ -283,6 +296,8 @@ class Backtester:
             else:
                 r.no += f.size
                 r.cash -= (PRICE_SCALE - f.price) * f.size
+            if self._resp_ns:
+                r.unreported.append((f.ts_ns, f.size if f.buy else 0, 0 if f.buy else f.size))
             r.dirty = True
 
     def _step(self, r: MarketRun, ts: int, *, timer: bool = False) -> None:
@@ -290,9 +305,10 @@ class Backtester:
             return
         r.dirty = False
         r.stepped_ns = ts
+        yes, no = r.known(ts, self._resp_ns)
         inputs = EngineInputs(
-            book=r.book, new_book=r.new_book, trades=tuple(r.trades), net_centi=r.net,
-            position_yes=r.yes, position_no=r.no, stale=r.book.stale or r.stale,
+            book=r.book, new_book=r.new_book, trades=tuple(r.trades), net_centi=yes - no,
+            position_yes=yes, position_no=no, stale=r.book.stale or r.stale,
             min_size_centi=max(r.book.min_size, r.setup.min_size), timer=timer,
             reference=r.reference, reference_ts_ns=r.reference_ts_ns,
         )

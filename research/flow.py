@@ -25,6 +25,8 @@ book, so the market fights back (issue 17):
   their half-spread by `maker_pull` (times their half-spread), decaying with
   `maker_pull_decay_s`.
 - A level the takers emptied refills over `refill_s` rather than at once.
+- When the makers' view moves past a stale quote of ours, their new best takes it at our
+  price (printed) rather than resting crossed with it.
 
 The published book is the makers' (our orders are not in it, as common/fillmodel.py
 assumes for every source of market data), and every trade is printed at its price and size,
@@ -33,14 +35,13 @@ ours included, as the venue prints it.
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from common.messages import BookSnapshot, Level, MarketData, TradePrint
-from common.prices import PRICE_SCALE, SIZE_SCALE, snap_down, snap_up
+from common.market_model import Makers, Takers, Truth, streams
+from common.prices import PRICE_SCALE, SIZE_SCALE
 
 __all__ = ["START_NS", "TRUE_MAX", "TRUE_MIN", "Flow", "OwnBook", "ScenarioSpec", "Tick"]
 
@@ -133,79 +134,59 @@ class OwnBook(Protocol):
         Returns the size that filled us."""
 
 
-def _logit(p: float) -> float:
-    return math.log(p / (1 - p))
-
-
-def _expit(x: float) -> float:
-    return 1 / (1 + math.exp(-x))
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    n = int(mean)
-    return n + (1 if rng.random() < mean - n else 0)
-
-
 class Flow:
     """One synthetic market, step by step; iterate it for its ticks. The same spec, seed
-    and (closed loop) quotes give the same stream, bit for bit."""
+    and (closed loop) quotes give the same stream, bit for bit. The decisions (truth, the
+    makers' tops, the takers' draws) are common/market_model.py's, each on its own stream:
+    our quotes change what the makers do, never the truth path or the takers' arrivals."""
 
     def __init__(self, s: ScenarioSpec, seed: int, own: OwnBook | None = None) -> None:
         self.s = s
         self.own = own
-        self.rng = random.Random(f"{s.name}:{seed}")
-        self.rivals = random.Random(f"{s.name}:{seed}:rivals")
-        """The makers' looks at our quotes draw from their own stream. With nothing of ours
-        resting the closed loop is the open loop, draw for draw; once our orders change the
-        makers' levels (overbids, eaten levels skip the size jitter), the shared stream
-        drifts and the truth path differs too (a known limit: separate streams for the truth,
-        the takers and the jitter would keep it)."""
         self.dt = s.step_ms / 1000
+        rngs = streams(f"{s.name}:{seed}")
+        self.jitter = rngs.jitter
+        self.truth = Truth(rngs.truth, start=s.start, volatility=s.volatility, lag=s.maker_lag,
+                           drift=s.drift, jump_rate_hz=s.jump_rate_hz, jump_size=s.jump_size,
+                           lo=TRUE_MIN, hi=TRUE_MAX)
+        self.makers = Makers(rngs.rivals, half_spread=s.maker_half_spread, tick=s.tick,
+                             dt=self.dt, compete_hz=s.compete_hz, compete_edge=s.compete_edge,
+                             pull=s.maker_pull, pull_decay_s=s.maker_pull_decay_s)
+        self.takers = Takers(rngs.takers, tick=s.tick, min_size=s.min_size,
+                             noise_rate_hz=s.noise_rate_hz, noise_size=s.noise_size * SIZE_SCALE,
+                             noise_sigma=s.noise_size_sigma, noise_cap=s.noise_size_cap,
+                             informed_rate_hz=s.informed_rate_hz,
+                             informed_size=round(s.informed_size * SIZE_SCALE),
+                             informed_edge=s.informed_edge)
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
-        self.alarm = 0.0
         self.eaten: set[tuple[bool, int]] = set()
         """(bid side, price) of levels takers ate into, refilling over `refill_s`."""
-        self.seen: tuple[int | None, int | None] = (None, None)
         self.base = round(s.maker_size * SIZE_SCALE)
         self.volume = {"noise": 0, "informed": 0}
         """Centi-contracts traded by each kind of taker so far (research/facts.py)."""
 
     def __iter__(self) -> Iterator[Tick]:
-        s, rng, dt = self.s, self.rng, self.dt
+        s, dt, own = self.s, self.dt, self.own
         steps = int(s.duration_s * 1000 / s.step_ms)
-        outcome = 1.0 if rng.random() < s.start else 0.0
-        p = view = s.start
         seq = 0
-        decay = math.exp(-dt / s.maker_pull_decay_s) if s.maker_pull_decay_s > 0 else 0.0
         for k in range(steps):
             ts = START_NS + k * s.step_ms * 1_000_000
-            if self.own is not None:
-                self.own.at(ts)
-            x = _logit(p) + s.drift * dt + s.volatility * math.sqrt(dt) * rng.gauss(0.0, 1.0)
-            p = _expit(x)
-            if rng.random() < s.jump_rate_hz * dt:
-                p += s.jump_size if rng.random() < 0.5 else -s.jump_size
-            if s.resolves and k > steps * 3 // 4:  # converge to the outcome over the last quarter
-                left = steps - k
-                p += (outcome - p) / max(left / 8, 1.0)
-            p = min(TRUE_MAX, max(TRUE_MIN, p))
-            view += s.maker_lag * (p - view)
-            self.alarm *= decay
-            self._make(view)
-            trades: list[TradePrint] = []
-            for _ in range(_poisson(rng, s.noise_rate_hz * dt)):
-                draw = min(s.noise_size_cap, math.exp(s.noise_size_sigma * rng.gauss(0.0, 1.0)))
-                size = max(s.min_size, round(s.noise_size * draw * SIZE_SCALE))
-                buy = rng.random() < 0.5
+            if own is not None:
+                own.at(ts)
+            # the truth converges to the outcome over the last quarter
+            converge = steps - k if s.resolves and k > steps * 3 // 4 else None
+            p = self.truth.step(dt, converge=converge)
+            self.makers.age()
+            trades: list[TradePrint] = self._make(ts, self.truth.view)
+            for buy, size in self.takers.noise(dt):
                 best = self._best(buy)
                 if best is not None:  # at most `noise_slippage` ticks through the touch
                     slip = s.noise_slippage * s.tick
                     trades += self._take(ts, buy, size, best + slip if buy else best - slip)
-            if rng.random() < s.informed_rate_hz * dt:
-                size = round(s.informed_size * SIZE_SCALE)
-                buy_limit = snap_down(round((p - s.informed_edge) * PRICE_SCALE), s.tick)
-                sell_limit = snap_up(round((p + s.informed_edge) * PRICE_SCALE), s.tick)
+            informed = self.takers.informed(dt, p)
+            if informed is not None:
+                buy_limit, sell_limit, size = informed
                 ask, bid = self._best(True), self._best(False)
                 if ask is not None and ask <= buy_limit:
                     trades += self._take(ts, True, size, buy_limit, informed=True)
@@ -217,26 +198,20 @@ class Flow:
             seq += 1
             yield Tick(ts + 1, self._snapshot(ts, seq), truth)
 
-    # --- the makers -------------------------------------------------------------------------
+    # --- the makers' book -------------------------------------------------------------------
 
-    def _make(self, view: float) -> None:
+    def _make(self, ts: int, view: float) -> list[TradePrint]:
         """Move the makers' ladder to their view (wider after informed hits, over our quotes
-        when they compete), refill emptied levels, jitter sizes."""
-        s, tick = self.s, self.s.tick
-        half = s.maker_half_spread * (1 + self.alarm)
-        top_bid = round((view - half) * PRICE_SCALE / tick) * tick  # the nearest tick: a
-        top_ask = round((view + half) * PRICE_SCALE / tick) * tick  # one-tick spread can happen
-        if self.own is not None and s.compete_hz > 0:
-            top_bid, top_ask = self._compete(view, top_bid, top_ask)
-        top_bid = min(max(top_bid, tick), PRICE_SCALE - 2 * tick)
-        top_ask = max(min(top_ask, PRICE_SCALE - tick), top_bid + tick)
-        want_b = {top_bid - i * tick for i in range(s.maker_levels) if top_bid - i * tick >= tick}
-        want_a = {top_ask + i * tick for i in range(s.maker_levels)
-                  if top_ask + i * tick <= PRICE_SCALE - tick}
+        when they compete), refill emptied levels, jitter sizes. Our quotes the new ladder
+        crosses, the makers take (printed): they would not rest a bid above our ask."""
+        s, own = self.s, self.own
+        others = (own.best(True), own.best(False)) if own is not None else None
+        top_bid, top_ask = self.makers.tops(view, others)
+        prints = self._cross(ts, top_bid, top_ask) if own is not None else []
+        want_b, want_a = self.makers.ladder(top_bid, top_ask, s.maker_levels)
         refill = self.base if s.refill_s <= 0 else max(1, round(self.base * self.dt / s.refill_s))
-        rng = self.rng
-        eaten = self.eaten
-        for is_bid, side, want in ((True, self.bids, want_b), (False, self.asks, want_a)):
+        rng, eaten = self.jitter, self.eaten
+        for is_bid, side, want in ((True, self.bids, set(want_b)), (False, self.asks, set(want_a))):
             for price in [pr for pr in side if pr not in want]:
                 del side[price]
                 eaten.discard((is_bid, price))
@@ -249,26 +224,26 @@ class Flow:
                         eaten.discard((is_bid, price))
                 elif rng.random() < 0.05:  # someone adds or cancels at this level
                     side[price] = max(s.min_size, round(side[price] * (0.6 + 0.8 * rng.random())))
+        return prints
 
-    def _compete(self, view: float, top_bid: int, top_ask: int) -> tuple[int, int]:
-        """The makers' tops after overbidding the quotes of ours they last looked at."""
-        s, tick = self.s, self.s.tick
-        assert self.own is not None
-        if self.rivals.random() < 1 - math.exp(-s.compete_hz * self.dt):
-            self.seen = (self.own.best(True), self.own.best(False))
-        seen_bid, seen_ask = self.seen
-        our_bid, our_ask = self.own.best(True), self.own.best(False)
-        if seen_bid is not None and seen_bid >= top_bid:
-            cap = snap_down(round((view - s.compete_edge) * PRICE_SCALE), tick)
-            if our_ask is not None:
-                cap = min(cap, our_ask - tick)
-            top_bid = max(top_bid, min(seen_bid + tick, cap))
-        if seen_ask is not None and seen_ask <= top_ask:
-            cap = snap_up(round((view + s.compete_edge) * PRICE_SCALE), tick)
-            if our_bid is not None:
-                cap = max(cap, our_bid + tick)
-            top_ask = min(top_ask, max(seen_ask - tick, cap))
-        return top_bid, top_ask
+    def _cross(self, ts: int, top_bid: int, top_ask: int) -> list[TradePrint]:
+        """The makers' new tops take whatever of ours they cross, at our prices."""
+        own, s = self.own, self.s
+        assert own is not None
+        out: list[TradePrint] = []
+        for buy, limit in ((True, top_bid), (False, top_ask)):
+            while True:
+                ours = own.best(not buy)
+                if ours is None or (ours > limit if buy else ours < limit):
+                    break
+                size = own.size_at(not buy, ours)
+                got = own.trade(ts, ours, size, buy, 0)
+                if got <= 0:
+                    break
+                out.append(TradePrint(
+                    venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
+                    price=ours, size=got, side="BUY" if buy else "SELL"))
+        return out
 
     def _best(self, buy: bool) -> int | None:
         """The best price a taker on that side reaches: makers' and ours together."""
@@ -306,7 +281,7 @@ class Flow:
                 side[best] = max(0, makers - (qty - got))
                 self.eaten.add((not buy, best))
                 if informed:
-                    self.alarm += s.maker_pull
+                    self.makers.hit(1)
             size -= qty
         return out
 

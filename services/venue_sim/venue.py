@@ -142,7 +142,6 @@ class Venue:
         Market object's `price_ranges` and in off-grid order rejections, as on Kalshi.
         """
         old, new = self.engine.set_tick(cid, tick)
-        self.flow.markets = list(self.engine.markets.values())
         if new.venue == "polymarket":
             self.feed.tick_changed(old, new)
 

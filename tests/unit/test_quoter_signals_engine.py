@@ -218,9 +218,9 @@ def test_market_config_satisfies_the_engine_market_protocol() -> None:
 def test_signals_compare_rows_and_table() -> None:
     from research.compare import compare, table
 
-    quoting = {"spread": 0.01, "vol_mult": 0.0}  # at the touch, so a minute fills it
+    quoting = {"spread": 0.01, "vol_mult": 0.0}  # at the touch, so two minutes fill it
     rows = compare(["news_jump"], [1, 2], overrides=quoting,
-                   scenario_overrides={"duration_s": 60.0})
+                   scenario_overrides={"duration_s": 120.0})
     (row,) = rows
     assert row["scenario"] == "news_jump" and row["seeds"] == 2 and 0 <= row["helped"] <= 2
     for col in ("markout_60s", "per_contract", "adverse_60s", "edge_0s", "pnl", "fills"):
@@ -228,7 +228,7 @@ def test_signals_compare_rows_and_table() -> None:
     assert row["adverse_60s_off"] <= 0 and row["adverse_60s_on"] <= 0
     assert row["fills_off"] > 0
     again = compare(["news_jump"], [1, 2], overrides=quoting,
-                    scenario_overrides={"duration_s": 60.0})
+                    scenario_overrides={"duration_s": 120.0})
     assert again == rows  # deterministic
     text = table(rows)
     assert text.splitlines()[0].startswith("| scenario | seeds | markout_60s")

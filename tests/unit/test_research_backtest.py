@@ -163,3 +163,27 @@ def test_markets_are_summed_by_sample_time_not_by_position() -> None:
                  ((1, 10), (2, 20), (3, 30))]
     b.samples = [Sample(t, 5000.0, None, None, None, 0, pnl) for t, pnl in ((1, 100), (3, 300))]
     assert metrics._combined_pnl([a, b]) == ([1, 2, 3], [110, 120, 330])
+
+
+def test_the_engine_learns_a_fill_when_its_report_arrives() -> None:
+    """A fill at t is in P&L at once but in the position the engine quotes on only
+    `response_ms` later (the venue's fill report reaching the executor)."""
+    from common.config import QuotingConfig
+    from research.backtest import Backtester, MarketSetup
+    from research.venue import PaperFill
+
+    ms = 1_000_000
+    bt = Backtester([MarketSetup(market="m", quoting=QuotingConfig())],
+                    BacktestParams(response_ms=50))
+    r = bt.runs["m"]
+    bt._fills(r, [PaperFill(1000 * ms, "m", "p1", True, 5000, 700, 0),
+                  PaperFill(1020 * ms, "m", "p2", False, 5100, 200, 0)])
+    assert (r.yes, r.no, r.net) == (700, 200, 500), "P&L and metrics see both at once"
+    assert r.known(1010 * ms, 50 * ms) == (0, 0)
+    assert r.known(1050 * ms, 50 * ms) == (700, 0)
+    assert r.known(1070 * ms, 50 * ms) == (700, 200)
+    at_once = Backtester([MarketSetup(market="m", quoting=QuotingConfig())],
+                         BacktestParams(response_ms=0))
+    r0 = at_once.runs["m"]
+    at_once._fills(r0, [PaperFill(1000 * ms, "m", "p1", True, 5000, 700, 0)])
+    assert r0.known(1000 * ms, 0) == (700, 0)

@@ -68,42 +68,52 @@ def test_makers_that_left_since_our_queue_was_measured_are_not_traded_as_phantom
 def test_makers_that_look_overbid_our_inside_quote_within_their_edge() -> None:
     bt, flow = venue(replace(SPEC, compete_hz=1e9, compete_edge=0.01))
     bt.venue.apply_ladder(M, (Level(4800, 10 * C),), (Level(5600, 10 * C),))
-    flow._make(0.5)
+    flow._make(0, 0.5)
     assert max(flow.bids) == 4900, "one tick over our 0.48 bid"
     assert min(flow.asks) == 5300, "our 0.56 ask is outside theirs: left alone"
     bt.venue.apply_ladder(M, (Level(4900, 10 * C),), (Level(5600, 10 * C),))
-    flow._make(0.5)
+    flow._make(0, 0.5)
     assert max(flow.bids) == 4900, "0.50 would leave less than their 0.01 edge: they join"
 
 
 def test_makers_never_overbid_into_our_other_side_nor_when_they_do_not_look() -> None:
     bt, flow = venue(replace(SPEC, compete_hz=1e9, compete_edge=0.0))
     bt.venue.apply_ladder(M, (Level(4800, 10 * C),), (Level(4900, 10 * C),))
-    flow._make(0.5)
+    flow._make(0, 0.5)
     assert max(flow.bids) == 4800, "a tick over our bid is our ask: they join instead"
     bt, flow = venue(replace(SPEC, compete_hz=0.0))
     bt.venue.apply_ladder(M, (Level(4800, 10 * C),), ())
-    flow._make(0.5)
+    flow._make(0, 0.5)
     assert max(flow.bids) == 4700
 
 
 def test_an_informed_hit_widens_the_makers_and_an_eaten_level_refills_over_time() -> None:
     _, flow = venue()
-    flow._make(0.5)
+    flow._make(0, 0.5)
     assert (max(flow.bids), min(flow.asks)) == (4700, 5300)
     flow._take(0, True, 100 * C, 5300, informed=True)
-    assert flow.alarm == SPEC.maker_pull
+    assert flow.makers.alarm == SPEC.maker_pull
     assert flow.asks[5300] == 50 * C
-    flow._make(0.5)  # half-spread 0.03 * 2: 0.44 / 0.56
+    flow._make(0, 0.5)  # half-spread 0.03 * 2: 0.44 / 0.56
     assert (max(flow.bids), min(flow.asks)) == (4400, 5600)
 
     _, flow = venue()
-    flow._make(0.5)
+    flow._make(0, 0.5)
     flow._take(0, True, 100 * C, 5300)  # noise: no alarm
-    assert flow.alarm == 0.0
-    flow._make(0.5)
+    assert flow.makers.alarm == 0.0
+    flow._make(0, 0.5)
     per_step = 150 * C * 100 // 2000  # 150 contracts over refill_s = 2 s, 100 ms steps
     assert flow.asks[5300] == 50 * C + per_step
+
+
+def test_makers_whose_view_moved_past_our_stale_ask_take_it_and_it_prints() -> None:
+    bt, flow = venue()
+    bt.venue.apply_ladder(M, (Level(4500, 10 * C),), (Level(5200, 10 * C),))
+    assert flow._make(0, 0.5) == [], "their 0.47 bid is below our 0.52 ask"
+    prints = flow._make(0, 0.56)  # their view moved: top bid 0.53 over our ask
+    assert [(t.price, t.size, t.side) for t in prints] == [(5200, 10 * C, "BUY")]
+    assert our_fills(bt) == 10 * C
+    assert max(flow.bids) == 5300, "they rest their bid after taking us"
 
 
 class NoOrders:

@@ -74,12 +74,13 @@ def test_a_followed_market_moves_only_after_the_lag() -> None:
     assert "0x91a" not in hub.followers(cfg)
 
 
-def test_followers_draw_nothing_from_the_flow_rng() -> None:
+def test_followers_draw_nothing_from_the_truth_stream() -> None:
     cfg = parse(CONFIG)
     venue = Venue(cfg, clock_ms=lambda: 0)
-    state = venue.flow.rng.getstate()
-    venue.flow._walk(venue.engine.markets["0xb7c"], 0.1)
-    assert venue.flow.rng.getstate() == state
+    truth = venue.flow.models["0xb7c"].truth
+    state = truth.rng.getstate()
+    venue.flow.step()
+    assert truth.rng.getstate() == state
     assert TRUE_MIN <= venue.flow.true_p["0xb7c"] <= TRUE_MAX
 
 
