@@ -50,6 +50,9 @@ class QuotingConfig(ConfigSection, frozen=True):
     vwap_window_ms: PositiveMs = 60_000
     vwap_max_trades: Annotated[int, Meta(ge=1, le=10_000)] = 200
     vol_alpha: Annotated[float, Meta(gt=0, le=1)] = 0.1
+    vol_sample_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 30_000
+    """The second volatility estimator samples the mid this often (strategy/volatility.py):
+    a lagging mid's moves over longer spans track the value's; 0 = every update."""
     resolution_widen_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 86_400.0
     resolution_widen: Annotated[float, Meta(ge=0, le=100)] = 1.0
     liquidity_min_depth: Annotated[float, Meta(ge=0, le=1e8)] = 50.0
@@ -65,6 +68,10 @@ class QuotingConfig(ConfigSection, frozen=True):
     tiers: tuple[QuoteTier, ...] = ()
     gamma: Annotated[float, Meta(gt=0, le=100)] = 0.1
     order_intensity: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
+    """A-S's k (per dollar) until the market's trades give an estimate (strategy/
+    intensity.py), or always with `intensity_window_s = 0`."""
+    intensity_window_s: Annotated[float, Meta(ge=0, le=1e7)] = 900.0
+    """How long the trade-arrival estimate remembers (its decay time); 0 = never estimate."""
     horizon_s: Annotated[float, Meta(gt=0, le=1e9)] = 3600.0
     stop_adding_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 3600.0
     exit_window_s: Annotated[float, Meta(ge=0, le=1e8)] = 900.0

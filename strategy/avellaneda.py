@@ -8,14 +8,21 @@ s mid/fair value ($), q inventory (the engine passes net / size: inventory in cl
 `size`, so gamma does not depend on the clip size), gamma risk aversion (`gamma`), sigma
 volatility in $ per sqrt(second) (estimated online, `volatility.py`), tau = T - t in
 seconds with T the market's resolution time (capped at `horizon_s`; `horizon_s` when the
-resolution time is unknown), k the order-arrival decay per $ (`order_intensity`).
+resolution time is unknown), k the order-arrival decay per $ (estimated from the market's
+trades, `intensity.py`; `order_intensity` until there are enough of them).
+
+A binary's price is bounded: whatever its volatility, the variance of its price between now
+and resolution is p * (1 - p) (it ends at 0 or 1, and it is a martingale). The paper's
+sigma^2 * tau, the variance of an unbounded price over tau, is capped there (`bounded_tau`),
+so a long horizon or a volatile spell cannot price inventory risk past what the market
+can move.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["optimal_spread", "quotes", "reservation_price", "tau_seconds"]
+__all__ = ["bounded_tau", "optimal_spread", "quotes", "reservation_price", "tau_seconds"]
 
 
 def reservation_price(s: float, q: float, gamma: float, sigma: float, tau: float) -> float:
@@ -42,3 +49,11 @@ def tau_seconds(resolves_at_ns: int | None, now_ns: int, horizon_s: float) -> fl
     if resolves_at_ns is None:
         return horizon_s
     return max(0.0, min(horizon_s, (resolves_at_ns - now_ns) / 1e9))
+
+
+def bounded_tau(tau: float, sigma: float, p: float) -> float:
+    """tau, shortened so that sigma^2 * tau is at most p * (1 - p) (module docstring)."""
+    var, cap = sigma * sigma, max(0.0, p * (1 - p))
+    if var * tau <= cap:  # also every sigma too small to square
+        return tau
+    return cap / var

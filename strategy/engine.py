@@ -7,13 +7,17 @@ resolution time is wall-clock); trades carry the same clock.
 
 One step:
 1. Window the trades for vwap; if the book is new, fold its mid into the EMA and the
-   volatility estimator.
+   volatility estimators (per update, and sampled every `vol_sample_ms`); count the trades
+   reaching each depth from the mid (intensity.py, A-S's k).
 2. Fair value by `fv_method` (fair_value.py); none (one-sided/crossed book) or a stale
    feed gives an empty ladder: pull every quote.
-3. Model `heuristic`: half-spread with every widening (spread.py), reservation = fair minus
-   the whole-tick skew (inventory.py). Model `avellaneda_stoikov`: reservation and spread
-   from the closed forms (avellaneda.py), half-spread clamped to [min_spread, max_spread]
-   and widened on thin books.
+3. Model `heuristic`: half-spread with every widening (spread.py; its volatility is the
+   per-update one: how fast the book moves now), reservation = fair minus the whole-tick
+   skew (inventory.py). Model `avellaneda_stoikov`: reservation and spread from the closed
+   forms (avellaneda.py): sigma of the value (the larger of the two estimators), tau to
+   the market's resolution capped at `horizon_s` and where sigma^2 * tau reaches
+   p * (1 - p), k from the trades; half-spread clamped to [min_spread, max_spread] and
+   widened on thin books.
    Model `symmetric` (the baseline): one level each side at `spread` around the mid,
    `size` contracts within `max_inventory`; steps 4 and 5 do not apply.
 4. Sizes per side by inventory regime (inventory.py); inside the stop-adding window only
@@ -32,7 +36,16 @@ import msgspec
 
 from common.config import QuotingConfig
 from common.prices import ONE_DOLLAR, PRICE_SCALE
-from strategy import avellaneda, fair_value, inventory, ladder, resolution, spread, volatility
+from strategy import (
+    avellaneda,
+    fair_value,
+    intensity,
+    inventory,
+    ladder,
+    resolution,
+    spread,
+    volatility,
+)
 from strategy.model import (
     Decision,
     EngineInputs,
@@ -58,15 +71,21 @@ def step(
     trades = fair_value.window_trades(
         (*state.trades, *inputs.trades), now_ns, params.vwap_window_ms, params.vwap_max_trades
     )
-    fv_ema, vol = state.fv_ema, state.vol
+    fv_ema, vol, vol_sampled = state.fv_ema, state.vol, state.vol_sampled
     book = inputs.book
     mid = None if book is None else fair_value.mid_price(book)
     if mid is not None and inputs.new_book:
         fv_ema = fair_value.ema_update(fv_ema, mid, params.alpha)
         vol = volatility.update(vol, mid, now_ns, params.vol_alpha)
+        vol_sampled = volatility.update(vol_sampled, mid, now_ns, params.vol_alpha,
+                                        params.vol_sample_ms * 1_000_000)
+    arrivals = state.intensity
+    if mid is not None and book is not None and params.intensity_window_s > 0:
+        arrivals = intensity.update(arrivals, (t.price for t in inputs.trades), mid, book.tick,
+                                    now_ns, params.intensity_window_s)
     learned = msgspec.structs.replace(
-        state, fv_ema=fv_ema, vol=vol, trades=trades, last_step_ns=now_ns
-    )
+        state, fv_ema=fv_ema, vol=vol, vol_sampled=vol_sampled, intensity=arrivals,
+        trades=trades, last_step_ns=now_ns)
     ttr = resolution.time_to_resolution_s(market.resolves_at_ns, now_ns)
     locked = inventory.locked_value(inputs.position_yes, inputs.position_no)
     fair = None
@@ -102,15 +121,18 @@ def step(
     tick = book.tick
     q = inventory.inventory_ratio(inputs.net_centi, params)
     depth = fair_value.depth_contracts(book)
-    sigma = volatility.sigma_per_sqrt_second(vol)
+    sigma = volatility.sigma_per_sqrt_second(vol)  # how fast the book moves now
     base = spread.base_half_spread(params)
     if params.model == "avellaneda_stoikov":
-        tau = avellaneda.tau_seconds(market.resolves_at_ns, now_ns, params.horizon_s)
-        sig = sigma
+        s_usd = fair / PRICE_SCALE
+        sigma = volatility.sigma(vol, vol_sampled)  # of the value the book lags
+        tau = avellaneda.bounded_tau(
+            avellaneda.tau_seconds(market.resolves_at_ns, now_ns, params.horizon_s), sigma, s_usd)
+        k = intensity.k_per_dollar(arrivals, tick) or params.order_intensity
         clips = inputs.net_centi / 100 / params.size
-        r = avellaneda.reservation_price(fair / PRICE_SCALE, clips, params.gamma, sig, tau)
+        r = avellaneda.reservation_price(s_usd, clips, params.gamma, sigma, tau)
         reservation = r * PRICE_SCALE
-        delta = avellaneda.optimal_spread(params.gamma, sig, tau, params.order_intensity)
+        delta = avellaneda.optimal_spread(params.gamma, sigma, tau, k)
         h = spread.clamp_half(
             params, delta / 2 * PRICE_SCALE * spread.liquidity_factor(params, depth)
         )

@@ -113,11 +113,23 @@ class VolState(Struct, frozen=True, kw_only=True):
     n: int = 0
 
 
+class IntensityState(Struct, frozen=True, kw_only=True):
+    """Trades reaching each depth from the mid, and the time watched, both decaying
+    (strategy/intensity.py)."""
+
+    last_ns: int = 0
+    seconds: float = 0.0
+    counts: tuple[float, ...] = ()
+
+
 class EngineState(Struct, frozen=True, kw_only=True):
     """Everything the engine remembers about one market between steps."""
 
     fv_ema: float | None = None
     vol: VolState = VolState()
+    vol_sampled: VolState = VolState()
+    """The same estimator sampled every `vol_sample_ms` (strategy/volatility.py)."""
+    intensity: IntensityState = IntensityState()
     trades: tuple[TradeTick, ...] = ()
     last_sent: Ladder | None = None
     last_sent_ns: int = 0

@@ -7,14 +7,16 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from common.config import Config, MarketConfig, QuotingConfig, StackConfig
 from common.errors import ConfigError
 from common.messages import BookSnapshot, Level
 from services.quoter.actor import Quoter
-from strategy import avellaneda
+from strategy import avellaneda, intensity
 from strategy.engine import commit_unsent, step
-from strategy.model import Book, EngineInputs, EngineState, Ladder, MarketInfo
+from strategy.model import Book, EngineInputs, EngineState, IntensityState, Ladder, MarketInfo
 from strategy.requote import ladder_changed, requote
 
 TICK = 100
@@ -159,6 +161,37 @@ def test_avellaneda_tau_from_resolution_time() -> None:
     assert avellaneda.tau_seconds(T0 + 100 * S, T0, 3600) == 100
     assert avellaneda.tau_seconds(T0 + 10**6 * S, T0, 3600) == 3600
     assert avellaneda.tau_seconds(T0 - S, T0, 3600) == 0
+
+
+@given(tau=st.floats(0, 1e7), sigma=st.floats(0, 1), p=st.floats(0.001, 0.999))
+def test_avellaneda_variance_to_the_horizon_never_exceeds_a_binarys(
+        tau: float, sigma: float, p: float) -> None:
+    bounded = avellaneda.bounded_tau(tau, sigma, p)
+    assert 0 <= bounded <= tau
+    assert sigma * sigma * bounded <= p * (1 - p) * (1 + 1e-9)
+    if sigma * sigma * tau <= p * (1 - p):
+        assert bounded == tau
+
+
+def test_intensity_fit_recovers_the_decay_of_trade_depths() -> None:
+    """Trades whose distance from the mid is exponential with rate k (per dollar) reach
+    depth d with probability exp(-k d): the fit reads k back."""
+    import random
+
+    rng = random.Random(3)
+    state = intensity.update(IntensityState(), (), 5000.0, 100, T0, 900.0)
+    assert intensity.k_per_dollar(state, 100) is None, "no trades yet: the config's k"
+    k = 150.0
+    for i in range(1, 601):
+        depths = [rng.expovariate(k) for _ in range(rng.randint(0, 4))]
+        prices = [5000 + round(d * 10_000) * (1 if rng.random() < 0.5 else -1) for d in depths]
+        state = intensity.update(state, prices, 5000.0, 100, T0 + i * S, 900.0)
+    fitted = intensity.k_per_dollar(state, 100)
+    assert fitted is not None and 120 < fitted < 180, fitted
+    flat = IntensityState(last_ns=T0, seconds=100.0, counts=(50.0, 50.0, 50.0) + (0.0,) * 7)
+    assert intensity.k_per_dollar(flat, 100) is None, "no decay with depth: no estimate"
+    later = intensity.update(state, (), 5000.0, 100, T0 + 100_000 * S, 900.0)
+    assert intensity.k_per_dollar(later, 100) is None, "old trades are forgotten"
 
 
 def test_avellaneda_engine_skews_with_inventory_and_volatility() -> None:
