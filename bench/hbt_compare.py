@@ -5,10 +5,9 @@ Not part of `make bench`: hftbacktest (numba, polars, holoviews...) is not a pro
 dependency, so `make hbt-compare` builds it an environment of its own (.venv-hbt, from
 bench/requirements-hbt.txt) and runs this script there with pmm on PYTHONPATH:
 
-    make hbt-compare        # writes bench/results/hbt_compare.json
+    make hbt-compare        # writes bench/results/hbt_compare.json, about 10 s on 2 cores
     # defaults: --scenarios calm,toxic_flow --seeds 1,2,3 --policies improve,join
     #   --duration-s 600 --size 10 --feed-latency-ms 10; --out FILE.json keeps every figure.
-    # About 10 s on 2 cores (numba compiles the strategy loop once per process).
 
 One stream per (scenario, seed) from research.scenarios.generate (the scenario's snipers are
 not run: they live in the backtester, not in the stream). It is converted to hftbacktest
@@ -356,7 +355,8 @@ def main() -> int:
                     runs[m] = run_hbt(st, evs[m.endswith("clearsnap")], m, size, pol == "improve")
                 base = runs["pmm"]
                 pmm_size = base["fills"][:, 3].sum() / SIZE_SCALE
-                row: dict = {"scenario": scen, "policy": pol, "seed": seed, "pmm": pmm_size}
+                row: dict = {"scenario": scen, "policy": pol, "seed": seed, "pmm": {
+                    "size": pmm_size, "matched_share": 1.0, "placed": base["placed"]}}
                 text = f"{scen:10s} {pol:7s} {seed:2d}  pmm {pmm_size:7.1f} [{base['placed']}]"
                 for m, r in runs.items():
                     r["summary"] = summarize(st, r["fills"])
