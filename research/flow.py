@@ -228,7 +228,7 @@ class Flow:
 
     def _cross(self, ts: int, top_bid: int, top_ask: int) -> list[TradePrint]:
         """The makers' new tops take whatever of ours they cross, at our prices."""
-        own = self.own
+        own, s = self.own, self.s
         assert own is not None
         out: list[TradePrint] = []
         for buy, limit in ((True, top_bid), (False, top_ask)):
@@ -240,7 +240,9 @@ class Flow:
                 got = own.trade(ts, ours, size, buy, 0)
                 if got <= 0:
                     break
-                out.append(self._print(ts, ours, got, buy))
+                out.append(TradePrint(
+                    venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
+                    price=ours, size=got, side="BUY" if buy else "SELL"))
         return out
 
     def _best(self, buy: bool) -> int | None:
@@ -258,7 +260,7 @@ class Flow:
     def _take(self, ts: int, buy: bool, size: int, limit: int | None, *,
               informed: bool = False) -> list[TradePrint]:
         """A taker sweeps the combined book up to `limit`; one print per price touched."""
-        own = self.own
+        s, own = self.s, self.own
         side = self.asks if buy else self.bids
         out: list[TradePrint] = []
         while size > 0:
@@ -271,7 +273,9 @@ class Flow:
             if qty <= 0:
                 break
             got = own.trade(ts, best, qty, buy, makers) if own is not None and ours else 0
-            out.append(self._print(ts, best, qty, buy))
+            out.append(TradePrint(
+                venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
+                price=best, size=qty, side="BUY" if buy else "SELL"))
             self.volume["informed" if informed else "noise"] += qty
             if best in side and qty > got:
                 side[best] = max(0, makers - (qty - got))
@@ -280,12 +284,6 @@ class Flow:
                     self.makers.hit(1)
             size -= qty
         return out
-
-    def _print(self, ts: int, price: int, size: int, buy: bool) -> TradePrint:
-        s = self.s
-        return TradePrint(
-            venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
-            price=price, size=size, side="BUY" if buy else "SELL")
 
     def _snapshot(self, ts: int, seq: int) -> BookSnapshot:
         s = self.s
