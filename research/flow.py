@@ -228,7 +228,7 @@ class Flow:
 
     def _cross(self, ts: int, top_bid: int, top_ask: int) -> list[TradePrint]:
         """The makers' new tops take whatever of ours they cross, at our prices."""
-        own, s = self.own, self.s
+        own = self.own
         assert own is not None
         out: list[TradePrint] = []
         for buy, limit in ((True, top_bid), (False, top_ask)):
@@ -240,9 +240,7 @@ class Flow:
                 got = own.trade(ts, ours, size, buy, 0)
                 if got <= 0:
                     break
-                out.append(TradePrint(
-                    venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
-                    price=ours, size=got, side="BUY" if buy else "SELL"))
+                out.append(self._print(ts, ours, got, buy))
         return out
 
     def _best(self, buy: bool) -> int | None:
@@ -260,7 +258,7 @@ class Flow:
     def _take(self, ts: int, buy: bool, size: int, limit: int | None, *,
               informed: bool = False) -> list[TradePrint]:
         """A taker sweeps the combined book up to `limit`; one print per price touched."""
-        s, own = self.s, self.own
+        own = self.own
         side = self.asks if buy else self.bids
         out: list[TradePrint] = []
         while size > 0:
@@ -273,9 +271,7 @@ class Flow:
             if qty <= 0:
                 break
             got = own.trade(ts, best, qty, buy, makers) if own is not None and ours else 0
-            out.append(TradePrint(
-                venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
-                price=best, size=qty, side="BUY" if buy else "SELL"))
+            out.append(self._print(ts, best, qty, buy))
             self.volume["informed" if informed else "noise"] += qty
             if best in side and qty > got:
                 side[best] = max(0, makers - (qty - got))
@@ -284,6 +280,12 @@ class Flow:
                     self.makers.hit(1)
             size -= qty
         return out
+
+    def _print(self, ts: int, price: int, size: int, buy: bool) -> TradePrint:
+        s = self.s
+        return TradePrint(
+            venue=s.venue, market=s.market, ts_recv_ns=ts, ts_venue_ms=ts // 1_000_000,  # type: ignore[arg-type]
+            price=price, size=size, side="BUY" if buy else "SELL")
 
     def _snapshot(self, ts: int, seq: int) -> BookSnapshot:
         s = self.s

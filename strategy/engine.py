@@ -7,8 +7,8 @@ resolution time is wall-clock); trades carry the same clock.
 
 One step:
 1. Window the trades for vwap; if the book is new, fold its mid into the EMA and the
-   volatility estimators (per update, and sampled every `vol_sample_ms`); count the trades
-   reaching each depth from the mid (intensity.py, A-S's k).
+   volatility estimator; for A-S also the one sampled every `vol_sample_ms` and the count of
+   trades reaching each depth from the mid (intensity.py, its k).
 2. Fair value by `fv_method` (fair_value.py); none (one-sided/crossed book) or a stale
    feed gives an empty ladder: pull every quote.
 3. Model `heuristic`: half-spread with every widening (spread.py; its volatility is the
@@ -77,10 +77,12 @@ def step(
     if mid is not None and inputs.new_book:
         fv_ema = fair_value.ema_update(fv_ema, mid, params.alpha)
         vol = volatility.update(vol, mid, now_ns, params.vol_alpha)
+    as_model = params.model == "avellaneda_stoikov"  # only A-S reads the next two
+    if as_model and mid is not None and inputs.new_book:
         vol_sampled = volatility.update(vol_sampled, mid, now_ns, params.vol_alpha,
                                         params.vol_sample_ms * 1_000_000)
     arrivals = state.intensity
-    if mid is not None and book is not None and params.intensity_window_s > 0:
+    if as_model and mid is not None and book is not None and params.intensity_window_s > 0:
         arrivals = intensity.update(arrivals, (t.price for t in inputs.trades), mid, book.tick,
                                     now_ns, params.intensity_window_s)
     learned = msgspec.structs.replace(

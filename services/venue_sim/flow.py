@@ -171,7 +171,7 @@ class Flow:
                 continue
             levels.add(t.yes_price)
             order = self.engine.orders.get(t.maker_order_id)
-            if order is None or order.remaining == 0:  # the makers' order there is gone
+            if self.refill_steps and (order is None or order.remaining == 0):  # gone: wait
                 model.eaten[(maker_bid, t.yes_price)] = self.steps
         if account == INFORMED and levels:
             model.makers.hit(len(levels))
