@@ -44,6 +44,9 @@ class FaultRow:
     safe_what: str = ""
     orphans: list[str] = field(default_factory=list)
     """Orders still open after the kill switch: market, id, side, price, age (for diagnosis)."""
+    lost_fills: list[str] = field(default_factory=list)
+    """When fills were lost: the markets risk and the venue disagree on, and every log line
+    about gaps and replays (for diagnosis)."""
 
     def line(self) -> str:
         worst = f"{max(self.safe_s):.2f}" if self.safe_s else "-"
@@ -145,6 +148,16 @@ def position_gap(stack: Stack) -> Decimal:
     return gap
 
 
+def _sides(stack: Stack) -> dict[str, str]:
+    """Per market whose holdings differ, risk's and the simulator's YES and NO."""
+    doc = {m["id"]: m for m in stack.status()["markets"]}
+    return {mid: f"risk {doc[mid]['position_yes']}/{doc[mid]['position_no']} "
+                 f"venue {yes}/{no}"
+            for mid, (yes, no) in stack.sim_positions().items()
+            if (Decimal(str(doc[mid]["position_yes"])), Decimal(str(doc[mid]["position_no"])))
+            != (yes, no)}
+
+
 _KNOWN_GAP: dict[int, Decimal] = {}
 """Per stack, the risk-vs-simulator gap already charged to an earlier fault."""
 
@@ -172,6 +185,11 @@ def quiesce(stack: Stack, row: FaultRow) -> None:
         pass  # counted below
     gap = position_gap(stack)
     row.fills_lost += max(Decimal(0), gap - known)
+    if gap > known:  # a flaky loss in CI: name the markets, and what risk did about it
+        row.lost_fills.append(f"risk vs the simulator (yes, no): {_sides(stack)}")
+        row.lost_fills.extend(ln for f in sorted((stack.run_dir / "logs").glob("*.log"))
+                           for ln in f.read_text(errors="replace").splitlines()
+                           if "replay" in ln or "gap" in ln)
     _KNOWN_GAP[id(stack)] = max(gap, known)
     stack.pmm("reset")
 

@@ -68,4 +68,5 @@ def test_events_overflow_while_risk_is_frozen(stack: Stack) -> None:
     quiesce(stack, r)
     print("\n" + table([r]))
     assert (r.orders_lost, r.duplicates) == (0, 0), r.orphans
-    assert r.fills_lost == 0, f"{r.fills_lost} contracts of fills dropped at the HWM never replayed"
+    assert r.fills_lost == 0, (f"{r.fills_lost} contracts of fills dropped at the HWM never "
+                               "replayed:\n" + "\n".join(r.lost_fills[-60:]))

@@ -137,8 +137,13 @@ def test_kill_9_of_the_venue(stack: Stack) -> None:
         return {m["id"] for m in stack.status()["markets"] if m["halted"]}
 
     limit_s = 6 * CHECK_MS / 1000 + 15
-    eventually(lambda: set(held) <= halted(), timeout=limit_s,
-               what=f"every market that held a position halted: {held}")
+    try:
+        eventually(lambda: set(held) <= halted(), timeout=limit_s,
+                   what=f"every market that held a position halted: {held}")
+    except AssertionError as exc:  # flaky in CI (1 of 3 runs at 48030aa): say what stood
+        raise AssertionError(f"{exc}\nrisk held before the crash {before}\nrisk holds now "
+                             f"{holdings(stack)}\nthe new venue holds {stack.sim_positions()}"
+                             f"\nhalted {sorted(halted())}") from None
     r.safe_s.append(time.monotonic() - t0)
     r.safe_what = "markets with positions halted, the flat ones quoting"
     reasons = {m["id"]: m.get("halt_reason", "") for m in stack.status()["markets"]}
