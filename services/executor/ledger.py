@@ -87,6 +87,7 @@ class OrderLedger:
         if order is None:
             return None
         order.price, order.size = price, remaining
+        order.original = order.filled + remaining
         if remaining <= 0:
             self._remove(order_id, now_ns)
             return self.event(order, "filled", size=0)
@@ -121,8 +122,8 @@ class OrderLedger:
         order = self.live.get(fill.order_id)
         if order is None:
             return True, []
-        order.size -= fill.size
-        order.filled += fill.size
+        order.fills_seen += fill.size
+        order.matched_at_least(order.fills_seen)
         if order.size > 0:
             return True, []
         self._remove(fill.order_id, now_ns)
@@ -163,7 +164,7 @@ class OrderLedger:
         if update.kind == "cancelled":
             self._remove(update.order_id, now_ns)
             return [self.event(order, "cancelled", reason=update.reason)]
-        order.size = update.remaining
+        order.matched_at_least(order.original - update.remaining)
         if order.state == "inflight":
             order.state = "live"
         return []

@@ -75,7 +75,27 @@ class LiveOrder(Struct, kw_only=True):
     state: OrderState = "live"
     created_ns: int = 0
     filled: int = 0
-    """Filled so far (an amend's count is filled + the new remaining, on Kalshi)."""
+    """Matched so far, as far as we know: the larger of the fills we have seen and the
+    venue's own count, never their sum (both count the same contracts, and the venue's
+    order update and its trade message arrive in either order). An amend's count is
+    filled + the new remaining, on Kalshi."""
+    fills_seen: int = 0
+    """The sizes of this order's fills we have received, summed."""
+    original: int = 0
+    """The order's full size: as placed, as amended (filled + remaining) or as the venue
+    lists it (remaining + matched); 0 at construction means size + filled."""
+
+    def __post_init__(self) -> None:
+        if self.original <= 0:
+            self.original = self.size + self.filled
+
+    def matched_at_least(self, matched: int) -> None:
+        """The venue has matched at least `matched` of the order: keep the larger count and
+        what it leaves (a partial fill seen twice, once as a trade and once as an order
+        update, must not shrink the order twice: an order we think gone while it rests is
+        doubled by the next ladder)."""
+        self.filled = max(self.filled, matched)
+        self.size = max(0, self.original - self.filled)
 
 
 class VenueOrder(Struct, frozen=True, kw_only=True):
@@ -89,8 +109,9 @@ class VenueOrder(Struct, frozen=True, kw_only=True):
     venue_market: str = ""
     client_id: str = ""
     """The client order id the venue echoes (Kalshi); "" where there is none."""
-    filled: int = 0
-    """Filled so far, where the venue lists it (Kalshi `fill_count_fp`; amends need it)."""
+    filled: int | None = None
+    """Matched so far, where the venue lists it (Kalshi `fill_count_fp`, Polymarket
+    `size_matched`; amends need it); None where it does not."""
 
 
 class Amend(Struct, frozen=True):

@@ -99,13 +99,17 @@ def open_order(raw: object) -> OpenOrder:
         raise WireError(field_of(exc), raw, str(exc)) from exc
 
 
+def matched(order: OpenOrder) -> int:
+    """Matched so far, in centi-contracts."""
+    return (centi(order.size_matched, "size_matched")
+            if order.size_matched not in (None, "") else 0)
+
+
 def remaining(order: OpenOrder) -> int:
     """Unfilled size in centi-contracts; 0 for orders no longer live."""
     if (order.status or "").upper() not in LIVE_STATUSES:
         return 0
-    matched = (centi(order.size_matched, "size_matched")
-               if order.size_matched not in (None, "") else 0)
-    return max(0, centi(order.original_size, "original_size") - matched)
+    return max(0, centi(order.original_size, "original_size") - matched(order))
 
 
 def venue_order(raw: object) -> VenueOrder:
@@ -116,5 +120,5 @@ def venue_order(raw: object) -> VenueOrder:
         raise WireError("side", oo.side, "not BUY or SELL")
     return VenueOrder(
         order_id=oo.id, token=oo.asset_id, side=side,  # type: ignore[arg-type]
-        price=pips(oo.price), size=remaining(oo), venue_market=oo.market,
+        price=pips(oo.price), size=remaining(oo), venue_market=oo.market, filled=matched(oo),
     )

@@ -87,8 +87,13 @@ def reconcile(
             size=vo.size,
             state="live",
             created_ns=prev.created_ns if prev is not None else requested_ns,
-            filled=max(vo.filled, prev.filled if prev is not None else 0),
+            fills_seen=prev.fills_seen if prev is not None else 0,
+            original=_original(vo, prev),
         )
+        # what the venue says is left, then any fill we saw after its list was taken
+        live[vo.order_id].matched_at_least(live[vo.order_id].original - vo.size)
+        if prev is not None:
+            live[vo.order_id].matched_at_least(prev.filled)
     dropped = 0
     for order_id, order in local.items():
         if order_id in live or order_id in resolved:
@@ -99,3 +104,11 @@ def reconcile(
             dropped += 1
     return Reconciled(live=live, cancel=cancel, adopted=adopted, dropped=dropped,
                       foreign=foreign, resolved=resolved)
+
+
+def _original(vo: VenueOrder, prev: LiveOrder | None) -> int:
+    """An open order's full size: remaining + matched where the venue lists both, else
+    the size we placed it at (or, for an order we never knew, what rests now)."""
+    if vo.filled is not None:
+        return vo.size + vo.filled
+    return max(prev.original, vo.size) if prev is not None else vo.size

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from common.messages import Fill
 from services.executor.adapter import CancelOutcome, InFlight, OrderUpdate, Placed, Rejected
 from services.executor.ledger import OrderLedger
@@ -85,3 +90,49 @@ def test_filled_survives_reconciliation_and_an_amend_moves_the_order() -> None:
     assert (led.live["a"].price, led.live["a"].size) == (4700, 800)
     assert led.record_amend("a", 4700, 0, 6).status == "filled" and "a" not in led.live
     assert led.record_amend("gone", 4700, 100, 7) is None
+
+
+def test_a_partial_fill_seen_as_update_then_trade_shrinks_the_order_once() -> None:
+    """Polymarket's user channel sends an order UPDATE (cumulative size_matched) and a trade
+    for the same match, in either order. Subtracting both forgot a resting order (the
+    candidate defaults' fault test then saw the next ladder place a second order at its
+    price: 50 resting twice)."""
+    led = ledger()
+    led.record_place("m", Placed(REQ, "a"), 1)
+    update = OrderUpdate(order_id="a", token="Y", side="BUY", price=4800, remaining=400,
+                         kind="update")
+    assert led.on_order(update, 2) == []
+    assert led.on_fill(fill(600), 3) == (True, [])
+    assert (led.live["a"].size, led.live["a"].filled) == (400, 600)
+    new, events = led.on_fill(fill(400, "t2"), 4)
+    assert new and [e.status for e in events] == ["filled"] and led.live == {}
+
+
+@given(st.lists(st.integers(1, 300), min_size=1, max_size=6), st.randoms(use_true_random=False))
+def test_fills_and_order_updates_in_any_order_leave_what_the_venue_has(
+        parts: list[int], rnd: random.Random) -> None:
+    """Each match arrives as a trade and as an order update carrying the cumulative
+    remaining; whatever their order (and repeats), the ledger ends with the venue's
+    remaining, and removes the order exactly when it is filled."""
+    led = ledger()
+    led.record_place("m", Placed(REQ, "a"), 1)
+    parts = parts[:next((k + 1 for k in range(len(parts)) if sum(parts[:k + 1]) >= 1000),
+                        len(parts))]
+    events: list[Fill | OrderUpdate] = []
+    done = 0
+    for k, part in enumerate(parts):
+        part = min(part, 1000 - done)
+        done += part
+        events.append(fill(part, f"t{k}"))
+        events.append(OrderUpdate(order_id="a", token="Y", side="BUY", price=4800,
+                                  remaining=1000 - done, kind="update"))
+    rnd.shuffle(events)
+    for k, ev in enumerate(events + events[:2]):
+        if isinstance(ev, Fill):
+            led.on_fill(ev, 10 + k)
+        else:
+            led.on_order(ev, 10 + k)
+    if done >= 1000:
+        assert "a" not in led.live
+    else:
+        assert led.live["a"].size == 1000 - done
