@@ -90,8 +90,9 @@ class KalshiConfig(ConfigSection, frozen=True):
     read_cost: Annotated[int, Meta(ge=0, le=1000)] = 10
     order_group_contracts: Annotated[float, Meta(ge=0, le=1e6)] | None = None
     """Order-group fill-volume breaker, Kalshi's cancel-on-disconnect analogue (contracts per
-    rolling 15 s). Unset: on, sized to the largest `max_inventory` of the executor's Kalshi
-    markets (whole contracts, 1 to 1,000,000); a number: that limit; 0: no order group."""
+    rolling 15 s), one group per market. Unset: on, each sized to its market's
+    `max_inventory` (whole contracts, 1 to 1,000,000); a number: that limit for every
+    market; 0: no order groups."""
 
 
 class VenuesConfig(ConfigSection, frozen=True):

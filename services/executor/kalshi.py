@@ -36,7 +36,7 @@ from services.executor.adapter import (
     UserSink,
 )
 from services.executor.journal import JournalRow, OrderJournal
-from services.executor.kalshi_groups import OrderGroup, limit_contracts
+from services.executor.kalshi_groups import OrderGroups, limit_contracts
 from services.executor.kalshi_http import KalshiHttp
 from services.executor.kalshi_user import KalshiUserChannel
 from services.executor.kalshi_wire import dollars, error_text, kalshi_tokens, row_error
@@ -77,11 +77,10 @@ class KalshiExecution:
         self._by_market = {m.market: m for m in self._markets}
         self.journal: OrderJournal | None = None
         ours = {m.market for m in self._markets}
-        self.group = OrderGroup(
-            self.http.request, write_cost=k.order_cost, contracts=limit_contracts(
-                k.order_group_contracts,
-                [cfg.quoting_for(m).max_inventory for m in cfg.markets if m.id in ours]))
-        """The venue-side fill-volume breaker every order joins (kalshi_groups.py)."""
+        self.groups = OrderGroups(self.http.request, write_cost=k.order_cost, limits={
+            m.id: limit_contracts(k.order_group_contracts, [cfg.quoting_for(m).max_inventory])
+            for m in cfg.markets if m.id in ours})
+        """The venue-side fill-volume breakers, one per market (kalshi_groups.py)."""
 
     def set_journal(self, journal: OrderJournal) -> None:
         """Record every client order id in `journal` before its order is sent."""
@@ -95,8 +94,7 @@ class KalshiExecution:
         if resp.status_code != 200:
             raise VenueError(f"kalshi balance: {error_text(resp)}", definitive=True,
                              status=resp.status_code)
-        if self.group.contracts > 0:
-            await self.group.create()
+        await self.groups.create()
         log.info("kalshi adapter ready", extra={"key_id": self.http.signer.key_id})
 
     async def close(self) -> None:
@@ -114,8 +112,9 @@ class KalshiExecution:
                 "time_in_force": "immediate_or_cancel" if exit_order else "good_till_canceled",
                 "post_only": not exit_order,
                 "self_trade_prevention_type": "maker", "cancel_order_on_pause": True}
-        if self.group.id:
-            body["order_group_id"] = self.group.id
+        group = self.groups.id_for(d.market)
+        if group:
+            body["order_group_id"] = group
         return body
 
     async def _place_chunk(self, chunk: Sequence[DesiredOrder]) -> tuple[list[PlaceResult], int]:
@@ -255,11 +254,11 @@ class KalshiExecution:
         A triggered group blocks new orders; once its 15 s window has passed it is reset
         here (the trip is logged and counted), so quoting resumes on the next ladder.
         """
-        await self.group.keep(time.time_ns() // 1_000_000)
+        await self.groups.keep(time.time_ns() // 1_000_000)
 
     async def run_user_stream(self, sink: UserSink) -> None:
         """Follow the `fill` channel; after each (re)connect recover the gap from REST fills."""
         await KalshiUserChannel(
             self._k.ws_url, signer=self.http.signer, by_ticker=self._by_ticker,
             fetch_fills=functools.partial(kalshi_reads.fills_since, self.http, self._by_ticker),
-            on_group=self.group.on_update).run(sink)
+            on_group=self.groups.on_update).run(sink)

@@ -73,7 +73,7 @@ class Sink:
 
 
 @pytest.mark.parametrize(("setting", "inventories", "contracts"), [
-    (None, [500.0], 500), (None, [5.0, 120.5], 121), (None, [], 0), (0.0, [500.0], 0),
+    (None, [500.0], 500), (None, [120.5], 121), (None, [], 0), (0.0, [500.0], 0),
     (30.0, [500.0], 30), (0.2, [500.0], 1), (None, [5e7], 1_000_000),
 ])
 def test_the_limit_is_sized_from_max_inventory(setting: float | None, inventories: list[float],
@@ -95,15 +95,17 @@ def test_a_tripped_group_is_detected_reset_and_quoting_resumes(sim: SimThread) -
         try:
             await ad.start()
             await taker.start()
-            assert ad.group.contracts == 5 and ad.group.id and not taker.group.id
+            group = ad.groups.of("fed")
+            assert group is not None and group.contracts == 5 and group.id
+            assert taker.groups.of("fed") is None and taker.groups.id_for("fed") == ""
             listed = (await ad.http.request("GET", "/portfolio/order_groups")).json()["order_groups"]
-            assert listed == [{"id": ad.group.id, "contracts_limit_fp": "5.00",
+            assert listed == [{"id": group.id, "contracts_limit_fp": "5.00",
                                "is_auto_cancel_enabled": False, "exchange_index": 0}]
             stream = asyncio.create_task(ad.run_user_stream(Sink()))
             await asyncio.sleep(0.3)  # subscribed
             report = await ad.place([bid(4900, 1000), bid(4800, 1000)])
             assert all(isinstance(r, Placed) for r in report.results)
-            assert await ad.group.keep(time.time_ns() // 1_000_000) is False  # not tripped
+            assert await ad.groups.keep(time.time_ns() // 1_000_000) == 0  # not tripped
 
             hit = await taker.http.request("POST", "/portfolio/events/orders", write=True, body={
                 "ticker": TICKER, "side": "ask", "price": "0.4900", "count": "6",
@@ -115,18 +117,18 @@ def test_a_tripped_group_is_detected_reset_and_quoting_resumes(sim: SimThread) -
             assert isinstance(refused, Rejected) and "order_group" in refused.reason
             # the websocket told the adapter at once, with the engine's time
             deadline = time.monotonic() + 5
-            while ad.group.tripped_at_ms is None and time.monotonic() < deadline:
+            while group.tripped_at_ms is None and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            tripped_at = ad.group.tripped_at_ms
+            tripped_at = group.tripped_at_ms
             assert tripped_at is not None
             # within the window: seen as tripped through REST, not reset yet
-            assert await ad.group.keep(tripped_at + WINDOW_MS - 1_000) is False
-            view = (await ad.http.request("GET", f"/portfolio/order_groups/{ad.group.id}")).json()
+            assert await group.keep(tripped_at + WINDOW_MS - 1_000) is False
+            view = (await ad.http.request("GET", f"/portfolio/order_groups/{group.id}")).json()
             assert view["is_auto_cancel_enabled"] is True and set(view) == {
                 "is_auto_cancel_enabled", "contracts_limit_fp", "orders", "exchange_index"}
             # a window later: reset through the official endpoint, and quoting resumes
-            assert await ad.group.keep(tripped_at + WINDOW_MS) is True
-            assert ad.group.resets == 1 and ad.group.tripped_at_ms is None
+            assert await ad.groups.keep(tripped_at + WINDOW_MS) == 1  # one list read
+            assert group.resets == 1 and group.tripped_at_ms is None
             [again] = (await ad.place([bid(4500, 100)])).results
             assert isinstance(again, Placed)
             assert [o.order_id for o in await ad.open_orders()] == [again.order_id]
@@ -147,16 +149,18 @@ def test_the_rest_poll_alone_detects_a_trip_and_a_deleted_group_is_recreated(
         ad = adapter_for(sim)
         try:
             await ad.start()
-            first = ad.group.id
+            group = ad.groups.of("fed")
+            assert group is not None
+            first = group.id
             put = await ad.http.request("PUT", f"/portfolio/order_groups/{first}/trigger", write=True)
             assert put.status_code == 200
             now = time.time_ns() // 1_000_000
-            assert await ad.group.keep(now) is False and ad.group.tripped_at_ms == now
-            assert await ad.group.keep(now + WINDOW_MS) is True
+            assert await ad.groups.keep(now) == 0 and group.tripped_at_ms == now
+            assert await ad.groups.keep(now + WINDOW_MS) == 1
             gone = await ad.http.request("DELETE", f"/portfolio/order_groups/{first}", write=True)
             assert gone.status_code == 200
-            assert await ad.group.keep(now + 2 * WINDOW_MS) is False
-            assert ad.group.id and ad.group.id != first
+            assert await ad.groups.keep(now + 2 * WINDOW_MS) == 0  # not in the list: created
+            assert group.id and group.id != first
             [placed] = (await ad.place([bid(4500, 100)])).results
             assert isinstance(placed, Placed)
             await ad.cancel_all()
@@ -180,3 +184,90 @@ def test_a_reply_that_is_not_an_object_is_an_ambiguous_venue_error(body: bytes) 
     group.id = "g1"
     with pytest.raises(VenueError):
         asyncio.run(group.keep(now_ms=1))
+
+
+OTHER = "KXRAIN-26DEC-T1"
+
+
+def two_markets(extra_markets: str) -> str:
+    return f"""
+[[markets]]
+id = "fed"
+venue = "kalshi"
+venue_market = "{TICKER}"
+tick = 0.01
+min_size = 1
+sim_start_probability = 0.5
+[[markets]]
+id = "rain"
+venue = "kalshi"
+venue_market = "{OTHER}"
+tick = 0.01
+min_size = 1
+sim_start_probability = 0.5
+{extra_markets}"""
+
+
+def test_one_market_run_over_pauses_that_market_only() -> None:
+    """A group per market: six contracts through fed's limit of five trip fed's group; the
+    order resting on rain stays, and rain takes new orders."""
+    sim = SimThread(parse(f"""
+[sim]
+seed = 5
+kalshi_auth_window_ms = 5000
+[sim.flow]
+volatility = 0.0
+jump_probability = 0.0
+noise_rate_hz = 0.0
+informed_rate_hz = 0.0
+maker_levels = 3
+maker_half_spread = 0.04
+step_ms = 50
+{two_markets("")}""")).start()
+
+    def adapter(extra: str = "") -> KalshiExecution:
+        cfg = parse(f"""
+[quoting]
+size = 1
+max_inventory = 5
+[venues.kalshi]
+rest_url = "{sim.url}/trade-api/v2"
+ws_url = "ws://127.0.0.1:{sim.port}/trade-api/ws/v2"
+{extra}
+{two_markets("")}""")
+        signer = KalshiSigner.from_pem(str(uuid.uuid4()), new_private_pem())
+        httpx.post(f"{sim.url}/_sim/kalshi/keys", json={
+            "key_id": signer.key_id, "public_key_pem": signer.public_pem().decode(),
+        }).raise_for_status()
+        return KalshiExecution(cfg, market_tokens(cfg, "kalshi"), signer=signer)
+
+    async def main() -> None:
+        ad, taker = adapter(), adapter("order_group_contracts = 0")
+        try:
+            await ad.start()
+            await taker.start()
+            fed, rain = ad.groups.of("fed"), ad.groups.of("rain")
+            assert fed is not None and rain is not None and fed.id and rain.id != fed.id
+            rain_bid = DesiredOrder(market="rain", token=f"{OTHER}:yes", outcome="YES",
+                                    price=4800, size=100)
+            report = await ad.place([bid(4900, 1000), rain_bid])
+            assert all(isinstance(r, Placed) for r in report.results)
+            hit = await taker.http.request("POST", "/portfolio/events/orders", write=True, body={
+                "ticker": TICKER, "side": "ask", "price": "0.4900", "count": "6",
+                "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "maker"})
+            assert hit.status_code == 201 and hit.json()["fill_count"] == "6.00"
+            resting = await ad.open_orders()
+            assert [o.venue_market for o in resting] == [OTHER]  # fed's pulled, rain's stays
+            [refused, placed] = (await ad.place([bid(4500, 100), rain_bid])).results
+            assert isinstance(refused, Rejected) and isinstance(placed, Placed)
+            assert await ad.groups.keep(time.time_ns() // 1_000_000) == 0
+            assert fed.tripped_at_ms is not None and rain.tripped_at_ms is None
+            await ad.cancel_all()
+        finally:
+            await ad.close()
+            await taker.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        sim.stop()
