@@ -31,6 +31,11 @@ class QuotingConfig(ConfigSection, frozen=True):
     size: Annotated[float, Meta(gt=0, le=1e7)] = 50.0
     max_inventory: Annotated[float, Meta(gt=0, le=1e8)] = 500.0
     skew: Annotated[float, Meta(ge=0, le=10)] = 0.5
+    skew_rounding: Literal["away", "none"] = "away"
+    """How the heuristic engine applies `skew` (strategy/inventory.py): `away`, in whole
+    ticks rounded away from zero (any inventory moves both sides at least a tick); `none`,
+    the exact shift, which the ladder's own snapping turns into ticks side by side (a shift
+    under a tick moves the side nearest its tick boundary first)."""
     vol_mult: Annotated[float, Meta(ge=0, le=1000)] = 10.0
     alpha: Annotated[float, Meta(gt=0, le=1)] = 0.3
     fv_method: Literal[

@@ -142,7 +142,7 @@ def step(
         h = spread.half_spread(
             params, sigma_pips=sigma * PRICE_SCALE, ttr_s=ttr, depth_contracts=depth, q_abs=abs(q)
         ).total
-        reservation = fair - inventory.skew_ticks(q, params, h, tick) * tick
+        reservation = fair - inventory.skew_pips(q, params, h, tick)
 
     offsets, base_sizes = ladder.layout(params, h, base)
     ask_offsets = offsets

@@ -9,7 +9,12 @@ zero:
 
 so any inventory moves the whole ladder at least one tick away from the heavy side (25 YES
 of 500 at defaults: 0.1 tick -> 1 tick down), and bids and asks move by the same number of
-ticks, which keeps the quoted width.
+ticks, which keeps the quoted width. With `skew_rounding = "none"` the shift is applied
+exactly (`skew_pips`): bids snap down and asks snap up from the shifted centre, so a shift
+under a tick moves one side (the one nearest its tick boundary: for a long, usually the ask
+first, towards selling) and larger ones move both. A whole tick of skew for a small
+position costs more spread than the inventory risk it saves (ARCHITECTURE.md "Default
+parameters"); the exact shift leans against a position in proportion to it.
 
 Regimes by |q|: neutral (<= moderate_threshold, 0.5), moderate (> 0.5), aggressive
 (> aggressive_threshold, 0.8). The side that adds inventory is scaled by (1 - |q|) times
@@ -28,7 +33,10 @@ from common.config import QuotingConfig
 from common.prices import ONE_DOLLAR, SIZE_SCALE
 from strategy.model import Regime
 
-__all__ = ["inventory_ratio", "locked_value", "regime", "side_sizes", "size_factors", "skew_ticks"]
+__all__ = [
+    "inventory_ratio", "locked_value", "regime", "side_sizes", "size_factors", "skew_pips",
+    "skew_ticks",
+]
 
 _EPS = 1e-9
 
@@ -54,6 +62,14 @@ def skew_ticks(q: float, params: QuotingConfig, half_spread_pips: float, tick: i
         return 0
     ticks = max(1, math.ceil(raw - 1e-6))  # slack: 2.0000001 ticks is 2
     return ticks if q > 0 else -ticks
+
+
+def skew_pips(q: float, params: QuotingConfig, half_spread_pips: float, tick: int) -> float:
+    """Signed shift of the ladder's centre in pips (positive: down, for a long): whole ticks
+    (`skew_ticks`) or, with `skew_rounding = "none"`, the exact `skew * q * 2h`."""
+    if params.skew_rounding == "none":
+        return params.skew * q * 2 * half_spread_pips
+    return float(skew_ticks(q, params, half_spread_pips, tick) * tick)
 
 
 def size_factors(q_abs: float, params: QuotingConfig) -> tuple[float, float]:

@@ -54,6 +54,7 @@ def configs(draw: st.DrawFn) -> QuotingConfig:
         size=draw(st.floats(0.5, 5000)),
         max_inventory=draw(st.floats(1, 10_000)),
         skew=draw(st.floats(0, 10)),
+        skew_rounding=draw(st.sampled_from(["away", "none"])),
         vol_mult=draw(st.floats(0, 100)),
         fv_method=draw(st.sampled_from(["mid_price", "weighted_mid", "microprice", "vwap", "ema"])),
         max_orders=draw(st.integers(1, 8)),
@@ -177,7 +178,7 @@ def test_skew_moves_quotes_away_from_heavy_side(
 @given(books(), configs(), st.integers(1, 2_000_000))
 def test_heuristic_skew_is_at_least_one_tick(book: Book, params: QuotingConfig, inventory: int) -> None:
     params = msgspec.structs.replace(params, model="heuristic", inventory_widen=0.0,
-                                     skew=max(params.skew, 0.01))
+                                     skew=max(params.skew, 0.01), skew_rounding="away")
     flat = run(EngineState(), book, params, 0, 0)
     long = run(EngineState(), book, params, inventory, 0)
     # Any inventory at all moves the reservation (the ladder's centre) a whole tick down.

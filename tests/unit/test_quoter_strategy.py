@@ -94,6 +94,25 @@ def test_skew_ticks_formula() -> None:
     assert inventory.skew_ticks(0.6, p, 200, 100) == 2  # 120 pips -> 2 ticks
 
 
+def test_exact_skew_moves_one_side_first_and_leans_against_the_position() -> None:
+    """`skew_rounding = "none"`: the exact shift. On the 49/51 book at a 1.2c half-spread,
+    flat quotes 48.8 -> 48 / 51.2 -> 52. Long 100 of 500 shifts the centre 0.5 * 0.2 * 240 =
+    24 pips: the ask reaches 50.96 -> 51 (towards selling) while the bid stays at 48; the
+    whole-tick rounding moves both a tick."""
+    exact = cfg(spread=0.012, skew_rounding="none")
+    assert inventory.skew_pips(0.2, exact, 120, TICK) == pytest.approx(24.0)
+    assert inventory.skew_pips(-0.2, exact, 120, TICK) == pytest.approx(-24.0)
+    assert inventory.skew_pips(0.2, cfg(spread=0.012), 120, TICK) == 100.0
+    flat = build_ladder(FLAT, exact, 0.0, 500)
+    long = build_ladder(FLAT, exact, 100.0, 500)
+    short = build_ladder(FLAT, exact, -100.0, 500)
+    assert (prices(flat.bids), prices(flat.asks)) == ([4800], [5200])
+    assert (prices(long.bids), prices(long.asks)) == ([4800], [5100])
+    assert (prices(short.bids), prices(short.asks)) == ([4900], [5200])
+    ticks = build_ladder(FLAT, cfg(spread=0.012), 100.0, 500)
+    assert (prices(ticks.bids), prices(ticks.asks)) == ([4700], [5100])
+
+
 @pytest.mark.parametrize(
     ("net", "regime", "bid", "ask"),
     [
