@@ -46,8 +46,13 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
         "kalshi:POST /portfolio/events/orders/{order_id}/amend",
     (EX + "kalshi_groups.py", "OrderGroup.create", "_object(resp, 'create')"):
         "kalshi:POST /portfolio/order_groups/create",
-    (EX + "kalshi_groups.py", "tripped", "view"):
+    (EX + "kalshi_groups.py", "tripped", "view"): (  # one group read, or its row of the list
         "kalshi:GET /portfolio/order_groups/{order_group_id}",
+        "kalshi:GET /portfolio/order_groups .order_groups"),
+    (EX + "kalshi_groups.py", "OrderGroups.keep", "_object(resp, 'list')"):
+        "kalshi:GET /portfolio/order_groups",
+    (EX + "kalshi_groups.py", "OrderGroups.keep", "r"):
+        "kalshi:GET /portfolio/order_groups .order_groups",
     (EX + "kalshi_groups.py", "OrderGroup.on_update", "body"): "kalshi-ws:order_group_updates",
     # one list-page reader for every paged GET the executor makes
     (EX + "kalshi_wire.py", "page_rows", "data"): (
