@@ -148,6 +148,11 @@ def position_gap(stack: Stack) -> Decimal:
     return gap
 
 
+def lost(row: FaultRow) -> str:
+    """What quiesce found when fills were lost, for an assertion's message."""
+    return f"{row.fills_lost} contracts of fills lost:\n" + "\n".join(row.lost_fills[-60:])
+
+
 def _sides(stack: Stack) -> dict[str, str]:
     """Per market whose holdings differ, risk's and the simulator's YES and NO."""
     doc = {m["id"]: m for m in stack.status()["markets"]}

@@ -24,6 +24,7 @@ from tests.chaos.chaos import (
     FaultRow,
     duplicates,
     kill9,
+    lost,
     markets,
     metric,
     pid,
@@ -279,7 +280,7 @@ def test_kill_9_risk_restarting_within_the_timeout_pulls_its_orders(stack: Stack
     quiesce(stack, r)
     print(f"risk back in {back_s:.2f}s (timeout {stack.cfg.executor.risk_timeout_ms} ms)")
     assert r.orders_lost == 0, f"orders left open at the venue: {r.orphans}"
-    assert r.fills_lost == fills_before
+    assert r.fills_lost == fills_before, lost(r)
 
 
 @pytest.mark.parametrize("program", ["executor-kalshi", "ingest-polymarket", "control",
@@ -299,7 +300,7 @@ def test_kill_9_every_other_role(stack: Stack, program: str) -> None:
     fills_before = r.fills_lost
     quiesce(stack, r)
     assert (r.orders_lost, r.duplicates) == (0, 0), f"orphaned or duplicate orders: {r.orphans}"
-    assert r.fills_lost == fills_before
+    assert r.fills_lost == fills_before, lost(r)
 
 
 def sim(stack: Stack, method: str, path: str, **body: object) -> dict[str, Any]:
@@ -330,7 +331,7 @@ def test_polymarket_matching_engine_restart(stack: Stack) -> None:
     fills_before = r.fills_lost
     quiesce(stack, r)
     assert (r.orders_lost, r.duplicates) == (0, 0), r.orphans
-    assert r.fills_lost == fills_before
+    assert r.fills_lost == fills_before, lost(r)
 
 
 def test_5xx_on_every_cancel_during_a_kill(stack: Stack) -> None:

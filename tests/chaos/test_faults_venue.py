@@ -34,6 +34,7 @@ from tests.chaos.chaos import (
     HIGH_FLOW,
     FaultRow,
     duplicates,
+    lost,
     markets,
     metric,
     pid,
@@ -178,4 +179,4 @@ def test_kill_9_of_the_venue(stack: Stack) -> None:
     r.fills_lost += quiesce_gap
     print("\n" + table([r]))
     print(f"held {held}, flat {flat}")
-    assert (r.orders_lost, r.duplicates, r.fills_lost) == (0, 0, 0)
+    assert (r.orders_lost, r.duplicates, r.fills_lost) == (0, 0, 0), lost(r)
