@@ -119,7 +119,7 @@ class RiskActor:
         self._commands_now: dict[str, zmq.Socket] = {}
         """Synchronous shadows of the sockets above, for NOBLOCK sends (common/hotloop.py)."""
         self._backoff_until: dict[str, int] = {}
-        self.fill_sequence = FillSequence()
+        self.fill_sequence = FillSequence(start_ns=wall_ns())
         metrics.STORAGE_FAULTS.labels(store="risk_journal")  # exported at 0: alerts see it
         for venue in {m.venue for m in cfg.markets}:
             metrics.FILL_SEQUENCE_GAPS.labels(venue=venue)

@@ -10,9 +10,16 @@ risk keeps the last number it saw and when it last saw an unbroken run:
     fill      seq == last + 1    in order
               seq  > last + 1    a gap: replay from the end of the last unbroken run
               seq <= last        the executor restarted (its numbers start again):
-                                 a new baseline (its restart replays on its own)
+                                 a new baseline, and a gap if it is past 1
     heartbeat seq  > last        the newest fills were dropped: replay
-              seq  < last        restarted: a new baseline
+              seq  < last        restarted: a new baseline, and a gap if it is past 0
+
+The first number risk sees from an executor is a baseline too, and a gap if fills came
+before it: an executor that started just before risk was frozen published its first two
+fills into a full queue, and risk, whose first sight of it was a heartbeat numbered 2,
+took that as the start (tests/chaos/test_faults_hwm.py, 100 contracts never replayed). A
+first-sight gap replays from risk's own start, a restart's from the old run's last
+unbroken fill; both overlap the executor's own start-up replay, which dedupe makes free.
 
 Replayed fills are numbered in the same sequence: a replay is a burst, often sent just
 after the socket overflowed, and a fill it drops is a gap like any other. So a gap is
@@ -33,7 +40,9 @@ __all__ = ["FillSequence"]
 class FillSequence:
     """Per venue: the last fill number seen and the wall time of the last unbroken one."""
 
-    def __init__(self) -> None:
+    def __init__(self, start_ns: int = 0) -> None:
+        self._start_ns = start_ns
+        """Risk's start (wall ns): where a first-sight gap replays from."""
         self._last: dict[str, int] = {}
         self._unbroken_ns: dict[str, int] = {}
         self._hole_ns: dict[str, int] = {}
@@ -53,18 +62,20 @@ class FillSequence:
             return None
         last = self._last.get(venue)
         self._last[venue] = seq
-        if last is None or seq <= last or seq == last + 1:
-            self._unbroken_ns[venue] = min(now_ns, venue_ns) if venue_ns > 0 else now_ns
+        unbroken = min(now_ns, venue_ns) if venue_ns > 0 else now_ns
+        if last is None or seq <= last:  # first sight, or the executor restarted
+            return self._baseline(venue, seq > 1, last is None, unbroken, now_ns)
+        if seq == last + 1:
+            self._unbroken_ns[venue] = unbroken
             return None
         return self._gap(venue, now_ns)
 
     def on_heartbeat(self, venue: str, seq: int, now_ns: int) -> int | None:
         """Note the executor's newest number; the wall time to replay from if it is ahead."""
         last = self._last.get(venue)
-        if last is None or seq < last:
+        if last is None or seq < last:  # first sight, or the executor restarted
             self._last[venue] = seq
-            self._unbroken_ns[venue] = now_ns
-            return None
+            return self._baseline(venue, seq > 0, last is None, now_ns, now_ns)
         if seq == last:
             return None
         self._last[venue] = seq
@@ -96,6 +107,19 @@ class FillSequence:
     def hole_ns(self, venue: str) -> int | None:
         """Where the oldest gap not yet replayed whole starts, if there is one."""
         return self._hole_ns.get(venue)
+
+    def _baseline(self, venue: str, missed: bool, first: bool, unbroken_ns: int,
+                  now_ns: int) -> int | None:
+        """A new baseline at this number; if numbers came before it (`missed`), a gap from
+        risk's start (`first` sight) or from the old run's last unbroken fill."""
+        if not missed:
+            self._unbroken_ns[venue] = unbroken_ns
+            return None
+        if first:
+            self._unbroken_ns[venue] = self._start_ns
+        gap = self._gap(venue, now_ns)
+        self._unbroken_ns[venue] = unbroken_ns
+        return gap
 
     def _gap(self, venue: str, now_ns: int) -> int:
         self.gaps += 1

@@ -43,10 +43,10 @@ SECRET = b"s" * 32
 @given(st.lists(st.booleans(), min_size=1, max_size=200), st.booleans())
 def test_every_dropped_fill_is_seen_by_a_later_fill_or_the_heartbeat(
         delivered: list[bool], heartbeat: bool) -> None:
-    """Fills 1..n, some dropped, then maybe a heartbeat. Risk's baseline is the first fill it
-    sees (fills before it are the executor's start-up replay's business). It asks for a
-    replay iff a fill after the baseline was dropped and something came after the drop,
-    and from no later than the last fill before the first such drop."""
+    """Fills 1..n, some dropped, then maybe a heartbeat. It asks for a replay iff a fill was
+    dropped and something came after the drop (the first fill risk sees counts: one past 1
+    means fills came before it), and from no later than the last fill before the first
+    drop (risk's start, 0 here, if that was fill 1)."""
     seq = FillSequence()
     asked: list[int] = []
     for n, arrived in enumerate(delivered, start=1):
@@ -58,10 +58,9 @@ def test_every_dropped_fill_is_seen_by_a_later_fill_or_the_heartbeat(
         since = seq.on_heartbeat("kalshi", len(delivered), now_ns=10_000)
         if since is not None:
             asked.append(since)
-    first_seen = next((n for n, d in enumerate(delivered, start=1) if d), None)
     last_seen = max((n for n, d in enumerate(delivered, start=1) if d), default=0)
     end = len(delivered) if heartbeat else last_seen
-    drops = [n for n in range(first_seen or end + 1, end + 1) if not delivered[n - 1]]
+    drops = [n for n in range(1, end + 1) if not delivered[n - 1]]
     if not drops:
         assert asked == []
     else:
@@ -75,6 +74,23 @@ def test_a_restarted_executor_starts_a_new_baseline_not_a_gap() -> None:
     assert seq.on_heartbeat("pm", 0, 30) is None  # restarted: numbers begin again
     assert seq.on_fill("pm", 1, 40) is None
     assert seq.on_fill("pm", 3, 50) == 40 and seq.gaps == 1
+
+
+def test_fills_before_the_first_number_risk_sees_are_a_gap() -> None:
+    """An executor that started just before risk froze: its first fills went into a full
+    queue and risk's first sight of it is a heartbeat numbered 2 (the HWM chaos test's
+    100 contracts never replayed). Replay from risk's start; a restarted executor whose
+    first number seen is past 1 replays from the old run's last unbroken fill."""
+    seq = FillSequence(start_ns=5)
+    assert seq.on_heartbeat("pm", 0, 10) is None, "nothing published yet: a plain baseline"
+    assert seq.on_heartbeat("k", 2, 20) == 5 and seq.gaps == 1
+    assert seq.on_fill("poly", 1, 30) is None
+    assert seq.on_fill("other", 4, 40) == 5 and seq.gaps == 2
+    for n in (1, 2, 3, 4):
+        assert seq.on_fill("pm", n, 50 + n) is None
+    assert seq.on_fill("pm", 3, 70) == 54, "restarted, and its fills 1 and 2 dropped"
+    assert seq.on_heartbeat("pm", 1, 80) == 54, "restarted again: the hole is still open"
+    assert seq.gaps == 4
 
 
 def test_a_gap_stays_open_until_a_replay_arrives_whole() -> None:
