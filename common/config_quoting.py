@@ -23,24 +23,27 @@ class QuoteTier(ConfigSection, frozen=True):
 
 
 class QuotingConfig(ConfigSection, frozen=True):
-    """Strategy parameters; defaults follow the operator's habits (shared/DESIGN.md)."""
+    """Strategy parameters. `spread`, `skew`, `skew_rounding`, `vol_mult`, `fv_method` and
+    `inventory_widen` default to values chosen in the closed-loop research market (issue 17,
+    ARCHITECTURE.md "Default parameters"); deploy/presets/habits.toml restores the
+    operator's (shared/DESIGN.md). The rest follow DESIGN.md."""
 
-    spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.02
+    spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.0175
     min_spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.01
     max_spread: Annotated[float, Meta(gt=0, le=0.5)] = 0.10
     size: Annotated[float, Meta(gt=0, le=1e7)] = 50.0
     max_inventory: Annotated[float, Meta(gt=0, le=1e8)] = 500.0
-    skew: Annotated[float, Meta(ge=0, le=10)] = 0.5
-    skew_rounding: Literal["away", "none"] = "away"
+    skew: Annotated[float, Meta(ge=0, le=10)] = 1.0
+    skew_rounding: Literal["away", "none"] = "none"
     """How the heuristic engine applies `skew` (strategy/inventory.py): `away`, in whole
     ticks rounded away from zero (any inventory moves both sides at least a tick); `none`,
     the exact shift, which the ladder's own snapping turns into ticks side by side (a shift
     under a tick moves the side nearest its tick boundary first)."""
-    vol_mult: Annotated[float, Meta(ge=0, le=1000)] = 10.0
+    vol_mult: Annotated[float, Meta(ge=0, le=1000)] = 1.0
     alpha: Annotated[float, Meta(gt=0, le=1)] = 0.3
     fv_method: Literal[
         "mid_price", "weighted_mid", "vwap", "ema", "microprice", "threshold"
-    ] = "weighted_mid"
+    ] = "mid_price"
     interval_ms: PositiveMs = 5000
     threshold: Annotated[float, Meta(ge=0, le=0.5)] = 0.01
     max_orders: Annotated[int, Meta(ge=1, le=20)] = 1
@@ -63,7 +66,7 @@ class QuotingConfig(ConfigSection, frozen=True):
     liquidity_min_depth: Annotated[float, Meta(ge=0, le=1e8)] = 50.0
     liquidity_widen: Annotated[float, Meta(ge=0, le=100)] = 1.0
     inventory_widen_threshold: Fraction = 0.5
-    inventory_widen: Annotated[float, Meta(ge=0, le=100)] = 0.5
+    inventory_widen: Annotated[float, Meta(ge=0, le=100)] = 0.0
     moderate_threshold: Fraction = 0.5
     aggressive_threshold: Fraction = 0.8
     moderate_add_factor: Fraction = 0.5

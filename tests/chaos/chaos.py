@@ -30,6 +30,13 @@ informed_size = 10.0
 At this rate quotes churn (cancel/replace on nearly every book), so "a market quotes" is
 judged over a window (`wait_quoted`), never from one sample."""
 
+HIGH_FLOW_KALSHI = "order_group_contracts = 100000"
+"""[venues.kalshi] for HIGH_FLOW stacks. Its takers trade about 120 contracts a second per
+market; at the default 1.75c half-spread one market's fills pass its `max_inventory` (500)
+in 15 s and its Kalshi order group trips, pausing it by design
+(tests/unit/test_executor_kalshi_groups.py). The chaos tests judge other faults, so the
+breaker is set out of their way."""
+
 
 @dataclass
 class FaultRow:

@@ -21,6 +21,7 @@ from common.auth import new_nonce
 from common.messages import Kill, Reset
 from tests.chaos.chaos import (
     HIGH_FLOW,
+    HIGH_FLOW_KALSHI,
     FaultRow,
     duplicates,
     kill9,
@@ -48,7 +49,7 @@ ROUNDS = [1, 2]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running(base="demo-both.toml", extra=HIGH_FLOW, seed=23) as s:
+    with running(base="demo-both.toml", extra=HIGH_FLOW, seed=23, kalshi=HIGH_FLOW_KALSHI) as s:
         yield s
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.chaos.chaos import (
     HIGH_FLOW,
+    HIGH_FLOW_KALSHI,
     FaultRow,
     duplicates,
     kill9,
@@ -34,7 +35,7 @@ ROWS: dict[str, FaultRow] = {}
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running(base="demo-both.toml", extra=HIGH_FLOW, seed=29) as s:
+    with running(base="demo-both.toml", extra=HIGH_FLOW, seed=29, kalshi=HIGH_FLOW_KALSHI) as s:
         yield s
 
 

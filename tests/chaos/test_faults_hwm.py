@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.chaos.chaos import (
-    HIGH_FLOW, FaultRow, duplicates, metric, pid, quiesce, table, wait_quoted,
+    HIGH_FLOW, HIGH_FLOW_KALSHI, FaultRow, duplicates, metric, pid, quiesce, table, wait_quoted,
 )
 from tests.integration.stack import Stack, running
 from tests.support.wait import eventually
@@ -40,7 +40,7 @@ the queues and the kernel's socket buffers hold, so the fills among them are dro
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running(base="demo-both.toml", extra=EXTRA, seed=31) as s:
+    with running(base="demo-both.toml", extra=EXTRA, seed=31, kalshi=HIGH_FLOW_KALSHI) as s:
         yield s
 
 

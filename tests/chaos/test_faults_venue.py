@@ -32,6 +32,7 @@ import pytest
 
 from tests.chaos.chaos import (
     HIGH_FLOW,
+    HIGH_FLOW_KALSHI,
     FaultRow,
     duplicates,
     lost,
@@ -54,7 +55,7 @@ CHECK_MS = 2000
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     extra = HIGH_FLOW + f"\n[executor]\nposition_check_interval_ms = {CHECK_MS}\n"
-    with running(base="demo-both.toml", extra=extra, seed=31) as s:
+    with running(base="demo-both.toml", extra=extra, seed=31, kalshi=HIGH_FLOW_KALSHI) as s:
         yield s
 
 

@@ -39,11 +39,12 @@ class Stack:
 
     def __init__(self, *, extra: str = "", quoters: int = 2, seed: int = 11,
                  base: str = "demo.toml", references: bool = False,
-                 relative_run_dir: bool = False) -> None:
+                 relative_run_dir: bool = False, kalshi: str = "") -> None:
         """`base`: the deploy/ config whose [[markets]] the stack trades (demo-kalshi.toml...).
         `references`: keep the base's reference feed demo (issue 5: a market following a
         simulated feed, and the `reference` process); left out by default.
-        `relative_run_dir`: write `run_dir = "run"`, relative to the config file."""
+        `relative_run_dir`: write `run_dir = "run"`, relative to the config file.
+        `kalshi`: more keys for [venues.kalshi] (the table is written here, so `extra` cannot)."""
         self.dir = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
         self.sim_port, self.control_port, self.exporter_port = free_port(), free_port(), free_port()
         demo = (ROOT / "deploy" / base).read_text()
@@ -62,6 +63,7 @@ gamma_url = "http://127.0.0.1:{self.sim_port}/gamma"
 [venues.kalshi]
 rest_url = "http://127.0.0.1:{self.sim_port}/trade-api/v2"
 ws_url = "ws://127.0.0.1:{self.sim_port}/trade-api/ws/v2"
+{kalshi}
 [quoting]
 interval_ms = 1000
 [control]

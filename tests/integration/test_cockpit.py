@@ -113,7 +113,7 @@ def test_list(stack: Stack) -> None:
 
 def test_config_view_and_change_survive_in_the_overlay(stack: Stack) -> None:
     view = json.loads(stack.pmm("config", "fed-cut-dec").stdout)
-    assert view["spread"] == 0.02 and view["max_loss_usd"] == 100.0 and view["fv_method"] == "weighted_mid"
+    assert view["spread"] == 0.0175 and view["max_loss_usd"] == 100.0 and view["fv_method"] == "mid_price"
     changed = json.loads(stack.pmm("config", "fed-cut-dec", "--spread", "0.03", "--size", "20").stdout)
     assert changed["spread"] == 0.03 and changed["size"] == 20.0
     ov = overlay.load(stack.run_dir)

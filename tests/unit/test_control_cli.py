@@ -33,9 +33,12 @@ def test_start_and_config_take_every_design_flag_with_its_default(capsys: pytest
         out = capsys.readouterr().out
         for flag in DESIGN_FLAGS:
             assert f"--{flag}" in out, (command, flag)
-    for needle in ("default 0.02", "default 0.01", "default 0.1)", "default 50", "default 500",
-                   "default 0.5", "default 10", "default 0.3", "default weighted_mid", "default 5000",
-                   "default 1000", "default 100", "default 1)"):
+    # DESIGN.md's flags; the strategy defaults are issue 17's (spread 0.0175, skew 1, vol
+    # multiplier 1, mid_price; ARCHITECTURE.md "Default parameters"), the rest DESIGN's.
+    for needle in ("dollars (default 0.0175)", "default 0.01", "default 0.1)", "default 50",
+                   "default 500", "skew factor (default 1.0)", "multiplier (default 1)",
+                   "default 0.3", "method (default mid_price)", "default 5000", "default 1000",
+                   "default 100", "per side (default 1)"):
         assert needle in out, needle
 
 

@@ -109,9 +109,10 @@ async def _scenario(cfg: Config, sockets: Sockets) -> None:
         skewed = await eventually_async(
             lambda: next_intent(lambda m: bool(m.bids) and m.bids[0].size < 5000, long_then_book)
         )
-        # 250 contracts of 500: the bid halves, the reservation drops by half a spread.
-        assert isinstance(skewed, QuoteIntent) and skewed.bids == (Level(4700, 2500),)
-        assert skewed.asks == (Level(5100, 5000),)
+        # 250 contracts of 500: the bid halves, and the default exact skew (1) moves the
+        # centre down 1 * 0.5 * 2 * 1.75c = 1.75c: bid 48.25 -> 46.5 -> 46, ask 51.75 -> 50.
+        assert isinstance(skewed, QuoteIntent) and skewed.bids == (Level(4600, 2500),)
+        assert skewed.asks == (Level(5000, 5000),)
 
         # A stale status pulls the quotes: an empty ladder.
         async def stale_status() -> None:

@@ -23,7 +23,7 @@ def write(tmp_path: Path, doc: object) -> str:
 
 def test_every_preset_loads_and_quotes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert {p.stem for p in PRESETS} == {"conservative", "aggressive", "high-frequency", "scalping",
-                                         "informed-flow"}
+                                         "informed-flow", "habits"}
     for preset in PRESETS:
         cfg = config.load(preset)
         assert cfg.quoting != config.QuotingConfig()
@@ -41,6 +41,14 @@ def test_preview_json_worked_example(tmp_path: Path, capsys: pytest.CaptureFixtu
         "asks": [{"price": 0.52, "size": 50.0}],
     }
     assert main(["preview", "--config", str(ROOT / "deploy/demo.toml"), "--book", book,
+                 "--position", "25", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # Long 25 of 500 at the default exact skew 1: the centre moves 1 * 0.05 * 2 * 2c = 0.2c
+    # down. The bid (47.8) drops a tick, the ask (51.8) stays at 52; the bid shrinks to 95%.
+    assert doc["bids"] == [{"price": 0.47, "size": 47.5}]
+    assert doc["asks"] == [{"price": 0.52, "size": 50.0}]
+    # The habits preset (skew 0.5 in whole ticks) moves both sides a tick.
+    assert main(["preview", "--config", str(ROOT / "deploy/presets/habits.toml"), "--book", book,
                  "--position", "25", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["bids"] == [{"price": 0.47, "size": 47.5}]

@@ -25,7 +25,7 @@ FLAT = Book(tick=TICK, bids=(Level(4900, 10_000),), asks=(Level(5100, 10_000),))
 T0 = 1_800_000_000 * 10**9
 
 
-HABITS = {"spread": 0.02, "skew": 0.5, "vol_mult": 10.0, "fv_method": "weighted_mid",
+HABITS = {"spread": 0.02, "skew": 0.5, "skew_rounding": "away", "vol_mult": 10.0, "fv_method": "weighted_mid",
           "inventory_widen": 0.5}
 """DESIGN.md's operator defaults, which the worked examples below were written for: pinned,
 so the examples keep testing the formulas if the defaults change (issue 17 measured a
