@@ -15,8 +15,8 @@ Measured on the market without us (open loop, what a recording of it holds):
   Kalshi's takers (-1.12%, Becker 2026) read the other way round.
 
 And one closed-loop figure: `naive_markout_c`, the markout at 60 s against the truth per
-contract filled, in cents, of the symmetric baseline (one level each side at the default
-spread): what a naive maker earns or loses per contract once the market fights back.
+contract filled, in cents, of the symmetric baseline (one level each side at 0.02, the half-spread
+every comparison uses): what a naive maker earns or loses per contract once the market fights back.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def naive_markout_c(name: str, seed: int, **overrides: float) -> float:
     """Cents per contract the symmetric baseline's fills are worth 60 s later (closed loop)."""
     from research import runner  # runner imports the backtester; facts alone need not
 
-    result = runner.run_scenario(name, seed, overrides={"model": "symmetric"},
+    result = runner.run_scenario(name, seed, overrides={"model": "symmetric", "spread": 0.02},
                                  scenario_overrides=overrides)
     summ = runner.summary(result)
     volume = sum(f.size for r in result.markets.values() for f in r.fills) / SIZE_SCALE

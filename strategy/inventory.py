@@ -2,17 +2,18 @@
 
 Skew (heuristic engine). With q = clamp(net / max_inventory, -1, 1) and h the half-spread
 in pips, the continuous shift is `skew * q * 2h` pips (at skew 0.5 and a full long, one
-half-spread: the ask sits at fair value). It is applied in whole ticks, rounded AWAY from
-zero:
+half-spread: the ask sits at fair value). By default (`skew_rounding = "none"`) it is
+applied exactly (`skew_pips`): bids snap down and asks snap up from the shifted centre, so
+a shift under a tick moves one side, whichever crosses its tick boundary first (long 50 of
+500 at the defaults, 1.75c on a 0.50 mid: 0.35c down, the bid 47.9 -> 0.47, the ask 51.4 ->
+still 0.52), and larger ones move both. With `skew_rounding = "away"` it is whole ticks,
+rounded AWAY from zero:
 
     shift_ticks = sign(q) * ceil(skew * |q| * 2h / tick)        reservation = fair - shift
 
 so any inventory moves the whole ladder at least one tick away from the heavy side (25 YES
-of 500 at defaults: 0.1 tick -> 1 tick down), and bids and asks move by the same number of
-ticks, which keeps the quoted width. With `skew_rounding = "none"` the shift is applied
-exactly (`skew_pips`): bids snap down and asks snap up from the shifted centre, so a shift
-under a tick moves one side (the one nearest its tick boundary: for a long, usually the ask
-first, towards selling) and larger ones move both. A whole tick of skew for a small
+of 500 at skew 0.5, 2c: 0.1 tick -> 1 tick down), and bids and asks move by the same
+number of ticks, which keeps the quoted width. A whole tick of skew for a small
 position costs more spread than the inventory risk it saves (ARCHITECTURE.md "Default
 parameters"); the exact shift leans against a position in proportion to it.
 

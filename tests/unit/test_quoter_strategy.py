@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 
+from common import config
 from common.config import QuoteTier, QuotingConfig
 from common.messages import BookSnapshot, Level
 from strategy import fair_value as fv
@@ -28,8 +31,14 @@ T0 = 1_800_000_000 * 10**9
 HABITS = {"spread": 0.02, "skew": 0.5, "skew_rounding": "away", "vol_mult": 10.0, "fv_method": "weighted_mid",
           "inventory_widen": 0.5}
 """DESIGN.md's operator defaults, which the worked examples below were written for: pinned,
-so the examples keep testing the formulas if the defaults change (issue 17 measured a
-candidate set; ARCHITECTURE.md "Default parameters")."""
+so the examples keep testing the formulas now that the defaults are issue 17's
+(ARCHITECTURE.md "Default parameters"). They are deploy/presets/habits.toml."""
+
+
+def test_the_worked_examples_habits_are_the_habits_preset() -> None:
+    preset = config.load(Path(__file__).resolve().parents[2] / "deploy/presets/habits.toml").quoting
+    assert {k: getattr(preset, k) for k in HABITS} == HABITS
+    assert preset != QuotingConfig()  # the preset differs from the shipped defaults
 
 
 def cfg(**overrides: object) -> QuotingConfig:

@@ -1,6 +1,6 @@
 """The backtest proof of issue 5, fast: signals on lose less to adverse selection than off.
 
-Re-measured with issue 17's candidate defaults (CANDIDATE below; ARCHITECTURE.md "Default
+Re-measured with issue 17's round-1 candidate (CANDIDATE below; ARCHITECTURE.md "Default
 parameters") in its closed-loop market (README "Signals", seeds
 1-20, 600 s): on toxic_flow the 60 s markout went from -192.70 to -6.97 USD with signals
 on and the edge at the fill from -117.53 to +29.76; with the volatility widening off
