@@ -43,7 +43,7 @@ def test_preview_json_worked_example(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["preview", "--config", str(ROOT / "deploy/demo.toml"), "--book", book,
                  "--position", "25", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    # Long 25 of 500 at the default exact skew 1: the centre moves 1 * 0.05 * 2 * 2c = 0.2c
+    # Long 25 of 500, exact skew 1 at demo.toml's 2c: the centre moves 1 * 0.05 * 2 * 2c = 0.2c
     # down. The bid (47.8) drops a tick, the ask (51.8) stays at 52; the bid shrinks to 95%.
     assert doc["bids"] == [{"price": 0.47, "size": 47.5}]
     assert doc["asks"] == [{"price": 0.52, "size": 50.0}]
