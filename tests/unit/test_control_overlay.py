@@ -35,7 +35,7 @@ def test_configure_writes_an_override_that_round_trips(tmp_path: Path) -> None:
     assert new.quoting_for(m).spread == 0.03 and m.max_loss_usd == 50.0 and m.name == 'a "q"'
     assert overlay.effective(cfg) == new  # read back from the TOML file
     assert markets.settings(new, "fed-cut-dec")["spread"] == 0.03
-    assert new.quoting_for(new.market("btc-150k")).spread == 0.02  # others untouched
+    assert new.quoting_for(new.market("btc-150k")).spread == cfg.quoting.spread  # others untouched
 
 
 @pytest.mark.parametrize(("changes", "needles"), [

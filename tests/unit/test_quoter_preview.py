@@ -41,11 +41,12 @@ def test_preview_json_worked_example(tmp_path: Path, capsys: pytest.CaptureFixtu
         "asks": [{"price": 0.52, "size": 50.0}],
     }
     assert main(["preview", "--config", str(ROOT / "deploy/demo.toml"), "--book", book,
-                 "--position", "25", "--json"]) == 0
+                 "--position", "50", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    # Long 25 of 500, exact skew 1 at demo.toml's 2c: the centre moves 1 * 0.05 * 2 * 2c = 0.2c
-    # down. The bid (47.8) drops a tick, the ask (51.8) stays at 52; the bid shrinks to 95%.
-    assert doc["bids"] == [{"price": 0.47, "size": 47.5}]
+    # Long 50 of 500 at the defaults (1.75c, exact skew 1): the centre moves 1 * 0.1 * 2 *
+    # 1.75c = 0.35c down. The bid (47.9) drops a tick, the ask (51.4) stays at 52; the bid
+    # shrinks to 90%.
+    assert doc["bids"] == [{"price": 0.47, "size": 45.0}]
     assert doc["asks"] == [{"price": 0.52, "size": 50.0}]
     # The habits preset (skew 0.5 in whole ticks) moves both sides a tick.
     assert main(["preview", "--config", str(ROOT / "deploy/presets/habits.toml"), "--book", book,
