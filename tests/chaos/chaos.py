@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections import Counter
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ import zmq
 
 from common import auth, config
 from common.messages import Ack, ControlMessage
-from tests.integration.stack import Stack
+from tests.integration.stack import Stack, running
 from tests.support.wait import eventually
 
 HIGH_FLOW = """
@@ -36,6 +37,13 @@ market; at the default 1.75c half-spread one market's fills pass its `max_invent
 in 15 s and its Kalshi order group trips, pausing it by design
 (tests/unit/test_executor_kalshi_groups.py). The chaos tests judge other faults, so the
 breaker is set out of their way."""
+
+
+def high_flow_stack(seed: int, extra: str = "") -> AbstractContextManager[Stack]:
+    """A started stack on both venues (deploy/demo-both.toml's markets) at HIGH_FLOW, with
+    the Kalshi breaker out of the way (HIGH_FLOW_KALSHI) and `extra` config after it."""
+    return running(base="demo-both.toml", extra=HIGH_FLOW + extra, seed=seed,
+                   kalshi=HIGH_FLOW_KALSHI)
 
 
 @dataclass

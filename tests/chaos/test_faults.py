@@ -20,10 +20,9 @@ import pytest
 from common.auth import new_nonce
 from common.messages import Kill, Reset
 from tests.chaos.chaos import (
-    HIGH_FLOW,
-    HIGH_FLOW_KALSHI,
     FaultRow,
     duplicates,
+    high_flow_stack,
     kill9,
     lost,
     markets,
@@ -38,7 +37,7 @@ from tests.chaos.chaos import (
     wait_no_orders,
     wait_quoted,
 )
-from tests.integration.stack import Stack, running
+from tests.integration.stack import Stack
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -49,7 +48,7 @@ ROUNDS = [1, 2]
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running(base="demo-both.toml", extra=HIGH_FLOW, seed=23, kalshi=HIGH_FLOW_KALSHI) as s:
+    with high_flow_stack(seed=23) as s:
         yield s
 
 

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.chaos.chaos import (
-    HIGH_FLOW,
-    HIGH_FLOW_KALSHI,
     FaultRow,
     duplicates,
+    high_flow_stack,
     kill9,
     markets,
     metric,
@@ -26,7 +25,7 @@ from tests.chaos.chaos import (
     table,
     wait_quoted,
 )
-from tests.integration.stack import Stack, running
+from tests.integration.stack import Stack
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -35,7 +34,7 @@ ROWS: dict[str, FaultRow] = {}
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running(base="demo-both.toml", extra=HIGH_FLOW, seed=29, kalshi=HIGH_FLOW_KALSHI) as s:
+    with high_flow_stack(seed=29) as s:
         yield s
 
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.chaos.chaos import (
-    HIGH_FLOW, HIGH_FLOW_KALSHI, FaultRow, duplicates, metric, pid, quiesce, table, wait_quoted,
+    FaultRow, duplicates, high_flow_stack, metric, pid, quiesce, table, wait_quoted,
 )
-from tests.integration.stack import Stack, running
+from tests.integration.stack import Stack
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ FREEZE_S = 20.0
 """Risk is stopped this long: long enough for the events a busy venue produces to overflow
 the kernel's socket buffers as well as the four-message queues."""
 
-EXTRA = HIGH_FLOW + f"""
+EXTRA = f"""
 [bus]
 send_hwm = 4
 recv_hwm = 4
@@ -40,7 +40,7 @@ the queues and the kernel's socket buffers hold, so the fills among them are dro
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running(base="demo-both.toml", extra=EXTRA, seed=31, kalshi=HIGH_FLOW_KALSHI) as s:
+    with high_flow_stack(seed=31, extra=EXTRA) as s:
         yield s
 
 

@@ -31,10 +31,9 @@ import httpx
 import pytest
 
 from tests.chaos.chaos import (
-    HIGH_FLOW,
-    HIGH_FLOW_KALSHI,
     FaultRow,
     duplicates,
+    high_flow_stack,
     lost,
     markets,
     metric,
@@ -44,7 +43,7 @@ from tests.chaos.chaos import (
     table,
     wait_quoted,
 )
-from tests.integration.stack import Stack, running
+from tests.integration.stack import Stack
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.integration
@@ -54,8 +53,7 @@ CHECK_MS = 2000
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    extra = HIGH_FLOW + f"\n[executor]\nposition_check_interval_ms = {CHECK_MS}\n"
-    with running(base="demo-both.toml", extra=extra, seed=31, kalshi=HIGH_FLOW_KALSHI) as s:
+    with high_flow_stack(seed=31, extra=f"\n[executor]\nposition_check_interval_ms = {CHECK_MS}\n") as s:
         yield s
 
 
