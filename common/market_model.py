@@ -3,7 +3,8 @@ and the venue simulator's flow (services/venue_sim/flow.py), so a strategy meets
 market in a backtest and against the simulator (issue 17).
 
 - `Truth`: a hidden probability walking in logit space (drift, volatility, jumps; optionally
-  converging to its outcome), and the makers' lagging view of it.
+  converging to its outcome), a martingale without drift and convergence, and the makers'
+  lagging view of it.
 - `Makers`: where the background makers' ladder sits: around their view at a half-spread
   that widens after informed trades take their levels (`hit`, decaying), overbidding the
   best quotes of others they last looked at (`compete_hz`), never closer to their view
@@ -70,12 +71,31 @@ class Truth:
 
     def step(self, dt: float, *, converge: float | None = None) -> float:
         """Walk `dt` seconds; `converge` steps left to close on the outcome (1/8 of the gap
-        per eight steps left). Returns the new truth."""
+        per eight steps left). Returns the new truth.
+
+        Without `drift` and `converge` the truth is a martingale, as a probability must be
+        (a position marked at it has no expected gain or loss):
+
+        - the walk is in the logit of where the truth sits inside its band `[lo, hi]`, so
+          it never leaves the band and is never clipped (a clip at a bound takes away only
+          the moves past it: a drift back towards the middle);
+        - the walk carries the Ito correction `(u - 1/2) sigma^2` (`u` that position in the
+          band), without which the truth would drift back towards the middle too;
+        - a jump goes up by `up` with probability `down / (up + down)`, down by `down`
+          otherwise, each at most `jump_size` and half the room to its bound, so near a
+          bound a jump is smaller and likelier towards the room, and its mean is zero."""
         rng = self.rng
-        x = _logit(self.p) + self.drift * dt + self.volatility * math.sqrt(dt) * rng.gauss(0.0, 1.0)
-        p = _expit(x)
+        lo, width, sigma = self.lo, self.hi - self.lo, self.volatility
+        u = min(max((self.p - lo) / width, 1e-9), 1 - 1e-9)
+        x = (_logit(u) + (self.drift + (u - 0.5) * sigma * sigma) * dt
+             + sigma * math.sqrt(dt) * rng.gauss(0.0, 1.0))
+        p = lo + width * _expit(x)
         if rng.random() < self.jump_rate_hz * dt:
-            p += self.jump_size if rng.random() < 0.5 else -self.jump_size
+            up = min(self.jump_size, (self.hi - p) / 2)
+            down = min(self.jump_size, (p - lo) / 2)
+            draw = rng.random()
+            if up + down > 0:
+                p += up if draw < down / (up + down) else -down
         if converge is not None:
             p += (self.outcome - p) / max(converge / 8, 1.0)
         return self.follow(p)

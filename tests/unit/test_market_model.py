@@ -4,8 +4,10 @@ simulator's makers compete, pull and refill as the research makers do."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,6 +60,24 @@ def test_the_truth_stays_in_its_band_and_the_view_between_start_and_truth(
         p = t.step(0.1)
         assert 0.03 <= p <= 0.97
         assert 0.03 <= t.view <= 0.97
+
+
+@pytest.mark.parametrize("start", [0.15, 0.5, 0.9])
+def test_the_truth_is_a_martingale(start: float) -> None:
+    """A probability has no expected drift: over many paths the mean truth after five
+    minutes is where it started, near a bound too (where a naive logit walk drifts back
+    towards 1/2 and clipped jumps push away from the bound)."""
+    ends = []
+    for path in range(300):
+        t = Truth(streams(f"m:{start}:{path}").truth, start=start, volatility=0.1, lag=0.1,
+                  jump_rate_hz=1 / 10, jump_size=0.1, lo=0.02, hi=0.98)
+        for _ in range(3000):
+            t.step(0.1)
+        ends.append(t.p)
+    mean = statistics.fmean(ends)
+    se = statistics.pstdev(ends) / len(ends) ** 0.5
+    assert statistics.pstdev(ends) > 0.1, "the paths must wander for the mean to say anything"
+    assert abs(mean - start) < 4 * se, (mean, se)
 
 
 def test_a_converging_truth_reaches_its_outcome() -> None:
