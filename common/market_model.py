@@ -61,6 +61,8 @@ class Truth:
     def __init__(self, rng: random.Random, *, start: float, volatility: float, lag: float,
                  drift: float = 0.0, jump_rate_hz: float = 0.0, jump_size: float = 0.0,
                  lo: float = 0.02, hi: float = 0.98) -> None:
+        if not lo < hi:
+            raise ValueError(f"the truth's band needs lo < hi, got [{lo}, {hi}]")
         self.rng = rng
         self.drift, self.volatility, self.lag = drift, volatility, lag
         self.jump_rate_hz, self.jump_size = jump_rate_hz, jump_size
