@@ -136,7 +136,11 @@ def test_kill_9_of_the_venue(stack: Stack) -> None:
     def halted() -> set[str]:
         return {m["id"] for m in stack.status()["markets"] if m["halted"]}
 
-    limit_s = 6 * CHECK_MS / 1000 + 15
+    # At HIGH_FLOW every check follows fills, so only venue_check's STEADY_CHECKS arm can
+    # halt: five checks in a row that catch no fill in flight. That took longer than 27 s
+    # for one market of seven in CI at aba8594 (and three under CPU load): the product's
+    # verdict waits for clean snapshots, by design (services/risk/venue_check.py).
+    limit_s = 30 * CHECK_MS / 1000
     try:
         eventually(lambda: set(held) <= halted(), timeout=limit_s,
                    what=f"every market that held a position halted: {held}")
