@@ -57,6 +57,20 @@ def stack() -> Iterator[Stack]:
         yield s
 
 
+def settled_holdings(stack: Stack, quiet_s: float = 1.0, timeout: float = 15.0,
+                     ) -> dict[str, tuple[Decimal, Decimal]]:
+    """Risk's holdings once they stop changing for `quiet_s` (every fill the frozen venue
+    had sent has arrived; a fixed sleep raced a loaded CI machine)."""
+    last, deadline = holdings(stack), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = holdings(stack)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError(f"risk's holdings still changing {timeout} s after the venue froze")
+
+
 def holdings(stack: Stack) -> dict[str, tuple[Decimal, Decimal]]:
     return {m["id"]: (Decimal(str(m["position_yes"])), Decimal(str(m["position_no"])))
             for m in stack.status()["markets"]}
@@ -123,8 +137,7 @@ def test_kill_9_of_the_venue(stack: Stack) -> None:
     # resting: what risk holds now is what the old venue had.
     old = pid(stack, "venue_sim")
     os.kill(old, signal.SIGSTOP)
-    time.sleep(1.0)
-    before = holdings(stack)
+    before = settled_holdings(stack)
     t0 = time.monotonic()
     os.kill(old, signal.SIGKILL)
     eventually(lambda: restarted(stack, "venue_sim", old), timeout=30,
@@ -136,11 +149,11 @@ def test_kill_9_of_the_venue(stack: Stack) -> None:
     def halted() -> set[str]:
         return {m["id"] for m in stack.status()["markets"] if m["halted"]}
 
-    # At HIGH_FLOW every check follows fills, so only venue_check's STEADY_CHECKS arm can
-    # halt: five checks in a row that catch no fill in flight. That took longer than 27 s
-    # for one market of seven in CI at aba8594 (and three under CPU load): the product's
-    # verdict waits for clean snapshots, by design (services/risk/venue_check.py).
-    limit_s = 30 * CHECK_MS / 1000
+    # Every check follows fills here, so only venue_check's STEADY_CHECKS arm can halt,
+    # after five checks in a row with no fill in flight: 23.6 to 56.2 s in eight runs
+    # (at the demo's rate too: 26.3 s, and over 27 s for 4 markets of 7). A known gap
+    # (ARCHITECTURE.md, the venue's faults); this test holds the verdict, not its speed.
+    limit_s = 45 * CHECK_MS / 1000
     try:
         eventually(lambda: set(held) <= halted(), timeout=limit_s,
                    what=f"every market that held a position halted: {held}")
@@ -179,6 +192,11 @@ def test_kill_9_of_the_venue(stack: Stack) -> None:
         eventually(lambda: gap() == 0, timeout=15, what="risk's change == the new venue's fills")
     except AssertionError:
         quiesce_gap = gap()
+        now, sim = holdings(stack), stack.sim_positions()
+        r.lost_fills += [f"{m}: risk +{now[m][0] - before[m][0]}/+{now[m][1] - before[m][1]} "
+                         f"since the crash, the new venue {y}/{n}"
+                         for m, (y, n) in sim.items()
+                         if (now[m][0] - before[m][0], now[m][1] - before[m][1]) != (y, n)]
     r.fills_lost += quiesce_gap
     print("\n" + table([r]))
     print(f"held {held}, flat {flat}")
