@@ -183,20 +183,25 @@ def test_kill_9_of_the_venue(stack: Stack) -> None:
     except AssertionError:
         r.orders_lost = sum(stack.open_orders_by_market().values())
 
+    def gaps() -> dict[str, tuple[str, Decimal]]:
+        """Per market whose journal moved unlike the new venue: risk's change since the
+        crash and the venue's record (YES/NO), and their distance."""
+        now, sim, out = holdings(stack), stack.sim_positions(), {}
+        for m, (y, n) in sim.items():
+            dy, dn = now[m][0] - before[m][0], now[m][1] - before[m][1]
+            if (dy, dn) != (y, n):
+                out[m] = (f"{m}: risk +{dy}/+{dn} since the crash, the new venue {y}/{n}",
+                          abs(dy - y) + abs(dn - n))
+        return out
+
     def gap() -> Decimal:
-        now, sim = holdings(stack), stack.sim_positions()
-        return sum((abs(now[m][0] - before[m][0] - y) + abs(now[m][1] - before[m][1] - n)
-                    for m, (y, n) in sim.items()), Decimal(0))
+        return sum((d for _, d in gaps().values()), Decimal(0))
 
     try:
         eventually(lambda: gap() == 0, timeout=15, what="risk's change == the new venue's fills")
     except AssertionError:
         quiesce_gap = gap()
-        now, sim = holdings(stack), stack.sim_positions()
-        r.lost_fills += [f"{m}: risk +{now[m][0] - before[m][0]}/+{now[m][1] - before[m][1]} "
-                         f"since the crash, the new venue {y}/{n}"
-                         for m, (y, n) in sim.items()
-                         if (now[m][0] - before[m][0], now[m][1] - before[m][1]) != (y, n)]
+        r.lost_fills += [line for line, _ in gaps().values()]
     r.fills_lost += quiesce_gap
     print("\n" + table([r]))
     print(f"held {held}, flat {flat}")

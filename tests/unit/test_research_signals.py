@@ -1,12 +1,12 @@
 """The backtest proof of issue 5, fast: signals on lose less to adverse selection than off.
 
 Re-measured with issue 17's round-1 candidate (CANDIDATE below; ARCHITECTURE.md "Default
-parameters") in its closed-loop market (README "Signals", seeds
-1-20, 600 s): on toxic_flow the 60 s markout went from -192.70 to -6.97 USD with signals
-on and the edge at the fill from -117.53 to +29.76; with the volatility widening off
+parameters") in its closed-loop market, on the martingale truth (README "Signals", seeds
+1-20, 600 s): on toxic_flow the 60 s markout went from -114.96 to +26.57 USD with signals
+on and the edge at the fill from -91.61 to +44.13; with the volatility widening off
 (`vol_mult = 0`, the signals the only defence) the loss on picked-off fills went from
--4138.49 to -569.72. Each holds on seeds 1-4 too, asserted here. (On news_jump they cost
-markout, 150.04 -> 22.38: they pull through the sweeps after a jump. That is why they ship
+-3436.81 to -521.07. Each holds on seeds 1-4 too, asserted here. (On news_jump they cost
+markout, 113.64 -> 74.28: they pull through the sweeps after a jump. That is why they ship
 off; it is measured in the README, not asserted.)
 """
 
