@@ -177,6 +177,13 @@ class ExecutorConfig(ConfigSection, frozen=True):
     position_check_interval_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 60_000
     """How often the venue's positions go to risk to be checked against its journal (and
     at startup and after every replay); 0 = only then."""
+    position_quiet_ms: Annotated[int, Meta(ge=0, le=60_000)] = 500
+    """Each snapshot of the venue's positions goes to risk this long after the read, with
+    the fills that arrived meanwhile added in; a market none of whose fills arrived from
+    this long before the read until then (and with no Polymarket trade short of CONFIRMED)
+    is *quiet*: its difference from the journal is exact (services/executor/
+    fill_activity.py). Keep it above the time a fill takes from the venue's match to the
+    executor. 0 = snapshots go at once and none is quiet."""
     price_collar: Annotated[float, Meta(gt=0, le=1)] = 0.25
     """A bid above the last book mid plus this (or an ask below mid minus this) is refused;
     passive levels further away pass. With no book, only the size and notional caps apply."""

@@ -259,6 +259,9 @@ class MarketPosition(Struct, frozen=True, array_like=True):
     position_yes: int
     position_no: int
     net: int
+    quiet: bool = False
+    """No fill of this market was in flight around the read (services/executor/
+    fill_activity.py): the difference from the journal is exact."""
 
 
 class VenuePositions(_Msg, tag="venue_positions", frozen=True):

@@ -90,7 +90,11 @@ class OrderUpdate(Struct, frozen=True, kw_only=True):
 class UserSink(Protocol):
     """Receives the private stream's events on the event loop."""
 
-    async def on_fill(self, fill: Fill) -> None: ...
+    async def on_fill(self, fill: Fill, *, settled: bool = True) -> None:
+        """A fill of ours, at its first sighting and at every later status of its trade;
+        `settled` is False while the venue may leave it out of our positions (a
+        Polymarket trade before CONFIRMED)."""
+        ...
 
     async def on_fill_failed(self, fill: Fill) -> None: ...
 

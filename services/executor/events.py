@@ -19,6 +19,7 @@ from common import bus, metrics, topics
 from common.errors import StorageError
 from common.messages import EventChannel, Fill, FillReversal, OrderEvent, Venue
 from services.executor.adapter import OrderUpdate
+from services.executor.fill_activity import FillActivity
 from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 from services.executor.ledger import OrderLedger
@@ -58,8 +59,10 @@ class FillSink:
     def __init__(self, *, ledger: OrderLedger, journal: OrderJournal, fill_journal: FillJournal,
                  publisher: EventPublisher, on_storage_fault: Callable[[StorageError], None],
                  clock_ns: Callable[[], int], wall_ns: Callable[[], int],
-                 fill_resume_s: int | None) -> None:
+                 fill_resume_s: int | None, activity: FillActivity | None = None) -> None:
         self._ledger = ledger
+        self.activity = activity or FillActivity(clock_ns)
+        """When each market last saw a fill event (replay.PositionSnapshots reads it)."""
         self._journal = journal
         self._fill_journal = fill_journal
         self._publisher = publisher
@@ -73,9 +76,10 @@ class FillSink:
     def is_ours(self, order_id: str) -> bool:
         return self._ledger.is_ours(order_id) or self._journal.owns(order_id)
 
-    async def on_fill(self, fill: Fill) -> None:
+    async def on_fill(self, fill: Fill, *, settled: bool = True) -> None:
         """Publish each (trade, order) fill once and shrink the order it hit."""
         new, events = self._ledger.on_fill(fill, self._clock_ns())
+        self.activity.note(fill, settled=settled, moved=int(new))
         if new:  # journaled first: re-published to risk after an outage (replay.py)
             try:
                 self._fill_journal.record(fill, self._wall_ns())
@@ -88,6 +92,7 @@ class FillSink:
     async def on_fill_failed(self, fill: Fill) -> None:
         """A trade went FAILED: publish one FillReversal if its fill was published."""
         reversal = self._ledger.on_fill_failed(fill)
+        self.activity.note(fill, moved=-1 if reversal is not None else 0)  # final: undone
         if reversal is not None:
             metrics.ORDERS.labels(venue=self._publisher.venue, action="fill",
                                   outcome="reversed").inc()

@@ -115,13 +115,14 @@ class UserChannel:
     async def apply_trade(self, trade: TradeMsg, ts_recv_ns: int, sink: UserSink) -> None:
         """Hand our legs of one trade to the sink: fills, or failures to reverse."""
         failed = trade_failed(trade)
+        settled = (trade.status or "").upper().endswith("CONFIRMED")
         for fill in fills_from_trade(trade, me=self.identity, assets=self._assets,
                                      known_order=sink.is_ours, ts_recv_ns=ts_recv_ns):
             if failed:
                 await sink.on_fill_failed(fill)
             else:
                 self._note(fill.ts_venue_ms)
-                await sink.on_fill(fill)
+                await sink.on_fill(fill, settled=settled)
 
     def _note(self, ts_ms: int) -> None:
         self._last_ts_s = max(self._last_ts_s, ts_ms // 1000)

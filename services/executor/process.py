@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -48,7 +47,7 @@ from services.executor.journal import OrderJournal
 from services.executor.liveness import RiskWatch
 from services.executor.orders import MarketTokens
 from services.executor.plan import refusal
-from services.executor.replay import RiskLink, publish_positions, resume_horizon_s
+from services.executor.replay import PositionSnapshots, RiskLink, resume_horizon_s
 from services.executor.report import market_reports
 from services.executor.sequencer import Sequencer
 from services.executor.state import ExecutorState
@@ -120,10 +119,12 @@ class ExecutorActor:
                              on_storage_fault=fault, clock_ns=clock_ns, wall_ns=wall_ns,
                              fill_resume_s=resume_horizon_s(self.fill_journal, self.journal))
         self.startup_done = asyncio.Event()
+        self.snapshots = PositionSnapshots(
+            adapter, self.publisher, self.state, self.sink.activity,
+            quiet_ms=cfg.executor.position_quiet_ms, clock_ns=clock_ns, wall_ns=wall_ns)
         self.risk_link = RiskLink(
             cfg, fill_journal=self.fill_journal, publisher=self.publisher,
-            publish_positions=functools.partial(
-                publish_positions, adapter, self.publisher, self.state, wall_ns),
+            publish_positions=self.snapshots.publish,
             startup_done=self.startup_done, on_storage_fault=fault, wall_ns=wall_ns,
             start_ns=wall_ns())
         self.risk_watch = RiskWatch(sequencer=self.sequencer, risk_link=self.risk_link,
@@ -151,6 +152,8 @@ class ExecutorActor:
                 ("_watchdog_loop", self.risk_watch.watchdog),
                 ("_report_loop", self._report_loop), ("_reconcile_loop", self._reconcile_loop),
             ]
+            if self._cfg.executor.position_check_interval_ms:
+                loops.append(("_position_loop", self._position_loop))
             tasks.append(asyncio.create_task(self._md_loop(), name="md"))
             tasks += [asyncio.create_task(f(), name=name) for name, f in loops]
             tasks += [asyncio.create_task(self.sequencer.worker(m)) for m in self.state.markets]
@@ -252,10 +255,7 @@ class ExecutorActor:
                 sock.close(linger=0)
 
     async def _reconcile_loop(self) -> None:
-        """Reconcile open orders every interval; send the venue's positions to risk to check
-        against its journal every `position_check_interval_ms` (risk/venue_check.py)."""
-        check_ns = self._cfg.executor.position_check_interval_ms * 1_000_000
-        checked_ns = self._clock_ns()
+        """Reconcile open orders every interval."""
         while True:
             await asyncio.sleep(self._cfg.executor.reconcile_interval_ms / 1000)
             try:
@@ -263,9 +263,14 @@ class ExecutorActor:
             except VenueError as exc:
                 self.sequencer.count("reconcile", "error")
                 log.warning("reconcile failed: %s", exc)
-            if check_ns and self._clock_ns() - checked_ns >= check_ns:
-                checked_ns = self._clock_ns()
-                await publish_positions(self.adapter, self.publisher, self.state, self._wall_ns)
+
+    async def _position_loop(self) -> None:
+        """Send the venue's positions to risk to check against its journal every
+        `position_check_interval_ms` (risk/venue_check.py), apart from reconciliation: a
+        check that waited for it came every max(check, reconcile) interval."""
+        while True:
+            await asyncio.sleep(self._cfg.executor.position_check_interval_ms / 1000)
+            await self.snapshots.publish()
 
     async def _venue_heartbeat_loop(self) -> None:
         interval = self._cfg.venues.polymarket.heartbeat_interval_ms / 1000

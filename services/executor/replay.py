@@ -23,12 +23,15 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from common import topics
 from common.config import Config
 from common.errors import StorageError, VenueError
-from common.messages import VenuePositions
+from common.messages import MarketPosition, VenuePositions
 from services.executor.adapter import ExecutionAdapter
 from services.executor.events import EventPublisher
+from services.executor.fill_activity import FillActivity
 from services.executor.fill_journal import FillJournal
 from services.executor.journal import OrderJournal
 from services.executor.state import ExecutorState
@@ -36,7 +39,7 @@ from services.executor.state import ExecutorState
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PACE_S", "RiskLink", "publish_positions", "resume_horizon_s"]
+__all__ = ["PACE_S", "PositionSnapshots", "RiskLink", "carried", "resume_horizon_s"]
 
 PERSIST_EVERY_NS = 1_000_000_000
 """The wall time of risk's last heartbeat is written to disk at most this often."""
@@ -142,22 +145,68 @@ def resume_horizon_s(fills: FillJournal, orders: OrderJournal) -> int | None:
     return oldest_order_ns // 1_000_000_000 if oldest_order_ns else None
 
 
-async def publish_positions(adapter: ExecutionAdapter, publisher: EventPublisher,
-                            state: ExecutorState, wall_ns: Callable[[], int],
-                            replay_id: int = 0) -> None:
-    """Read the venue's positions and publish them to risk as one VenuePositions (closing
-    replay `replay_id`, if not 0: risk then knows every fill of the replay arrived)."""
-    positions = getattr(adapter, "positions", None)
-    held = ()
-    if positions is not None:
-        try:
-            held = tuple(await positions())
-        except VenueError as exc:
-            log.warning("venue positions unavailable (%s); risk gets none this time", exc)
-            return
-    venue = state.venue
-    await publisher.publish(topics.events(venue, ""), VenuePositions(
-        venue=venue, ts_ns=wall_ns(), positions=held, gross=venue != "kalshi",
-        open_orders_adopted=state.startup_adopted,
-        open_orders_cancelled=state.startup_cancelled, replay_id=replay_id,
-        pub_seq=publisher.pub_seq))
+class PositionSnapshots:
+    """Reads the venue's positions and publishes them to risk as one VenuePositions.
+
+    After the read it waits `[executor] position_quiet_ms`, then marks quiet every market
+    with no fill event from that long before the read until then (fill_activity.py): risk
+    takes a quiet market's difference as exact (risk/venue_check.py). The fills published
+    during the wait reach risk before the snapshot, so they are added to the venue's
+    figures: every market is then compared as of the same moment as before the wait."""
+
+    def __init__(self, adapter: ExecutionAdapter, publisher: EventPublisher,
+                 state: ExecutorState, activity: FillActivity, *, quiet_ms: int,
+                 clock_ns: Callable[[], int], wall_ns: Callable[[], int]) -> None:
+        self._adapter = adapter
+        self._publisher = publisher
+        self._state = state
+        self._activity = activity
+        self._quiet_ns = quiet_ms * 1_000_000
+        self._clock_ns = clock_ns
+        self._wall_ns = wall_ns
+
+    async def publish(self, replay_id: int = 0) -> None:
+        """One snapshot (closing replay `replay_id`, if not 0: risk then knows every fill of
+        the replay arrived)."""
+        positions = getattr(self._adapter, "positions", None)
+        state, venue = self._state, self._state.venue
+        gross = venue != "kalshi"
+        held: tuple[MarketPosition, ...] = ()
+        if positions is not None:
+            start_ns = self._clock_ns()
+            try:
+                held = tuple(await positions())
+            except VenueError as exc:
+                log.warning("venue positions unavailable (%s); risk gets none this time", exc)
+                return
+            if self._quiet_ns:
+                moved = self._activity.watch()
+                try:
+                    await asyncio.sleep(self._quiet_ns / 1e9)
+                finally:
+                    self._activity.unwatch(moved)
+                quiet = self._activity.quiet((p.market for p in held),
+                                             start_ns - self._quiet_ns)
+                held = tuple(carried(p, moved.get(p.market), p.market in quiet, gross=gross)
+                             for p in held)
+                log.info("venue positions read: %d market(s), %d quiet", len(held), len(quiet))
+        await self._publisher.publish(topics.events(venue, ""), VenuePositions(
+            venue=venue, ts_ns=self._wall_ns(), positions=held, gross=gross,
+            open_orders_adopted=state.startup_adopted,
+            open_orders_cancelled=state.startup_cancelled, replay_id=replay_id,
+            pub_seq=self._publisher.pub_seq))
+
+
+def carried(pos: MarketPosition, moved: list[int] | None, quiet: bool, *,
+            gross: bool) -> MarketPosition:
+    """`pos` plus what our fills moved since it was read ([yes, no]), marked `quiet`;
+    `gross` False where the venue reports net holdings only (VenuePositions.gross)."""
+    if not moved:
+        return msgspec.structs.replace(pos, quiet=quiet)
+    net = pos.net + moved[0] - moved[1]
+    if not gross:
+        return MarketPosition(pos.market, max(net, 0), max(-net, 0), net, quiet)
+    return MarketPosition(pos.market, pos.position_yes + moved[0], pos.position_no + moved[1],
+                          net, quiet)
+
+

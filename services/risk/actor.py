@@ -251,7 +251,8 @@ class RiskActor:
                         await self.check_sequence(msg.venue, self.fill_sequence.on_replayed(
                             msg.venue, msg.replay_id, msg.pub_seq, self._wall()),
                             "fills of its replay dropped")
-                    await self.commands(self.gate.compare_venue_positions(msg))
+                    await self.commands(self.gate.compare_venue_positions(
+                        msg, whole=self.fill_sequence.whole(msg.venue, msg.pub_seq)))
                     continue
                 case _:
                     continue

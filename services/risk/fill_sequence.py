@@ -104,6 +104,11 @@ class FillSequence:
             self._hole_ns.pop(venue, None)
         return gap
 
+    def whole(self, venue: str, seq: int) -> bool:
+        """True if risk has every number up to `seq` (an executor's newest, sent with its
+        venue positions) and no hole is open: the journal holds every fill it published."""
+        return self._last.get(venue) == seq and venue not in self._hole_ns
+
     def hole_ns(self, venue: str) -> int | None:
         """Where the oldest gap not yet replayed whole starts, if there is one."""
         return self._hole_ns.get(venue)

@@ -320,9 +320,12 @@ class RiskGate:
         """At `[risk] daily_reset_utc`, count losses afresh and release loss halts."""
         return self.board.check_daily_reset()
 
-    def compare_venue_positions(self, msg: VenuePositions) -> list[ExecutorCommand]:
-        """Check an executor's venue positions against the journal; halt on a lost fill."""
-        return self.board.compare_venue_positions(msg)
+    def compare_venue_positions(self, msg: VenuePositions, *,
+                                whole: bool = False) -> list[ExecutorCommand]:
+        """Check an executor's venue positions against the journal; halt on a lost fill.
+        `whole`: the journal has every fill the executor published before the snapshot
+        (fill_sequence.FillSequence.whole), so its quiet markets' differences are exact."""
+        return self.board.compare_venue_positions(msg, whole=whole)
 
     def take_outbox(self) -> list[ExecutorCommand]:
         """The commands queued outside a handler's return value (a storage fault's), once."""

@@ -338,27 +338,27 @@ class Switchboard:
                     extra={"markets": released})
         return []
 
-    def compare_venue_positions(self, msg: VenuePositions) -> list[ExecutorCommand]:
+    def compare_venue_positions(self, msg: VenuePositions, *,
+                                whole: bool = False) -> list[ExecutorCommand]:
         """Compare an executor's venue snapshot with the journal (venue_check.py): count and
-        log each market that differs; halt one whose difference stayed put since the last
-        check with no fill in between (a lost fill). Returns the halts' cancels."""
+        log each market that differs; halt one whose difference stayed put (a lost fill).
+        Returns the halts' cancels."""
         result = venue_check.check(
             msg, self.ledger.positions, self.position_checks,
-            tolerance=round(self.risk.position_tolerance_contracts * SIZE_SCALE))
+            tolerance=round(self.risk.position_tolerance_contracts * SIZE_SCALE), whole=whole)
         self.position_checks = result.seen
         out: list[ExecutorCommand] = []
         for market, (ours, theirs) in result.differ.items():
             metrics.RISK_POSITION_MISMATCHES.labels(venue=msg.venue).inc()
             log.error("venue position %s differs from the journal %s", theirs, ours,
                       extra={"market": market, "venue": msg.venue})
-        for market in result.persistent:
+        for market, arm in result.persistent.items():
             if market in self.markets and market not in self.sw.halted:
                 log.error("the venue's position and risk's journal still differ by the same "
-                          "amount (at two checks with no fill between, or at %d checks in a "
-                          "row): a fill was lost, a position was taken outside pmm, the venue "
-                          "lost its record, or the stack started on a new run_dir. Market "
-                          "halted; reconcile it by hand, then `pmm reset`",
-                          venue_check.STEADY_CHECKS,
+                          "amount (%s): a fill was lost, a position was taken outside pmm, "
+                          "the venue lost its record, or the stack started on a new "
+                          "run_dir. Market halted; reconcile it by hand, then `pmm reset`",
+                          venue_check.ARMS[arm],
                           extra={"market": market, "venue": msg.venue})
                 out += self.halt(market, "position_mismatch")
         log.info("venue positions checked: %d of %d markets differ", len(result.differ),

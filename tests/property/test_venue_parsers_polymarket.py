@@ -122,7 +122,7 @@ class Sink:
         self.fills: list[Fill] = []
         self.orders: list[OrderUpdate] = []
 
-    async def on_fill(self, fill: Fill) -> None:
+    async def on_fill(self, fill: Fill, *, settled: bool = True) -> None:
         self.fills.append(fill)
 
     async def on_fill_failed(self, fill: Fill) -> None:

@@ -114,7 +114,7 @@ async def _scenario(cfg: Config) -> None:
     try:
         await eventually_async(lambda: any(isinstance(m, VenuePositions) for m in got))
         (pos,) = [m for m in got if isinstance(m, VenuePositions)]
-        assert pos.positions == (MarketPosition("m1", 500, 0, 500),)
+        assert pos.positions == (MarketPosition("m1", 500, 0, 500, quiet=True),)  # no fill near
         assert (pos.open_orders_adopted, pos.open_orders_cancelled) == (1, 1)
         assert ("cancel", ["foreign-1"]) in venue.calls and set(venue.open) == {"ours-1"}
         assert set(actor.state.ledger.live) == {"ours-1"}

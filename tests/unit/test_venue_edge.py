@@ -64,7 +64,7 @@ class Sink:
     def __init__(self) -> None:
         self.fills: list[Fill] = []
 
-    async def on_fill(self, fill: Fill) -> None:
+    async def on_fill(self, fill: Fill, *, settled: bool = True) -> None:
         self.fills.append(fill)
 
     async def on_fill_failed(self, fill: Fill) -> None:
