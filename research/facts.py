@@ -67,6 +67,7 @@ PUBLISHED: dict[str, dict[str, tuple[Range, str]]] = {
 source (ARCHITECTURE.md "Calibration" has the full citations)."""
 
 KIND = {"calm": "liquid", "trending": "liquid", "news_jump": "liquid", "adversarial": "liquid",
+        "underlying": "liquid",
         "resolution": "thin", "toxic_flow": "toxic"}
 
 

@@ -35,19 +35,25 @@ ours included, as the venue prints it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from common.messages import BookSnapshot, Level, MarketData, TradePrint
+from common.messages import BookSnapshot, Level, MarketData, ReferencePrice, TradePrint
 from common.market_model import Makers, Takers, Truth, streams
 from common.prices import PRICE_SCALE, SIZE_SCALE
 
-__all__ = ["START_NS", "TRUE_MAX", "TRUE_MIN", "Flow", "OwnBook", "ScenarioSpec", "Tick"]
+__all__ = ["REFERENCE_BASE", "REFERENCE_FEED", "START_NS", "TRUE_MAX", "TRUE_MIN", "Flow", "OwnBook",
+           "ScenarioSpec", "Tick", "underlying"]
 
 START_NS = 1_767_225_600 * 1_000_000_000
 """Synthetic time starts at 2026-01-01T00:00:00Z (unix ns), the same for every run."""
 TRUE_MIN, TRUE_MAX = 0.02, 0.98
+REFERENCE_FEED = "underlying"
+"""The feed name of a scenario's reference (MarketInfo.reference of its market)."""
+REFERENCE_BASE = 100_000.0
+"""The underlying's price when the truth is in the middle of its band."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,12 @@ class ScenarioSpec:
     maker_pull_decay_s: float = 10.0
     refill_s: float = 2.0
     """Seconds for an emptied level of the makers' ladder to refill; 0: at once."""
+    reference_hz: float = 0.0
+    """Readings per second of the market's underlying (a crypto price, say), published on
+    feed `REFERENCE_FEED`: it moves with the truth at once, the makers follow it with their
+    lag (what lead-lag exploits); 0: the market has no reference."""
+    reference_scale: float = 0.05
+    """Log-price of the underlying per unit of the truth's logit within its band."""
     tick: int = 100
     min_size: int = 500
     market: str = "sim-1"
@@ -169,6 +181,7 @@ class Flow:
     def __iter__(self) -> Iterator[Tick]:
         s, dt, own = self.s, self.dt, self.own
         steps = int(s.duration_s * 1000 / s.step_ms)
+        every = max(1, round(1000 / (s.reference_hz * s.step_ms))) if s.reference_hz > 0 else 0
         seq = 0
         for k in range(steps):
             ts = START_NS + k * s.step_ms * 1_000_000
@@ -177,6 +190,10 @@ class Flow:
             # the truth converges to the outcome over the last quarter
             converge = steps - k if s.resolves and k > steps * 3 // 4 else None
             p = self.truth.step(dt, converge=converge)
+            if every and k % every == 0:  # the underlying moves first
+                ref = ReferencePrice(feed=REFERENCE_FEED, ts_ns=ts,
+                                     price=underlying(p, s.reference_scale))
+                yield Tick(ts, ref, p * PRICE_SCALE)
             self.makers.age()
             trades: list[TradePrint] = self._make(ts, self.truth.view)
             for buy, size in self.takers.noise(dt):
@@ -297,3 +314,10 @@ class Flow:
             bids=tuple(Level(pr, self.bids[pr]) for pr in bids),
             asks=tuple(Level(pr, self.asks[pr]) for pr in asks),
         )
+
+
+def underlying(p: float, scale: float) -> float:
+    """The underlying's price for truth `p`: log-linear in the logit of its place in the
+    band, `REFERENCE_BASE` at the middle."""
+    u = min(max((p - TRUE_MIN) / (TRUE_MAX - TRUE_MIN), 1e-9), 1 - 1e-9)
+    return REFERENCE_BASE * math.exp(scale * math.log(u / (1 - u)))

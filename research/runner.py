@@ -68,7 +68,8 @@ def run_scenario(
     spec = scenarios.spec(name, **scenario_overrides)
     setup = MarketSetup(
         market=spec.market, quoting=quoting_for(cfg, spec.market, overrides),
-        info=MarketInfo(resolves_at_ns=scenarios.resolves_at_ns(spec)), min_size=spec.min_size,
+        info=MarketInfo(resolves_at_ns=scenarios.resolves_at_ns(spec),
+                        reference=scenarios.reference_of(spec)), min_size=spec.min_size,
         sniper=scenarios.sniper_of(spec), sniper_seed=f"{spec.name}:{seed}:sniper")
     bt = Backtester([setup], params)
     own = bt.own(spec.market) if closed_loop else None
@@ -86,13 +87,15 @@ def write_scenario(name: str, seed: int, directory: str | Path,
     truth: list[tuple[int, float]] = []
     topic = topics.md(spec.venue, spec.market)
     for t in scenarios.generate(spec, seed):
-        writer.append(t.ts_ns, topic, enc.encode(t.msg))
+        on = topics.reference(t.msg.feed) if isinstance(t.msg, ReferencePrice) else topic
+        writer.append(t.ts_ns, on, enc.encode(t.msg))
         truth.append((t.ts_ns, t.true_price))
     writer.close()
     sniper = scenarios.sniper_of(spec)
     (d / SCENARIO_FILE).write_text(json.dumps({
         "name": name, "seed": seed, "market": spec.market,
         "resolves_at_ns": scenarios.resolves_at_ns(spec),
+        "reference": scenarios.reference_of(spec),
         "sniper": None if sniper is None else dataclasses.asdict(sniper),
         "sniper_seed": f"{spec.name}:{seed}:sniper", "truth": truth}))
     return d
@@ -131,19 +134,21 @@ def run_data(
     if configured:
         ids = [m for m in ids if m in configured] or ids
     resolves: int | None = None
+    reference = ""
     sniper: SniperSpec | None = None
     sniper_seed = ""
     meta = d / SCENARIO_FILE
     if meta.exists():  # a written scenario: its snipers play against our quotes again
         scenario = json.loads(meta.read_text())
         resolves = scenario.get("resolves_at_ns")
+        reference = scenario.get("reference", "")
         if scenario.get("sniper"):
             sniper, sniper_seed = SniperSpec(**scenario["sniper"]), scenario["sniper_seed"]
     setups = []
     for m in ids:
         known = configured.get(m)
         info = MarketInfo(resolves_at_ns=known.resolves_at_ns if known else resolves,
-                          reference=known.reference if known else "",
+                          reference=known.reference if known else reference,
                           strike=known.strike if known else 0.0)
         min_size = configured[m].min_size_centi if m in configured else 0
         setups.append(MarketSetup(market=m, quoting=quoting_for(cfg, m, overrides), info=info,

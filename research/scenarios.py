@@ -4,7 +4,9 @@ Scenarios: `calm` (quiet random walk), `trending` (steady drift the makers lag),
 (rare large jumps), `resolution` (the market resolves at the end: the truth converges to 0 or
 1 and the engine's resolution handling is exercised), `toxic_flow` (frequent informed takers),
 `adversarial` (frequent jumps the makers follow fast, and snipers 20 ms behind that go for
-whichever of our quotes lags the truth).
+whichever of our quotes lags the truth), `underlying` (a market on a price traded elsewhere:
+its reference feed moves with the truth at once, the makers follow it over seconds, and
+snipers go for our quotes that lag; the one scenario where lead-lag has something to see).
 
 `generate` is the market without us (open loop): what a recording of it holds. A backtest of
 a scenario (research/runner.py `run_scenario`) plays in it closed loop: our quotes are in
@@ -18,11 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from research.flow import START_NS, Flow, OwnBook, ScenarioSpec, Tick
+from research.flow import REFERENCE_FEED, START_NS, Flow, OwnBook, ScenarioSpec, Tick
 from research.sniper import SniperSpec
 
-__all__ = ["SCENARIOS", "START_NS", "ScenarioSpec", "Tick", "generate", "resolves_at_ns",
-           "sniper_of", "spec"]
+__all__ = ["SCENARIOS", "START_NS", "ScenarioSpec", "Tick", "generate", "reference_of",
+           "resolves_at_ns", "sniper_of", "spec"]
 
 
 SCENARIOS: dict[str, ScenarioSpec] = {
@@ -37,6 +39,9 @@ SCENARIOS: dict[str, ScenarioSpec] = {
     "adversarial": ScenarioSpec(
         "adversarial", jump_rate_hz=1 / 30, jump_size=0.06, maker_lag=0.3, volatility=0.05,
         sniper_rate_hz=5.0, sniper_edge=0.005, sniper_size=60.0, sniper_latency_ms=20),
+    "underlying": ScenarioSpec(
+        "underlying", volatility=0.05, jump_rate_hz=1 / 60, jump_size=0.06,
+        sniper_rate_hz=3.0, sniper_edge=0.005, sniper_size=40.0, reference_hz=10.0),
 }
 
 
@@ -50,6 +55,11 @@ def spec(name: str, **overrides: float) -> ScenarioSpec:
         raise ConfigError(
             f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}") from None
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def reference_of(s: ScenarioSpec) -> str:
+    """The scenario's reference feed (MarketInfo.reference), "" without one."""
+    return REFERENCE_FEED if s.reference_hz > 0 else ""
 
 
 def sniper_of(s: ScenarioSpec) -> SniperSpec | None:

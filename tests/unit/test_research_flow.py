@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,3 +153,37 @@ def test_in_the_closed_loop_a_quote_inside_the_makers_does_not_own_the_flow() ->
 
     open_, closed = fills(False), fills(True)
     assert closed < open_ / 2, (closed, open_)
+
+
+def test_the_underlying_scenario_publishes_its_reference_first_and_in_step_with_the_truth(
+        ) -> None:
+    """Ten readings a second, each before that step's trades and book, at the price
+    `underlying` gives the truth of the same moment; no other scenario has a reference."""
+    from common.messages import ReferencePrice
+    from research.flow import REFERENCE_FEED, TRUE_MAX, TRUE_MIN, underlying
+
+    spec = scenarios.spec("underlying", duration_s=10.0)
+    ticks = list(scenarios.generate(spec, 5))
+    refs = [(i, t) for i, t in enumerate(ticks) if isinstance(t.msg, ReferencePrice)]
+    assert len(refs) == 100
+    for i, t in refs:
+        assert isinstance(t.msg, ReferencePrice) and t.msg.feed == REFERENCE_FEED
+        assert t.msg.price == pytest.approx(underlying(t.true_price / 10_000, spec.reference_scale))
+        assert all(u.ts_ns >= t.ts_ns for u in ticks[i:]) and (i == 0 or ticks[i - 1].ts_ns < t.ts_ns)
+    assert underlying((TRUE_MIN + TRUE_MAX) / 2, 0.05) == 100_000.0
+    assert underlying(0.9, 0.05) > underlying(0.6, 0.05) > underlying(0.3, 0.05)
+    assert scenarios.reference_of(spec) == REFERENCE_FEED
+    calm = scenarios.spec("calm", duration_s=10.0)
+    assert scenarios.reference_of(calm) == ""
+    assert not any(isinstance(t.msg, ReferencePrice) for t in scenarios.generate(calm, 5))
+
+
+def test_a_written_underlying_scenario_keeps_its_reference(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Backtested from its recording, the market still has its feed: lead-lag reads it."""
+    runner.write_scenario("underlying", 2, tmp_path, {"duration_s": 120.0})
+    from_data = runner.run_data(tmp_path, params=BacktestParams(signals="config"))
+    direct = runner.run_scenario("underlying", 2, params=BacktestParams(signals="config"),
+                                 scenario_overrides={"duration_s": 120.0}, closed_loop=False)
+    for result in (from_data, direct):
+        (run,) = result.markets.values()
+        assert run.setup.info.reference == "underlying" and run.reference is not None

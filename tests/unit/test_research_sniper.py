@@ -81,5 +81,5 @@ def test_the_toxic_scenarios_have_snipers_and_adversarial_is_listed() -> None:
     trade against our quotes through the book they sweep (research/flow.py)."""
     assert "adversarial" in scenarios.SCENARIOS
     armed = {name for name, s in scenarios.SCENARIOS.items() if scenarios.sniper_of(s)}
-    assert armed == {"adversarial", "toxic_flow"}
+    assert armed == {"adversarial", "toxic_flow", "underlying"}
     assert scenarios.sniper_of(scenarios.spec("adversarial", sniper_rate_hz=0.0)) is None
