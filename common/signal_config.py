@@ -140,8 +140,9 @@ class LeadLagConfig(ConfigSection, frozen=True):
     sensitivity: Annotated[float, Meta(ge=0, le=1000)] = 0.0
     """$ of probability per unit log-return of the reference (5.0: a 1% move is 5 cents);
     0 = learn it from the feed and the book."""
-    lag_s: Seconds = 2.0
-    """Time constant of the book catching up with the reference."""
+    lag_s: Annotated[float, Meta(ge=0, le=86_400)] = 0.0
+    """Time constant of the book catching up with the reference; 0 = learn it (the best
+    fit of 0.5-16 s, lead_lag.py; no shift until `min_samples` learning samples)."""
     learn_horizon_s: Seconds = 5.0
     learn_alpha: Annotated[float, Meta(gt=0, le=1)] = 0.05
     min_samples: Annotated[int, Meta(ge=1, le=100_000)] = 20

@@ -10,7 +10,8 @@ position change, and on a timer every `interval_ms`; a sent ladder reaches the p
 without its hop); P&L and the metrics count it at once.
 
 `signals` (issue 5): "on" runs the engine with `[quoting.signals] enabled = true`, "off"
-with it false, "config" as each market's parameters say. Trades reach the engine with
+with no signal at all (the switch false, and lead-lag off), "config" as each market's
+parameters say. Trades reach the engine with
 their aggressor side (`TradeTick.side`), as the venue prints them.
 """
 
@@ -59,10 +60,14 @@ class BacktestParams(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def with_signals(quoting: QuotingConfig, signals: str) -> QuotingConfig:
-    """`quoting` with the signals' master switch set by "on"/"off" ("config": unchanged)."""
+    """`quoting` with the signals' master switch set by "on"/"off" ("config": unchanged);
+    "off" turns lead-lag off too (it runs without the switch where a market has a reference)."""
     if signals == "config":
         return quoting
     switched = msgspec.structs.replace(quoting.signals, enabled=signals == "on")
+    if signals == "off":
+        switched = msgspec.structs.replace(
+            switched, lead_lag=msgspec.structs.replace(switched.lead_lag, enabled=False))
     return msgspec.structs.replace(quoting, signals=switched)
 
 

@@ -23,7 +23,7 @@ One step:
 4. Sizes per side by inventory regime (inventory.py); inside the stop-adding window only
    the reducing side, at most |net| (resolution.py); exit orders inside the exit window.
 5. Signals (issue 5, strategy/signals/; `[quoting.signals] enabled`, or
-   `fv_method = "threshold"`): one action per market - both, bid_only, ask_only, widen or
+   `fv_method = "threshold"`, or lead-lag on a market with a `reference` feed): one action per market - both, bid_only, ask_only, widen or
    pull - and a fair-value nudge. The nudge moves fair value before step 3; each side's
    half-spread is widened by its factor (never narrowed, capped at max_spread); a pulled
    side quotes nothing. Exit orders are not quotes and are left alone.
@@ -105,7 +105,8 @@ def step(
         return _symmetric(learned, inputs, params, now_ns, ttr=ttr, locked=locked)
 
     sigs: SignalOutcome | None = None
-    if params.signals.enabled or params.fv_method == "threshold":
+    if (params.signals.enabled or params.fv_method == "threshold"
+            or (market.reference and params.signals.lead_lag.enabled)):
         sigs = evaluate(
             state.signals,
             SignalInputs(

@@ -8,8 +8,11 @@ reference reading they have not seen. Readings are returned for every enabled si
 fixed order, active or not, so the actor, `pmm preview` and the backtester can show them.
 
 `fv_method = "threshold"` is an explicit choice of fair value, so the threshold fair value
-(and its gamma widening) runs whenever it is selected, even with the master switch off;
-every other signal needs `[quoting.signals] enabled = true`.
+(and its gamma widening) runs whenever it is selected, even with the master switch off.
+Lead-lag runs for every market with a `reference` feed unless `[quoting.signals.lead_lag]
+enabled = false`: configuring the feed is the opt-in, and it is the one signal measured to
+pay (issue 17: ARCHITECTURE.md "Default parameters", the `underlying` scenario). Every
+other signal needs `[quoting.signals] enabled = true`.
 """
 
 from __future__ import annotations
@@ -116,8 +119,8 @@ def evaluate(
             _add(effects, readings, _resolution(inp.ttr_s, cfg))
         if cfg.period.enabled and cfg.period.period_s > 0:
             _add(effects, readings, period.effect(now, cfg.period))
-        if cfg.lead_lag.enabled and inp.has_reference and not threshold_fv:
-            s = _lead_lag(s, inp, cfg, effects, readings, learn_book)
+    if cfg.lead_lag.enabled and inp.has_reference and not threshold_fv:
+        s = _lead_lag(s, inp, cfg, effects, readings, learn_book)
     if threshold_fv:
         s, fair = _threshold(s, inp, cfg, effects, readings)
     if learn_book:

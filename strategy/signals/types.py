@@ -11,7 +11,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-__all__ = ["ACTIONS", "Combined", "Effect", "LeadLagState", "MomentumState", "NEUTRAL", "NONE",
+__all__ = ["ACTIONS", "Combined", "Effect", "LagFit", "LeadLagState", "MomentumState", "NEUTRAL", "NONE",
     "QuoteAction", "RegimeState", "SignalReading", "SignalState", "ThresholdState",
     "ToxicityState", "VolSpikeState", "VolumeState"]
 
@@ -113,18 +113,27 @@ class RegimeState(Struct, frozen=True, kw_only=True):
     moves: tuple[tuple[float, float], ...] = ()
 
 
-class LeadLagState(Struct, frozen=True, kw_only=True):
-    """EMA of the reference's log price (what the book has absorbed), the learning sample
-    anchor (reference, mid, time) and the regression sums of the sensitivity."""
+class LagFit(Struct, frozen=True, kw_only=True):
+    """One candidate lag: the EMA of the reference's log price with that time constant (what
+    the book has absorbed), the learning sample anchor (that EMA, mid, time) and the
+    regression sums of the book's moves on the EMA's."""
 
+    lag_s: float
     ema_log: float | None = None
-    last_ns: int = 0
     anchor_log: float | None = None
     anchor_mid: float = 0.0
     anchor_ns: int = 0
     sxy: float = 0.0
     sxx: float = 0.0
+    syy: float = 0.0
     n: int = 0
+
+
+class LeadLagState(Struct, frozen=True, kw_only=True):
+    """The last reading's time and one fit per candidate lag (one: the configured lag)."""
+
+    last_ns: int = 0
+    fits: tuple[LagFit, ...] = ()
 
 
 class ThresholdState(Struct, frozen=True, kw_only=True):

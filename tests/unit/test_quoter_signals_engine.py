@@ -137,13 +137,31 @@ def test_threshold_fair_value_follows_the_reference_not_the_book() -> None:
 
 
 def test_lead_lag_needs_a_reference_market_and_a_fresh_reading() -> None:
-    params = on(lead_lag={"sensitivity": 5.0}, book_imbalance={"enabled": False})
+    params = on(lead_lag={"sensitivity": 5.0, "lag_s": 2.0}, book_imbalance={"enabled": False})
     books = [book(5000)] * 20
     refs = [100.0] * 19 + [101.0]
     _, d = run(params, books, market=MarketInfo(reference="BTC"), reference=refs)
     assert d.fv_nudge > 0 and d.fair_value > 5000
     _, none = run(params, books, market=MarketInfo(), reference=refs)  # market has no feed
     assert none.fv_nudge == 0.0
+
+
+def test_lead_lag_runs_by_default_on_a_market_with_a_reference() -> None:
+    """Configuring the feed is the opt-in: the master switch stays off, the other signals
+    with it; `lead_lag.enabled = false` turns it off."""
+    params = msgspec.convert({"signals": {"lead_lag": {"sensitivity": 5.0, "lag_s": 2.0}}}, QuotingConfig)
+    assert not params.signals.enabled
+    books = [book(5000)] * 20
+    refs = [100.0] * 19 + [101.0]
+    market = MarketInfo(reference="BTC")
+    _, d = run(params, books, market=market, reference=refs)
+    assert d.fv_nudge > 0 and [r.name for r in d.signals] == ["lead_lag"]
+    off = msgspec.convert({"signals": {"lead_lag": {"sensitivity": 5.0, "lag_s": 2.0, "enabled": False}}},
+                          QuotingConfig)
+    _, none = run(off, books, market=market, reference=refs)
+    assert none.fv_nudge == 0.0 and none.signals == ()
+    _, plain = run(params, books, market=MarketInfo(), reference=refs)  # no feed: as before
+    assert plain.fv_nudge == 0.0 and plain.signals == ()
 
 
 # --- config ------------------------------------------------------------------------------------
@@ -197,6 +215,8 @@ def test_backtest_signals_switch() -> None:
     q = QuotingConfig()
     assert with_signals(q, "on").signals.enabled
     assert not with_signals(with_signals(q, "on"), "off").signals.enabled
+    assert q.signals.lead_lag.enabled and not with_signals(q, "off").signals.lead_lag.enabled
+    assert with_signals(q, "on").signals.lead_lag.enabled
     assert with_signals(q, "config") is q
     kw = {"scenario_overrides": {"duration_s": 120.0}}
     a = runner.summary(runner.run_scenario("news_jump", 3, params=BacktestParams(signals="on"),
@@ -239,7 +259,7 @@ def test_backtester_feeds_a_markets_reference_to_the_engine() -> None:
     from common.messages import BookSnapshot, ReferencePrice
     from research.backtest import Backtester, MarketSetup
 
-    params = on(lead_lag={"sensitivity": 5.0}, book_imbalance={"enabled": False})
+    params = on(lead_lag={"sensitivity": 5.0, "lag_s": 2.0}, book_imbalance={"enabled": False})
 
     def events(with_ref: bool):  # type: ignore[no-untyped-def]
         for k in range(30):

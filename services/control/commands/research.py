@@ -220,8 +220,9 @@ def _common(p: argparse.ArgumentParser, *, source: bool = True, signals: bool = 
     p.add_argument("--maker-fee-bps", type=float, default=0.0, help="negative for a rebate")
     if signals:
         p.add_argument("--signals", choices=["on", "off", "config"], default="config",
-                       help="informed-flow signals: on, off, or as [quoting.signals] enabled "
-                            "says (default; off unless the config turns them on)")
+                       help="informed-flow signals: on, off (lead-lag too), or as the config "
+                            "says (default: off, but lead-lag on for a market with a "
+                            "reference)")
 
 
 def register(sub: Any) -> None:
