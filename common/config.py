@@ -176,7 +176,8 @@ class ExecutorConfig(ConfigSection, frozen=True):
     """Hard cap on one order's cost (price x size of the token bought)."""
     position_check_interval_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 60_000
     """How often the venue's positions go to risk to be checked against its journal (and
-    at startup and after every replay); 0 = only then."""
+    at startup and after every replay); 0 = only then. Each check is read this long after
+    the previous one was sent, so the read and `position_quiet_ms` add to the period."""
     position_quiet_ms: Annotated[int, Meta(ge=0, le=60_000)] = 500
     """Each snapshot of the venue's positions goes to risk this long after the read, with
     the fills that arrived meanwhile added in; a market none of whose fills arrived from

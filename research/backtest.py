@@ -56,7 +56,7 @@ class BacktestParams(msgspec.Struct, frozen=True, kw_only=True):
     """Fee on our (maker) fills in basis points of notional; negative for a rebate."""
     sample_ms: int = 1000
     markout_horizons_s: tuple[int, ...] = (1, 5, 10, 30, 60)
-    signals: Literal["on", "off", "config"] = "off"
+    signals: Literal["on", "off", "config"] = "config"
 
 
 def with_signals(quoting: QuotingConfig, signals: str) -> QuotingConfig:

@@ -108,7 +108,10 @@ def summarize(result: RunResult) -> dict[str, Any]:
     out["adverse_share"] = round(adverse / edge, 6) if edge > 0 else 0.0
     out["time_at_top"] = round(_time_at_top([s for r in runs for s in r.samples]), 6)
     out["events"] = result.events
-    out["signals"] = "on" if any(r.setup.quoting.signals.enabled for r in runs) else "off"
+    out["signals"] = ("on" if any(r.setup.quoting.signals.enabled for r in runs)
+                      else "lead_lag" if any(r.setup.info.reference
+                                             and r.setup.quoting.signals.lead_lag.enabled
+                                             for r in runs) else "off")
     out["events_per_sec"] = round(result.events / result.wall_s) if result.wall_s > 0 else 0
     return out
 

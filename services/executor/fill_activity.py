@@ -8,6 +8,11 @@ it settles. A market whose snapshot no fill came near is *quiet*: its difference
 exact, so two quiet snapshots with one difference are enough to call it a lost fill,
 however busy the market is between them. A market that fills every second is seldom
 quiet across a half-second window, so risk keeps its older rules for the rest.
+
+"Exact" assumes what the rest of the executor assumes: the user stream is connected (a
+fill that never reaches us is what the check exists to find), and the venue's positions
+endpoint is no staler than `position_quiet_ms` (a venue whose balances lag its matches by
+longer would need a longer window).
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from collections.abc import Callable, Iterable
 
 from common.messages import Fill
 
-__all__ = ["UNSETTLED_MAX_NS", "FillActivity", "Moved"]
+__all__ = ["UNSETTLED_MAX", "UNSETTLED_MAX_NS", "FillActivity", "Moved"]
 
+UNSETTLED_MAX = 5_000
+"""At most this many unsettled trades are remembered (the oldest go first), however long
+no snapshot comes to forget the expired ones."""
 UNSETTLED_MAX_NS = 600_000_000_000
 """A trade seen but never seen settle is forgotten after this long (10 min): a status
 message we missed must not keep its market from ever being quiet again. Polymarket
@@ -50,6 +58,8 @@ class FillActivity:
             self._unsettled.pop(key, None)
         else:
             self._unsettled.setdefault(key, (fill.market, now))
+            if len(self._unsettled) > UNSETTLED_MAX:
+                del self._unsettled[next(iter(self._unsettled))]
         if moved and self._watches:
             signed = moved * (fill.size if fill.side == "BUY" else -fill.size)
             for watch in self._watches:

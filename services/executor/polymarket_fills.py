@@ -23,7 +23,7 @@ from common.venues.polymarket import OrderMsg, TradeMsg
 from common.wire_numbers import Num, basis_points, centi, millis, pips, seconds_or_iso
 from services.executor.adapter import OrderUpdate
 
-__all__ = ["Asset", "Identity", "fills_from_trade", "order_update", "trade_failed"]
+__all__ = ["Asset", "Identity", "fills_from_trade", "order_update", "trade_failed", "trade_settled"]
 
 Asset = tuple[str, Outcome]
 """(pmm market id, outcome) of a token id."""
@@ -127,6 +127,12 @@ def fills_from_trade(
 def trade_failed(trade: TradeMsg) -> bool:
     """True for FAILED (websocket) or TRADE_STATUS_FAILED (REST): the fill must be reversed."""
     return (trade.status or "").upper().endswith("FAILED")
+
+
+def trade_settled(trade: TradeMsg) -> bool:
+    """True for CONFIRMED (websocket) or TRADE_STATUS_CONFIRMED (REST): final, and in the
+    venue's balances (before it, the executor's position check leaves the market unquiet)."""
+    return (trade.status or "").upper().endswith("CONFIRMED")
 
 
 def order_update(msg: OrderMsg) -> OrderUpdate:

@@ -35,6 +35,7 @@ from services.executor.polymarket_fills import (
     fills_from_trade,
     order_update,
     trade_failed,
+    trade_settled,
 )
 
 __all__ = ["RECOVERY_MARGIN_S", "Asset", "Identity", "UserChannel"]
@@ -115,7 +116,7 @@ class UserChannel:
     async def apply_trade(self, trade: TradeMsg, ts_recv_ns: int, sink: UserSink) -> None:
         """Hand our legs of one trade to the sink: fills, or failures to reverse."""
         failed = trade_failed(trade)
-        settled = (trade.status or "").upper().endswith("CONFIRMED")
+        settled = trade_settled(trade)
         for fill in fills_from_trade(trade, me=self.identity, assets=self._assets,
                                      known_order=sink.is_ours, ts_recv_ns=ts_recv_ns):
             if failed:

@@ -48,8 +48,10 @@ def update(
 ) -> LeadLagState:
     """Fold a fresh reference reading (and the book mid, pips, if known) into every fit."""
     x = math.log(reference)
-    fits = state.fits or tuple(LagFit(lag_s=lag) for lag in (
-        (cfg.lag_s,) if cfg.lag_s > 0 else LEARN_LAGS_S))
+    lags = (cfg.lag_s,) if cfg.lag_s > 0 else LEARN_LAGS_S
+    fits = state.fits
+    if tuple(f.lag_s for f in fits) != lags:  # new, or `lag_s` changed while running
+        fits = tuple(LagFit(lag_s=lag) for lag in lags)
     dt_s = (now_ns - state.last_ns) / 1e9
     return LeadLagState(last_ns=now_ns,
                         fits=tuple(_fold(f, x, mid, now_ns, dt_s, cfg) for f in fits))

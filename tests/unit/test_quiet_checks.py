@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,12 +21,14 @@ from hypothesis import strategies as st
 
 from common.messages import Fill, MarketPosition, VenuePositions
 from services.executor.adapter import OrderUpdate
-from services.executor.fill_activity import UNSETTLED_MAX_NS, FillActivity
+from services.executor.fill_activity import UNSETTLED_MAX, UNSETTLED_MAX_NS, FillActivity
 from services.executor.polymarket_user import Identity, UserChannel
 from services.executor.replay import PositionSnapshots, carried
 from services.executor.state import ExecutorState
 from services.risk import venue_check
+from services.risk.fill_sequence import FillSequence
 from services.risk.position import Position
+from tests.support.executor import FakeVenue, ready_actor
 
 
 def fill(market: str, trade: str = "t1") -> Fill:
@@ -266,3 +269,51 @@ def test_the_quiet_rule_halts_exactly_on_two_quiet_differences_alike(
             last_quiet = None
         elif quiet:
             last_quiet = delta
+
+
+# --- the wiring: the executor's sink and risk's fill sequence ---------------------------------
+
+
+def test_the_executors_sink_notes_fills_settled_and_moved(tmp_path: Path) -> None:
+    """A new fill moves the carried holdings once; its later statuses only settle it; a
+    reversal of a published fill moves them back."""
+    async def run(actor: Any) -> None:
+        activity = actor.sink.activity
+        moved = activity.watch()
+        f = msgspec.structs.replace(fill("m1"), venue="polymarket")
+        await actor.sink.on_fill(f, settled=False)  # MATCHED
+        await actor.sink.on_fill(f, settled=False)  # MINED: seen before
+        assert moved == {"m1": [100, 0]}
+        assert activity.quiet(["m1"], 0) == set(), "unsettled"
+        await actor.sink.on_fill(f, settled=True)  # CONFIRMED
+        assert moved == {"m1": [100, 0]}
+        await actor.sink.on_fill_failed(f)
+        assert moved == {"m1": [0, 0]}
+
+    with ready_actor(tmp_path, FakeVenue()) as actor:
+        asyncio.run(run(actor))
+
+
+def test_risk_judges_quiet_markets_only_with_every_numbered_fill() -> None:
+    seq = FillSequence()
+    assert not seq.whole("pm", 0), "never heard from the executor"
+    assert seq.on_fill("pm", 1, 10) is None and seq.on_fill("pm", 2, 20) is None
+    assert seq.whole("pm", 2)
+    assert not seq.whole("pm", 3), "the snapshot was sent after a fill risk has not seen"
+    assert seq.on_fill("pm", 4, 30) is not None  # 3 dropped: a hole
+    assert not seq.whole("pm", 4)
+    rid = seq.request_id("pm", 30)
+    assert seq.on_replayed("pm", rid, 5, 40) is not None  # the replay's own fill 5 missed
+    assert not seq.whole("pm", 5)
+    rid = seq.request_id("pm", 40)
+    assert seq.on_fill("pm", 6, 50) is None and seq.on_replayed("pm", rid, 6, 60) is None
+    assert seq.whole("pm", 6), "a replay that arrived whole closes the hole"
+
+
+def test_unsettled_trades_are_bounded_without_snapshots() -> None:
+    clock = Clock()
+    act = FillActivity(clock)
+    for k in range(UNSETTLED_MAX + 10):
+        act.note(fill("m1", f"t{k}"), settled=False)
+    assert len(act._unsettled) == UNSETTLED_MAX
+    assert ("t0", "o1") not in act._unsettled and (f"t{UNSETTLED_MAX + 9}", "o1") in act._unsettled

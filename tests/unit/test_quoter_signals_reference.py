@@ -92,6 +92,17 @@ def test_lead_lag_learns_how_fast_the_book_follows(lag_s: float) -> None:
     assert lead_lag.effect(st, ref * 1.01, cfg)[1].note.endswith(f"(lag {lag_s:g} s)")
 
 
+def test_changing_lag_s_while_running_starts_the_fits_again() -> None:
+    """A quoter keeps its engine state across a config change: the fits must follow it."""
+    fixed, learned = LeadLagConfig(lag_s=2.0), LeadLagConfig(lag_s=0.0)
+    st = lead_lag.update(LeadLagState(), 100.0, 5000.0, T0, fixed)
+    assert [f.lag_s for f in st.fits] == [2.0]
+    st = lead_lag.update(st, 101.0, 5000.0, T0 + S, learned)
+    assert [f.lag_s for f in st.fits] == list(lead_lag.LEARN_LAGS_S)
+    st = lead_lag.update(st, 102.0, 5000.0, T0 + 2 * S, LeadLagConfig(lag_s=4.0))
+    assert [f.lag_s for f in st.fits] == [4.0] and st.fits[0].ema_log == math.log(102.0)
+
+
 def test_lead_lag_says_it_is_learning_until_it_has_samples() -> None:
     cfg = LeadLagConfig(learn_horizon_s=1.0, min_samples=20, learn_alpha=0.1)
     learning = lead_lag.update(LeadLagState(), 100.0, 5000.0, T0, cfg)
