@@ -73,7 +73,8 @@ class FillActivity:
         return moved
 
     def unwatch(self, moved: Moved) -> None:
-        self._watches.remove(moved)
+        """Stop adding to `moved` (by identity: two watches may hold equal sums)."""
+        self._watches = [w for w in self._watches if w is not moved]
 
     def quiet(self, markets: Iterable[str], since_ns: int) -> frozenset[str]:
         """Of `markets`, those with no fill event since `since_ns` (monotonic) and no trade

@@ -317,3 +317,14 @@ def test_unsettled_trades_are_bounded_without_snapshots() -> None:
         act.note(fill("m1", f"t{k}"), settled=False)
     assert len(act._unsettled) == UNSETTLED_MAX
     assert ("t0", "o1") not in act._unsettled and (f"t{UNSETTLED_MAX + 9}", "o1") in act._unsettled
+
+
+def test_two_snapshots_waiting_at_once_each_carry_what_arrived_in_their_own_wait() -> None:
+    act = FillActivity(Clock())
+    first, second = act.watch(), act.watch()
+    act.unwatch(second)  # equal to `first` (both empty): only `second` may stop
+    act.note(fill("m1"), moved=1)
+    assert first == {"m1": [100, 0]} and second == {}
+    act.unwatch(first)
+    act.note(fill("m1", "t2"), moved=1)
+    assert first == {"m1": [100, 0]}
