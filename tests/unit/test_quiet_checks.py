@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,9 @@ class Publisher:
 
 
 async def snap(quiet_ms: int, *, during: str = "", after: str = "", before: str = "",
-               ) -> VenuePositions:
+               meanwhile: Callable[[FillActivity], None] | None = None) -> VenuePositions:
+    """One snapshot; fills of `before` / `during` / `after` come before the read, during it
+    and during the wait after it; `meanwhile` notes its own fills during the wait."""
     loop = asyncio.get_running_loop()
     clock = lambda: int(loop.time() * 1e9)  # noqa: E731
     activity = FillActivity(clock)
@@ -157,6 +160,8 @@ async def snap(quiet_ms: int, *, during: str = "", after: str = "", before: str 
     await asyncio.sleep(quiet_ms / 2000)
     if after:
         activity.note(fill(after))
+    if meanwhile is not None:
+        meanwhile(activity)
     await task
     (msg,) = pub.sent
     assert isinstance(msg, VenuePositions) and msg.replay_id == 3 and msg.pub_seq == 7
@@ -179,25 +184,13 @@ def test_a_snapshot_marks_the_markets_no_fill_came_near(
 def test_fills_that_arrive_while_a_snapshot_waits_are_added_to_it() -> None:
     """Risk applies them before it reads the snapshot, so the venue's figures must carry
     them too; a repeated status (moved=0) adds nothing."""
-    async def run() -> VenuePositions:
-        loop = asyncio.get_running_loop()
-        clock = lambda: int(loop.time() * 1e9)  # noqa: E731
-        activity = FillActivity(clock)
-        pub = Publisher()
-        snaps = PositionSnapshots(Venue(activity), pub,  # type: ignore[arg-type]
-                                  ExecutorState("polymarket", [], lambda: 0), activity,
-                                  quiet_ms=50, clock_ns=clock, wall_ns=lambda: 0)
-        task = asyncio.create_task(snaps.publish())
-        await asyncio.sleep(0.02)
+    def fills(activity: FillActivity) -> None:
         activity.note(fill("m1", "t1"), moved=1)  # BUY YES 1.00
         activity.note(fill("m1", "t1"))  # its MINED
         no = msgspec.structs.replace(fill("m2", "t2"), outcome="NO", side="SELL")
         activity.note(no, moved=1)
-        await task
-        (msg,) = pub.sent
-        return msg
 
-    msg = asyncio.run(run())
+    msg = asyncio.run(snap(50, meanwhile=fills))
     assert msg.positions == (MarketPosition("m1", 200, 0, 200), MarketPosition("m2", 0, 100, -100))
 
 
