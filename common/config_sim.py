@@ -7,51 +7,36 @@ from typing import Annotated, Literal
 from msgspec import Meta
 
 from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
+from common.market_params import FlowParams
 
 __all__ = ["FeedName", "KalshiTier", "PolymarketTier", "ReferenceFeedConfig", "ScannerConfig",
     "ScannerWeights", "SimConfig", "SimFlowConfig", "SimRateLimitsConfig",
     "SimReferenceConfig"]
 
 
-class SimFlowConfig(ConfigSection, frozen=True):
-    """Synthetic flow of the built-in venue simulator: the research market's model
-    (common/market_model.py) with the simulator's own parameters (a busier market with wider
-    makers than the research scenarios)."""
+class SimFlowConfig(FlowParams, frozen=True, kw_only=True):
+    """Synthetic flow of the built-in venue simulator: the research market's model and
+    parameters (common/market_model.py, common/market_params.py: the fields and what they
+    mean) with the simulator's own defaults, a busier market with wider makers than the
+    research scenarios, whose makers do not fight back unless `compete_hz`, `maker_pull`
+    and `refill_s` are set."""
 
-    step_ms: Annotated[int, Meta(ge=1, le=60_000)] = 100
     volatility: Annotated[float, Meta(ge=0, le=1)] = 0.02
     jump_probability: Fraction = 0.002
-    jump_size: Fraction = 0.15
+    """Chance of a jump per step (the research scenarios give a rate per second)."""
+    maker_lag: Annotated[float, Meta(gt=0, le=1)] = 0.15
+    maker_half_spread: Fraction = 0.04
+    maker_levels: Annotated[int, Meta(ge=0, le=50)] = 5
+    maker_size: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
     noise_rate_hz: Annotated[float, Meta(ge=0, le=10_000)] = 2.0
     noise_size: Annotated[float, Meta(gt=0, le=1e6)] = 20.0
-    """Median contracts per noise trade; sizes are lognormal (`noise_size_sigma`)."""
     noise_size_sigma: Annotated[float, Meta(ge=0, le=5)] = 0.3
-    noise_size_cap: Annotated[float, Meta(ge=1, le=1000)] = 40.0
-    """The largest noise trade, in medians."""
-    noise_slippage: Annotated[int, Meta(ge=0, le=100)] = 2
-    """Ticks past the best price a noise trader will pay."""
     informed_rate_hz: Annotated[float, Meta(ge=0, le=10_000)] = 0.5
     informed_size: Annotated[float, Meta(gt=0, le=1e6)] = 30.0
     informed_edge: Fraction = 0.02
-    maker_levels: Annotated[int, Meta(ge=0, le=50)] = 5
-    maker_size: Annotated[float, Meta(gt=0, le=1e6)] = 100.0
-    maker_half_spread: Fraction = 0.04
-    maker_lag: Annotated[float, Meta(gt=0, le=1)] = 0.15
-    """Fraction of the gap to the true probability the makers' view closes per step."""
     compete_hz: Annotated[float, Meta(ge=0, le=1000)] = 0.0
-    """How often (per second) the makers look at others' best quotes to overbid them; 0:
-    never. The research scenarios use 0.5; the simulator's default market does not fight
-    back yet (ARCHITECTURE.md "Research loop": its tests and demo expect our quotes to
-    own the flow inside its 4c makers)."""
-    compete_edge: Fraction = 0.005
-    """The closest to their view (dollars) the makers will overbid."""
     maker_pull: Annotated[float, Meta(ge=0, le=100)] = 0.0
-    """Half-spread widening (a multiple of it) per price level an informed trade takes
-    (research scenarios: 0.5)."""
-    maker_pull_decay_s: Annotated[float, Meta(ge=0, le=3600)] = 10.0
     refill_s: Annotated[float, Meta(ge=0, le=3600)] = 0.0
-    """Seconds before the makers repost a level the takers emptied; 0: at the next step
-    (research scenarios: 2)."""
 
 
 FeedName = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.:-]+$")]

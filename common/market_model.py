@@ -25,7 +25,8 @@ import math
 import random
 from typing import NamedTuple
 
-from common.prices import PRICE_SCALE, snap_down, snap_up
+from common.market_params import FlowParams
+from common.prices import PRICE_SCALE, SIZE_SCALE, snap_down, snap_up
 
 __all__ = ["Makers", "Streams", "Takers", "Truth", "streams"]
 
@@ -127,6 +128,13 @@ class Makers:
         self.seen: tuple[int | None, int | None] = (None, None)
         """Others' best bid and ask when the makers last looked."""
 
+    @classmethod
+    def of(cls, p: FlowParams, rng: random.Random, *, tick: int) -> Makers:
+        """The makers `p` describes, on a `tick` price grid."""
+        return cls(rng, half_spread=p.maker_half_spread, tick=tick, dt=p.step_ms / 1000,
+                   compete_hz=p.compete_hz, compete_edge=p.compete_edge, pull=p.maker_pull,
+                   pull_decay_s=p.maker_pull_decay_s)
+
     def age(self) -> None:
         """One step passes: the alarm decays."""
         self.alarm *= self.decay
@@ -191,6 +199,15 @@ class Takers:
         self.noise_sigma, self.noise_cap = noise_sigma, noise_cap
         self.informed_rate_hz, self.informed_size = informed_rate_hz, informed_size
         self.informed_edge = informed_edge
+
+    @classmethod
+    def of(cls, p: FlowParams, rng: random.Random, *, tick: int, min_size: int) -> Takers:
+        """The takers `p` describes, in a market of that `tick` and `min_size`."""
+        return cls(rng, tick=tick, min_size=min_size, noise_rate_hz=p.noise_rate_hz,
+                   noise_size=p.noise_size * SIZE_SCALE, noise_sigma=p.noise_size_sigma,
+                   noise_cap=p.noise_size_cap, informed_rate_hz=p.informed_rate_hz,
+                   informed_size=max(round(p.informed_size * SIZE_SCALE), min_size),
+                   informed_edge=p.informed_edge)
 
     def noise(self, dt: float, activity: float = 1.0) -> list[tuple[bool, int]]:
         """This step's noise trades: (buys YES, size in centi-contracts). Arrivals are the

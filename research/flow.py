@@ -42,6 +42,7 @@ from typing import Protocol
 
 from common.messages import BookSnapshot, Level, MarketData, ReferencePrice, TradePrint
 from common.market_model import Makers, Takers, Truth, streams
+from common.market_params import FlowParams
 from common.prices import PRICE_SCALE, SIZE_SCALE
 
 __all__ = ["REFERENCE_BASE", "REFERENCE_FEED", "START_NS", "TRUE_MAX", "TRUE_MIN", "Flow", "OwnBook",
@@ -56,33 +57,16 @@ REFERENCE_BASE = 100_000.0
 """The underlying's price when the truth is in the middle of its band."""
 
 
-@dataclass(frozen=True, slots=True)
-class ScenarioSpec:
-    """Everything that shapes one synthetic market. Rates are per second of market time."""
+class ScenarioSpec(FlowParams, frozen=True, kw_only=True):
+    """Everything that shapes one synthetic market: the model's parameters
+    (common/market_params.py, with the research market's defaults) and the scenario's own."""
 
     name: str
     duration_s: float = 600.0
-    step_ms: int = 100
     start: float = 0.5
     drift: float = 0.0
-    volatility: float = 0.03
     jump_rate_hz: float = 0.0
-    jump_size: float = 0.15
-    maker_lag: float = 0.02
-    maker_half_spread: float = 0.005
-    maker_levels: int = 10
-    maker_size: float = 200.0
-    noise_rate_hz: float = 0.15
-    noise_size: float = 30.0
-    """Median contracts per noise trade; sizes are lognormal (`noise_size_sigma`)."""
-    noise_size_sigma: float = 1.5
-    noise_size_cap: float = 40.0
-    """The largest noise trade, in medians."""
-    noise_slippage: int = 2
-    """Ticks past the best price a noise trader will pay (the rest of the order is left)."""
-    informed_rate_hz: float = 0.1
-    informed_edge: float = 0.0
-    informed_size: float = 60.0
+    """Jumps of the truth per second (at most `jump_size` each)."""
     resolves: bool = False
     """True: the truth converges to the outcome over the last quarter, and the engine is told
     the market resolves `resolve_lead_s` after the start (default: halfway through the data
@@ -95,17 +79,6 @@ class ScenarioSpec:
     sniper_edge: float = 0.01
     sniper_size: float = 40.0
     sniper_latency_ms: int = 50
-    compete_hz: float = 0.5
-    """How often (per second, on average) the makers look at our quotes to overbid them; 0:
-    never (the makers ignore us)."""
-    compete_edge: float = 0.005
-    """The closest to their view (dollars) the makers will overbid us."""
-    maker_pull: float = 0.5
-    """Half-spread widening per price level an informed trade takes from the makers (a
-    fraction of it)."""
-    maker_pull_decay_s: float = 10.0
-    refill_s: float = 2.0
-    """Seconds for an emptied level of the makers' ladder to refill; 0: at once."""
     reference_hz: float = 0.0
     """Readings per second of the market's underlying (a crypto price, say), published on
     feed `REFERENCE_FEED`: it moves with the truth at once, the makers follow it with their
@@ -161,15 +134,8 @@ class Flow:
         self.truth = Truth(rngs.truth, start=s.start, volatility=s.volatility, lag=s.maker_lag,
                            drift=s.drift, jump_rate_hz=s.jump_rate_hz, jump_size=s.jump_size,
                            lo=TRUE_MIN, hi=TRUE_MAX)
-        self.makers = Makers(rngs.rivals, half_spread=s.maker_half_spread, tick=s.tick,
-                             dt=self.dt, compete_hz=s.compete_hz, compete_edge=s.compete_edge,
-                             pull=s.maker_pull, pull_decay_s=s.maker_pull_decay_s)
-        self.takers = Takers(rngs.takers, tick=s.tick, min_size=s.min_size,
-                             noise_rate_hz=s.noise_rate_hz, noise_size=s.noise_size * SIZE_SCALE,
-                             noise_sigma=s.noise_size_sigma, noise_cap=s.noise_size_cap,
-                             informed_rate_hz=s.informed_rate_hz,
-                             informed_size=round(s.informed_size * SIZE_SCALE),
-                             informed_edge=s.informed_edge)
+        self.makers = Makers.of(s, rngs.rivals, tick=s.tick)
+        self.takers = Takers.of(s, rngs.takers, tick=s.tick, min_size=s.min_size)
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.eaten: set[tuple[bool, int]] = set()

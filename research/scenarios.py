@@ -18,7 +18,8 @@ are the extra: they look only at our resting quotes and go for the one that lags
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+
+import msgspec
 
 from research.flow import REFERENCE_FEED, START_NS, Flow, OwnBook, ScenarioSpec, Tick
 from research.sniper import SniperSpec
@@ -28,19 +29,20 @@ __all__ = ["SCENARIOS", "START_NS", "ScenarioSpec", "Tick", "generate", "referen
 
 
 SCENARIOS: dict[str, ScenarioSpec] = {
-    "calm": ScenarioSpec("calm"),
-    "trending": ScenarioSpec("trending", start=0.3, drift=0.004, maker_lag=0.01),
-    "news_jump": ScenarioSpec("news_jump", jump_rate_hz=1 / 120, jump_size=0.15),
-    "resolution": ScenarioSpec("resolution", start=0.6, resolves=True, volatility=0.05,
-                               maker_half_spread=0.04, noise_rate_hz=0.3),
+    "calm": ScenarioSpec(name="calm"),
+    "trending": ScenarioSpec(name="trending", start=0.3, drift=0.004, maker_lag=0.01),
+    "news_jump": ScenarioSpec(name="news_jump", jump_rate_hz=1 / 120, jump_size=0.15),
+    "resolution": ScenarioSpec(
+        name="resolution", start=0.6, resolves=True, volatility=0.05, maker_half_spread=0.04,
+        noise_rate_hz=0.3),
     "toxic_flow": ScenarioSpec(
-        "toxic_flow", informed_rate_hz=0.6, informed_size=80.0, volatility=0.06,
+        name="toxic_flow", informed_rate_hz=0.6, informed_size=80.0, volatility=0.06,
         noise_rate_hz=0.1, sniper_rate_hz=3.0, sniper_edge=0.0, sniper_size=80.0),
     "adversarial": ScenarioSpec(
-        "adversarial", jump_rate_hz=1 / 30, jump_size=0.06, maker_lag=0.3, volatility=0.05,
+        name="adversarial", jump_rate_hz=1 / 30, jump_size=0.06, maker_lag=0.3, volatility=0.05,
         sniper_rate_hz=5.0, sniper_edge=0.005, sniper_size=60.0, sniper_latency_ms=20),
     "underlying": ScenarioSpec(
-        "underlying", volatility=0.05, jump_rate_hz=1 / 60, jump_size=0.06,
+        name="underlying", volatility=0.05, jump_rate_hz=1 / 60, jump_size=0.06,
         sniper_rate_hz=3.0, sniper_edge=0.005, sniper_size=40.0, reference_hz=10.0),
 }
 
@@ -54,7 +56,7 @@ def spec(name: str, **overrides: float) -> ScenarioSpec:
 
         raise ConfigError(
             f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}") from None
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    return msgspec.structs.replace(base, **overrides)
 
 
 def reference_of(s: ScenarioSpec) -> str:

@@ -1,10 +1,11 @@
 """Synthetic order flow: a hidden true probability per market, background makers, noise
 traders and informed traders, all trading through the engine as internal accounts.
 
-The decisions are the research market's (common/market_model.py: the makers lag and, when
-`[sim.flow]` turns them on, pull after informed hits, overbid others' quotes and repost
-emptied levels after `refill_s`); the orders go through the matching engine, so our
-quotes are in the book every taker meets.
+The decisions and parameters are the research market's (common/market_model.py,
+common/market_params.py: the makers lag, pull after informed hits, overbid others' quotes
+and repost emptied levels after `refill_s`; `[sim.flow]` sets them, 0 turns each off);
+the orders go through the matching engine, so our quotes are in the book every taker
+meets.
 Every market draws from its own seeded streams, so a seed and a sequence of steps reproduce
 a run exactly; the wall clock only schedules the steps.
 """
@@ -44,15 +45,8 @@ class _Market:
         self.truth = Truth(rngs.truth, start=m.start_probability, volatility=cfg.volatility,
                            lag=cfg.maker_lag, jump_rate_hz=cfg.jump_probability / dt,
                            jump_size=cfg.jump_size, lo=TRUE_MIN, hi=TRUE_MAX)
-        self.makers = Makers(rngs.rivals, half_spread=cfg.maker_half_spread, tick=m.tick, dt=dt,
-                             compete_hz=cfg.compete_hz, compete_edge=cfg.compete_edge,
-                             pull=cfg.maker_pull, pull_decay_s=cfg.maker_pull_decay_s)
-        self.takers = Takers(
-            rngs.takers, tick=m.tick, min_size=m.min_size, noise_rate_hz=cfg.noise_rate_hz,
-            noise_size=cfg.noise_size * SIZE_SCALE, noise_sigma=cfg.noise_size_sigma,
-            noise_cap=cfg.noise_size_cap, informed_rate_hz=cfg.informed_rate_hz,
-            informed_size=max(round(cfg.informed_size * SIZE_SCALE), m.min_size),
-            informed_edge=cfg.informed_edge)
+        self.makers = Makers.of(cfg, rngs.rivals, tick=m.tick)
+        self.takers = Takers.of(cfg, rngs.takers, tick=m.tick, min_size=m.min_size)
         self.eaten: dict[tuple[bool, int], int] = {}
         """(bid side, YES price) of maker levels the takers emptied -> the step it happened;
         the makers repost there `refill_s` later."""

@@ -33,7 +33,7 @@ def test_facts_measure_what_the_flow_is_told() -> None:
     assert no_informed["informed_share"] == 0.0
     assert no_informed["taker_return_pct"] < 0, "noise takers pay the spread"
     small = facts.facts("calm", 1, noise_size=5.0, informed_rate_hz=0.0, duration_s=300.0)
-    assert small["trade_median"] < ScenarioSpec("x").noise_size / 2
+    assert small["trade_median"] < ScenarioSpec(name="x").noise_size / 2
 
 
 def test_pmm_facts_prints_the_rows_and_exits_1_when_a_fact_is_off(

@@ -3,7 +3,7 @@ makers', our fills consume liquidity, the makers overbid us, pull on toxicity an
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +15,7 @@ from research import runner, scenarios
 from research.backtest import Backtester, BacktestParams, MarketSetup
 from research.flow import Flow, ScenarioSpec
 
-SPEC = ScenarioSpec("unit", maker_half_spread=0.03, maker_size=150.0, maker_levels=5,
+SPEC = ScenarioSpec(name="unit", maker_half_spread=0.03, maker_size=150.0, maker_levels=5,
                     compete_hz=0.0, maker_pull=1.0, refill_s=2.0)
 M = SPEC.market
 C = 100  # centi-contracts per contract
