@@ -59,6 +59,7 @@ informed_rate_hz = 0.0
 maker_levels = 3
 maker_half_spread = 0.04
 step_ms = 50
+compete_hz = 0.0
 {markets}""")
 
 

@@ -26,7 +26,7 @@ def sim_config(**flow: object) -> Config:
     flow_defaults = {
         "volatility": 0.0, "jump_probability": 0.0, "noise_rate_hz": 0.0,
         "informed_rate_hz": 0.0, "maker_levels": 3, "maker_half_spread": 0.04,
-        "step_ms": 50,
+        "step_ms": 50, "compete_hz": 0.0,
     } | flow
     flow_toml = "\n".join(f"{k} = {v}" for k, v in flow_defaults.items())
     return parse(f"""

@@ -17,7 +17,7 @@ from common.messages import MarketData
 from common.prices import PRICE_SCALE, SIZE_SCALE
 from research import runner, scenarios
 from research.backtest import Backtester, BacktestParams, MarketSetup
-from research.flow import Flow
+from research.flow import Flow, ScenarioSpec
 from services.venue_sim.engine import Engine, OrderRequest, SimMarket
 from services.venue_sim.flow import INFORMED, MAKER
 from services.venue_sim.flow import Flow as SimFlow
@@ -167,3 +167,23 @@ def test_the_simulators_makers_widen_after_an_informed_hit_and_refill_later() ->
     for _ in range(10):
         sim.step()
     assert engine.level_size("c", False, 5400) > 0, "reposted after refill_s"
+
+
+def test_the_simulators_default_market_fights_back_like_the_research_one() -> None:
+    """[sim.flow] left at its defaults: the makers overbid a bid of ours inside theirs
+    within seconds, and pull and refill with the research scenarios' parameters."""
+    research = ScenarioSpec(name="x")
+    sim_default = SimFlowConfig()
+    for name in ("compete_hz", "compete_edge", "maker_pull", "refill_s"):
+        assert getattr(sim_default, name) == getattr(research, name) > 0, name
+    engine, sim = _sim()
+    sim.step()
+    _bid(engine, 4800)
+    overbid_at = None
+    for step in range(1, 301):  # 30 s at 0.1 s a step; one look every 2 s on average
+        sim.step()
+        if engine.best("c")[0] > 4800:
+            overbid_at = step
+            break
+    assert overbid_at is not None, "no overbid in 30 s"
+    assert engine.best("c")[0] == 4900, "one tick over our 0.48, 0.5c from their view"
