@@ -25,8 +25,8 @@ from common.errors import ConfigError
 from research.backtest import BacktestParams
 from research.runner import run_data, run_scenario, summary
 
-__all__ = ["SUMMARY_METRICS", "combinations", "parse_grid", "run_sweep", "summary_table",
-           "write_table"]
+__all__ = ["SUMMARY_METRICS", "Job", "combinations", "mean_sd", "parse_grid", "run_jobs",
+           "run_sweep", "summary_table", "write_table"]
 
 SUMMARY_METRICS = ("pnl_usd", "markout_60s_usd", "adverse_share", "fills")
 """The columns of the per-scenario summary: mean +/- sd over the seeds."""
@@ -95,6 +95,13 @@ def run_sweep(
     jobs: list[Job] = [(i, sc, data, seed, combo, fixed, params, cfg, shape)
                        for i, (sc, seed, combo) in enumerate(
                            itertools.product(sources, seeds if not data else [0], combos))]
+    return run_jobs(jobs, workers=workers, progress=progress)
+
+
+def run_jobs(jobs: Sequence[Job], *, workers: int | None = None,
+             progress: TextIO | None = sys.stderr) -> list[dict[str, Any]]:
+    """Backtest every job on `workers` processes (default: every core), with a progress
+    bar on `progress`; return the rows in job order."""
     workers = workers or os.cpu_count() or 1
     rows: list[tuple[int, dict[str, Any]]] = []
     started = time.monotonic()

@@ -1,4 +1,4 @@
-"""pmm backtest, sweep, report, facts, record, replay: the research loop (issues 8, 17).
+"""pmm backtest, sweep, scorecard, report, facts, record, replay: the research loop (issues 8, 17).
 
 Backtests, sweeps and reports run offline in this process (the research/ library steps the
 live quoting engine, strategy/). Record and replay run `python -m services.recorder` in the
@@ -22,7 +22,7 @@ from services.control import stack
 from services.control.commands import add, config_path, say
 
 __all__ = ["cmd_backtest", "cmd_facts", "cmd_record", "cmd_replay", "cmd_report",
-           "cmd_signals_compare", "cmd_sweep", "register"]
+           "cmd_scorecard", "cmd_signals_compare", "cmd_sweep", "register"]
 
 
 def _cfg(args: argparse.Namespace) -> Config | None:
@@ -133,6 +133,35 @@ def cmd_signals_compare(args: argparse.Namespace) -> int:
                    overrides=_overrides(args), params=_params(args))
     print(json.dumps(rows) if args.json else table(rows))
     return 0
+
+
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    from research import scorecard
+
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
+    if args.duration_s is not None and args.duration_s <= 0:
+        raise ConfigError(f"--duration-s must be > 0, got {args.duration_s}")
+    names = args.scenario or _scenario_names()
+    seeds = range(args.seed, args.seed + args.seeds)
+    arms = scorecard.arms(args.arm or [])
+    say(f"scorecard: {len(names)} scenarios x {len(arms)} configs x {args.seeds} "
+        f"seeds (seeds {seeds.start}-{seeds.stop - 1})")
+    rows = scorecard.run(names, seeds, duration_s=args.duration_s, params=_params(args),
+                         arms=arms, workers=args.workers)
+    found = scorecard.targets(rows)
+    text = scorecard.table(rows)
+    targets = scorecard.targets_table(found)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "scorecard.json").write_text(json.dumps(rows, indent=1))
+    (out / "scorecard.md").write_text(f"{text}\n{targets}")
+    print(f"{text}\n{targets}")
+    say(f"{len(rows)} runs; written to {out / 'scorecard.md'} and {out / 'scorecard.json'}")
+    missed = [t.name for t in found if t.met is False]
+    for name in missed:
+        say(f"target missed: {name}")
+    return 1 if missed else 0
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
@@ -252,6 +281,27 @@ def register(sub: Any) -> None:
     p.add_argument("--workers", type=int, default=None, help="default: every core")
     p.add_argument("--out", default="sweep",
                    help="directory for sweep.csv, sweep.json and summary.md")
+    p = add(sub, "scorecard",
+            "Backtest every config of README 'Does it make money?' and check issue 17's targets.",
+            "pmm scorecard --seed 31 --seeds 20               # the README table (about 25 min)\n"
+            "pmm scorecard --seed 31 --seeds 40 --arm default --arm baseline   # the targets\n"
+            "pmm scorecard --scenario calm --seeds 4 --duration-s 600", cmd_scorecard)
+    p.add_argument("--scenario", action="append", choices=_scenario_names(),
+                   help="scenario (repeatable; default every one)")
+    p.add_argument("--arm", action="append", metavar="KEY",
+                   help="only this config (repeatable; default every one): default, "
+                        "no-lead-lag, signals-on, baseline, habits, avellaneda-stoikov or a "
+                        "preset's name")
+    p.add_argument("--seed", type=int, default=1, help="first seed")
+    p.add_argument("--seeds", type=int, default=20, help="seeds from --seed on")
+    p.add_argument("--duration-s", type=float, default=3600.0,
+                   help="length of each run in seconds (default: one hour, as in the README)")
+    p.add_argument("--latency-ms", type=int, default=50, help="decision to order arrival")
+    p.add_argument("--response-ms", type=int, default=50,
+                   help="a fill to its report reaching the executor")
+    p.add_argument("--maker-fee-bps", type=float, default=0.0, help="negative for a rebate")
+    p.add_argument("--workers", type=int, default=None, help="default: every core")
+    p.add_argument("--out", default="scorecard", help="directory for scorecard.md and .json")
     p = add(sub, "report", "Backtest and write an HTML report with PNG plots.",
             "pmm report --scenario toxic_flow --seed 3 --out report/", cmd_report)
     _common(p)
