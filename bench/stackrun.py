@@ -22,7 +22,9 @@ from common import config as config_mod  # noqa: E402
 from tests.integration.stack import Stack  # noqa: E402
 
 CALM_FLOW = ("[sim.flow]\nvolatility = 0.002\njump_probability = 0.0\nnoise_rate_hz = 0.05\n"
-             "informed_rate_hz = 0.02\n")
+             "informed_rate_hz = 0.02\ncompete_hz = 0.0\n")
+"""Orders rest: little flow, and makers that never overbid ours (churn would time the
+re-quotes, not what a benchmark measures)."""
 
 
 def markets_file(d: Path, n: int) -> Path:

@@ -118,9 +118,8 @@ def facts(name: str, seed: int, **overrides: float) -> dict[str, float]:
 def naive_markout_c(name: str, seed: int, **overrides: float) -> float:
     """Cents per contract the symmetric baseline's fills are worth 60 s later (closed loop)."""
     from research import runner  # runner imports the backtester; facts alone need not
-    from research.scorecard import BASELINE
 
-    result = runner.run_scenario(name, seed, overrides=BASELINE,
+    result = runner.run_scenario(name, seed, overrides=runner.BASELINE,
                                  scenario_overrides=overrides)
     summ = runner.summary(result)
     volume = sum(f.size for r in result.markets.values() for f in r.fills) / SIZE_SCALE

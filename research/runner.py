@@ -33,10 +33,13 @@ from research.metrics import per_market, summarize
 from research.sniper import SniperSpec
 from strategy.model import MarketInfo
 
-__all__ = ["SCENARIO_FILE", "data_events", "first_book_tick", "quoting_for", "quoting_with",
+__all__ = ["BASELINE", "SCENARIO_FILE", "data_events", "first_book_tick", "quoting_for", "quoting_with",
     "run_data", "run_scenario", "summary", "write_scenario"]
 
 SCENARIO_FILE = "scenario.json"
+BASELINE: Mapping[str, Any] = {"model": "symmetric", "spread": 0.02}
+"""Quoting overrides of the symmetric baseline every comparison uses (README "Does it make
+money?", research/scorecard.py, research/facts.py): one level each side 0.02 from the mid."""
 
 
 def quoting_with(base: QuotingConfig, overrides: Mapping[str, Any]) -> QuotingConfig:

@@ -29,17 +29,17 @@ from common.config import Config, load
 from common.errors import ConfigError
 from research import scenarios
 from research.backtest import BacktestParams
+from research.runner import BASELINE
 from research.sweep import Job, mean_sd, run_jobs
 
-__all__ = ["ARMS", "BASELINE", "BOOK_ONLY", "DEFAULT", "Arm", "PRESETS", "Target", "run",
-           "arms", "table", "targets", "targets_table"]
+__all__ = ["ARMS", "BASELINE", "BOOK_ONLY", "DEFAULT", "Arm", "PRESETS", "Target", "pick",
+           "run", "table", "targets", "targets_table"]
 
-BASELINE: Mapping[str, Any] = {"model": "symmetric", "spread": 0.02}
-"""The symmetric baseline every comparison uses: one level each side 0.02 from the mid."""
-BOOK_ONLY = ("calm", "trending", "news_jump", "resolution", "toxic_flow", "adversarial")
+BOOK_ONLY = tuple(name for name, spec in scenarios.SCENARIOS.items()
+                  if not scenarios.reference_of(spec))
 """The scenarios the targets are judged on: those without a reference feed."""
 PRESETS = Path(__file__).resolve().parents[1] / "deploy" / "presets"
-DEFAULT = "**default**"
+DEFAULT = "default"
 BASELINE_LABEL = "symmetric baseline (spread 0.02)"
 COLUMNS = ("pnl_usd", "markout_60s_usd", "adverse_share", "fills")
 
@@ -75,13 +75,12 @@ ARMS: tuple[Arm, ...] = (
 """Every config of the README table, in its order; `key` names one for `pmm scorecard --arm`."""
 
 
-
-def arms(keys: Sequence[str]) -> tuple[Arm, ...]:
+def pick(keys: Sequence[str]) -> tuple[Arm, ...]:
     """The arms named by `keys` in the table's order (all of them for none)."""
-    known = {arm.key for arm in ARMS}
-    unknown = sorted(set(keys) - known)
+    known = [arm.key for arm in ARMS]
+    unknown = [k for k in keys if k not in known]
     if unknown:
-        raise ConfigError(f"unknown config {unknown[0]!r}; choose from {', '.join(sorted(known))}")
+        raise ConfigError(f"--arm {unknown[0]!r} is not a config; choose from {', '.join(known)}")
     return tuple(arm for arm in ARMS if not keys or arm.key in keys)
 
 
@@ -90,22 +89,28 @@ def _config(arm: Arm) -> Config | None:
 
 
 def run(names: Sequence[str], seeds: Sequence[int], *, duration_s: float | None = None,
-        params: BacktestParams = BacktestParams(), arms: Sequence[Arm] = ARMS,
+        params: BacktestParams = BacktestParams(), chosen: Sequence[Arm] = ARMS,
         workers: int | None = None, progress: TextIO | None = sys.stderr,
         ) -> list[dict[str, Any]]:
-    """Backtest every arm on every scenario and seed; one row per run, labelled `config`."""
+    """Backtest every chosen arm on every scenario and seed; one row per run, labelled
+    `config`. A plan with no run (an arm only for scenarios with a reference, on scenarios
+    without one) is an error that says so."""
     shape = {"duration_s": duration_s} if duration_s is not None else {}
-    configs = {arm.preset: _config(arm) for arm in arms}
+    configs = {arm.preset: _config(arm) for arm in chosen}
     plan: list[tuple[str, Job]] = []
     for name in names:
         has_reference = bool(scenarios.reference_of(scenarios.spec(name)))
-        for arm in arms:
+        for arm in chosen:
             if arm.reference_only and not has_reference:
                 continue
             arm_params = msgspec.structs.replace(params, signals=arm.signals)
             for seed in seeds:
                 plan.append((arm.label, (len(plan), name, None, seed, {}, dict(arm.overrides),
                                          arm_params, configs[arm.preset], shape)))
+    if not plan:
+        raise ConfigError(
+            f"nothing to run: {', '.join(a.key for a in chosen)} only on scenarios with a "
+            f"reference feed ({', '.join(n for n in scenarios.SCENARIOS if n not in BOOK_ONLY)})")
     rows = run_jobs([job for _, job in plan], workers=workers, progress=progress)
     return [{"config": label} | row for (label, _), row in zip(plan, rows, strict=True)]
 
@@ -123,7 +128,8 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
            "|---|---|---|---|---|---|"]
     for (scenario, config), group in _groups(rows).items():
         cells = [f"{m:.2f} +/- {s:.2f}" for m, s in (mean_sd(group, c) for c in COLUMNS)]
-        out.append(f"| {scenario} | {config} | " + " | ".join(cells) + " |")
+        shown = f"**{config}**" if config == DEFAULT else config
+        out.append(f"| {scenario} | {shown} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 

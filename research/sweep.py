@@ -102,6 +102,8 @@ def run_jobs(jobs: Sequence[Job], *, workers: int | None = None,
              progress: TextIO | None = sys.stderr) -> list[dict[str, Any]]:
     """Backtest every job on `workers` processes (default: every core), with a progress
     bar on `progress`; return the rows in job order."""
+    if not jobs:
+        return []
     workers = workers or os.cpu_count() or 1
     rows: list[tuple[int, dict[str, Any]]] = []
     started = time.monotonic()
