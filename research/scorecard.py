@@ -33,7 +33,7 @@ from research.runner import BASELINE
 from research.sweep import Job, mean_sd, run_jobs
 
 __all__ = ["ARMS", "BASELINE", "BOOK_ONLY", "DEFAULT", "Arm", "PRESETS", "Target", "pick",
-           "run", "table", "targets", "targets_table"]
+           "plot", "run", "table", "targets", "targets_table"]
 
 BOOK_ONLY = tuple(name for name, spec in scenarios.SCENARIOS.items()
                   if not scenarios.reference_of(spec))
@@ -173,6 +173,15 @@ def targets(rows: Sequence[dict[str, Any]]) -> list[Target]:
         out.append(Target(f"P&L at least 80% of the baseline's on {s}", met,
                           f"{share}{ours:.2f} vs {base:.2f}"))
     return out
+
+
+def plot(rows: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """The table's P&L and markout as bar charts (`summary-<metric>.png`, research/report.py):
+    a panel per scenario, a bar per config, the whisker one sd."""
+    from research.report import PLOTTED, plot_summary  # matplotlib: only to write plots
+
+    return plot_summary({key: {m: mean_sd(g, m) for m in PLOTTED}
+                         for key, g in _groups(rows).items()}, out_dir)
 
 
 def targets_table(found: Sequence[Target]) -> str:

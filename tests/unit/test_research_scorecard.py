@@ -118,6 +118,9 @@ def test_pmm_scorecard_writes_the_table_and_exits_1_on_a_missed_target(
     assert "target missed: P&L at least 80% of the baseline's on calm" in captured.err
     assert "| calm | **default** |" in captured.out and "| target | met |" in captured.out
     assert (tmp_path / "scorecard.md").read_text().startswith("| scenario | config |")
+    for metric in ("pnl_usd", "markout_60s_usd"):
+        png = tmp_path / f"summary-{metric}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
 
 
 @pytest.mark.parametrize(("argv", "message"), [

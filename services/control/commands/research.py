@@ -159,8 +159,10 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scorecard.json").write_text(json.dumps(rows, indent=1))
     (out / "scorecard.md").write_text(f"{text}\n{targets}")
+    plots = scorecard.plot(rows, out)
     print(f"{text}\n{targets}")
-    say(f"{len(rows)} runs; written to {out / 'scorecard.md'} and {out / 'scorecard.json'}")
+    say(f"{len(rows)} runs; written to {out / 'scorecard.md'}, {out / 'scorecard.json'} and "
+        f"{len(plots)} plots ({', '.join(p.name for p in plots)})")
     missed = [t.name for t in found if t.met is False]
     for name in missed:
         say(f"target missed: {name}")
@@ -305,7 +307,8 @@ def register(sub: Any) -> None:
                    help="a fill to its report reaching the executor")
     p.add_argument("--maker-fee-bps", type=float, default=0.0, help="negative for a rebate")
     p.add_argument("--workers", type=int, default=None, help="default: every core")
-    p.add_argument("--out", default="scorecard", help="directory for scorecard.md and .json")
+    p.add_argument("--out", default="scorecard",
+                   help="directory for scorecard.md, scorecard.json and the plots")
     p = add(sub, "report", "Backtest and write an HTML report with PNG plots.",
             "pmm report --scenario toxic_flow --seed 3 --out report/", cmd_report)
     _common(p)
