@@ -90,8 +90,10 @@ def chosen(state: LeadLagState, cfg: LeadLagConfig) -> LagFit | None:
 def sensitivity(state: LeadLagState, cfg: LeadLagConfig) -> float | None:
     """Pips of fair value per unit log-return of the reference; None while still learning."""
     fit = chosen(state, cfg)
-    if fit is None:
-        return None
+    return None if fit is None else _fit_sensitivity(fit, cfg)
+
+
+def _fit_sensitivity(fit: LagFit, cfg: LeadLagConfig) -> float | None:
     if cfg.sensitivity > 0:
         return cfg.sensitivity * PRICE_SCALE
     if fit.n < cfg.min_samples or fit.sxx <= 0:
@@ -103,7 +105,8 @@ def effect(
     state: LeadLagState, reference: float, cfg: LeadLagConfig
 ) -> tuple[Effect, SignalReading]:
     """The fair-value shift still to come (reading value in $)."""
-    fit, sens = chosen(state, cfg), sensitivity(state, cfg)
+    fit = chosen(state, cfg)  # once per step: with a learned lag it scans every fit
+    sens = None if fit is None else _fit_sensitivity(fit, cfg)
     if fit is None or sens is None or fit.ema_log is None:
         return NONE, SignalReading("lead_lag", 0.0, False, "learning")
     cap = cfg.max_shift * PRICE_SCALE
