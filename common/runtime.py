@@ -8,20 +8,26 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import uvloop
 
-from common import heap, logs, memtrace, metrics
+from common import heap, logs, memtrace, metrics, tasks
 from common.errors import PmmError
 
-__all__ = ["PR_SET_PDEATHSIG", "load_config_or_exit", "run", "stop_with_parent"]
+__all__ = ["PR_SET_PDEATHSIG", "STOP_DEADLINE_S", "load_config_or_exit", "run",
+           "stop_with_parent"]
 
 log = logging.getLogger(__name__)
 
 
 PR_SET_PDEATHSIG = 1
+STOP_DEADLINE_S = 30.0
+"""From a stop signal to a forced exit. The last resort when the stop path itself hangs
+and no supervisord is left to kill the program (its `stopwaitsecs` are 5-15 s, and the
+executors' stop is bounded at 5 s for their loops plus 10 s for the cancel-all)."""
 
 
 def stop_with_parent() -> bool:
@@ -51,9 +57,12 @@ def run(
     main: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
     *,
     level: str = "INFO",
+    stop_deadline_s: float = STOP_DEADLINE_S,
 ) -> None:
     """Run `main(stop)` on uvloop until it returns; SIGTERM/SIGINT set `stop`, and so does
-    the death of the parent process (`stop_with_parent`)."""
+    the death of the parent process (`stop_with_parent`). The process exits by force
+    `stop_deadline_s` after the first signal if it has not stopped by then, and at once
+    if a task is still running `tasks.STOP_GRACE_S` after `main` returned."""
     logs.setup(name, level)
     stop_with_parent()
     metrics.PROCESS_STARTS.labels(role=role).inc()
@@ -61,8 +70,17 @@ def run(
     async def _wrapper() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def stopping() -> None:
+            if not stop.is_set():
+                stop.set()
+                deadline = threading.Timer(stop_deadline_s, _force_exit, (
+                    f"{name} still runs {stop_deadline_s:.0f} s after its stop signal",))
+                deadline.daemon = True  # a thread: it fires even if the event loop is stuck
+                deadline.start()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stopping)
         up = metrics.PROCESS_UP.labels(process=name, role=role)
         up.set(1)
         tracer = memtrace.start(name)  # opt-in: PMM_TRACEMALLOC=<dir>
@@ -71,9 +89,7 @@ def run(
             await main(stop)
         finally:
             up.set(0)
-            trimmer.cancel()
-            if tracer is not None:
-                tracer.cancel()
+            await _reap_or_exit(name, trimmer, tracer)
 
     try:
         uvloop.run(_wrapper())
@@ -81,6 +97,21 @@ def run(
         log.error("%s cannot run: %s", name, exc)
         sys.exit(2)
     log.info("%s stopped", name)
+
+
+def _force_exit(why: str) -> None:
+    log.error("%s: exiting by force (a bug: a stop path hung)", why)
+    logging.shutdown()
+    os._exit(1)
+
+
+async def _reap_or_exit(name: str, *own: asyncio.Task[None] | None) -> None:
+    """Cancel `own` and every task `main` left behind, and wait `tasks.STOP_GRACE_S` for them; if one
+    still runs (it swallowed its cancellation), exit at once: asyncio's own shutdown would
+    wait for it forever, and a program that never stops outlives its supervisord."""
+    left = (asyncio.all_tasks() | {t for t in own if t is not None}) - {asyncio.current_task()}
+    if await tasks.reap(*left, grace_s=tasks.STOP_GRACE_S, what=name):
+        _force_exit(f"{name} has tasks that ignored their cancellation")
 
 
 def load_config_or_exit(path: str) -> Any:

@@ -28,6 +28,7 @@ from common.errors import VenueError
 from common.venue_drops import drop
 from common.venues.polymarket import TradeMsg, decode_user_frame
 from common.wire_numbers import WireError
+from common.tasks import reap
 from services.executor.adapter import UserSink
 from services.executor.polymarket_fills import (
     Asset,
@@ -96,9 +97,7 @@ class UserChannel:
                 except ConnectionClosed as exc:
                     log.warning("user websocket closed: %s", exc.rcvd or exc)
                 finally:
-                    pinger.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await pinger
+                    await reap(pinger)
 
     def reconnect(self) -> None:
         """Close the open connection: the loop connects again, subscribes with the

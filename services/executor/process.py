@@ -37,6 +37,7 @@ from common.messages import (
     Ack, ApprovedIntent, CancelMarket, EventChannel, ExecutorCommand, Heartbeat, MarketData,
     ReplayRequest, StateChannel,
 )
+from common.tasks import STOP_GRACE_S, reap
 from services.executor import recovery
 from services.executor.adapter import ExecutionAdapter
 from services.executor.caps import Caps
@@ -166,9 +167,8 @@ class ExecutorActor:
                     log.error("%s loop died: %r", task.get_name(), task.exception())
         finally:
             self.risk_link.cancel()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Bounded: a loop that ignored its cancellation must not keep the orders open.
+            await reap(*tasks, grace_s=STOP_GRACE_S, what=self.name)
             await self.sequencer.shutdown_cancel()
             await self.adapter.close()
             for sock in (self._cmd, self._pub, self._state, self._ctl):

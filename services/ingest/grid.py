@@ -24,6 +24,7 @@ from common import bus, bus_curve, metrics
 from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import EventChannel, OrderEvent, Venue
+from common.tasks import reap
 
 __all__ = ["MIN_GAP_S", "NOT_ABOUT_THE_GRID", "GridSource", "GridWatcher", "suggests_grid_change"]
 
@@ -86,9 +87,7 @@ class GridWatcher:
         try:
             await self._read_loop()
         finally:
-            events.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await events
+            await reap(events)
             sock.close(linger=0)
             await self._source.close()
 

@@ -34,6 +34,7 @@ from common.messages import (
     MarketStatus,
     TradePrint,
 )
+from common.tasks import STOP_GRACE_S, reap
 from services.ingest.adapter import (
     BookReplace,
     FeedAdapter,
@@ -127,9 +128,7 @@ class IngestActor:
                 if task is not stopper and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            for task in [stopper, *tasks]:
-                task.cancel()
-            await asyncio.gather(stopper, *tasks, return_exceptions=True)
+            await reap(stopper, *tasks, grace_s=STOP_GRACE_S, what=f"ingest-{self._venue}")
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
             self._sock.close(linger=0)
@@ -162,9 +161,7 @@ class IngestActor:
                     log.warning("market websocket closed: %s", exc, extra={"venue": self._venue})
                 finally:
                     self._ws = None
-                    pinger.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await pinger
+                    await reap(pinger)
                 await self.mark_all_stale("disconnected")
 
     async def _ping_loop(self, ws: ClientConnection) -> None:

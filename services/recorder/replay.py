@@ -36,6 +36,7 @@ from common import bus, recording, topics
 from common.config import Config, endpoint
 from common.errors import PmmError
 from common.messages import BookSnapshot, Heartbeat, MarketData, MarketStatus, TradePrint
+from common.tasks import reap
 
 __all__ = ["ReplayError", "Replayer"]
 
@@ -136,8 +137,7 @@ class Replayer:
                 self.published += 1
             log.info("replay done: %d published, %d skipped", self.published, self.skipped)
         finally:
-            hb.cancel()
-            await asyncio.gather(hb, return_exceptions=True)
+            await reap(hb)
             for s in [*socks.values(), *([ref] if ref is not None else [])]:
                 s.close(linger=0)
 

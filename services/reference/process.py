@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from common import bus, bus_curve, metrics, topics, wsconnect
 from common.config import Config, ReferenceFeedConfig, endpoint
 from common.messages import Heartbeat, MarketData, ReferencePrice
+from common.tasks import STOP_GRACE_S, reap
 from services.reference.wire import Malformed, parse
 
 __all__ = ["NAME", "ReferenceActor"]
@@ -54,9 +55,7 @@ class ReferenceActor:
                 if task is not stopper and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            for task in [stopper, *tasks]:
-                task.cancel()
-            await asyncio.gather(stopper, *tasks, return_exceptions=True)
+            await reap(stopper, *tasks, grace_s=STOP_GRACE_S, what="reference")
             self._sock.close(linger=0)
             if self._auth is not None:
                 self._auth.stop()

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from common.tasks import reap
 from services.venue_sim import kalshi_wire as kw
 from services.venue_sim.accounts import AuthFailed
 from services.venue_sim.book import ONE
@@ -205,9 +206,7 @@ class KalshiHub:
             self.conns.discard(conn)
             with contextlib.suppress(asyncio.QueueFull):
                 conn.queue.put_nowait(None)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await reap(writer)
         return ws
 
     async def _write(self, conn: KConn) -> None:

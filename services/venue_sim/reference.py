@@ -26,6 +26,7 @@ import msgspec
 from aiohttp import WSMsgType, web
 
 from common.config import Config, SimReferenceConfig
+from common.tasks import reap
 
 __all__ = ["WS_PATH", "ReferenceHub", "ReferenceWalk", "above_probability"]
 
@@ -158,11 +159,7 @@ class ReferenceHub:
         self._tasks = [asyncio.create_task(self._run_feed(w)) for w in self.walks.values()]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await reap(*self._tasks)
         for client in list(self.clients):
             await client.ws.close()
         self.clients.clear()
@@ -189,9 +186,7 @@ class ReferenceHub:
                         client.queue.put_nowait("PONG")
         finally:
             self.clients.discard(client)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await reap(writer)
         return ws
 
     async def _write(self, client: _Client) -> None:

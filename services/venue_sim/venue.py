@@ -10,7 +10,6 @@ groups. Background loops step the flow, check heartbeats, expire orders and rese
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 
 from common.config import Config
 from common.prices import MONEY_SCALE
+from common.tasks import reap
 from services.venue_sim.accounts import Heartbeats, KeyStore
 from services.venue_sim.counters import VenueCounters
 from services.venue_sim.engine import Engine, Event, LevelChanged, Traded
@@ -188,11 +188,7 @@ class Venue:
         self.references.start()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await reap(*self._tasks)
         self.lifecycle.cancel()
         await self.references.stop()
         await self.hub.close_all()

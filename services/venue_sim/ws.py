@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from common.tasks import reap
 from services.venue_sim import wire
 from services.venue_sim.accounts import AuthFailed, KeyStore
 from services.venue_sim.counters import VenueCounters
@@ -128,9 +129,7 @@ class Hub:
             self.user_conns.discard(conn)
             with contextlib.suppress(asyncio.QueueFull):
                 conn.queue.put_nowait(None)
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await reap(writer)
         return ws
 
     async def _write(self, conn: Conn) -> None:
