@@ -18,9 +18,8 @@ class SimFlowConfig(FlowParams, frozen=True, kw_only=True):
     """Synthetic flow of the built-in venue simulator: the research market's model and
     parameters (common/market_model.py, common/market_params.py: the fields and what they
     mean) with the simulator's own defaults, a busier market with wider makers than the
-    research scenarios. Its makers do not fight back by default (`compete_hz`,
-    `maker_pull`, `refill_s` = 0; set them to the scenarios' 0.5, 0.5, 2 to turn them on):
-    ARCHITECTURE.md "One market model" says why."""
+    research scenarios, whose makers fight back the same way (they overbid our quotes,
+    pull after informed hits and refill emptied levels after `refill_s`)."""
 
     volatility: Annotated[float, Meta(ge=0, le=1)] = 0.02
     jump_probability: Fraction = 0.002
@@ -35,9 +34,6 @@ class SimFlowConfig(FlowParams, frozen=True, kw_only=True):
     informed_rate_hz: Annotated[float, Meta(ge=0, le=10_000)] = 0.5
     informed_size: Annotated[float, Meta(gt=0, le=1e6)] = 30.0
     informed_edge: Fraction = 0.02
-    compete_hz: Annotated[float, Meta(ge=0, le=1000)] = 0.0
-    maker_pull: Annotated[float, Meta(ge=0, le=100)] = 0.0
-    refill_s: Annotated[float, Meta(ge=0, le=3600)] = 0.0
 
 
 FeedName = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.:-]+$")]

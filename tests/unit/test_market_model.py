@@ -169,13 +169,14 @@ def test_the_simulators_makers_widen_after_an_informed_hit_and_refill_later() ->
     assert engine.level_size("c", False, 5400) > 0, "reposted after refill_s"
 
 
-def test_the_simulators_makers_fight_back_with_the_research_markets_parameters() -> None:
-    """[sim.flow] set to the scenarios' compete/pull/refill values: the makers overbid a bid
-    of ours inside theirs within seconds (the simulator's default keeps them off)."""
+def test_the_simulators_default_market_fights_back_like_the_research_one() -> None:
+    """[sim.flow] left at its defaults: the makers overbid a bid of ours inside theirs
+    within seconds, and pull and refill with the research scenarios' parameters."""
     research = ScenarioSpec(name="x")
-    assert SimFlowConfig().compete_hz == 0.0 < research.compete_hz
-    engine, sim = _sim(compete_hz=research.compete_hz, compete_edge=research.compete_edge,
-                       maker_pull=research.maker_pull, refill_s=research.refill_s)
+    sim_default = SimFlowConfig()
+    for name in ("compete_hz", "compete_edge", "maker_pull", "refill_s"):
+        assert getattr(sim_default, name) == getattr(research, name) > 0, name
+    engine, sim = _sim()
     sim.step()
     _bid(engine, 4800)
     overbid_at = None
