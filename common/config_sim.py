@@ -91,6 +91,10 @@ class SimConfig(ConfigSection, frozen=True):
     port: Annotated[int, Meta(ge=1, le=65535)] = 8711
     seed: int = 1
     start_balance_usd: Dollars = 1_000_000.0
+    approved: bool = True
+    """Whether a new Polymarket wallet's collateral starts approved for both exchange
+    contracts; false: it has no allowance until `POST /_sim/approve` (an on-chain
+    approval), and the venue refuses its BUYs meanwhile."""
     verify_signatures: bool = True
     heartbeat_timeout_ms: PositiveMs = 10_000
     trade_confirm_ms: Annotated[int, Meta(ge=0, le=60_000)] = 200

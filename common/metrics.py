@@ -114,6 +114,10 @@ CONTROL_REJECTED = Counter(
     "pmm_control_rejected_total", "Control messages refused (bad MAC, replay, stale)",
     ["process", "reason"],
 )
+VENUE_COLLATERAL = Gauge(
+    "pmm_venue_collateral_usd", "Collateral the venue account holds, as last read (at start)",
+    ["venue"], multiprocess_mode="livemostrecent",
+)
 POSITION = Gauge(
     "pmm_position_contracts", "Net position in YES contracts", ["market"],
     multiprocess_mode="livemostrecent",

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from common import metrics
 from common.config import Config
 from common.errors import VenueError
 from common.kalshi_auth import KalshiSigner
@@ -94,6 +95,12 @@ class KalshiExecution:
         if resp.status_code != 200:
             raise VenueError(f"kalshi balance: {error_text(resp)}", definitive=True,
                              status=resp.status_code)
+        try:  # GetBalance: `balance` in cents, an integer; only shown, so never fatal
+            cents = resp.json().get("balance")
+        except (ValueError, AttributeError):
+            cents = None
+        if isinstance(cents, int):
+            metrics.VENUE_COLLATERAL.labels(venue=self.venue).set(cents / 100)
         await self.groups.create()
         log.info("kalshi adapter ready", extra={"key_id": self.http.signer.key_id})
 

@@ -50,6 +50,7 @@ from services.executor.polymarket_rest import (
     is_definitive,
     venue_order,
 )
+from services.executor.polymarket_funds import check_wallet
 from services.executor.polymarket_sdk import SdkCalls, configure_sdk_http, sdk_http
 from services.executor.polymarket_user import Asset, Identity, UserChannel
 from services.executor.ratelimit import Prepaid, TokenBucket
@@ -161,8 +162,12 @@ class PolymarketExecution:
         log.info("polymarket API key ready")
 
     async def start(self) -> None:
-        """Create or derive the API key, then warm the SDK's tick and version caches."""
+        """Create or derive the API key, check the wallet's collateral is approved for
+        our markets' exchanges (polymarket_funds.py), then warm the SDK's caches."""
         await self._derive_key()
+        await check_wallet(self._sdk, self._client, wallet=self.address,
+                           chain_id=self._cfg.venues.polymarket.chain_id,
+                           neg_risk=[bool(m.neg_risk) for m in self._markets])
         for m in self._markets:
             probe = DesiredOrder(
                 market=m.market, token=m.yes_token, outcome="YES", price=m.tick,

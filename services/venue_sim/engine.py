@@ -17,9 +17,11 @@ from services.venue_sim import ledger
 from services.venue_sim.book import ONE, Book, BookSide, Order, Side
 from services.venue_sim.ids import SeededIds
 from services.venue_sim.model import (
+    EXCHANGE_V2,
     FAK_KILLED,
     FOK_KILLED,
     GTD_BUFFER_S,
+    NEG_RISK_EXCHANGE_V2,
     NO_BALANCE,
     POST_ONLY_CROSSES,
     Account,
@@ -32,6 +34,7 @@ from services.venue_sim.model import (
     SimMarket,
     Trade,
     Traded,
+    UNLIMITED,
 )
 from services.venue_sim.rules import check_request, on_grid
 
@@ -77,6 +80,9 @@ class Engine:
         self.clock_ms = clock_ms
         self.ids = SeededIds(id_seed)
         self._gtd: dict[str, Order] = {}
+        self.wallets_approved = True
+        """Whether a new Polymarket wallet starts with its collateral approved for both
+        exchanges without limit (`[sim] approved`); if not, it must `approve` first."""
 
     # --- accounts -------------------------------------------------------------------------
 
@@ -86,6 +92,22 @@ class Engine:
             acct = Account(address=address, internal=internal, collateral=collateral)
             self.accounts[address] = acct
         return acct
+
+    def open_wallet(self, address: str, collateral: int) -> Account:
+        """A Polymarket wallet: an account whose BUYs the exchange contracts fund only as
+        far as it approved them (`approve`, `wallets_approved`)."""
+        fresh = address not in self.accounts
+        acct = self.open_account(address, collateral)
+        if fresh and not self.wallets_approved:
+            acct.allowances = {}
+        return acct
+
+    @staticmethod
+    def approve(acct: Account, spender: str, amount: int) -> None:
+        """The wallet's ERC-20 approval of `spender` for `amount` micro-dollars."""
+        if acct.allowances is None:
+            acct.allowances = {s: UNLIMITED for s in (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2)}
+        acct.allowances[spender] = amount
 
     def new_id(self) -> str:
         """A seeded 256-bit hex id (the background traders' order ids)."""

@@ -8,6 +8,13 @@ from dataclasses import dataclass, field
 from common.errors import PmmError
 from services.venue_sim.book import Order, Side
 
+EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
+NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
+"""Polymarket's CTF Exchange V2 contracts (py-clob-client-v2 config.get_contract_config,
+chain 137): the spenders a wallet approves its collateral for, and the EIP-712 domains."""
+UNLIMITED = 2**256 - 1
+"""The largest ERC-20 allowance: what "approve without limit" sets."""
+
 __all__ = [
     "FAK_KILLED", "FOK_KILLED", "GTD_BUFFER_S", "NO_BALANCE", "ORDER_TYPES", "POST_ONLY_CROSSES",
     "POST_ONLY_TYPES", "TRADES_KEEP", "Account", "Event", "LevelChanged", "OrderChanged",
@@ -108,6 +115,10 @@ class Account:
     collateral: int = 0
     """Micro-dollars held, including the part locked by resting BUY orders."""
     locked: int = 0
+    allowances: dict[str, int] | None = None
+    """Micro-dollars of collateral each Polymarket exchange contract may move for this
+    wallet (spender address -> amount, the ERC-20 approvals); None: approved without
+    limit (`[sim] approved`, the default)."""
     positions: dict[str, int] = field(default_factory=dict)
     reserved: dict[str, int] = field(default_factory=dict)
     open_orders: dict[str, Order] = field(default_factory=dict)
@@ -120,6 +131,10 @@ class Account:
 
     def free_tokens(self, token: str) -> int:
         return self.positions.get(token, 0) - self.reserved.get(token, 0)
+
+    def allowance(self, spender: str) -> int | None:
+        """What `spender` may move (None: no limit)."""
+        return None if self.allowances is None else self.allowances.get(spender, 0)
 
 
 # --- events drained by the server ------------------------------------------------------

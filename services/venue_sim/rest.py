@@ -85,7 +85,7 @@ def add_public_routes(  # noqa: C901 - a route table
         except AuthFailed as exc:
             return error(str(exc), 401)
         key = keys.derive(address, nonce)
-        engine.open_account(address, start_collateral)
+        engine.open_wallet(address, start_collateral)
         log.info("api key issued", extra={"account": address})
         return reply(key.creds())
 

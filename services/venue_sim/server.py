@@ -117,7 +117,7 @@ def build_app(venue: Venue) -> web.Application:
     add_polymarket_routes(app, venue)
     add_sim_routes(app, faults=venue.faults, clock_ms=venue.clock_ms, state=venue.state,
                    health=venue.health, drop_websockets=venue.drop_websockets,
-                   change_tick=venue.change_tick)
+                   change_tick=venue.change_tick, approve=venue.approve)
     app.router.add_get(REFERENCE_WS_PATH, venue.references.handle)
     add_gamma_routes(app, venue.engine, venue.listing)
     add_kalshi(app, venue)

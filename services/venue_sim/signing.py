@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_utils import keccak
 
 from common.prices import PRICE_SCALE
-from services.venue_sim.model import OrderRejected
+from services.venue_sim.model import EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, OrderRejected
 from services.venue_sim.wallets import (
     EOA,
     POLY_1271,
@@ -31,8 +31,6 @@ __all__ = [
 ]
 
 CHAIN_ID = 137
-EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
-NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
 AMOUNT_SCALE = 1_000_000
 """Signed amounts carry 6 decimals (pUSD and conditional tokens)."""
 SHARES_PER_CENTI = AMOUNT_SCALE // 100

@@ -5,6 +5,8 @@
     POST   /_sim/fault    arm a fault {kind, count?, ...} (faults.py lists the kinds)
     DELETE /_sim/fault    disarm every fault
     GET    /_sim/fault    what is armed and what fired
+    POST   /_sim/approve  a Polymarket wallet approves an exchange contract for its
+                          collateral {address, spender, amount_usd (null: no limit)}
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ def add_sim_routes(
     app: web.Application, *, faults: Faults, clock_ms: Callable[[], int],
     state: Callable[[], dict[str, Any]], health: Callable[[], dict[str, Any]],
     drop_websockets: Callable[[], Awaitable[None]], change_tick: Callable[[str, int], None],
+    approve: Callable[[str, str, float | None], None],
 ) -> None:
-    """Register `/_sim/state`, `/_sim/health` and `/_sim/fault`.
+    """Register `/_sim/state`, `/_sim/health`, `/_sim/fault` and `/_sim/approve`.
 
     `POST /_sim/fault` arms (or, for drop_ws / engine_restart / tick_size_change, runs) a
     fault: `drop_websockets` closes every websocket, `change_tick(market, tick_pips)`
@@ -67,6 +70,17 @@ def add_sim_routes(
                 return web.json_response({"error": f"tick_size_change: {exc}"}, status=400)
         return web.json_response(faults.view())
 
+    async def approve_route(request: web.Request) -> web.Response:
+        try:
+            data = msgspec.json.decode(await request.read())
+            amount = data.get("amount_usd")
+            approve(str(data["address"]), str(data["spender"]),
+                    None if amount is None else float(amount))
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            return web.json_response(
+                {"error": f"expected {{address, spender, amount_usd}}: {exc}"}, status=400)
+        return web.json_response({"ok": True})
+
     async def clear(request: web.Request) -> web.Response:
         faults.clear()
         return web.json_response(faults.view())
@@ -79,3 +93,4 @@ def add_sim_routes(
     app.router.add_post("/_sim/fault", arm)
     app.router.add_delete("/_sim/fault", clear)
     app.router.add_get("/_sim/fault", view)
+    app.router.add_post("/_sim/approve", approve_route)

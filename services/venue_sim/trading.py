@@ -21,12 +21,17 @@ from services.venue_sim.counters import VenueCounters
 from services.venue_sim.engine import Engine
 from services.venue_sim.faults import Faults, trading_faults
 from services.venue_sim.lifecycle import TradeLifecycle
-from services.venue_sim.model import POST_ONLY_CROSSES, OrderRejected, OrderRequest
+from services.venue_sim.model import (
+    EXCHANGE_V2,
+    NEG_RISK_EXCHANGE_V2,
+    POST_ONLY_CROSSES,
+    UNLIMITED,
+    OrderRejected,
+    OrderRequest,
+)
 from services.venue_sim.responses import reply
 from services.venue_sim.rest import error, page
 from services.venue_sim.signing import (
-    EXCHANGE_V2,
-    NEG_RISK_EXCHANGE_V2,
     SendOrder,
     checked_hash,
     price_and_size,
@@ -39,7 +44,6 @@ __all__ = ["MAX_BATCH", "add_trading_routes"]
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 15
-MAX_ALLOWANCE = str(2**256 - 1)
 UNAUTHORIZED = "Unauthorized/Invalid api key"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -69,7 +73,7 @@ def add_trading_routes(  # noqa: C901 - route table
     """
 
     def open_external(address: str) -> None:
-        engine.open_account(address, start_collateral)
+        engine.open_wallet(address, start_collateral)
 
     def l2(handler: L2Handler, *, trading: bool = False) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -318,9 +322,10 @@ def add_trading_routes(  # noqa: C901 - route table
             amount = acct.positions.get(request.query.get("token_id", ""), 0) * 10_000
         else:
             amount = acct.collateral
-        allowances = {EXCHANGE_V2: MAX_ALLOWANCE, NEG_RISK_EXCHANGE_V2: MAX_ALLOWANCE}
+        allowances = {s: str(UNLIMITED if (a := acct.allowance(s)) is None else a)
+                      for s in (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2)}
         return reply({"balance": str(amount), "allowances": allowances,
-                      "allowance": MAX_ALLOWANCE})
+                      "allowance": allowances[EXCHANGE_V2]})
 
     async def api_keys(request: web.Request, key: ApiKey, body: str) -> web.StreamResponse:
         return reply({"apiKeys": [key.api_key]})

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from eth_utils import to_checksum_address
+
 from common.config import Config
 from common.prices import MONEY_SCALE
 from common.tasks import reap
@@ -28,6 +30,7 @@ from services.venue_sim.kalshi_groups import OrderGroups
 from services.venue_sim.kalshi_keys import KalshiKeys
 from services.venue_sim.kalshi_ws import KalshiHub
 from services.venue_sim.lifecycle import TradeLifecycle
+from services.venue_sim.model import EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, UNLIMITED
 from services.venue_sim.listing import Listing
 from services.venue_sim.markets import candidates, sim_markets
 from services.venue_sim.pm_feed import PolymarketFeed
@@ -61,6 +64,7 @@ class Venue:
         known = {m.condition_id for m in configured}
         extra = [m for m in candidates(cfg, clock_ms() // 1000) if m.condition_id not in known]
         self.engine = Engine(configured + extra, clock_ms=clock_ms, id_seed=cfg.sim.seed)
+        self.engine.wallets_approved = cfg.sim.approved
         self.flow = Flow(self.engine, cfg.sim.flow, cfg.sim.seed)
         self.listing = Listing(self.engine)
         self.references = ReferenceHub(cfg, clock_ms)
@@ -134,6 +138,18 @@ class Venue:
         """Close every websocket at once (fault injection); clients must reconnect."""
         await self.hub.close_all()
         await self.khub.close_all()
+
+    def approve(self, address: str, spender: str, amount_usd: float | None) -> None:
+        """A wallet's on-chain approval of an exchange contract (`/_sim/approve`); raises
+        ValueError for a spender that is neither exchange or a bad address."""
+        by_lower = {s.lower(): s for s in (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2)}
+        if spender.lower() not in by_lower:
+            raise ValueError(f"spender must be one of {sorted(by_lower.values())}")
+        amount = UNLIMITED if amount_usd is None else round(amount_usd * MONEY_SCALE)
+        if amount < 0:
+            raise ValueError("amount_usd must be >= 0")
+        acct = self.engine.open_wallet(to_checksum_address(address), self.start_collateral)
+        self.engine.approve(acct, by_lower[spender.lower()], amount)
 
     def change_tick(self, cid: str, tick: int) -> None:
         """Switch a market's tick (fault injection); Polymarket clients get tick_size_change.

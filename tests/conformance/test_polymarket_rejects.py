@@ -15,7 +15,15 @@ from typing import Any
 import httpx
 import pytest
 from py_clob_client_v2.client import ClobClient
-from py_clob_client_v2.clob_types import CreateOrderOptions, OrderArgs, OrderType, RequestArgs
+from py_clob_client_v2.clob_types import (
+    AssetType,
+    BalanceAllowanceParams,
+    CreateOrderOptions,
+    OrderArgs,
+    OrderType,
+    RequestArgs,
+)
+from py_clob_client_v2.config import get_contract_config
 from py_clob_client_v2.exceptions import PolyApiException
 from py_clob_client_v2.headers.headers import create_level_2_headers
 from py_clob_client_v2.order_builder.builder import OrderBuilder
@@ -120,6 +128,20 @@ def missing_l2_timestamp(v: Venue) -> tuple[int | None, Any]:
     return _l2_get(v, None, drop="POLY_TIMESTAMP")
 
 
+def unapproved_wallet(v: Venue) -> tuple[int | None, Any]:
+    """A wallet whose collateral is not approved for the exchange (`/_sim/approve` with 0,
+    as an on-chain approval of 0): its balance-allowance answer says 0 for that spender,
+    and the venue refuses its BUY."""
+    client = l2_client(v.sim.url, private_key("unapproved"))
+    exchange = get_contract_config(137).exchange_v2
+    httpx.post(f"{v.sim.url}/_sim/approve", timeout=5, json={
+        "address": client.get_address(), "spender": exchange, "amount_usd": 0,
+    }).raise_for_status()
+    cash = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
+    assert int(cash["balance"]) > 0 and cash["allowances"][exchange] == "0", cash
+    return post(client, 0.40)
+
+
 INVALID_SIGNATURE = (400, {"error": "invalid signature"})
 UNAUTHORIZED = (401, {"error": "Unauthorized/Invalid api key"})
 
@@ -133,6 +155,7 @@ CASES: list[tuple[Callable[[Venue], tuple[int | None, Any]], tuple[int, Any]]] =
     (duplicate_order, (400, "is invalid. Duplicated.")),
     (stale_l2_timestamp, UNAUTHORIZED),
     (missing_l2_timestamp, UNAUTHORIZED),
+    (unapproved_wallet, (400, "not enough balance / allowance")),
 ]
 
 
