@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import faulthandler
 import logging
 import os
 import signal
@@ -100,8 +101,10 @@ def run(
 
 
 def _force_exit(why: str) -> None:
-    log.error("%s: exiting by force (a bug: a stop path hung)", why)
-    logging.shutdown()
+    """Say why and where every thread stands, straight to stderr (no logging lock: the
+    stuck thread may hold it), then exit 1."""
+    os.write(2, f"{why}: exiting by force (a bug: a stop path hung); threads:\n".encode())
+    faulthandler.dump_traceback(all_threads=True)
     os._exit(1)
 
 

@@ -32,12 +32,16 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.client import backoff
 from websockets.exceptions import InvalidURI, WebSocketException
 
-__all__ = ["Counter", "MIN_CONNECTION_S", "connections"]
+__all__ = ["CLOSE_TIMEOUT_S", "Counter", "MIN_CONNECTION_S", "connections"]
 
 log = logging.getLogger(__name__)
 
 MIN_CONNECTION_S = 1.0
 """A connection that ends sooner than this is followed by a 0.5-1.5 s pause."""
+CLOSE_TIMEOUT_S = 2.0
+"""How long closing a connection waits for the peer's close frame (websockets' default is
+10 s): a stopping program reaps its feeds within `common.tasks.STOP_GRACE_S` (5 s) even
+when the venue went silent without closing."""
 
 
 class Counter(Protocol):
@@ -89,6 +93,7 @@ def connections(uri: str, *, what: str, extra: Mapping[str, str] | None = None,
     closed when the loop body returns to the iteration, and the open one also when the
     `async with` exits, a cancellation included (a bare async generator would leave it to
     the garbage collector)."""
+    kwargs.setdefault("close_timeout", CLOSE_TIMEOUT_S)
     return contextlib.aclosing(_connections(
         uri, what=what, extra=extra or {}, headers=headers, rng=rng or random.Random(),
         reconnects=reconnects, on_refused=on_refused,

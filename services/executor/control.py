@@ -40,6 +40,10 @@ async def handle_control(frame: bytes, *, verifier: Verifier,
             log.warning("kill: %s", msg.reason, extra={"market": msg.market, "order_id": ""})
             state.latch_kill(msg.market or None)
             metrics.KILL_ACTIVE.labels(process=name).set(1)
+            if not state.reconciled:  # starting: nothing sent yet; startup cancels the rest
+                return Ack(receiver=name, nonce=msg.nonce, ok=True,
+                           detail="latched while starting: nothing sent yet, and what rests "
+                                  "at the venue is cancelled once it answers")
             outcome = await sequencer.cancel_scope(msg.market or None, "kill")
             ok = not (outcome.ambiguous or outcome.failed)
             return Ack(receiver=name, nonce=msg.nonce, ok=ok, detail=outcome.reason)

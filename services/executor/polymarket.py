@@ -82,14 +82,7 @@ class PolymarketExecution:
         self._by_token: dict[str, MarketTokens] = {}
         self._options: dict[str, PartialCreateOrderOptions] = {}
         for m in self._markets:
-            tick = price_to_str(m.tick)
-            if tick not in ROUNDING_CONFIG:
-                raise ConfigError(f"tick {tick} of market {m.market} is not a Polymarket tick size")
-            for token in (m.yes_token, m.no_token):
-                self._by_token[token] = m
-                self._options[token] = PartialCreateOrderOptions(
-                    tick_size=tick, neg_risk=m.neg_risk  # type: ignore[arg-type]
-                )
+            self._adopt(m)
         configure_sdk_http(pm.request_timeout_ms)
         self._client = ClobClient(
             pm.rest_url, chain_id=pm.chain_id, key=private_key,
@@ -117,16 +110,21 @@ class PolymarketExecution:
         """Record every order id (the EIP-712 hash) in `journal` before it is sent."""
         self.journal = journal
 
-    def set_tick(self, market: MarketTokens) -> None:
-        """The venue changed a market's tick: sign on the new grid from now on."""
+    def _adopt(self, market: MarketTokens) -> str:
+        """Sign `market`'s tokens on its tick (ConfigError if not a Polymarket tick size)."""
         tick = price_to_str(market.tick)
         if tick not in ROUNDING_CONFIG:
-            raise ConfigError(f"tick {tick} of market {market.market} is not a Polymarket tick")
+            raise ConfigError(f"tick {tick} of market {market.market} is no Polymarket tick")
         for token in (market.yes_token, market.no_token):
             self._by_token[token] = market
             self._options[token] = PartialCreateOrderOptions(
-                tick_size=tick, neg_risk=market.neg_risk  # type: ignore[arg-type]
-            )
+                tick_size=tick, neg_risk=market.neg_risk)  # type: ignore[arg-type]
+        return tick
+
+    def set_tick(self, market: MarketTokens) -> None:
+        """The venue changed a market's tick: sign on the new grid from now on."""
+        tick = self._adopt(market)
+        for token in (market.yes_token, market.no_token):
             # The SDK caches each token's minimum tick and refuses a finer one; it has no
             # public way to forget it, so the name-mangled cache is updated here.
             self._client._ClobClient__tick_sizes[token] = tick  # type: ignore[attr-defined]
@@ -169,10 +167,8 @@ class PolymarketExecution:
                            chain_id=self._cfg.venues.polymarket.chain_id,
                            neg_risk=[bool(m.neg_risk) for m in self._markets])
         for m in self._markets:
-            probe = DesiredOrder(
-                market=m.market, token=m.yes_token, outcome="YES", price=m.tick,
-                size=max(m.min_size, 100),
-            )
+            probe = DesiredOrder(market=m.market, token=m.yes_token, outcome="YES",
+                                 price=m.tick, size=max(m.min_size, 100))
             try:  # signs a throwaway order: fills the SDK caches, sends no order
                 await self._sdk.call("warm", self._sign, probe)
             except (PolyException, ValueError) as exc:

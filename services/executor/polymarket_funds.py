@@ -12,11 +12,14 @@ what to approve, while an exchange one of its markets trades on has no allowance
 Spender addresses come from the SDK's own contract config for the chain.
 
 Sources disagree on the answer's details, so the decoder is lenient and the check only
-refuses on clear evidence: Polymarket's Rust SDK (rs-clob-client) reads `balance` as a
-decimal that may come as a JSON number and `allowances` as an optional map; older
-clients and third-party docs show a single `allowance` instead. A spender listed at 0, or
-missing from a non-empty map, blocks; an answer without the map is logged and not
-checked (the venue still refuses what the wallet cannot fund). `"max"` reads as no limit.
+refuses on clear evidence. Polymarket's clients (polymarket-client 0.14.0 `BalanceAllowance`,
+rs-clob-client) read `balance` and an optional `allowances` map, the Rust one taking
+`balance` as a decimal that may come as a JSON number; older clients and third-party docs
+show a single `allowance`. Only a needed spender listed at 0 blocks (`"max"` reads as no
+limit). An answer without the map, a spender the map does not list, an answer that cannot
+be read or decoded: each is logged and not held against the wallet (the venue still
+refuses what it cannot fund). `/balance-allowance/update` goes first: the venue caches
+the answer, and an approval just made would not show.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ class Funds(msgspec.Struct, frozen=True):
     `allowances` None when the venue reported none."""
 
     balance: int
-    allowances: dict[str, int] | None
+    allowances: dict[str, Decimal] | None
+    """Amounts as the venue wrote them (a fraction of a unit still counts as approved)."""
 
     @property
     def balance_usd(self) -> float:
@@ -69,21 +73,21 @@ def decode_funds(raw: object) -> Funds:
     try:
         wire = msgspec.convert(raw, _Wire)
         allowances = None if wire.allowances is None else {
-            k.lower(): _units(v) for k, v in wire.allowances.items()}
-        return Funds(balance=_units(wire.balance), allowances=allowances)
+            k.lower(): _amount(v) for k, v in wire.allowances.items()}
+        return Funds(balance=int(_amount(wire.balance)), allowances=allowances)
     except (msgspec.ValidationError, ValueError, TypeError, ArithmeticError) as exc:
         raise VenueError(f"polymarket balance-allowance answer not understood: {exc}",
                          definitive=False) from exc
 
 
-def _units(value: str | int | float) -> int:
-    """A 6-decimal integer amount (`"max"`: no limit); raises ValueError if not a number."""
+def _amount(value: str | int | float) -> Decimal:
+    """An amount in 6-decimal units (`"max"`: no limit); raises ValueError if not a number."""
     if isinstance(value, str) and value.strip().lower() == "max":
-        return UNLIMITED
+        return Decimal(UNLIMITED)
     amount = Decimal(str(value))
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
-    return int(amount)
+    return amount
 
 
 def spenders(chain_id: int, neg_risk: Iterable[bool]) -> dict[str, str]:
@@ -100,15 +104,22 @@ def spenders(chain_id: int, neg_risk: Iterable[bool]) -> dict[str, str]:
 
 def check_funds(funds: Funds, *, wallet: str, chain_id: int,
                 needed: dict[str, str]) -> None:
-    """Raise VenueError naming the approvals the wallet lacks (no order could rest)."""
+    """Raise VenueError naming the approvals the venue lists at 0 (no order could rest);
+    a needed spender it does not list is only warned about."""
     if not funds.allowances:
         log.warning("the venue reported no per-exchange allowances for wallet %s: its "
                     "approvals are not checked", wallet)
         return
+    unlisted = [a for a in sorted(needed) if a.lower() not in funds.allowances]
+    if unlisted:
+        log.warning("the venue lists no allowance of wallet %s for %s: not checked",
+                    wallet, ", ".join(unlisted))
     missing = [f"{name} {address}" for address, name in sorted(needed.items())
-               if funds.allowances.get(address.lower(), 0) <= 0]
+               if funds.allowances.get(address.lower(), Decimal(1)) <= 0]
     if missing:
         collateral = get_contract_config(chain_id).collateral
+        log.error("wallet %s has not approved its collateral for %s: nothing is sent until "
+                  "it does", wallet, " and ".join(missing))
         raise VenueError(
             f"wallet {wallet} has not approved its collateral (pUSD {collateral}) for "
             f"{' and '.join(missing)}: the venue would refuse every order. Approve it from "
@@ -116,23 +127,34 @@ def check_funds(funds: Funds, *, wallet: str, chain_id: int,
             "then the executor goes on by itself", definitive=False)
 
 
-async def read_funds(sdk: SdkCalls, client: ClobClient) -> Funds:
-    """`GET /balance-allowance` for the collateral, through the SDK."""
+async def read_funds(sdk: SdkCalls, client: ClobClient) -> Funds | None:
+    """`GET /balance-allowance` for the collateral, through the SDK, after asking the
+    venue to re-read the chain (`/balance-allowance/update`: its answer is cached, and an
+    approval just made would not show); None, logged, if it cannot be read."""
+    params = BalanceAllowanceParams(asset_type=AssetType.COLLATERAL)
     try:
-        raw = await sdk.call("balance", client.get_balance_allowance,
-                             BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
+        await sdk.call("balance-update", client.update_balance_allowance, params)
     except PolyException as exc:
-        raise VenueError(f"cannot read the wallet's collateral: {error_text(exc)}",
-                         definitive=False) from exc
-    return decode_funds(raw)
+        log.warning("balance-allowance refresh failed: %s", error_text(exc))
+    try:
+        return decode_funds(await sdk.call("balance", client.get_balance_allowance, params))
+    except PolyException as exc:
+        log.error("cannot read the wallet's collateral (%s): approvals not checked",
+                  error_text(exc))
+    except VenueError as exc:
+        log.error("%s: approvals not checked", exc)
+    return None
 
 
 async def check_wallet(sdk: SdkCalls, client: ClobClient, *, wallet: str, chain_id: int,
-                       neg_risk: Iterable[bool]) -> Funds:
+                       neg_risk: Iterable[bool]) -> Funds | None:
     """Read the collateral (`pmm_venue_collateral_usd`), raise VenueError if an exchange
-    our markets (`neg_risk`: each market's flag) trade on is not approved, and warn if the
-    wallet holds nothing."""
+    our markets (`neg_risk`: each market's flag) trade on is listed as not approved, and
+    warn if the wallet holds nothing. An answer it cannot read or understand is logged and
+    not held against the wallet: the venue still refuses what it cannot fund."""
     funds = await read_funds(sdk, client)
+    if funds is None:
+        return None
     metrics.VENUE_COLLATERAL.labels(venue="polymarket").set(funds.balance_usd)
     check_funds(funds, wallet=wallet, chain_id=chain_id, needed=spenders(chain_id, neg_risk))
     if funds.balance <= 0:

@@ -5,7 +5,8 @@
   cancelled; the venue's positions are published to risk as one `VenuePositions` on
   the events channel (topic `ev.<venue>.|`) so risk can compare them with its journal,
   with the journaled fills, once risk's first heartbeat is heard (replay.py).
-  This is retried until it succeeds; until then every ladder is refused.
+  This is retried until it succeeds; until then every ladder is refused. A kill that
+  came meanwhile (acknowledged at once: nothing was sent) cancels its scope right after.
 - Resume (liveness.py): when risk's heartbeats return after the dead man's switch fired,
   ladders stay refused until a fresh reconciliation has succeeded.
 - Tick changes: a BookSnapshot whose tick differs from the market's (ingest saw the
@@ -70,6 +71,9 @@ async def startup(sequencer: Sequencer, stop: asyncio.Event) -> bool:
         pruned = 0
         sequencer.storage_fault(exc)
     state.startup_adopted = len(keep)
+    for scope in [None] if state.kill_all else sorted(state.killed_markets):
+        # a kill that came while starting (control.py acked it): adopted orders go too
+        await sequencer.cancel_scope(scope, "kill")
     log.info("startup reconciliation done: %d order(s) adopted, %d cancelled, %d journal "
              "row(s) pruned; positions go to risk at its first heartbeat", len(keep),
              state.startup_cancelled, pruned)

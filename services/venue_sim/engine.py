@@ -13,15 +13,13 @@ from collections import deque
 from collections.abc import Callable
 
 from common.prices import price_to_str
-from services.venue_sim import ledger
+from services.venue_sim import allowances, ledger
 from services.venue_sim.book import ONE, Book, BookSide, Order, Side
 from services.venue_sim.ids import SeededIds
 from services.venue_sim.model import (
-    EXCHANGE_V2,
     FAK_KILLED,
     FOK_KILLED,
     GTD_BUFFER_S,
-    NEG_RISK_EXCHANGE_V2,
     NO_BALANCE,
     POST_ONLY_CROSSES,
     Account,
@@ -34,7 +32,6 @@ from services.venue_sim.model import (
     SimMarket,
     Trade,
     Traded,
-    UNLIMITED,
 )
 from services.venue_sim.rules import check_request, on_grid
 
@@ -95,19 +92,12 @@ class Engine:
 
     def open_wallet(self, address: str, collateral: int) -> Account:
         """A Polymarket wallet: an account whose BUYs the exchange contracts fund only as
-        far as it approved them (`approve`, `wallets_approved`)."""
+        far as it approved them (allowances.py, `wallets_approved`)."""
         fresh = address not in self.accounts
         acct = self.open_account(address, collateral)
         if fresh and not self.wallets_approved:
             acct.allowances = {}
         return acct
-
-    @staticmethod
-    def approve(acct: Account, spender: str, amount: int) -> None:
-        """The wallet's ERC-20 approval of `spender` for `amount` micro-dollars."""
-        if acct.allowances is None:
-            acct.allowances = {s: UNLIMITED for s in (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2)}
-        acct.allowances[spender] = amount
 
     def new_id(self) -> str:
         """A seeded 256-bit hex id (the background traders' order ids)."""
@@ -154,6 +144,8 @@ class Engine:
         if acct is None:
             raise OrderRejected(NO_BALANCE)
         check_request(req, market, acct, seen=self.seen, now_s=self.clock_ms() // 1000)
+        if req.side == "BUY":
+            allowances.check(acct, self.markets, market, req.price * req.size)
         book = self.books[market.condition_id]
         yes_bid = (req.side == "BUY") == is_yes
         limit = req.price if is_yes else ONE - req.price
@@ -226,7 +218,10 @@ class Engine:
         for order in (taker, maker):
             own = yes_price if order.is_yes else ONE - yes_price
             prices.append(own)
-            ledger.settle(self.accounts[order.account], order, own, qty)
+            acct = self.accounts[order.account]
+            ledger.settle(acct, order, own, qty)
+            if order.side == "BUY":
+                allowances.spend(acct, market, own * qty)
             order.size_matched += qty
             order.trade_ids.append(trade_id)
         trade = Trade(

@@ -15,6 +15,11 @@ chain 137): the spenders a wallet approves its collateral for, and the EIP-712 d
 UNLIMITED = 2**256 - 1
 """The largest ERC-20 allowance: what "approve without limit" sets."""
 
+
+def spender_of(neg_risk: bool) -> str:
+    """The exchange contract that moves a wallet's collateral for a market of this kind."""
+    return NEG_RISK_EXCHANGE_V2 if neg_risk else EXCHANGE_V2
+
 __all__ = [
     "FAK_KILLED", "FOK_KILLED", "GTD_BUFFER_S", "NO_BALANCE", "ORDER_TYPES", "POST_ONLY_CROSSES",
     "POST_ONLY_TYPES", "TRADES_KEEP", "Account", "Event", "LevelChanged", "OrderChanged",

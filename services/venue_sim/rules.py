@@ -11,8 +11,6 @@ from decimal import Decimal
 from common.prices import PRICE_SCALE, SIZE_SCALE, price_to_str
 from services.venue_sim.book import ONE
 from services.venue_sim.model import (
-    EXCHANGE_V2,
-    NEG_RISK_EXCHANGE_V2,
     GTD_BUFFER_S,
     NO_BALANCE,
     ORDER_TYPES,
@@ -65,8 +63,5 @@ def check_request(
     if req.side == "BUY":
         if req.price * req.size > acct.free_collateral():
             raise OrderRejected(NO_BALANCE)
-        allowed = acct.allowance(NEG_RISK_EXCHANGE_V2 if market.neg_risk else EXCHANGE_V2)
-        if allowed is not None and acct.locked + req.price * req.size > allowed:
-            raise OrderRejected(NO_BALANCE)  # the venue's one answer for both
     elif req.size > acct.free_tokens(req.asset_id):
         raise OrderRejected(NO_BALANCE)

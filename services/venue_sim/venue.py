@@ -20,6 +20,7 @@ from eth_utils import to_checksum_address
 from common.config import Config
 from common.prices import MONEY_SCALE
 from common.tasks import reap
+from services.venue_sim import allowances
 from services.venue_sim.accounts import Heartbeats, KeyStore
 from services.venue_sim.counters import VenueCounters
 from services.venue_sim.engine import Engine, Event, LevelChanged, Traded
@@ -145,11 +146,11 @@ class Venue:
         by_lower = {s.lower(): s for s in (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2)}
         if spender.lower() not in by_lower:
             raise ValueError(f"spender must be one of {sorted(by_lower.values())}")
+        if amount_usd is not None and not 0 <= amount_usd < 1e60:
+            raise ValueError("amount_usd must be a number >= 0, or null for no limit")
         amount = UNLIMITED if amount_usd is None else round(amount_usd * MONEY_SCALE)
-        if amount < 0:
-            raise ValueError("amount_usd must be >= 0")
         acct = self.engine.open_wallet(to_checksum_address(address), self.start_collateral)
-        self.engine.approve(acct, by_lower[spender.lower()], amount)
+        allowances.approve(acct, by_lower[spender.lower()], amount)
 
     def change_tick(self, cid: str, tick: int) -> None:
         """Switch a market's tick (fault injection); Polymarket clients get tick_size_change.

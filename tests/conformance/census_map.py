@@ -30,6 +30,7 @@ _PM_MARKET_EVENTS = tuple(f"polymarket-market:{k}" for k in (
 MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     # --- Kalshi executor: REST answers -------------------------------------------------------
     (EX + "kalshi_wire.py", "row_error", "err"): "kalshi:ErrorResponse",
+    (EX + "kalshi.py", "KalshiExecution.start", "resp.json()"): "kalshi:GET /portfolio/balance",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/batched",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "row"):
@@ -86,6 +87,7 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "polymarket.py", "PolymarketExecution.heartbeat", "resp"): "polymarket-rest:OrderHeartbeat",
     (EX + "polymarket.py", "PolymarketExecution.positions", "resp"):
         "polymarket-rest:BalanceAllowance",
+    (EX + "polymarket_funds.py", "_Wire", "struct"): "polymarket-rest:BalanceAllowance",
     (EX + "polymarket_rest.py", "classify_post", "row"): "polymarket-rest:RawOrderResponse",
     (EX + "polymarket_rest.py", "cancel_outcome", "response"):
         "polymarket-rest:CancelOrdersResponse",
@@ -121,6 +123,7 @@ NOT_VENUE: dict[tuple[str, str, str], str] = {
     ("common/scanner.py", "Candidate", "struct"): "scanner's normalized market record",
     ("common/scanner.py", "Scored", "struct"): "scanner's scored record",
     (EX + "polymarket_fills.py", "Identity", "struct"): "our API key and funder address",
+    (EX + "polymarket_funds.py", "Funds", "struct"): "our record of a balance-allowance answer",
     (KA, "BookDelta", "struct"): "our record of an orderbook_delta body, in our units",
     (KA, "PublicTrade", "struct"): "our record of a public trade body, in our units",
 }

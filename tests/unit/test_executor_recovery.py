@@ -14,11 +14,12 @@ from pathlib import Path
 
 import msgspec
 
-from common import auth, bus, topics
+from common import auth, bus, metrics, topics
 from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import (
-    ApprovedIntent, EventChannel, Flatten, Heartbeat, Level, MarketPosition, VenuePositions,
+    ApprovedIntent, EventChannel, Flatten, Heartbeat, Kill, Level, MarketPosition,
+    VenuePositions,
 )
 from services.executor.__main__ import market_tokens
 from services.executor.adapter import PlaceReport
@@ -164,3 +165,46 @@ async def _scenario(cfg: Config) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         for sock in (state, push, events, dealer):
             sock.close(linger=0)
+
+
+def test_a_kill_while_the_venue_is_unreachable_at_start_is_latched_then_carried_out(
+        tmp_path: Path) -> None:
+    """CI met it: `pmm kill` right after `pmm up`, before the simulator answered; the
+    executor tried to cancel at a venue it could not reach and refused the kill. Now a kill
+    while starting is latched and acknowledged (nothing was sent), and startup cancels what
+    rests, journaled orders it adopts included."""
+    asyncio.run(_kill_while_starting(config(tmp_path)))
+
+
+async def _kill_while_starting(cfg: Config) -> None:
+    journal = OrderJournal(cfg.run_dir / "executor-polymarket.orders.sqlite")
+    journal.intend([JournalRow(key="ours-1", market="m1", token="Y1", price=4800, size=1000,
+                               ts_ns=time.time_ns())])
+    journal.close()
+    venue = RecoveringVenue()
+    venue.open = {"ours-1": VenueOrder(order_id="ours-1", token="Y1", side="BUY", price=4800,
+                                       size=1000)}
+    venue.down = True  # the fault: reconciliation cannot reach the venue
+    actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
+    dealer = bus.dealer(endpoint(cfg, "control", "executor-polymarket"))
+    errors = metrics.ORDERS.labels(venue="polymarket", action="reconcile", outcome="error")
+    before = errors._value.get()
+    stop = asyncio.Event()
+    run = asyncio.create_task(actor.run(stop))
+    try:
+        await eventually_async(lambda: errors._value.get() > before, 5)  # the fault fired
+        assert not actor.state.reconciled
+        await dealer.send(auth.seal(Kill(sender="t", nonce=auth.new_nonce(),
+                                         ts_ns=time.time_ns(), reason="t"), SECRET))
+        ack = auth.open_ack(await asyncio.wait_for(dealer.recv(), 5), SECRET)
+        assert ack.ok and "latched while starting" in ack.detail, ack
+        assert actor.state.kill_all and venue.calls == [("start", None)]  # no cancel tried
+        venue.down = False
+        await eventually_async(lambda: actor.state.reconciled, 10)
+        await eventually_async(lambda: ("cancel_all", None) in venue.calls, 5)
+        assert venue.open == {} and actor.state.ledger.live == {}
+        assert actor.state.kill_all  # still latched: `pmm reset` releases it
+    finally:
+        stop.set()
+        await asyncio.wait_for(run, 10)
+        dealer.close(linger=0)

@@ -17,7 +17,7 @@ SIM = Path(__file__).resolve().parents[2] / "services" / "venue_sim"
 PACKAGE = "services.venue_sim"
 
 STATE = {"book", "model", "accounts", "wallets", "ratelimit", "faults", "counters", "ids"}
-TRADING = {"ledger", "rules", "engine", "markets", "flow", "listing", "lifecycle", "reference"}
+TRADING = {"ledger", "allowances", "rules", "engine", "markets", "flow", "listing", "lifecycle", "reference"}
 SHARED_PROTOCOL = {"responses", "ratelimit_http", "sim_state", "sim_routes"}
 POLYMARKET = {"wire", "signing", "rest", "trading", "ws", "pm_feed", "gamma"}
 KALSHI = {"kalshi_wire", "kalshi_requests", "kalshi_keys", "kalshi_http", "kalshi",
