@@ -65,21 +65,26 @@ def intent(market: str, bids: list[tuple[int, int]], *, exits: list[tuple[int, i
         exit_bids=tuple(Level(p, s) for p, s in exits))
 
 
-def test_executor_recovery(tmp_path: Path) -> None:
-    asyncio.run(_scenario(config(tmp_path)))
-
-
-async def _scenario(cfg: Config) -> None:
+def _venue_with_ours(cfg: Config) -> RecoveringVenue:
+    """A venue resting "ours-1", which the order journal knows (startup adopts it)."""
     journal = OrderJournal(cfg.run_dir / "executor-polymarket.orders.sqlite")
     journal.intend([JournalRow(key="ours-1", market="m1", token="Y1", price=4800, size=1000,
                                ts_ns=time.time_ns())])
     journal.close()
     venue = RecoveringVenue()
-    venue.open = {
-        "ours-1": VenueOrder(order_id="ours-1", token="Y1", side="BUY", price=4800, size=1000),
-        "foreign-1": VenueOrder(order_id="foreign-1", token="Y1", side="BUY", price=4700,
-                                size=1000),
-    }
+    venue.open = {"ours-1": VenueOrder(order_id="ours-1", token="Y1", side="BUY", price=4800,
+                                       size=1000)}
+    return venue
+
+
+def test_executor_recovery(tmp_path: Path) -> None:
+    asyncio.run(_scenario(config(tmp_path)))
+
+
+async def _scenario(cfg: Config) -> None:
+    venue = _venue_with_ours(cfg)
+    venue.open["foreign-1"] = VenueOrder(order_id="foreign-1", token="Y1", side="BUY", price=4700,
+                                         size=1000)
     actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
     enc = msgspec.msgpack.Encoder()
     state = bus.pub(endpoint(cfg, "state"))
@@ -177,13 +182,7 @@ def test_a_kill_while_the_venue_is_unreachable_at_start_is_latched_then_carried_
 
 
 async def _kill_while_starting(cfg: Config) -> None:
-    journal = OrderJournal(cfg.run_dir / "executor-polymarket.orders.sqlite")
-    journal.intend([JournalRow(key="ours-1", market="m1", token="Y1", price=4800, size=1000,
-                               ts_ns=time.time_ns())])
-    journal.close()
-    venue = RecoveringVenue()
-    venue.open = {"ours-1": VenueOrder(order_id="ours-1", token="Y1", side="BUY", price=4800,
-                                       size=1000)}
+    venue = _venue_with_ours(cfg)
     venue.down = True  # the fault: reconciliation cannot reach the venue
     actor = ExecutorActor(cfg, venue, market_tokens(cfg, "polymarket"), secret=SECRET)
     dealer = bus.dealer(endpoint(cfg, "control", "executor-polymarket"))
