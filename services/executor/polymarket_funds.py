@@ -45,9 +45,8 @@ log = logging.getLogger(__name__)
 
 UNITS_PER_USD = 1_000_000
 """pUSD has 6 decimals."""
-
-
 UNLIMITED = 2**256 - 1
+"""The largest ERC-20 allowance, which is what an allowance of `"max"` reads as."""
 
 
 class _Wire(msgspec.Struct):
