@@ -88,6 +88,8 @@ class GridWatcher:
             await self._read_loop()
         finally:
             await reap(events)
+            if not events.cancelled() and events.exception() is not None:
+                log.error("the grid's events loop had died: %r", events.exception())
             sock.close(linger=0)
             await self._source.close()
 
