@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 STOP_DEADLINE_S = 30.0
 """From a stop signal to a forced exit. The last resort when the stop path itself hangs
-and no supervisord is left to kill the program (its `stopwaitsecs` are 5-15 s, and the
+and no supervisord is left to kill the program (its `stopwaitsecs` are 5-20 s, and the
 executors' stop is bounded at 5 s for their loops plus 10 s for the cancel-all)."""
 
 
@@ -109,9 +109,10 @@ def _force_exit(why: str) -> None:
 
 
 async def _reap_or_exit(name: str, *own: asyncio.Task[None] | None) -> None:
-    """Cancel `own` and every task `main` left behind, and wait `tasks.STOP_GRACE_S` for them; if one
-    still runs (it swallowed its cancellation), exit at once: asyncio's own shutdown would
-    wait for it forever, and a program that never stops outlives its supervisord."""
+    """Cancel `own` and every task `main` left behind, and wait `tasks.STOP_GRACE_S` for
+    them; if one still runs (it swallowed its cancellation), exit at once: asyncio's own
+    shutdown would wait for it forever, and a program that never stops outlives its
+    supervisord."""
     left = (asyncio.all_tasks() | {t for t in own if t is not None}) - {asyncio.current_task()}
     if await tasks.reap(*left, grace_s=tasks.STOP_GRACE_S, what=name):
         _force_exit(f"{name} has tasks that ignored their cancellation")

@@ -1,10 +1,11 @@
 """Stopping asyncio tasks without swallowing the stopper's own cancellation.
 
 Cancelling a task and awaiting it inside `contextlib.suppress(CancelledError)` is a trap:
-if the *caller* is cancelled while it waits there, the suppress absorbs the caller's cancellation, and the
-caller carries on as if nothing happened. It left a Polymarket executor reconnecting to a
-dead venue forever after supervisord was killed (its user-channel task was cancelled
-while it reaped its pinger), so the stack's stop never finished. `reap` waits with
+if the *caller* is cancelled while it waits there, the suppress absorbs the caller's
+cancellation, and the caller carries on as if nothing happened. It left a Polymarket
+executor reconnecting to a dead venue forever after supervisord was killed (its
+user-channel task was cancelled while it reaped its pinger), so the stack's stop never
+finished. `reap` waits with
 `asyncio.wait`, which never raises a child's outcome and always raises the caller's own
 cancellation.
 """

@@ -122,7 +122,8 @@ class _Client:
 
 def _check(answer: object, fail: Exception | None = None) -> tuple[Funds | None, list[str]]:
     sdk = _Sdk()
-    funds = asyncio.run(check_wallet(sdk, _Client(answer, fail), wallet="0xW",  # type: ignore[arg-type]
+    client: Any = _Client(answer, fail)
+    funds = asyncio.run(check_wallet(sdk, client, wallet="0xW",  # type: ignore[arg-type]
                                      chain_id=137, neg_risk=[False]))
     return funds, sdk.endpoints
 
