@@ -188,6 +188,12 @@ class ExecutorConfig(ConfigSection, frozen=True):
     price_collar: Annotated[float, Meta(gt=0, le=1)] = 0.25
     """A bid above the last book mid plus this (or an ask below mid minus this) is refused;
     passive levels further away pass. With no book, only the size and notional caps apply."""
+    collateral_check_interval_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 30_000
+    """How often the account's collateral is read from the venue (also once at start; 0 =
+    only then). Between reads our own fills are counted in (services/executor/collateral.py)."""
+    collateral_reserve_usd: Annotated[float, Meta(ge=0, le=1_000_000_000)] = 0.0
+    """Collateral the executor never spends on orders (fees, other uses of the account):
+    new orders are trimmed to what is held minus what our orders lock minus this."""
 
 
 class Config(ConfigSection, frozen=True):

@@ -21,13 +21,12 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-__all__ = ["Ack", "ApprovedIntent", "BookSnapshot", "CancelMarket", "ControlMessage",
-    "Envelope", "EventChannel", "ExecutorCommand", "ExecutorReport", "Fill", "FillReversal",
-    "Flatten", "Heartbeat", "IntentChannel", "Kill", "Level", "MarketData", "MarketPosition",
-    "MarketStatus", "OrderEvent", "OrderSide", "Outcome", "Pause", "PositionUpdate", "Price",
-    "QuoteIntent", "ReferencePrice", "ReplayRequest", "Reset", "RiskState", "SCHEMA_VERSION",
-    "Seq", "Size", "StateChannel", "TradePrint", "Venue", "VenuePositions", "decoder",
-    "encoder"]
+__all__ = ["Ack", "ApprovedIntent", "BookSnapshot", "CancelMarket", "ControlMessage", "Envelope",
+    "EventChannel", "ExecutorCommand", "ExecutorReport", "Fill", "FillReversal", "Flatten",
+    "Heartbeat", "IntentChannel", "Kill", "Level", "MarketData", "MarketPosition", "MarketStatus",
+    "OrderEvent", "OrderSide", "Outcome", "Pause", "PositionUpdate", "Price", "QuoteIntent",
+    "ReferencePrice", "ReplayRequest", "Reset", "RiskState", "SCHEMA_VERSION", "Seq", "Size",
+    "StateChannel", "TradePrint", "Venue", "VenuePositions", "decoder", "encoder"]
 
 SCHEMA_VERSION = 1
 
@@ -230,7 +229,8 @@ class ExecutorReport(_Msg, tag="exec_report", frozen=True):
     best_ask: Price
     bids: tuple[Level, ...] = ()
     asks: tuple[Level, ...] = ()
-
+    locked: int = 0  # micro-dollars our orders in the market lock (executor/collateral.py)
+    collateral: int | None = None  # the venue account's, micro-dollars; None until read
 
 
 class FillReversal(_Msg, tag="fill_reversal", frozen=True):

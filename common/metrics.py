@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-__all__ = ["BOOKS_CONFLATED", "BOOK_AGE", "BOOK_UPDATES", "BUS_AUTH_REFUSED",
+__all__ = ["BOOKS_CONFLATED", "BOOK_AGE", "BOOK_UPDATES", "BUS_AUTH_REFUSED", "COLLATERAL_LOCKED",
     "CONTROL_REJECTED", "DROPPED_FRAMES", "EXPIRED_COMMANDS", "FEED_RECONNECTS",
     "FEED_SEQUENCE_GAPS", "FEED_STALE", "FILLS", "FILLS_DUPLICATE", "FILLS_RECOVERED",
     "FILL_MARKOUT", "FILL_SEQUENCE_GAPS", "HALTED", "HALTS", "HEARTBEAT_AGE", "HOP_LATENCY",
@@ -115,7 +115,12 @@ CONTROL_REJECTED = Counter(
     ["process", "reason"],
 )
 VENUE_COLLATERAL = Gauge(
-    "pmm_venue_collateral_usd", "Collateral the venue account holds, as last read (at start)",
+    "pmm_venue_collateral_usd",
+    "Collateral the venue account holds, locked or not: the last read less our fills since",
+    ["venue"], multiprocess_mode="livemostrecent",
+)
+COLLATERAL_LOCKED = Gauge(
+    "pmm_collateral_locked_usd", "Collateral our resting BUY orders lock on the venue",
     ["venue"], multiprocess_mode="livemostrecent",
 )
 POSITION = Gauge(

@@ -85,6 +85,16 @@ def overview() -> dict[str, Any]:
         panel("Quote intents per second", [(rate("pmm_quote_intents_total", "market"), "{{market}}")]),
         panel("Venue order actions per second by outcome",
               [(rate("pmm_orders_total", "action, outcome"), "{{action}} {{outcome}}")]),
+        panel("Capital: collateral held and locked by our orders",
+              [("max by (venue) (pmm_venue_collateral_usd)", "{{venue}} held"),
+               ("max by (venue) (pmm_collateral_locked_usd)", "{{venue}} locked")],
+              unit="currencyUSD",
+              description="Held: the venue account's collateral, locked or not (read every "
+                          "collateral_check_interval_ms, less our fills since). Locked: what "
+                          "our resting BUY orders hold; new orders are trimmed to the rest."),
+        panel("Orders trimmed or left out for want of collateral (per minute)",
+              [("60 * sum by (venue, outcome) (rate(pmm_orders_total{action=\"place\", "
+                "outcome=~\"trimmed|unfunded\"}[1m])) or vector(0)", "{{venue}} {{outcome}}")]),
     ])
 
 

@@ -59,7 +59,8 @@ def _market_table(doc: dict[str, Any], width: int) -> Table:
 
 def _footer(doc: dict[str, Any]) -> Text:
     kill = doc.get("kill", {})
-    out = Text(f"total P&L ${doc.get('total_pnl_usd', 0.0):,.2f}   kill switch: ")
+    out = Text(f"total P&L ${doc.get('total_pnl_usd', 0.0):,.2f}   {render.capital(doc)}   "
+               "kill switch: ")
     if kill.get("active"):
         out.append(f"ACTIVE ({kill.get('reason', '')}) - `pmm reset` releases it",
                    style="bold red")

@@ -70,12 +70,20 @@ def table(doc: dict[str, Any], *, color: bool = False) -> str:
     lines.append("")
     kill_text = "ACTIVE (" + kill.get("reason", "") + ")" if kill.get("active") else "off"
     lines.append(
-        f"total P&L ${doc.get('total_pnl_usd', 0.0):.2f}   "
+        f"total P&L ${doc.get('total_pnl_usd', 0.0):.2f}   {capital(doc)}   "
         f"kill switch: {c(RED, kill_text) if kill.get('active') else kill_text}   "
         f"{c(YELLOW, 'PAUSED') if doc.get('paused') else ''}"
     )
     lines += programs(doc, color=color)
     return "\n".join(lines)
+
+
+def capital(doc: dict[str, Any]) -> str:
+    """The accounts' collateral and what our orders lock, as one footer item."""
+    held = doc.get("collateral_usd")
+    locked = doc.get("locked_usd", 0.0)
+    return (f"collateral ${held:,.2f} (${locked:,.2f} locked)" if held is not None
+            else f"collateral not read (${locked:,.2f} locked)")
 
 
 def program_items(doc: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:

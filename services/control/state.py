@@ -94,6 +94,19 @@ class StatusView:
         }
         return out
 
+    def capital(self) -> dict[str, float | None]:
+        """`collateral_usd`: what the venue accounts hold, locked or not (summed over the
+        venues whose executors have read it; None if none has); `locked_usd`: what our
+        resting orders lock."""
+        latest: dict[str, ExecutorReport] = {}
+        for rep in self.reports.values():
+            if rep.collateral is not None and (
+                    rep.venue not in latest or rep.ts_ns > latest[rep.venue].ts_ns):
+                latest[rep.venue] = rep
+        held = [rep.collateral for rep in latest.values() if rep.collateral is not None]
+        return {"collateral_usd": money_to_float(sum(held)) if held else None,
+                "locked_usd": money_to_float(sum(r.locked for r in self.reports.values()))}
+
     def document(self) -> dict[str, Any]:
         """The `pmm status --json` document (keys fixed by shared/DESIGN.md; more may follow)."""
         markets = []
@@ -137,6 +150,7 @@ class StatusView:
             "paused": bool(risk and risk.paused),
             "risk_seen": risk is not None,
             "total_pnl_usd": money_to_float(risk.total_pnl) if risk else 0.0,
+            **self.capital(),
             "markets": markets,
             "processes": self.processes(),
         }

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 from msgspec import Struct
 
 from common.messages import Fill, OrderSide, Venue
+from services.executor.collateral import Balance
 from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 
 __all__ = ["AmendReport", "CancelOutcome", "ExecutionAdapter", "InFlight", "OrderUpdate",
@@ -149,6 +150,11 @@ class ExecutionAdapter(Protocol):
 
     async def heartbeat(self) -> None:
         """Keep the venue-side dead man's switch armed."""
+        ...
+
+    async def balance(self) -> Balance | None:
+        """The account's collateral as the venue reports it (collateral.py); None if the
+        answer cannot be read (or there is no limit: paper); VenueError if the read fails."""
         ...
 
     async def run_user_stream(self, sink: UserSink) -> None:

@@ -19,12 +19,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from common import metrics
 from common.config import Config
 from common.errors import VenueError
 from common.kalshi_auth import KalshiSigner
 from common.messages import MarketPosition, Venue
 from common.prices import complement, size_to_str
+from common.venue_drops import drop
+from common.wire_numbers import WireError
 from services.executor import kalshi_amend, kalshi_reads
 from services.executor.adapter import (
     AmendReport,
@@ -36,6 +37,7 @@ from services.executor.adapter import (
     Rejected,
     UserSink,
 )
+from services.executor.collateral import Balance
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.kalshi_groups import OrderGroups, limit_contracts
 from services.executor.kalshi_http import KalshiHttp
@@ -91,18 +93,26 @@ class KalshiExecution:
 
     async def start(self) -> None:
         """Check the key works (balance read); raise VenueError if the venue cannot be used."""
+        await self.balance()
+        await self.groups.create()
+        log.info("kalshi adapter ready", extra={"key_id": self.http.signer.key_id})
+
+    async def balance(self) -> Balance | None:
+        """The account's available balance (GetBalance `balance`, integer cents: what
+        resting orders reserve is already taken out); VenueError if the venue refuses the
+        read, None (logged) if its answer cannot be read."""
         resp = await self.http.request("GET", "/portfolio/balance")
         if resp.status_code != 200:
             raise VenueError(f"kalshi balance: {error_text(resp)}", definitive=True,
                              status=resp.status_code)
-        try:  # GetBalance: `balance` in cents, an integer; only shown, so never fatal
+        try:
             cents = resp.json().get("balance")
         except (ValueError, AttributeError):
             cents = None
-        if isinstance(cents, int):
-            metrics.VENUE_COLLATERAL.labels(venue=self.venue).set(cents / 100)
-        await self.groups.create()
-        log.info("kalshi adapter ready", extra={"key_id": self.http.signer.key_id})
+        if not isinstance(cents, int) or isinstance(cents, bool):
+            drop(self.venue, "rest", WireError("balance", cents, "not integer cents"))
+            return None
+        return Balance(cents * 10_000, net_of_orders=True)
 
     async def close(self) -> None:
         await self.http.close()

@@ -40,6 +40,8 @@ class OrderLedger:
         self._reversed: set[tuple[str, str]] = set()
         self.reversals = 0
         self.fills: deque[Fill] = deque(maxlen=RECENT_FILLS)
+        self.spent = 0
+        """Collateral our BUY fills paid, micro-dollars, net of reversals (collateral.py)."""
 
     def event(self, order: LiveOrder | None, status: str, *, market: str = "", order_id: str = "",
               outcome: str = "YES", price: int = 0, size: int = 0, reason: str = "") -> OrderEvent:
@@ -119,6 +121,8 @@ class OrderLedger:
             return False, []
         self._remember(key, fill)
         self.fills.append(fill)
+        if fill.side == "BUY":
+            self.spent += fill.price * fill.size
         order = self.live.get(fill.order_id)
         if order is None:
             return True, []
@@ -151,6 +155,8 @@ class OrderLedger:
         if published is None:
             return None
         self.reversals += 1
+        if published.side == "BUY":
+            self.spent -= published.price * published.size
         return FillReversal(
             venue=published.venue, market=published.market, trade_id=published.trade_id,
             order_id=published.order_id, outcome=published.outcome, side=published.side,

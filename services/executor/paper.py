@@ -23,6 +23,7 @@ from common.prices import PRICE_SCALE
 from services.executor.adapter import (
     AmendReport, CancelOutcome, Placed, PlaceReport, PlaceResult, Rejected, UserSink,
 )
+from services.executor.collateral import Balance
 from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 
 __all__ = ["PaperExecution"]
@@ -77,6 +78,9 @@ class PaperExecution:
 
     def reserve_placements(self, market: str, n: int) -> float:
         return 0.0  # paper orders spend no venue budget
+
+    async def balance(self) -> Balance | None:
+        return None  # paper orders lock no collateral
 
     async def cancel(self, order_ids: Sequence[str]) -> CancelOutcome:
         for oid in order_ids:

@@ -17,8 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from py_clob_client_v2.client import ClobClient
-from py_clob_client_v2.clob_types import (AssetType, BalanceAllowanceParams,
-                                          OrderMarketCancelParams, OrderType,
+from py_clob_client_v2.clob_types import (OrderMarketCancelParams, OrderType,
                                           PartialCreateOrderOptions, PostOrdersV2Args, TradeParams)
 from py_clob_client_v2.exceptions import PolyApiException, PolyException
 from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG
@@ -30,7 +29,7 @@ from common.messages import MarketPosition, Venue
 from common.prices import price_to_str
 from common.venue_clock import VenueClock
 from common.venue_drops import drop
-from common.wire_numbers import WireError, counter
+from common.wire_numbers import WireError
 from services.executor.adapter import (
     AmendReport,
     CancelOutcome,
@@ -40,6 +39,7 @@ from services.executor.adapter import (
     Rejected,
     UserSink,
 )
+from services.executor.collateral import Balance
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 from services.executor.pm_signer import OrderSigner
@@ -50,7 +50,7 @@ from services.executor.polymarket_rest import (
     is_definitive,
     venue_order,
 )
-from services.executor.polymarket_funds import check_wallet
+from services.executor.polymarket_funds import check_wallet, read_funds, read_positions
 from services.executor.polymarket_sdk import SdkCalls, configure_sdk_http, sdk_http
 from services.executor.polymarket_user import Asset, Identity, UserChannel
 from services.executor.ratelimit import Prepaid, TokenBucket
@@ -369,19 +369,12 @@ class PolymarketExecution:
 
     async def positions(self) -> list[MarketPosition]:
         """Conditional-token balances of every configured market (6-dp amounts -> centi)."""
-        out = []
-        for m in self._markets:
-            held = []
-            for token in (m.yes_token, m.no_token):
-                params = BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token)
-                try:
-                    resp = await self._sdk.call("balance", self._client.get_balance_allowance, params)
-                    held.append(counter(resp.get("balance") or "0", "balance") // 10_000)
-                except (PolyException, ValueError, AttributeError) as exc:
-                    raise VenueError(f"positions of {m.market}: {exc}", definitive=False) from None
-            out.append(MarketPosition(market=m.market, position_yes=held[0],
-                                      position_no=held[1], net=held[0] - held[1]))
-        return out
+        return await read_positions(self._sdk, self._client, self._markets)
+
+    async def balance(self) -> Balance | None:
+        """The wallet's collateral, its open orders' part included (collateral.py)."""
+        funds = await read_funds(self._sdk, self._client)
+        return None if funds is None else Balance(funds.balance, net_of_orders=False)
 
     async def run_user_stream(self, sink: UserSink) -> None:
         """Follow the user websocket for our markets (needs start() first)."""

@@ -36,10 +36,14 @@ from py_clob_client_v2.exceptions import PolyException
 
 from common import metrics
 from common.errors import VenueError
+from common.messages import MarketPosition
+from common.wire_numbers import counter
+from services.executor.orders import MarketTokens
 from services.executor.polymarket_rest import error_text
 from services.executor.polymarket_sdk import SdkCalls
 
-__all__ = ["Funds", "check_funds", "check_wallet", "decode_funds", "read_funds", "spenders"]
+__all__ = ["Funds", "check_funds", "check_wallet", "decode_funds", "read_funds", "read_positions",
+           "spenders"]
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +142,29 @@ async def read_funds(sdk: SdkCalls, client: ClobClient) -> Funds | None:
     try:
         return decode_funds(await sdk.call("balance", client.get_balance_allowance, params))
     except PolyException as exc:
-        log.error("cannot read the wallet's collateral (%s): approvals not checked",
-                  error_text(exc))
+        log.error("cannot read the wallet's collateral: %s", error_text(exc))
     except VenueError as exc:
-        log.error("%s: approvals not checked", exc)
+        log.error("%s", exc)
     return None
+
+
+async def read_positions(sdk: SdkCalls, client: ClobClient,
+                         markets: Iterable[MarketTokens]) -> list[MarketPosition]:
+    """Conditional-token balances of `markets` (6-dp amounts -> centi-contracts); VenueError
+    if one cannot be read."""
+    out = []
+    for m in markets:
+        held = []
+        for token in (m.yes_token, m.no_token):
+            params = BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token)
+            try:
+                resp = await sdk.call("balance", client.get_balance_allowance, params)
+                held.append(counter(resp.get("balance") or "0", "balance") // 10_000)
+            except (PolyException, ValueError, AttributeError) as exc:
+                raise VenueError(f"positions of {m.market}: {exc}", definitive=False) from None
+        out.append(MarketPosition(market=m.market, position_yes=held[0],
+                                  position_no=held[1], net=held[0] - held[1]))
+    return out
 
 
 async def check_wallet(sdk: SdkCalls, client: ClobClient, *, wallet: str, chain_id: int,
@@ -153,6 +175,7 @@ async def check_wallet(sdk: SdkCalls, client: ClobClient, *, wallet: str, chain_
     not held against the wallet: the venue still refuses what it cannot fund."""
     funds = await read_funds(sdk, client)
     if funds is None:
+        log.error("wallet %s: collateral unknown, approvals not checked", wallet)
         return None
     metrics.VENUE_COLLATERAL.labels(venue="polymarket").set(funds.balance_usd)
     check_funds(funds, wallet=wallet, chain_id=chain_id, needed=spenders(chain_id, neg_risk))

@@ -41,6 +41,7 @@ from common.tasks import STOP_GRACE_S, reap
 from services.executor import recovery
 from services.executor.adapter import ExecutionAdapter
 from services.executor.caps import Caps
+from services.executor.collateral import Wallet
 from services.executor.control import handle_control
 from services.executor.events import EventPublisher, FillSink
 from services.executor.fill_journal import FillJournal
@@ -111,9 +112,10 @@ class ExecutorActor:
                                curve=bus_curve.server(cfg, self.name, "control", self.name))
         self.publisher = EventPublisher(
             self._pub, bus.Codec(EventChannel, process=self.name, channel="events"), self.venue)
-        self.sequencer = Sequencer(name=self.name, adapter=adapter, state=self.state,
-                                   journal=self.journal, publisher=self.publisher,
-                                   clock_ns=clock_ns, wall_ns=wall_ns)
+        self.sequencer = Sequencer(
+            name=self.name, adapter=adapter, state=self.state, journal=self.journal,
+            publisher=self.publisher, clock_ns=clock_ns, wall_ns=wall_ns,
+            wallet=Wallet(reserve=round(cfg.executor.collateral_reserve_usd * 1e6)))
         fault = self.sequencer.storage_fault
         self.sink = FillSink(ledger=self.state.ledger, journal=self.journal,
                              fill_journal=self.fill_journal, publisher=self.publisher,
@@ -147,6 +149,7 @@ class ExecutorActor:
             tasks.append(heartbeat)
             if not await recovery.startup(self.sequencer, stop):
                 return
+            await self._read_collateral()  # before the first ladder: trimmed from the start
             self.startup_done.set()  # positions and journaled fills go to risk once it is heard
             loops: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = [
                 ("_command_loop", self._command_loop),
@@ -155,6 +158,8 @@ class ExecutorActor:
             ]
             if self._cfg.executor.position_check_interval_ms:
                 loops.append(("_position_loop", self._position_loop))
+            if self._cfg.executor.collateral_check_interval_ms:
+                loops.append(("_collateral_loop", self._collateral_loop))
             tasks.append(asyncio.create_task(self._md_loop(), name="md"))
             tasks += [asyncio.create_task(f(), name=name) for name, f in loops]
             tasks += [asyncio.create_task(self.sequencer.worker(m)) for m in self.state.markets]
@@ -272,6 +277,19 @@ class ExecutorActor:
             await asyncio.sleep(self._cfg.executor.position_check_interval_ms / 1000)
             await self.snapshots.publish()
 
+    async def _collateral_loop(self) -> None:
+        """Read the account's collateral every `collateral_check_interval_ms`."""
+        while True:
+            await asyncio.sleep(self._cfg.executor.collateral_check_interval_ms / 1000)
+            await self._read_collateral()
+
+    async def _read_collateral(self) -> None:
+        try:
+            await self.sequencer.read_collateral()
+        except VenueError as exc:
+            self.sequencer.count("balance", "error")
+            log.warning("collateral not read (%s): the last read stands", exc)
+
     async def _venue_heartbeat_loop(self) -> None:
         interval = self._cfg.venues.polymarket.heartbeat_interval_ms / 1000
         while True:
@@ -285,8 +303,13 @@ class ExecutorActor:
     async def _report_loop(self) -> None:
         markets = tuple(self.state.markets)
         while True:
+            held = self.sequencer.collateral()
+            if held is not None:
+                metrics.VENUE_COLLATERAL.labels(venue=self.venue).set(held / 1e6)
+            metrics.COLLATERAL_LOCKED.labels(venue=self.venue).set(self.sequencer.locked() / 1e6)
             for report in market_reports(self.venue, self.state.markets,
-                                         self.state.ledger.live.values(), self._wall_ns()):
+                                         self.state.ledger.live.values(), self._wall_ns(),
+                                         held):
                 metrics.OPEN_ORDERS.labels(venue=self.venue, market=report.market).set(
                     report.open_orders)
                 await self.publisher.publish(topics.events(self.venue, report.market), report)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from common.messages import ExecutorReport, Level, Venue
 from common.prices import complement
+from services.executor.collateral import locked
 from services.executor.orders import LiveOrder, MarketTokens
 
 __all__ = ["ladder_of", "market_reports"]
@@ -39,8 +40,10 @@ def ladder_of(
 
 
 def market_reports(venue: Venue, markets: Mapping[str, MarketTokens],
-                   live: Iterable[LiveOrder], ts_ns: int) -> list[ExecutorReport]:
-    """One ExecutorReport per configured market: our resting ladder there (`ladder_of`)."""
+                   live: Iterable[LiveOrder], ts_ns: int,
+                   collateral: int | None = None) -> list[ExecutorReport]:
+    """One ExecutorReport per configured market: our resting ladder there (`ladder_of`),
+    the collateral it locks, and the account's `collateral`."""
     by_market: dict[str, list[LiveOrder]] = {m: [] for m in markets}
     for o in live:
         by_market.setdefault(o.market, []).append(o)
@@ -50,5 +53,5 @@ def market_reports(venue: Venue, markets: Mapping[str, MarketTokens],
         out.append(ExecutorReport(
             venue=venue, market=m, ts_ns=ts_ns, open_orders=count,
             best_bid=bids[0].price if bids else 0, best_ask=asks[0].price if asks else 0,
-            bids=bids, asks=asks))
+            bids=bids, asks=asks, locked=locked(by_market[m]), collateral=collateral))
     return out

@@ -7,7 +7,8 @@ awaits the venue for orders:
 - one worker per market applies the market's newest pending ladder, under the market's
   lock, so at most one requote per market is on the wire;
 - a ladder waits for the venue budget (`_affordable`), then goes in the planner's two
-  waves (plan.py); orders whose amend did not surely apply are cancelled;
+  waves (plan.py); orders whose amend did not surely apply are cancelled; new orders are
+  trimmed to the account's free collateral first (`_funded`, collateral.py);
 - a kill, cancel or dead man's switch while a wave is on the wire supersedes it: orders
   it placed are cancelled at once (the per-market cancel epoch, state.py);
 - cancels of ids, of a market or of everything, and reconciliation with the venue's
@@ -28,6 +29,7 @@ from common.messages import ApprovedIntent
 from services.executor.adapter import (
     CancelOutcome, ExecutionAdapter, InFlight, Placed, PlaceResult, Rejected,
 )
+from services.executor.collateral import Funded, Wallet, fund, locked
 from services.executor.events import EventPublisher
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.orders import CLIENT_KEY_PREFIX, Amend, DesiredOrder
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 
 MAX_DEFER_S = 2.0
 """Longest a requote waits for the venue budget before cancelling anyway (see _affordable)."""
+UNFUNDED_LOG_NS = 60_000_000_000
+"""Trimming for want of collateral is logged at most once per this long (it is counted always)."""
 
 
 class Sequencer:
@@ -47,7 +51,8 @@ class Sequencer:
 
     def __init__(self, *, name: str, adapter: ExecutionAdapter, state: ExecutorState,
                  journal: OrderJournal, publisher: EventPublisher,
-                 clock_ns: Callable[[], int], wall_ns: Callable[[], int]) -> None:
+                 clock_ns: Callable[[], int], wall_ns: Callable[[], int],
+                 wallet: Wallet | None = None) -> None:
         self.name = name
         self.venue = adapter.venue
         self.adapter = adapter
@@ -59,6 +64,9 @@ class Sequencer:
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
         self.fault_cancel: asyncio.Task[Any] | None = None
         """The cancel a storage fault started (storage_fault)."""
+        self.wallet = Wallet() if wallet is None else wallet
+        """The account's collateral (collateral.py); unknown, so unlimited, until read."""
+        self._unfunded_logged_ns: int | None = None
         self._wake = {m: asyncio.Event() for m in state.markets}
         self._locks = {m: asyncio.Lock() for m in state.markets}
 
@@ -128,15 +136,60 @@ class Sequencer:
             self.count("exit", "invalid_level", len(bad_exits))
         if plan.invalid:
             self.count("place", "invalid_level", len(plan.invalid))
-        await asyncio.gather(self.cancel_ids(list(plan.cancels), reason="requote"),
-                             self._amend(m, list(plan.lowering)))
+        first = self._funded(m, list(plan.lowering), [])
+        with self.wallet.spending(first.spend):
+            await asyncio.gather(
+                self.cancel_ids([*plan.cancels, *first.cancels], reason="requote"),
+                self._amend(m, first.amends))
         if state.cancel_epoch[m] != epoch:
             return
         amends, placements = second_wave(plan, state.ledger.in_market(m))
         if len(placements) < len(plan.placements):
             self.count("place", "level_busy", len(plan.placements) - len(placements))
-        await asyncio.gather(self._amend(m, amends),
-                             self._place(intent, recv_ns, [*placements, *exits], epoch))
+        second = self._funded(m, amends, [*placements, *exits])
+        with self.wallet.spending(second.spend):  # other markets' ladders see it spent
+            await asyncio.gather(self.cancel_ids(second.cancels, reason="unfunded"),
+                                 self._amend(m, second.amends),
+                                 self._place(intent, recv_ns, second.orders, epoch))
+
+    # --- collateral ----------------------------------------------------------------------------
+
+    def locked(self) -> int:
+        """Collateral our orders lock now, micro-dollars."""
+        return locked(self.state.ledger.live.values())
+
+    def collateral(self) -> int | None:
+        """The account's collateral as counted now (None before the first read)."""
+        return self.wallet.collateral(self.state.ledger.spent)
+
+    async def read_collateral(self) -> None:
+        """Read the account's collateral from the venue (VenueError if the read fails)."""
+        balance = await self.adapter.balance()
+        if balance is not None:
+            self.wallet.on_read(balance, locked_now=self.locked(),
+                                spent_now=self.state.ledger.spent)
+
+    def _funded(self, market: str, amends: list[Amend], orders: list[DesiredOrder]) -> Funded:
+        """`amends` and `orders` trimmed to the free collateral (collateral.fund), counted
+        as place/trimmed and place/unfunded."""
+        if not (orders or amends) or not self.wallet.known:
+            return Funded(orders=orders, amends=amends)
+        free = self.wallet.free(locked_now=self.locked(), spent_now=self.state.ledger.spent)
+        out = fund(orders, amends, free, min_size=self.state.markets[market].min_size,
+                   min_exit_notional=self.abilities.min_exit_notional)
+        if out.trimmed:
+            self.count("place", "trimmed", out.trimmed)
+        if out.dropped:
+            self.count("place", "unfunded", out.dropped)
+        now = self.clock_ns()
+        if (out.trimmed or out.dropped) and (self._unfunded_logged_ns is None
+                                             or now - self._unfunded_logged_ns > UNFUNDED_LOG_NS):
+            self._unfunded_logged_ns = now
+            log.warning("free collateral %.2f USD cannot fund the ladder: %d orders trimmed, "
+                        "%d left out (counted in pmm_orders_total; logged once a minute). "
+                        "Deposit collateral or lower the sizes", (free or 0) / 1e6,
+                        out.trimmed, out.dropped, extra={"market": market, "order_id": ""})
+        return out
 
     async def _affordable(self, intent: ApprovedIntent, recv_ns: int,
                           epoch: int) -> tuple[ApprovedIntent, int, Plan] | None:

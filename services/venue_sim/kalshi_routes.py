@@ -25,7 +25,7 @@ from services.venue_sim.kalshi_requests import created, legacy_order_args, v2_or
 from services.venue_sim.kalshi_wire import KalshiReject
 from services.venue_sim.listing import Listing
 from services.venue_sim.markets import kalshi_tokens
-from services.venue_sim.model import POST_ONLY_CROSSES, OrderRejected
+from services.venue_sim.model import NO_BALANCE, POST_ONLY_CROSSES, OrderRejected
 from services.venue_sim.responses import reply
 
 __all__ = ["LEGACY_MAX_BATCH", "V2_MAX_BATCH", "add_kalshi_routes"]
@@ -167,6 +167,8 @@ def add_kalshi_routes(  # noqa: C901 - route table
         try:
             engine.amend(account, order.id, own, total - order.size_matched)
         except OrderRejected as exc:
+            if exc.message == NO_BALANCE:  # Kalshi's own code and words, as for a placement
+                raise KalshiReject(400, kw.INSUFFICIENT_BALANCE, "insufficient balance") from None
             code = kw.POST_ONLY_CROSS if exc.message == POST_ONLY_CROSSES else kw.INVALID_ORDER
             raise KalshiReject(exc.status, code if exc.status != 404 else kw.NOT_FOUND,
                                exc.message) from None

@@ -30,7 +30,7 @@ _PM_MARKET_EVENTS = tuple(f"polymarket-market:{k}" for k in (
 MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     # --- Kalshi executor: REST answers -------------------------------------------------------
     (EX + "kalshi_wire.py", "row_error", "err"): "kalshi:ErrorResponse",
-    (EX + "kalshi.py", "KalshiExecution.start", "resp.json()"): "kalshi:GET /portfolio/balance",
+    (EX + "kalshi.py", "KalshiExecution.balance", "resp.json()"): "kalshi:GET /portfolio/balance",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/batched",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "row"):
@@ -85,7 +85,7 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "polymarket.py", "PolymarketExecution.heartbeat", "err"):
         "polymarket-rest:OrderHeartbeatMismatch",
     (EX + "polymarket.py", "PolymarketExecution.heartbeat", "resp"): "polymarket-rest:OrderHeartbeat",
-    (EX + "polymarket.py", "PolymarketExecution.positions", "resp"):
+    (EX + "polymarket_funds.py", "read_positions", "resp"):
         "polymarket-rest:BalanceAllowance",
     (EX + "polymarket_funds.py", "_Wire", "struct"): "polymarket-rest:BalanceAllowance",
     (EX + "polymarket_rest.py", "classify_post", "row"): "polymarket-rest:RawOrderResponse",

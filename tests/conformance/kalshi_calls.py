@@ -40,4 +40,6 @@ CALLS: tuple[str, ...] = (
     "bad: below minimum size -> 400",
     "bad: crossing post-only -> 400",
     "bad: duplicate client_order_id -> 409",
+    "bad: order past the balance -> 400",
+    "bad: amend past the balance -> 400",
 )

@@ -293,6 +293,21 @@ def bad_requests(d: Driver) -> None:
         finally:
             orders.cancel_order_v2(first.order_id)
     d.run("bad: duplicate client_order_id -> 409", duplicate)
+    # the account holds 1,000,000 USD ([sim] start_balance_usd): 50,000,000 contracts at
+    # 0.02 or more cost more than that (the code string is not in any official source)
+    huge = "50000000"
+    d.run("bad: order past the balance -> 400", lambda: d.expect_error(
+        lambda: d.resting_bid(bid - Decimal("0.05"), huge), 400))
+
+    def amend_past_the_balance() -> None:
+        first = d.resting_bid(bid - Decimal("0.05"), "1")
+        try:
+            d.expect_error(lambda: orders.amend_order_v2(
+                first.order_id, ticker=d.ticker, side="bid",
+                price=f"{bid - Decimal('0.05'):.4f}", count=huge), 400)
+        finally:
+            orders.cancel_order_v2(first.order_id)
+    d.run("bad: amend past the balance -> 400", amend_past_the_balance)
 
 
 def _other_pem() -> str:

@@ -13,6 +13,7 @@ from common.config import Config, parse
 from common.messages import ApprovedIntent, Level
 from services.executor.__main__ import market_tokens
 from services.executor.adapter import AmendReport, CancelOutcome, Placed, PlaceReport, UserSink
+from services.executor.collateral import Balance
 from services.executor.orders import Amend, DesiredOrder, MarketTokens, VenueOrder
 from services.executor.process import ExecutorActor
 
@@ -56,6 +57,9 @@ class FakeVenue:
         self.heartbeats = 0
         self.budget_wait_s = 0.0
         """What reserve_placements answers (a test sets it to model a short venue budget)."""
+        self.collateral: Balance | None = None
+        """What balance() answers (None: no limit)."""
+        self.balance_reads = 0
         self._n = 0
 
     async def start(self) -> None:
@@ -83,6 +87,10 @@ class FakeVenue:
 
     def reserve_placements(self, market: str, n: int) -> float:
         return self.budget_wait_s
+
+    async def balance(self) -> Balance | None:
+        self.balance_reads += 1
+        return self.collateral
 
     async def amend(self, amends: Sequence[Amend]) -> AmendReport:
         raise AssertionError("amend called on a venue without amends")
