@@ -16,10 +16,17 @@ Wire rules (see ARCHITECTURE.md):
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta, Struct
+
+from common.event_messages import (
+    ExecutorReport, Fill, FillReversal, MarketPosition, OrderEvent, VenuePositions,
+)
+from common.message_base import (
+    SCHEMA_VERSION, Level, OrderSide, Outcome, Price, Seq, Size, Venue, _Msg,
+)
 
 __all__ = ["Ack", "ApprovedIntent", "BookSnapshot", "CancelMarket", "ControlMessage", "Envelope",
     "EventChannel", "ExecutorCommand", "ExecutorReport", "Fill", "FillReversal", "Flatten",
@@ -27,28 +34,6 @@ __all__ = ["Ack", "ApprovedIntent", "BookSnapshot", "CancelMarket", "ControlMess
     "OrderEvent", "OrderSide", "Outcome", "Pause", "PositionUpdate", "Price", "QuoteIntent",
     "ReferencePrice", "ReplayRequest", "Reset", "RiskState", "SCHEMA_VERSION", "Seq", "Size",
     "StateChannel", "TradePrint", "Venue", "VenuePositions", "decoder", "encoder"]
-
-SCHEMA_VERSION = 1
-
-Price = Annotated[int, Meta(ge=0, le=10_000)]
-Size = Annotated[int, Meta(ge=0, le=10**12)]
-Seq = Annotated[int, Meta(ge=0)]
-Venue = Literal["polymarket", "kalshi"]
-Outcome = Literal["YES", "NO"]
-OrderSide = Literal["BUY", "SELL"]
-
-
-class Level(Struct, frozen=True, array_like=True):
-    """One price level: price in pips, size in centi-contracts."""
-
-    price: Price
-    size: Size
-
-
-class _Msg(Struct, frozen=True, tag_field="t", kw_only=True):
-    """Base of every bus message. `v` is the schema version of the sender."""
-
-    v: int = SCHEMA_VERSION
 
 
 # --- market data (ingest -> quoters, risk, control; topic md.<venue>.<market>) ---------------
@@ -179,108 +164,6 @@ class CancelMarket(_Msg, tag="cancel", frozen=True):
 
 ExecutorCommand = ApprovedIntent | CancelMarket
 
-
-# --- events (executor -> risk, control; topic ev.<venue>.<market>) ---------------------------
-
-
-class OrderEvent(_Msg, tag="order", frozen=True):
-    """A change in one of our orders at the venue."""
-
-    venue: Venue
-    market: str
-    order_id: str
-    status: Literal["placed", "cancelled", "rejected", "filled", "unknown"]
-    outcome: Outcome
-    side: OrderSide
-    price: Price
-    size: Size
-    ts_ns: int
-    reason: str = ""
-
-
-class Fill(_Msg, tag="fill", frozen=True):
-    """One of our orders traded. `price` is the token's own price (NO in NO terms)."""
-
-    venue: Venue
-    market: str
-    trade_id: str
-    order_id: str
-    outcome: Outcome
-    side: OrderSide
-    price: Price
-    size: Annotated[int, Meta(gt=0, le=10**12)]
-    fee: int
-    ts_venue_ms: int
-    ts_recv_ns: int
-    pub_seq: int = 0
-    """The executor's sequence of fill/reversal publishes, live and replayed (1, 2, ... per
-    process), so risk sees a fill the PUB socket dropped, also one dropped from a replay
-    (a replay is a burst, sent when the socket was just overflowing)."""
-
-
-class ExecutorReport(_Msg, tag="exec_report", frozen=True):
-    """Periodic summary of our live orders on one market, for status and metrics."""
-
-    venue: Venue
-    market: str
-    ts_ns: int
-    open_orders: int
-    best_bid: Price
-    best_ask: Price
-    bids: tuple[Level, ...] = ()
-    asks: tuple[Level, ...] = ()
-    locked: int = 0  # micro-dollars our orders in the market lock (executor/collateral.py)
-    collateral: int | None = None  # the venue account's, micro-dollars; None until read
-
-
-class FillReversal(_Msg, tag="fill_reversal", frozen=True):
-    """A fill published earlier did not happen after all: undo it exactly once.
-
-    Polymarket trades are provisional until CONFIRMED; a trade that goes FAILED
-    (a ghost fill) is reversed with the same fields as the Fill it cancels."""
-
-    venue: Venue
-    market: str
-    trade_id: str
-    order_id: str
-    outcome: Outcome
-    side: OrderSide
-    price: Price
-    size: Annotated[int, Meta(gt=0, le=10**12)]
-    ts_ns: int
-    pub_seq: int = 0
-    """As `Fill.pub_seq`: one sequence for both."""
-
-
-class MarketPosition(Struct, frozen=True, array_like=True):
-    """One market's holdings at the venue (centi-contracts); `net` = yes - no."""
-
-    market: str
-    position_yes: int
-    position_no: int
-    net: int
-    quiet: bool = False
-    """No fill of this market was in flight around the read (services/executor/
-    fill_activity.py): the difference from the journal is exact."""
-
-
-class VenuePositions(_Msg, tag="venue_positions", frozen=True):
-    """The venue's own record of our positions, published by an executor at startup
-    reconciliation (topic ev.<venue>.|) so risk can compare it with its journal.
-
-    `gross` is False where the venue reports only a net position (Kalshi): then
-    position_yes/position_no are max(net, 0) / max(-net, 0)."""
-
-    venue: Venue
-    ts_ns: int
-    positions: tuple[MarketPosition, ...]
-    gross: bool = True
-    open_orders_adopted: int = 0
-    open_orders_cancelled: int = 0
-    replay_id: int = 0
-    """The ReplayRequest.id whose replay this snapshot closes; 0 for any other snapshot."""
-    pub_seq: int = 0
-    """The executor's newest Fill.pub_seq when it sent this (as Heartbeat.pub_seq)."""
 
 # --- state (risk -> quoters, executors, control; topics pos.<market>, risk, hb.<role>) -------
 
