@@ -191,6 +191,9 @@ class ExecutorConfig(ConfigSection, frozen=True):
     collateral_check_interval_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 30_000
     """How often the account's collateral is read from the venue (also once at start; 0 =
     only then). Between reads our own fills are counted in (services/executor/collateral.py)."""
+    reward_check_interval_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 15_000
+    """How often the executor asks the venue which of our orders score for its liquidity
+    rewards and recomputes our share (services/executor/rewards.py); 0 = never."""
     collateral_reserve_usd: Annotated[float, Meta(ge=0, le=1_000_000_000)] = 0.0
     """Collateral the executor never spends on orders (fees, other uses of the account):
     new orders are trimmed to what is held minus what our orders lock minus this."""

@@ -10,7 +10,7 @@ from common.config_base import ConfigSection, Dollars, Fraction, PositiveMs
 from common.market_params import FlowParams
 
 __all__ = ["FeedName", "KalshiTier", "PolymarketTier", "ReferenceFeedConfig", "ScannerConfig",
-    "ScannerWeights", "SimConfig", "SimFlowConfig", "SimRateLimitsConfig",
+    "ScannerWeights", "SimConfig", "SimFlowConfig", "SimRateLimitsConfig", "SimRewardsConfig",
     "SimReferenceConfig"]
 
 
@@ -85,6 +85,20 @@ class SimRateLimitsConfig(ConfigSection, frozen=True):
     """Tier of every Kalshi API key: read and write token budgets."""
 
 
+class SimRewardsConfig(ConfigSection, frozen=True):
+    """The liquidity reward programme of every simulated Polymarket market (issue 18):
+    served at `/rewards/markets/...`, checked at `/order-scoring` and `/orders-scoring`.
+    `daily_usd = 0` runs no programme."""
+
+    daily_usd: Annotated[float, Meta(ge=0, le=1_000_000)] = 100.0
+    max_spread_cents: Annotated[float, Meta(gt=0, le=50)] = 4.5
+    """The band around the size-cutoff-adjusted midpoint (the venue's `rewards_max_spread`)."""
+    min_size: Annotated[float, Meta(ge=0, le=1_000_000)] = 20.0
+    """Shares an order must rest to score (the venue's `rewards_min_size`)."""
+    min_age_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
+    """How long an order must have rested to score."""
+
+
 class SimConfig(ConfigSection, frozen=True):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -110,6 +124,7 @@ class SimConfig(ConfigSection, frozen=True):
     traded by the simulator but not configured: candidates for `pmm scan` (issue 5)."""
     rate_limits: SimRateLimitsConfig = SimRateLimitsConfig()
     """The venues' published rate limits, on by default (issue 14)."""
+    rewards: SimRewardsConfig = SimRewardsConfig()
 
 
 class ReferenceFeedConfig(ConfigSection, frozen=True):

@@ -9,7 +9,7 @@ from msgspec import Meta, Struct
 
 from common.message_base import Level, OrderSide, Outcome, Price, Size, Venue, _Msg
 
-__all__ = ["ExecutorReport", "Fill", "FillReversal", "MarketPosition", "OrderEvent",
+__all__ = ["ExecutorReport", "Fill", "FillReversal", "MarketPosition", "OrderEvent", "RewardInfo",
            "VenuePositions"]
 
 
@@ -51,6 +51,28 @@ class Fill(_Msg, tag="fill", frozen=True):
     (a replay is a burst, sent when the socket was just overflowing)."""
 
 
+class RewardInfo(Struct, frozen=True, kw_only=True):
+    """One market's liquidity-reward standing (services/executor/rewards.py)."""
+
+    eligible: bool
+    """The venue runs a reward programme on the market."""
+    max_spread: int = 0
+    """Pips from the adjusted midpoint within which orders score."""
+    min_size: int = 0
+    """Centi-contracts an order needs to score."""
+    daily_usd: float = 0.0
+    orders: int = 0
+    """Our orders the last check looked at."""
+    scoring_orders: int = 0
+    """Of those, the ones the venue says score."""
+    not_scoring: dict[str, int] = {}
+    """Why the others do not: below_min_size, outside_max_spread, no_midpoint, venue (in the
+    band by our reading, yet the venue says no), unchecked (the venue could not be asked)."""
+    share: float = 0.0
+    est_usd_per_day: float = 0.0
+    checked_ns: int = 0
+
+
 class ExecutorReport(_Msg, tag="exec_report", frozen=True):
     """Periodic summary of our live orders on one market, for status and metrics."""
 
@@ -64,6 +86,8 @@ class ExecutorReport(_Msg, tag="exec_report", frozen=True):
     asks: tuple[Level, ...] = ()
     locked: int = 0  # micro-dollars our orders in the market lock (executor/collateral.py)
     collateral: int | None = None  # the venue account's, micro-dollars; None until read
+    reward: RewardInfo | None = None
+    """The market's liquidity rewards; None until checked (or on venues without them)."""
 
 
 class FillReversal(_Msg, tag="fill_reversal", frozen=True):

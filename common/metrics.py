@@ -19,7 +19,7 @@ __all__ = ["BOOKS_CONFLATED", "BOOK_AGE", "BOOK_UPDATES", "BUS_AUTH_REFUSED", "C
     "POSITION", "POSITION_SIDE", "PROCESS_STARTS", "PROCESS_UP", "QUOTER_REFERENCE",
     "QUOTER_REFERENCE_STEPS", "QUOTES", "QUOTE_ACTION", "QUOTE_PRICE", "RATE_LIMIT_WAITS",
     "RATE_LIMIT_WAIT_SECONDS", "REFERENCE_DROPPED", "REFERENCE_PRICE", "REFERENCE_RECONNECTS",
-    "REFERENCE_UPDATES", "REQUOTES_SKIPPED", "RISK_DECISIONS", "RISK_POSITION_MISMATCHES",
+    "REFERENCE_UPDATES", "REQUOTES_SKIPPED", "REWARD_EST", "REWARD_ORDERS", "REWARD_POOL", "RISK_DECISIONS", "RISK_POSITION_MISMATCHES",
     "RISK_REJECTIONS", "SEND_TIMEOUTS", "SIGNAL_ACTIVE", "SIGNAL_VALUE", "SPREAD_CAPTURED",
     "SPREAD_CAPTURED_USD", "STORAGE_FAULTS", "TICK_TO_ORDER", "TICK_TO_WIRE",
     "VENUE_CLOCK_OFFSET", "VENUE_FIELDS_REJECTED", "VENUE_LATENCY", "VENUE_MESSAGES_DROPPED",
@@ -118,6 +118,19 @@ VENUE_COLLATERAL = Gauge(
     "pmm_venue_collateral_usd",
     "Collateral the venue account holds, locked or not: the last read less our fills since",
     ["venue"], multiprocess_mode="livemostrecent",
+)
+REWARD_ORDERS = Gauge(
+    "pmm_reward_orders", "Our orders in a rewarded market at the last check: scoring, or why not",
+    ["venue", "market", "state"], multiprocess_mode="livemostrecent",
+)
+REWARD_EST = Gauge(
+    "pmm_reward_est_usd_per_day",
+    "Our estimated liquidity reward a day at the last check (our share of the pool)",
+    ["venue", "market"], multiprocess_mode="livemostrecent",
+)
+REWARD_POOL = Gauge(
+    "pmm_reward_pool_usd_per_day", "The market's liquidity reward pool a day",
+    ["venue", "market"], multiprocess_mode="livemostrecent",
 )
 COLLATERAL_LOCKED = Gauge(
     "pmm_collateral_locked_usd", "Collateral our resting BUY orders lock on the venue",

@@ -92,6 +92,13 @@ def overview() -> dict[str, Any]:
               description="Held: the venue account's collateral, locked or not (read every "
                           "collateral_check_interval_ms, less our fills since). Locked: what "
                           "our resting BUY orders hold; new orders are trimmed to the rest."),
+        panel("Liquidity rewards: estimated USD a day (our share of each pool)",
+              [("sum by (market) (pmm_reward_est_usd_per_day)", "{{market}}"),
+               ("sum(pmm_reward_pool_usd_per_day)", "pools")], unit="currencyUSD",
+              description="The venue's published scoring formula on the last book and our "
+                          "live orders, every reward_check_interval_ms."),
+        panel("Our orders in rewarded markets: scoring, or why not",
+              [("sum by (state) (pmm_reward_orders)", "{{state}}")]),
         panel("Orders trimmed or left out for want of collateral (per minute)",
               [("60 * sum by (venue, outcome) (rate(pmm_orders_total{action=\"place\", "
                 "outcome=~\"trimmed|unfunded\"}[1m])) or vector(0)", "{{venue}} {{outcome}}")]),

@@ -128,10 +128,24 @@ def programs(doc: dict[str, Any], *, color: bool = False) -> list[str]:
     return ["programs: " + ", ".join(parts)] + [c(RED, f"  {n}") for n in notes]
 
 
+def reward_line(r: dict[str, Any] | None) -> str:
+    """A market's liquidity-reward standing in one line (`pmm status <id>`)."""
+    if not r or not r.get("checked"):
+        return "rewards: not checked yet"
+    if not r["eligible"]:
+        return "rewards: no programme on this market"
+    why = ", ".join(f"{n} {k}" for k, n in sorted(r["not_scoring"].items()))
+    return (f"rewards: pool ${r['daily_usd']:,.2f}/day within {r['max_spread'] * 100:.1f}c of "
+            f"the mid, min {r['min_size']:,.0f}; {r['scoring_orders']} of {r['orders']} orders "
+            f"scoring{f' (not: {why})' if why else ''}; share {r['share']:.1%}, est "
+            f"${r['est_usd_per_day']:,.2f}/day")
+
+
 def detail(doc: dict[str, Any]) -> str:
     """`pmm status <id>`: the market's reference price and its close-or-hedge analysis."""
     lines: list[str] = []
     for m in doc.get("markets", []):
+        lines.append(reward_line(m.get("reward")))
         if m.get("reference_feed"):
             ref = m.get("reference")
             lines.append(f"reference {m['reference_feed']}: "

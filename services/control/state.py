@@ -7,6 +7,7 @@ from typing import Any
 
 from common import hedge
 from common.config import Config
+from common.event_messages import RewardInfo
 from common.messages import (
     BookSnapshot,
     ExecutorReport,
@@ -19,6 +20,19 @@ from common.messages import (
 from common.prices import money_to_float, price_to_float, size_to_float
 
 __all__ = ["StatusView"]
+
+
+def _reward(info: RewardInfo | None) -> dict[str, Any]:
+    """A market's `reward` object of the status (issue 18)."""
+    if info is None:
+        return {"eligible": False, "checked": False, "max_spread": 0.0, "min_size": 0.0,
+                "scoring": False, "scoring_orders": 0, "est_usd_per_day": 0.0}
+    return {"eligible": info.eligible, "checked": True,
+            "max_spread": price_to_float(info.max_spread), "min_size": size_to_float(info.min_size),
+            "scoring": info.scoring_orders > 0, "scoring_orders": info.scoring_orders,
+            "est_usd_per_day": round(info.est_usd_per_day, 4), "daily_usd": info.daily_usd,
+            "orders": info.orders, "not_scoring": dict(info.not_scoring),
+            "share": round(info.share, 6)}
 
 
 def _mid(book: BookSnapshot | None) -> float | None:
@@ -138,6 +152,7 @@ class StatusView:
                     "fair_value": _mid(book),
                     "skew": (size_to_float(pos.net_position) / self.cfg.quoting_for(m).max_inventory)
                     if pos else 0.0,
+                    "reward": _reward(rep.reward if rep else None),
                     **self._issue5(m.reference, pos, book),
                 }
             )

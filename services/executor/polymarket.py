@@ -51,6 +51,7 @@ from services.executor.polymarket_rest import (
     venue_order,
 )
 from services.executor.polymarket_funds import check_wallet, read_funds, read_positions
+from services.executor.polymarket_rewards import PolymarketRewards
 from services.executor.polymarket_sdk import SdkCalls, configure_sdk_http, sdk_http
 from services.executor.polymarket_user import Asset, Identity, UserChannel
 from services.executor.ratelimit import Prepaid, TokenBucket
@@ -93,6 +94,7 @@ class PolymarketExecution:
         self.clock = VenueClock("polymarket")
         self.clock.watch(sdk_http._http_client)
         self._client._get_timestamp = self.clock.now_s  # type: ignore[method-assign]
+        self.rewards = PolymarketRewards(self._sdk, self._client, self._markets)
         # Orders are signed by pm_signer (byte-identical to the SDK's builder, ~15x faster).
         self._signer = OrderSigner(private_key, chain_id=pm.chain_id,
                                    signature_type=pm.signature_type, funder=pm.funder)

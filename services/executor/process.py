@@ -34,7 +34,8 @@ from common.auth import receiver_verifier, seal_ack
 from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import (
-    Ack, ApprovedIntent, CancelMarket, EventChannel, ExecutorCommand, Heartbeat, MarketData,
+    Ack, ApprovedIntent, BookSnapshot, CancelMarket, EventChannel, ExecutorCommand, Heartbeat,
+    MarketData,
     ReplayRequest, StateChannel,
 )
 from common.tasks import STOP_GRACE_S, reap
@@ -50,6 +51,7 @@ from services.executor.liveness import RiskWatch
 from services.executor.orders import MarketTokens
 from services.executor.plan import refusal
 from services.executor.replay import PositionSnapshots, RiskLink, resume_horizon_s
+from services.executor.rewards import RewardWatch
 from services.executor.report import market_reports
 from services.executor.sequencer import Sequencer
 from services.executor.state import ExecutorState
@@ -133,6 +135,8 @@ class ExecutorActor:
         self.risk_watch = RiskWatch(sequencer=self.sequencer, risk_link=self.risk_link,
                                     timeout_ms=cfg.executor.risk_timeout_ms,
                                     clock_ns=clock_ns, wall_ns=wall_ns)
+        self.rewards = RewardWatch(self.venue, getattr(adapter, "rewards", None),
+                                   self.state.markets, wall_ns)
         self._hb_seq = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -160,6 +164,8 @@ class ExecutorActor:
                 loops.append(("_position_loop", self._position_loop))
             if self._cfg.executor.collateral_check_interval_ms:
                 loops.append(("_collateral_loop", self._collateral_loop))
+            if self._cfg.executor.reward_check_interval_ms and self.rewards.source is not None:
+                loops.append(("_reward_loop", self._reward_loop))
             tasks.append(asyncio.create_task(self._md_loop(), name="md"))
             tasks += [asyncio.create_task(f(), name=name) for name, f in loops]
             tasks += [asyncio.create_task(self.sequencer.worker(m)) for m in self.state.markets]
@@ -254,7 +260,10 @@ class ExecutorActor:
         try:
             while True:
                 frames = await sock.recv_multipart()
-                await recovery.on_market_data(self.sequencer, self._md_codec.decode(frames[-1]))
+                msg = self._md_codec.decode(frames[-1])
+                if isinstance(msg, BookSnapshot):
+                    self.rewards.on_book(msg)
+                await recovery.on_market_data(self.sequencer, msg)
         finally:
             with contextlib.suppress(Exception):
                 sock.close(linger=0)
@@ -283,6 +292,12 @@ class ExecutorActor:
             await asyncio.sleep(self._cfg.executor.collateral_check_interval_ms / 1000)
             await self._read_collateral()
 
+    async def _reward_loop(self) -> None:
+        """Check our orders' liquidity rewards every `reward_check_interval_ms`."""
+        while True:
+            await self.rewards.check(list(self.state.ledger.live.values()))
+            await asyncio.sleep(self._cfg.executor.reward_check_interval_ms / 1000)
+
     async def _read_collateral(self) -> None:
         try:
             await self.sequencer.read_collateral()
@@ -309,7 +324,7 @@ class ExecutorActor:
             metrics.COLLATERAL_LOCKED.labels(venue=self.venue).set(self.sequencer.locked() / 1e6)
             for report in market_reports(self.venue, self.state.markets,
                                          self.state.ledger.live.values(), self._wall_ns(),
-                                         held):
+                                         held, self.rewards.info):
                 metrics.OPEN_ORDERS.labels(venue=self.venue, market=report.market).set(
                     report.open_orders)
                 await self.publisher.publish(topics.events(self.venue, report.market), report)

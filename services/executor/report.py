@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from common.event_messages import RewardInfo
 from common.messages import ExecutorReport, Level, Venue
 from common.prices import complement
 from services.executor.collateral import locked
@@ -40,10 +41,10 @@ def ladder_of(
 
 
 def market_reports(venue: Venue, markets: Mapping[str, MarketTokens],
-                   live: Iterable[LiveOrder], ts_ns: int,
-                   collateral: int | None = None) -> list[ExecutorReport]:
+                   live: Iterable[LiveOrder], ts_ns: int, collateral: int | None = None,
+                   rewards: Mapping[str, RewardInfo] | None = None) -> list[ExecutorReport]:
     """One ExecutorReport per configured market: our resting ladder there (`ladder_of`),
-    the collateral it locks, and the account's `collateral`."""
+    the collateral it locks, the account's `collateral` and the market's `rewards`."""
     by_market: dict[str, list[LiveOrder]] = {m: [] for m in markets}
     for o in live:
         by_market.setdefault(o.market, []).append(o)
@@ -53,5 +54,6 @@ def market_reports(venue: Venue, markets: Mapping[str, MarketTokens],
         out.append(ExecutorReport(
             venue=venue, market=m, ts_ns=ts_ns, open_orders=count,
             best_bid=bids[0].price if bids else 0, best_ask=asks[0].price if asks else 0,
-            bids=bids, asks=asks, locked=locked(by_market[m]), collateral=collateral))
+            bids=bids, asks=asks, locked=locked(by_market[m]), collateral=collateral,
+            reward=(rewards or {}).get(m)))
     return out

@@ -23,6 +23,7 @@ from services.venue_sim.kalshi_groups import add_group_routes
 from services.venue_sim.kalshi_http import BASE as KALSHI_BASE
 from services.venue_sim.kalshi_http import signer
 from services.venue_sim.kalshi_routes import add_kalshi_routes
+from services.venue_sim.pm_rewards import add_reward_routes, scoring_routes
 from services.venue_sim.kalshi_ws import WS_PATH as KALSHI_WS_PATH
 from services.venue_sim.ratelimit_http import (
     add_kalshi_limit_routes,
@@ -67,7 +68,9 @@ def add_polymarket_routes(app: web.Application, venue: Venue) -> None:
         faults=venue.faults, counters=venue.counters, lifecycle=venue.lifecycle,
         publish=venue.publish, clock_ms=venue.clock_ms, venue_ms=venue.venue_ms,
         start_collateral=venue.start_collateral, verify_signatures=venue.sim.verify_signatures,
+        scoring=scoring_routes(rewards=venue.rewards, keys=venue.keys, clock_ms=venue.clock_ms),
     )
+    add_reward_routes(app, engine=venue.engine, rewards=venue.rewards)
 
     async def market_ws(request: web.Request) -> web.StreamResponse:
         return await venue.hub.handle(request, "market")

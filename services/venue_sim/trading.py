@@ -65,6 +65,7 @@ def add_trading_routes(  # noqa: C901 - route table
     faults: Faults, counters: VenueCounters, lifecycle: TradeLifecycle,
     publish: Callable[[], None], clock_ms: Callable[[], int], venue_ms: Callable[[], int],
     start_collateral: int, verify_signatures: bool,
+    scoring: tuple[L2Handler, L2Handler] | None = None,
 ) -> None:
     """Register the L2 (API-key signed) Polymarket REST routes; L2 timestamps are checked
     on `venue_ms`, the venue's own clock.
@@ -340,6 +341,9 @@ def add_trading_routes(  # noqa: C901 - route table
     r.add_post("/order", l2(post_order, trading=True))
     r.add_post("/orders", l2(post_orders, trading=True))
     r.add_post("/v1/heartbeats", l2(heartbeat))
+    if scoring is not None:  # liquidity rewards (pm_rewards.py)
+        r.add_get("/order-scoring", l2(scoring[0]))
+        r.add_post("/orders-scoring", l2(scoring[1]))
     r.add_delete("/order", l2(cancel_one, trading=True))
     r.add_delete("/orders", l2(cancel_many, trading=True))
     r.add_delete("/cancel-all", l2(cancel_all, trading=True))

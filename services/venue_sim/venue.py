@@ -37,6 +37,7 @@ from services.venue_sim.markets import candidates, sim_markets
 from services.venue_sim.pm_feed import PolymarketFeed
 from services.venue_sim.ratelimit_http import VenueLimits
 from services.venue_sim.reference import ReferenceHub
+from services.venue_sim.rewards import Rewards
 from services.venue_sim.sim_state import venue_state
 from services.venue_sim.ws import Hub
 
@@ -68,6 +69,7 @@ class Venue:
         self.engine.wallets_approved = cfg.sim.approved
         self.flow = Flow(self.engine, cfg.sim.flow, cfg.sim.seed)
         self.listing = Listing(self.engine)
+        self.rewards = Rewards(self.engine, cfg.sim.rewards)
         self.references = ReferenceHub(cfg, clock_ms)
         self.flow.followers = self.references.followers(cfg)
         self.counters = VenueCounters()

@@ -88,6 +88,8 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "polymarket_funds.py", "read_positions", "resp"):
         "polymarket-rest:BalanceAllowance",
     (EX + "polymarket_funds.py", "_Wire", "struct"): "polymarket-rest:BalanceAllowance",
+    (EX + "polymarket_rewards.py", "_MarketReward", "struct"): "polymarket-rest:MarketReward",
+    (EX + "polymarket_rewards.py", "_Funding", "struct"): "polymarket-rest:MarketRewardConfig",
     (EX + "polymarket_rest.py", "classify_post", "row"): "polymarket-rest:RawOrderResponse",
     (EX + "polymarket_rest.py", "cancel_outcome", "response"):
         "polymarket-rest:CancelOrdersResponse",

@@ -3,7 +3,8 @@
 `pytest -v` on this module prints the conformance table (call -> works with the official
 client). It covers every call our Polymarket adapters make (create_or_derive_api_key,
 post_orders, cancel_orders, cancel_market_orders, cancel_all, get_open_orders,
-post_heartbeat, get_trades, get_balance_allowance) and the public reads. Nothing here
+post_heartbeat, get_trades, get_balance_allowance, get_raw_rewards_for_market,
+are_orders_scoring) and the public reads. Nothing here
 imports our adapters' wire code: the official client is the only Polymarket client.
 """
 
@@ -25,6 +26,8 @@ from py_clob_client_v2.clob_types import (
     OrderArgs,
     OrderMarketCancelParams,
     OrderPayload,
+    OrderScoringParams,
+    OrdersScoringParams,
     OrderType,
     PostOrdersV2Args,
     TradeParams,
@@ -304,6 +307,35 @@ def update_balance_allowance(v: Venue) -> None:
     assert int(resp["balance"]) > 0
 
 
+# --- liquidity rewards ------------------------------------------------------------------------
+
+
+def get_current_rewards(v: Venue) -> None:
+    rows = v.public.get_current_rewards()
+    assert {r["condition_id"] for r in rows} >= {CID, CID2}
+    assert all(r["rewards_max_spread"] > 0 and r["rewards_config"] for r in rows)
+
+
+def get_raw_rewards_for_market(v: Venue) -> None:
+    (row,) = v.public.get_raw_rewards_for_market(CID)
+    assert row["condition_id"] == CID and [t["token_id"] for t in row["tokens"]] == [YES, NO]
+    assert row["rewards_config"][0]["rate_per_day"] > 0
+
+
+def are_orders_scoring(v: Venue) -> None:
+    """An order 1 cent under the mid and over the min size scores; one far away does not."""
+    mid = Decimal(v.public.get_midpoint(YES)["mid"])
+    near = rest(v.maker, YES, float((mid - Decimal("0.01")).quantize(Decimal("0.01"))), size=25)
+    far = rest(v.maker, YES, 0.02, size=25)
+    try:
+        assert v.maker.are_orders_scoring(OrdersScoringParams(orderIds=[near, far])) == {
+            near: True, far: False}
+        assert v.maker.is_order_scoring(OrderScoringParams(orderId=near)) == {"scoring": True}
+        assert v.maker.is_order_scoring(OrderScoringParams(orderId=far)) == {"scoring": False}
+    finally:
+        v.maker.cancel_orders([near, far])
+
+
 # --- the exchange contract's wallet kinds ---------------------------------------------------
 
 
@@ -342,6 +374,7 @@ CALLS: list[Callable[[Venue], Any]] = [
     get_open_orders, get_order, cancel_order, cancel_orders, cancel_market_orders, cancel_all,
     get_trades, post_heartbeat, get_balance_allowance, update_balance_allowance,
     post_order_poly_proxy, post_order_poly_gnosis_safe, create_and_post_market_order,
+    get_current_rewards, get_raw_rewards_for_market, are_orders_scoring,
 ]
 
 

@@ -17,9 +17,10 @@ SIM = Path(__file__).resolve().parents[2] / "services" / "venue_sim"
 PACKAGE = "services.venue_sim"
 
 STATE = {"book", "model", "accounts", "wallets", "ratelimit", "faults", "counters", "ids"}
-TRADING = {"ledger", "allowances", "rules", "engine", "markets", "flow", "listing", "lifecycle", "reference"}
+TRADING = {"ledger", "allowances", "rules", "engine", "markets", "flow", "listing", "lifecycle", "reference",
+           "rewards"}
 SHARED_PROTOCOL = {"responses", "ratelimit_http", "sim_state", "sim_routes"}
-POLYMARKET = {"wire", "signing", "rest", "trading", "ws", "pm_feed", "gamma"}
+POLYMARKET = {"wire", "signing", "rest", "trading", "ws", "pm_feed", "gamma", "pm_rewards"}
 KALSHI = {"kalshi_wire", "kalshi_requests", "kalshi_keys", "kalshi_http", "kalshi",
           "kalshi_groups", "kalshi_routes", "kalshi_ws_subs", "kalshi_ws_commands", "kalshi_ws"}
 SERVER = {"venue", "server", "__main__", "__init__"}

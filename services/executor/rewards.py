@@ -1,0 +1,153 @@
+"""Closing the loop on liquidity rewards: do our orders score, and what is it worth?
+
+Every `[executor] reward_check_interval_ms` the executor asks the venue which of our live
+orders score (`RewardSource.scoring`) and, every REFRESH_CHECKS checks, what each market's
+programme is (`RewardSource.programmes`). For each market it then knows, from the last
+book the md bus brought and our live orders (strategy/rewards.py, the venue's published
+formula): how many of our orders score and why the others do not, our share of the pool
+and the USD a day it is worth. That goes out in every ExecutorReport (`reward`), to the
+status and the metrics.
+
+A reason is ours to give: the venue answers only yes or no. An order the venue says does
+not score is `below_min_size` or `outside_max_spread` of the adjusted midpoint if it is
+so by our reading, `no_midpoint` if the book is too thin for one, and `venue` if we
+expected it to score (an order younger than the venue's minimum age, or a midpoint read
+differently); `unchecked` while the venue cannot be asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+from common import metrics
+from common.errors import VenueError
+from common.event_messages import RewardInfo
+from common.messages import BookSnapshot
+from common.prices import complement
+from services.executor.orders import LiveOrder, MarketTokens
+from strategy.rewards import Programme, adjusted_mid, estimate, order_score
+
+__all__ = ["REFRESH_CHECKS", "RewardSource", "RewardWatch", "reasons"]
+
+log = logging.getLogger(__name__)
+
+REFRESH_CHECKS = 20
+"""Programmes are read again every this many checks (5 minutes at the default 15 s)."""
+
+
+class RewardSource(Protocol):
+    """The venue's reward reads (services/executor/polymarket_rewards.py)."""
+
+    async def programmes(self) -> dict[str, Programme | None]: ...
+
+    async def scoring(self, order_ids: Sequence[str]) -> dict[str, bool]: ...
+
+
+def _yes_terms(tokens: MarketTokens, orders: Iterable[LiveOrder]) -> tuple[
+        list[tuple[int, int, str]], list[tuple[int, int, str]]]:
+    """Our resting BUYs as (YES price, size, id): YES bids, and NO bids as YES asks."""
+    bids, asks = [], []
+    for o in orders:
+        if o.side != "BUY" or o.size <= 0 or o.state == "cancelling":
+            continue
+        if o.token == tokens.yes_token:
+            bids.append((o.price, o.size, o.order_id))
+        elif o.token == tokens.no_token:
+            asks.append((complement(o.price), o.size, o.order_id))
+    return bids, asks
+
+
+def reasons(orders: Iterable[tuple[int, int, str]], scoring: dict[str, bool] | None,
+            mid: int | None, prog: Programme) -> tuple[int, dict[str, int]]:
+    """(orders the venue says score, why the others do not by our reading)."""
+    yes = 0
+    why: dict[str, int] = {}
+    for price, size, oid in orders:
+        if scoring is None:
+            reason = "unchecked"
+        elif scoring.get(oid):
+            yes += 1
+            continue
+        elif size < prog.min_size:
+            reason = "below_min_size"
+        elif mid is None:
+            reason = "no_midpoint"
+        elif not order_score(abs(price - mid), size, prog):
+            reason = "outside_max_spread"
+        else:
+            reason = "venue"
+        why[reason] = why.get(reason, 0) + 1
+    return yes, why
+
+
+class RewardWatch:
+    """Each market's reward standing, for the executor's reports (see the module doc)."""
+
+    def __init__(self, venue: str, source: RewardSource | None,
+                 markets: dict[str, MarketTokens], wall_ns: Callable[[], int]) -> None:
+        self.venue = venue
+        self.source = source
+        self.markets = markets
+        self.wall_ns = wall_ns
+        self.books: dict[str, BookSnapshot] = {}
+        self.programmes: dict[str, Programme | None] = {}
+        self.info: dict[str, RewardInfo] = {}
+        self._checks = 0
+
+    def on_book(self, book: BookSnapshot) -> None:
+        if book.market in self.markets:
+            self.books[book.market] = book
+
+    async def check(self, live: Iterable[LiveOrder]) -> None:
+        """Refresh the programmes when due, ask which orders score, and recompute `info`."""
+        if self.source is None:
+            return
+        if self._checks % REFRESH_CHECKS == 0 or not self.programmes:
+            try:
+                self.programmes = await self.source.programmes()
+            except VenueError as exc:
+                log.warning("reward programmes not read (%s): the last ones stand", exc)
+        self._checks += 1
+        by_market: dict[str, list[LiveOrder]] = {m: [] for m in self.markets}
+        for o in live:
+            by_market.setdefault(o.market, []).append(o)
+        ids = [o.order_id for m, orders in by_market.items() if self.programmes.get(m)
+               for o in orders]
+        scoring: dict[str, bool] | None = {}
+        if ids:
+            try:
+                scoring = await self.source.scoring(ids)
+            except VenueError as exc:
+                log.warning("order scoring not read: %s", exc)
+                scoring = None
+        now = self.wall_ns()
+        for m, tokens in self.markets.items():
+            self.info[m] = self._market(m, tokens, by_market[m], scoring, now)
+
+    def _market(self, m: str, tokens: MarketTokens, orders: list[LiveOrder],
+                scoring: dict[str, bool] | None, now: int) -> RewardInfo:
+        prog = self.programmes.get(m)
+        if prog is None:
+            return RewardInfo(eligible=False, checked_ns=now)
+        bids, asks = _yes_terms(tokens, orders)
+        book = self.books.get(m)
+        book_bids = [(lv.price, lv.size) for lv in book.bids] if book else []
+        book_asks = [(lv.price, lv.size) for lv in book.asks] if book else []
+        est = estimate(prog, book_bids=book_bids, book_asks=book_asks,
+                       our_bids=[(p, s) for p, s, _ in bids], our_asks=[(p, s) for p, s, _ in asks])
+        mid = adjusted_mid(book_bids, book_asks, prog.min_size)
+        yes, why = reasons([*bids, *asks], scoring, mid, prog)
+        info = RewardInfo(eligible=True, max_spread=prog.max_spread, min_size=prog.min_size,
+                          daily_usd=prog.daily_usd, orders=len(bids) + len(asks),
+                          scoring_orders=yes, not_scoring=why, share=est.share,
+                          est_usd_per_day=est.usd_per_day, checked_ns=now)
+        metrics.REWARD_ORDERS.labels(venue=self.venue, market=m, state="scoring").set(yes)
+        for reason in ("below_min_size", "outside_max_spread", "no_midpoint", "venue",
+                       "unchecked"):
+            metrics.REWARD_ORDERS.labels(venue=self.venue, market=m, state=reason).set(
+                why.get(reason, 0))
+        metrics.REWARD_EST.labels(venue=self.venue, market=m).set(est.usd_per_day)
+        metrics.REWARD_POOL.labels(venue=self.venue, market=m).set(prog.daily_usd)
+        return info

@@ -1,0 +1,132 @@
+"""Polymarket's liquidity rewards, pure: which orders score, and our share of the pool.
+
+The venue's published methodology (docs.polymarket.com/market-makers/liquidity-rewards,
+a copy of dYdX's liquidity-provider rewards), per one-minute sample:
+
+    S(v, s) = ((v - s) / v)^2 * b        v: max spread (cents), s: the order's distance from
+                                         the size-cutoff-adjusted midpoint, b: multiplier (1)
+    Q_one   = sum of S * size over the orders on the YES-bid side of the unified book
+              (bids on YES, asks on NO); Q_two the same on the YES-ask side
+    Q_min   = max(min(Q_one, Q_two), max(Q_one / c, Q_two / c))   mid in [0.10, 0.90]
+              min(Q_one, Q_two)                                   otherwise; c = 3.0
+    share   = Q_min / (sum of every maker's Q_min); the day's pool is paid by share.
+
+Orders under the market's min size do not score, nor do orders at or past the max spread.
+Our readings where the page is not explicit: the size-cutoff-adjusted midpoint is the
+mean of the first bid and the first ask price at which the book's depth from the touch
+reaches the min size; and the makers we compete with are counted as one (their depth in
+the book less ours), which overstates their Q_min (a minimum of sums is at least the sum
+of the minimums) and so understates our share. Prices are pips, sizes centi-contracts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from msgspec import Struct
+
+__all__ = [
+    "DOUBLE_SIDED_HIGH", "DOUBLE_SIDED_LOW", "Estimate", "Programme", "SINGLE_SIDED_DIVISOR",
+    "adjusted_mid", "estimate", "order_score", "q_min", "side_score",
+]
+
+SINGLE_SIDED_DIVISOR = 3.0
+"""`c`: a one-sided maker scores a third of its side while the mid is in [0.10, 0.90]."""
+DOUBLE_SIDED_LOW, DOUBLE_SIDED_HIGH = 1_000, 9_000
+"""Outside this mid range (pips) only two-sided quotes score."""
+
+Levels = Sequence[tuple[int, int]]
+"""(price pips, size centi-contracts), best first."""
+
+
+class Programme(Struct, frozen=True, kw_only=True):
+    """One market's reward programme as the venue publishes it."""
+
+    max_spread: int
+    """Pips from the adjusted midpoint (the venue's `rewards_max_spread` is in cents)."""
+    min_size: int
+    """Centi-contracts (the venue's `rewards_min_size` is in shares)."""
+    daily_usd: float
+    """The day's pool (the sum of the active `rewards_config` rates)."""
+
+
+class Estimate(Struct, frozen=True, kw_only=True):
+    """Our standing in one market's pool at one moment."""
+
+    mid: int | None
+    """The adjusted midpoint (None: the book is too thin to have one; nothing scores)."""
+    scoring_levels: int
+    """Our levels within the max spread and at or above the min size."""
+    ours: float
+    """Our Q_min."""
+    total: float
+    """Everyone's Q_min, ours included."""
+    usd_per_day: float
+    """The pool times our share, were the book to stay as it is all day."""
+
+    @property
+    def share(self) -> float:
+        return self.ours / self.total if self.total > 0 else 0.0
+
+
+def order_score(distance: int, size: int, programme: Programme) -> float:
+    """S(v, s) * size for one order `distance` pips from the adjusted mid (0 if it does not
+    qualify)."""
+    v = programme.max_spread
+    if size < programme.min_size or size <= 0 or v <= 0 or not 0 <= distance < v:
+        return 0.0
+    return ((v - distance) / v) ** 2 * size
+
+
+def side_score(levels: Iterable[tuple[int, int]], mid: int, programme: Programme) -> float:
+    """Q of one side of the unified book: every level's score at its distance from `mid`."""
+    return sum(order_score(abs(price - mid), size, programme) for price, size in levels)
+
+
+def q_min(q_one: float, q_two: float, mid: int) -> float:
+    """Q_min: the weaker side, or a third of the stronger one where one-sided quotes count."""
+    if DOUBLE_SIDED_LOW <= mid <= DOUBLE_SIDED_HIGH:
+        return max(min(q_one, q_two), max(q_one, q_two) / SINGLE_SIDED_DIVISOR)
+    return min(q_one, q_two)
+
+
+def _cutoff_price(levels: Levels, min_size: int) -> int | None:
+    depth = 0
+    for price, size in levels:
+        depth += size
+        if depth >= max(min_size, 1):
+            return price
+    return None
+
+
+def adjusted_mid(bids: Levels, asks: Levels, min_size: int) -> int | None:
+    """The size-cutoff-adjusted midpoint (pips), or None when a side has too little depth."""
+    bid, ask = _cutoff_price(bids, min_size), _cutoff_price(asks, min_size)
+    if bid is None or ask is None:
+        return None
+    return (bid + ask) // 2
+
+
+def _less(levels: Levels, ours: Levels) -> list[tuple[int, int]]:
+    mine: dict[int, int] = {}
+    for price, size in ours:
+        mine[price] = mine.get(price, 0) + size
+    return [(p, s - mine.get(p, 0)) for p, s in levels if s - mine.get(p, 0) > 0]
+
+
+def estimate(programme: Programme, *, book_bids: Levels, book_asks: Levels, our_bids: Levels,
+             our_asks: Levels) -> Estimate:
+    """Our Q_min against the book's (which shows our orders too) and what it earns a day.
+
+    All in YES terms: our BUY NO orders are asks at the complement.
+    """
+    mid = adjusted_mid(book_bids, book_asks, programme.min_size)
+    if mid is None:
+        return Estimate(mid=None, scoring_levels=0, ours=0.0, total=0.0, usd_per_day=0.0)
+    scoring = sum(1 for p, s in (*our_bids, *our_asks) if order_score(abs(p - mid), s, programme))
+    ours = q_min(side_score(our_bids, mid, programme), side_score(our_asks, mid, programme), mid)
+    theirs = q_min(side_score(_less(book_bids, our_bids), mid, programme),
+                   side_score(_less(book_asks, our_asks), mid, programme), mid)
+    total = ours + theirs
+    usd = programme.daily_usd * ours / total if total > 0 else 0.0
+    return Estimate(mid=mid, scoring_levels=scoring, ours=ours, total=total, usd_per_day=usd)

@@ -1,0 +1,82 @@
+"""Liquidity rewards, closed loop (issue 18, item 1): the executor reads each market's
+programme from the venue, asks which of our orders score, and estimates our share of the
+pool; status and metrics show it. Real stack, real simulator (its programme: [sim.rewards],
+100 USD a day within 4.5 cents of the adjusted mid, 20 shares minimum)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.stack import Stack, running
+from tests.support.wait import eventually
+
+pytestmark = pytest.mark.integration
+
+EXTRA = """
+[sim.rewards]
+daily_usd = 100
+max_spread_cents = 4.5
+min_size = 20
+[executor]
+reward_check_interval_ms = 1000
+"""
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with running(quoters=1, extra=EXTRA, seed=29) as s:
+        yield s
+
+
+def _rewards(stack: Stack) -> dict[str, dict[str, Any]]:
+    return {m["id"]: m["reward"] for m in stack.status_cli()["markets"]}
+
+
+def _metric(stack: Stack, name: str) -> dict[str, float]:
+    text = httpx.get(f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text
+    return {line.split(" ")[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line.startswith(name + "{")}
+
+
+def test_orders_score_and_the_share_is_estimated(stack: Stack) -> None:
+    markets = {m.id for m in stack.cfg.markets}
+    seen: dict[str, dict[str, Any]] = {}
+
+    def all_scoring() -> bool:
+        for m, r in _rewards(stack).items():
+            if r["checked"] and r["scoring_orders"] > 0:
+                seen[m] = r
+        return markets <= set(seen)
+    eventually(all_scoring, timeout=90, what=f"orders scoring in every market: {markets}")
+    for m, r in seen.items():
+        assert r["eligible"] and r["max_spread"] == 0.045 and r["min_size"] == 20.0, r
+        assert r["daily_usd"] == 100.0 and 0 < r["share"] <= 1, r
+        assert 0 < r["est_usd_per_day"] <= 100.0, r
+        assert r["scoring"] and r["scoring_orders"] <= r["orders"], r
+    est = _metric(stack, "pmm_reward_est_usd_per_day")
+    assert len(est) == len(markets) and all(v >= 0 for v in est.values()), est
+    pool = _metric(stack, "pmm_reward_pool_usd_per_day")
+    assert set(pool.values()) == {100.0}, pool
+    scoring = {k: v for k, v in _metric(stack, "pmm_reward_orders").items() if 'state="scoring"' in k}
+    assert scoring and any(v > 0 for v in scoring.values()), scoring
+    market = sorted(markets)[0]
+    text = stack.pmm("status", market).stdout
+    assert "rewards: pool $100.00/day within 4.5c of the mid, min 20" in text, text
+
+
+def test_the_simulator_serves_the_programme_as_polymarket_publishes_it(stack: Stack) -> None:
+    m = stack.cfg.markets[0]
+    page = httpx.get(f"http://127.0.0.1:{stack.sim_port}/rewards/markets/{m.venue_market}",
+                     timeout=5).json()
+    assert page["next_cursor"] == "LTE=" and len(page["data"]) == 1
+    row = page["data"][0]
+    assert (row["condition_id"], row["rewards_max_spread"], row["rewards_min_size"]) == (
+        m.venue_market, 4.5, 20.0)
+    assert [c["rate_per_day"] for c in row["rewards_config"]] == [100.0]
+    current = httpx.get(f"http://127.0.0.1:{stack.sim_port}/rewards/markets/current",
+                        timeout=5).json()
+    assert {r["condition_id"] for r in current["data"]} >= {x.venue_market for x in stack.cfg.markets}

@@ -1,0 +1,81 @@
+"""Polymarket's liquidity-reward scoring (strategy/rewards.py): properties and one worked
+example from the published formula."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from strategy.rewards import (
+    Programme, adjusted_mid, estimate, order_score, q_min, side_score,
+)
+
+PROG = Programme(max_spread=300, min_size=2_000, daily_usd=100.0)  # 3 cents, 20 shares
+
+prices = st.integers(100, 9_900)
+sizes = st.integers(1, 100_000)
+levels = st.lists(st.tuples(prices, sizes), max_size=6)
+
+
+def test_a_worked_example() -> None:
+    # 100 shares 1 cent from the mid with a 3-cent band: ((3 - 1) / 3)^2 * 100 shares
+    assert order_score(100, 10_000, PROG) == pytest.approx(4 / 9 * 10_000)
+    assert order_score(300, 10_000, PROG) == 0.0  # on the edge of the band: nothing
+    assert order_score(0, 1_999, PROG) == 0.0  # under the min size
+    # one-sided between 0.10 and 0.90 scores a third; outside it, nothing
+    assert q_min(900.0, 0.0, 5_000) == pytest.approx(300.0)
+    assert q_min(900.0, 0.0, 9_500) == 0.0
+    bids, asks = [(4_900, 10_000)], [(5_100, 10_000)]
+    est = estimate(PROG, book_bids=bids, book_asks=asks, our_bids=bids, our_asks=asks)
+    assert (est.mid, est.scoring_levels, est.share, est.usd_per_day) == (5_000, 2, 1.0, 100.0)
+    # a competitor as big as us on each side, as close: half the pool
+    book_bids, book_asks = [(4_900, 20_000)], [(5_100, 20_000)]
+    est = estimate(PROG, book_bids=book_bids, book_asks=book_asks, our_bids=bids, our_asks=asks)
+    assert est.share == pytest.approx(0.5) and est.usd_per_day == pytest.approx(50.0)
+
+
+@given(st.integers(0, 1_000), st.integers(0, 1_000), sizes)
+def test_an_order_scores_less_the_further_it_sits(d1: int, d2: int, size: int) -> None:
+    near, far = sorted((d1, d2))
+    assert 0 <= order_score(far, size, PROG) <= order_score(near, size, PROG) <= size
+
+
+@given(st.floats(0, 1e9), st.floats(0, 1e9), st.integers(0, 10_000))
+def test_q_min_lies_between_the_sides(q1: float, q2: float, mid: int) -> None:
+    q = q_min(q1, q2, mid)
+    assert min(q1, q2) <= q <= max(q1, q2) + 1e-6
+    assert q == q_min(q2, q1, mid)
+
+
+@given(levels, levels, levels, levels)
+def test_our_share_is_a_fraction_and_competition_never_raises_it(
+        ours_b: list[tuple[int, int]], ours_a: list[tuple[int, int]],
+        more_b: list[tuple[int, int]], more_a: list[tuple[int, int]]) -> None:
+    def book(*sides: list[tuple[int, int]], bid: bool) -> list[tuple[int, int]]:
+        depth: dict[int, int] = {}
+        for side in sides:
+            for p, s in side:
+                depth[p] = depth.get(p, 0) + s
+        return sorted(depth.items(), reverse=bid)
+
+    ours_b, ours_a = book(ours_b, bid=True), book(ours_a, bid=False)
+    alone = estimate(PROG, book_bids=ours_b, book_asks=ours_a, our_bids=ours_b, our_asks=ours_a)
+    crowded = estimate(PROG, book_bids=book(ours_b, more_b, bid=True),
+                       book_asks=book(ours_a, more_a, bid=False), our_bids=ours_b,
+                       our_asks=ours_a)
+    for est in (alone, crowded):
+        assert 0.0 <= est.share <= 1.0 + 1e-9
+        assert 0.0 <= est.usd_per_day <= PROG.daily_usd + 1e-9
+    if alone.mid is not None and alone.mid == crowded.mid:
+        assert crowded.share <= alone.share + 1e-9
+
+
+@given(levels, levels)
+def test_the_adjusted_mid_needs_the_min_size_on_both_sides(
+        bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> None:
+    mid = adjusted_mid(bids, asks, PROG.min_size)
+    enough = sum(s for _, s in bids) >= PROG.min_size and sum(s for _, s in asks) >= PROG.min_size
+    assert (mid is not None) == enough
+    if mid is not None:
+        assert side_score([], mid, PROG) == 0.0

@@ -1,0 +1,116 @@
+"""The executor's reward loop (services/executor/rewards.py) and the programme decoding
+(polymarket_rewards.py), with a hand-written reward source."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+
+import msgspec
+import pytest
+
+from common import metrics
+from common.errors import VenueError
+from common.messages import BookSnapshot, Level
+from services.control import render
+from services.control.state import _reward
+from services.executor.orders import LiveOrder, MarketTokens
+from services.executor.polymarket_rewards import programme_of
+from services.executor.rewards import RewardWatch
+from strategy.rewards import Programme
+
+TODAY = dt.date(2026, 12, 8)
+PROG = Programme(max_spread=300, min_size=2_000, daily_usd=100.0)
+TOKENS = MarketTokens(market="m1", venue_market="0xc1", yes_token="Y1", no_token="N1", tick=100,
+                      min_size=500)
+
+
+def _row(**over: object) -> dict[str, object]:
+    """A row as polymarket-client 0.14.0's MarketReward reads it."""
+    return {"condition_id": "0xC1", "question": "q", "rewards_max_spread": 3,
+            "rewards_min_size": 20, "market_competitiveness": 0.5, "tokens": [],
+            "rewards_config": [
+                {"asset_address": "0xc0", "start_date": "2026-12-01", "end_date": "2500-12-31",
+                 "rate_per_day": 60, "total_rewards": 1000},
+                {"asset_address": "0xc0", "start_date": "2026-12-01T00:00:00Z",
+                 "end_date": None, "rate_per_day": "40.5"},
+                {"asset_address": "0xc0", "start_date": "2026-11-01", "end_date": "2026-11-30",
+                 "rate_per_day": 999}]} | over
+
+
+def test_a_programme_is_its_band_its_minimum_and_the_funding_running_today() -> None:
+    assert programme_of([_row()], "0xc1", TODAY) == Programme(max_spread=300, min_size=2_000,
+                                                             daily_usd=100.5)
+    assert programme_of([_row(condition_id="0xother")], "0xc1", TODAY) is None
+    assert programme_of([_row(rewards_max_spread=None)], "0xc1", TODAY) is None
+    assert programme_of([_row(rewards_config=[])], "0xc1", TODAY) is None
+    assert programme_of([], "0xc1", TODAY) is None
+    with pytest.raises(msgspec.ValidationError):
+        programme_of([{"rewards_max_spread": 3}], "0xc1", TODAY)
+
+
+class Source:
+    def __init__(self) -> None:
+        self.answer: dict[str, bool] | None = {}
+        self.asked: list[list[str]] = []
+
+    async def programmes(self) -> dict[str, Programme | None]:
+        return {"m1": PROG}
+
+    async def scoring(self, order_ids: Sequence[str]) -> dict[str, bool]:
+        self.asked.append(list(order_ids))
+        if self.answer is None:
+            raise VenueError("orders-scoring: 503", definitive=False)
+        return self.answer
+
+
+def _order(oid: str, token: str, price: int, size: int) -> LiveOrder:
+    return LiveOrder(order_id=oid, market="m1", token=token, outcome="YES" if token == "Y1"
+                     else "NO", side="BUY", price=price, size=size)
+
+
+def test_each_order_scores_or_has_a_reason_and_the_share_is_estimated() -> None:
+    source = Source()
+    watch = RewardWatch("polymarket", source, {"m1": TOKENS}, lambda: 7)
+    watch.on_book(BookSnapshot(venue="polymarket", market="m1", seq=1, ts_recv_ns=1,
+                               ts_venue_ms=1, tick=100,
+                               bids=(Level(4_900, 6_000), Level(4_500, 3_000)),
+                               asks=(Level(5_100, 6_000),)))
+    live = [_order("near", "Y1", 4_900, 3_000),        # 1 cent under the mid of 0.50
+            _order("ask", "N1", 4_900, 3_000),         # the YES ask at 0.51
+            _order("small", "Y1", 4_800, 1_000),       # under 20 shares (not in the book)
+            _order("far", "Y1", 4_500, 3_000),         # 5 cents away: outside 3
+            _order("young", "N1", 4_800, 2_000)]       # in the band, the venue says no
+    source.answer = {"near": True, "ask": True}
+    asyncio.run(watch.check(live))
+    info = watch.info["m1"]
+    assert source.asked == [["near", "ask", "small", "far", "young"]]
+    assert (info.eligible, info.orders, info.scoring_orders) == (True, 5, 2)
+    assert info.not_scoring == {"below_min_size": 1, "outside_max_spread": 1, "venue": 1}
+    assert 0 < info.share < 1 and info.est_usd_per_day == pytest.approx(100 * info.share)
+    assert metrics.REWARD_ORDERS.labels(venue="polymarket", market="m1",
+                                        state="venue")._value.get() == 1
+    doc = _reward(info)
+    assert doc["scoring"] and doc["max_spread"] == 0.03 and doc["min_size"] == 20.0
+    assert render.reward_line(doc).startswith(
+        "rewards: pool $100.00/day within 3.0c of the mid, min 20; 2 of 5 orders scoring "
+        "(not: 1 below_min_size, 1 outside_max_spread, 1 venue)")
+
+    source.answer = None  # the venue cannot be asked: nothing is claimed to score
+    asyncio.run(watch.check(live))
+    assert watch.info["m1"].scoring_orders == 0
+    assert watch.info["m1"].not_scoring == {"unchecked": 5}
+
+
+def test_a_market_without_a_programme_is_not_eligible_and_asks_nothing() -> None:
+    source = Source()
+
+    async def none() -> dict[str, Programme | None]:
+        return {"m1": None}
+    source.programmes = none  # type: ignore[method-assign]
+    watch = RewardWatch("polymarket", source, {"m1": TOKENS}, lambda: 7)
+    asyncio.run(watch.check([_order("a", "Y1", 4_900, 3_000)]))
+    assert watch.info["m1"].eligible is False and source.asked == []
+    assert render.reward_line(_reward(watch.info["m1"])) == "rewards: no programme on this market"
+    assert render.reward_line(_reward(None)) == "rewards: not checked yet"
