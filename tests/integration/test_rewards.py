@@ -52,7 +52,7 @@ def test_orders_score_and_the_share_is_estimated(stack: Stack) -> None:
                 seen[m] = r
         return markets <= set(seen)
     eventually(all_scoring, timeout=90, what=f"orders scoring in every market: {markets}")
-    for m, r in seen.items():
+    for r in seen.values():
         assert r["eligible"] and r["max_spread"] == 0.045 and r["min_size"] == 20.0, r
         assert r["daily_usd"] == 100.0 and 0 < r["share"] <= 1, r
         assert 0 < r["est_usd_per_day"] <= 100.0, r
