@@ -39,7 +39,8 @@ from msgspec import Struct
 
 from services.executor.orders import Amend, DesiredOrder, LiveOrder
 
-__all__ = ["Balance", "Funded", "STEP", "Wallet", "cost", "fund", "locked"]
+__all__ = ["Balance", "Funded", "Hold", "STEP", "Wallet", "amends_cost", "cost", "fund", "locked",
+           "orders_cost"]
 
 STEP = 100
 """A trimmed order keeps a whole number of contracts (centi-contracts): every venue
@@ -67,9 +68,34 @@ class Funded(Struct, frozen=True):
     @property
     def spend(self) -> int:
         """What sending the batch may lock on top of what is locked now."""
-        return sum(cost(o.price, o.size) for o in self.orders) + sum(
-            max(0, cost(a.to.price, a.to.size) - cost(a.order.price, a.order.size))
-            for a in self.amends)
+        return orders_cost(self.orders) + amends_cost(self.amends)
+
+
+def orders_cost(orders: Iterable[DesiredOrder]) -> int:
+    """What new orders lock, micro-dollars."""
+    return sum(cost(o.price, o.size) for o in orders)
+
+
+def amends_cost(amends: Iterable[Amend]) -> int:
+    """What amends add to their orders' locks (those that lock less count 0)."""
+    return sum(max(0, cost(a.to.price, a.to.size) - cost(a.order.price, a.order.size))
+               for a in amends)
+
+
+class Hold:
+    """A funded batch's cost counted as spent (`Wallet.spending`), given back part by part
+    as the parts are booked."""
+
+    def __init__(self, wallet: Wallet, amount: int) -> None:
+        self._wallet = wallet
+        self.left = amount
+        wallet.on_wire += amount
+
+    def release(self, amount: int) -> None:
+        """Part of the batch is booked: its orders lock it from now on."""
+        n = min(max(0, amount), self.left)
+        self.left -= n
+        self._wallet.on_wire -= n
 
 
 def cost(price: int, size: int) -> int:
@@ -98,15 +124,16 @@ class Wallet:
         return self._gross is not None
 
     @contextmanager
-    def spending(self, amount: int) -> Iterator[None]:
-        """Count `amount` as spent while a batch is on the wire, until its outcomes are
-        booked (the ledger's orders then lock it), so ladders of other markets planned
-        meanwhile cannot spend the same collateral."""
-        self.on_wire += amount
+    def spending(self, amount: int) -> Iterator[Hold]:
+        """Count `amount` as spent from the moment a batch is funded until its outcomes are
+        booked (the ledger's orders then lock it; `Hold.release` for each part), so ladders
+        of other markets funded meanwhile cannot spend the same collateral. What is left
+        is given back on leaving, however it is left (a cancellation included)."""
+        hold = Hold(self, amount)
         try:
-            yield
+            yield hold
         finally:
-            self.on_wire -= amount
+            hold.release(hold.left)
 
     def on_read(self, balance: Balance, *, locked_now: int, spent_now: int) -> None:
         """A fresh read from the venue; `locked_now` and `spent_now` as of the read."""
@@ -150,7 +177,8 @@ def fund(orders: Sequence[DesiredOrder], amends: Sequence[Amend], budget: int | 
     """The amends and orders `budget` micro-dollars can pay for, trimmed to whole contracts.
 
     Amends go first (they move levels already resting), each paying what it adds to its
-    order's lock; what one frees is not counted until the venue has applied it. Then
+    order's lock (one that locks less always goes, and none grows past its size); what one
+    frees is not counted until the venue has applied it. Then
     exits, then resting levels by `_rank`. Each keeps its size if the rest of the budget
     covers it, else the whole contracts it covers if that is at least the market's minimum
     size (and an exit's minimum notional); else a new order is left out and an amended
@@ -166,11 +194,11 @@ def fund(orders: Sequence[DesiredOrder], amends: Sequence[Amend], budget: int | 
     for a in amends:
         had = cost(a.order.price, a.order.size)
         adds = cost(a.to.price, a.to.size) - had
-        if adds <= left:
+        if adds <= max(left, 0):  # an amend that locks less always goes, however short
             kept_amends.append(a)
             left -= max(0, adds)
             continue
-        size = (max(0, left) + had) // a.to.price // STEP * STEP
+        size = min(a.to.size, (max(0, left) + had) // a.to.price // STEP * STEP)
         if size <= 0 or size < min_size:
             cancels.append(a.order.order_id)
             dropped += 1

@@ -41,7 +41,10 @@ class OrderLedger:
         self.reversals = 0
         self.fills: deque[Fill] = deque(maxlen=RECENT_FILLS)
         self.spent = 0
-        """Collateral our BUY fills paid, micro-dollars, net of reversals (collateral.py)."""
+        """Collateral our BUY fills and their fees paid, micro-dollars, net of reversals
+        (collateral.py)."""
+        self._spent_since: dict[tuple[str, str], int] = {}
+        """What each fill added to `spent` (a reversal takes back exactly that)."""
 
     def event(self, order: LiveOrder | None, status: str, *, market: str = "", order_id: str = "",
               outcome: str = "YES", price: int = 0, size: int = 0, reason: str = "") -> OrderEvent:
@@ -121,8 +124,9 @@ class OrderLedger:
             return False, []
         self._remember(key, fill)
         self.fills.append(fill)
-        if fill.side == "BUY":
-            self.spent += fill.price * fill.size
+        paid = (fill.price * fill.size if fill.side == "BUY" else 0) + max(0, fill.fee)
+        self.spent += paid
+        self._spent_since[key] = paid
         order = self.live.get(fill.order_id)
         if order is None:
             return True, []
@@ -138,6 +142,12 @@ class OrderLedger:
         if len(self._seen_fills) > FILL_MEMORY:
             old, _ = self._seen_fills.popitem(last=False)
             self._reversed.discard(old)
+            self._spent_since.pop(old, None)
+
+    def collateral_read(self) -> None:
+        """The venue's collateral was just read: it reflects every fill so far, so a later
+        reversal of one of them must not give its cost back (collateral.py)."""
+        self._spent_since.clear()
 
     def on_fill_failed(self, fill: Fill) -> FillReversal | None:
         """A trade we may have published went FAILED: the reversal to publish, once.
@@ -155,8 +165,7 @@ class OrderLedger:
         if published is None:
             return None
         self.reversals += 1
-        if published.side == "BUY":
-            self.spent -= published.price * published.size
+        self.spent -= self._spent_since.pop(key, 0)
         return FillReversal(
             venue=published.venue, market=published.market, trade_id=published.trade_id,
             order_id=published.order_id, outcome=published.outcome, side=published.side,

@@ -374,9 +374,12 @@ class PolymarketExecution:
         return await read_positions(self._sdk, self._client, self._markets)
 
     async def balance(self) -> Balance | None:
-        """The wallet's collateral, its open orders' part included (collateral.py)."""
+        """The wallet's collateral, its open orders' part included (collateral.py);
+        VenueError if it cannot be read."""
         funds = await read_funds(self._sdk, self._client)
-        return None if funds is None else Balance(funds.balance, net_of_orders=False)
+        if funds is None:
+            raise VenueError("polymarket collateral not read", definitive=False)
+        return Balance(funds.balance, net_of_orders=False)
 
     async def run_user_stream(self, sink: UserSink) -> None:
         """Follow the user websocket for our markets (needs start() first)."""

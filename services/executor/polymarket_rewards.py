@@ -16,6 +16,7 @@ Rows that do not decode are dropped and counted (common/venue_drops.py), never f
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 
 import msgspec
@@ -24,7 +25,7 @@ from py_clob_client_v2.clob_types import OrdersScoringParams
 from py_clob_client_v2.exceptions import PolyException
 
 from common.errors import VenueError
-from common.venue_drops import drop
+from common.venue_drops import MALFORMED, drop
 from services.executor.orders import MarketTokens
 from services.executor.polymarket_rest import error_text
 from services.executor.polymarket_sdk import SdkCalls
@@ -59,21 +60,30 @@ def _day(text: str | None) -> dt.date | None:
         return None
 
 
+def _finite(value: float | str) -> float:
+    """A finite number of the venue's (ValueError for NaN, infinities and non-numbers)."""
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > 1e12:
+        raise ValueError(f"not a usable amount: {value!r}")
+    return number
+
+
 def programme_of(rows: Iterable[object], condition_id: str, today: dt.date) -> Programme | None:
     """The programme the venue's rows give `condition_id` (None: no row, no band, or no
-    funding running today); rows that do not decode raise msgspec.ValidationError."""
+    funding running today); a row that does not decode raises msgspec.ValidationError, one
+    with an amount that is not a finite number ValueError."""
     for raw in rows:
         row = msgspec.convert(raw, _MarketReward, strict=False)
         if row.condition_id.lower() != condition_id.lower():
             continue
         if row.rewards_max_spread is None or row.rewards_min_size is None:
             return None
-        daily = sum(float(f.rate_per_day) for f in row.rewards_config
+        daily = sum(_finite(f.rate_per_day) for f in row.rewards_config
                     if (_day(f.start_date) or today) <= today <= (_day(f.end_date) or today))
-        spread = round(float(row.rewards_max_spread) * 100)  # cents -> pips
+        spread = round(_finite(row.rewards_max_spread) * 100)  # cents -> pips
         if spread <= 0 or daily <= 0:
             return None
-        return Programme(max_spread=spread, min_size=round(float(row.rewards_min_size) * 100),
+        return Programme(max_spread=spread, min_size=round(_finite(row.rewards_min_size) * 100),
                          daily_usd=daily)
     return None
 
@@ -105,7 +115,7 @@ class PolymarketRewards:
                 continue
             try:
                 out[m.market] = programme_of(rows or (), m.venue_market, today)
-            except (msgspec.ValidationError, ValueError, TypeError) as exc:
+            except MALFORMED as exc:
                 drop(self.venue, "rest", exc)
                 out[m.market] = None
         return out

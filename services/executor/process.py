@@ -293,17 +293,29 @@ class ExecutorActor:
             await self._read_collateral()
 
     async def _reward_loop(self) -> None:
-        """Check our orders' liquidity rewards every `reward_check_interval_ms`."""
+        """Check our orders' liquidity rewards every `reward_check_interval_ms`. Rewards
+        are information: whatever a check raises is logged and the loop goes on (a loop
+        that ends stops the executor)."""
         while True:
-            await self.rewards.check(list(self.state.ledger.live.values()))
+            try:
+                await self.rewards.check(lambda: list(self.state.ledger.live.values()))
+            except Exception:  # noqa: BLE001 - see the docstring
+                self.sequencer.count("rewards", "error")
+                log.exception("reward check failed; the next one is in %d ms",
+                              self._cfg.executor.reward_check_interval_ms)
             await asyncio.sleep(self._cfg.executor.reward_check_interval_ms / 1000)
 
     async def _read_collateral(self) -> None:
+        """One collateral read; a failure of any kind is logged and the last read stands
+        (a loop that ends stops the executor)."""
         try:
-            await self.sequencer.read_collateral()
+            await self.sequencer.funding.read()
         except VenueError as exc:
             self.sequencer.count("balance", "error")
             log.warning("collateral not read (%s): the last read stands", exc)
+        except Exception:  # noqa: BLE001 - see the docstring
+            self.sequencer.count("balance", "error")
+            log.exception("collateral read failed: the last read stands")
 
     async def _venue_heartbeat_loop(self) -> None:
         interval = self._cfg.venues.polymarket.heartbeat_interval_ms / 1000
@@ -318,10 +330,10 @@ class ExecutorActor:
     async def _report_loop(self) -> None:
         markets = tuple(self.state.markets)
         while True:
-            held = self.sequencer.collateral()
+            held = self.sequencer.funding.collateral()
             if held is not None:
                 metrics.VENUE_COLLATERAL.labels(venue=self.venue).set(held / 1e6)
-            metrics.COLLATERAL_LOCKED.labels(venue=self.venue).set(self.sequencer.locked() / 1e6)
+            metrics.COLLATERAL_LOCKED.labels(venue=self.venue).set(self.sequencer.funding.locked() / 1e6)
             for report in market_reports(self.venue, self.state.markets,
                                          self.state.ledger.live.values(), self._wall_ns(),
                                          held, self.rewards.info):

@@ -26,13 +26,15 @@ from common.errors import VenueError
 from common.event_messages import RewardInfo
 from common.messages import BookSnapshot
 from common.prices import complement
-from services.executor.orders import LiveOrder, MarketTokens
+from services.executor.orders import CLIENT_KEY_PREFIX, LiveOrder, MarketTokens
 from strategy.rewards import Programme, adjusted_mid, estimate, order_score
 
-__all__ = ["REFRESH_CHECKS", "RewardSource", "RewardWatch", "reasons"]
+__all__ = ["REASONS", "REFRESH_CHECKS", "RewardSource", "RewardWatch", "reasons"]
 
 log = logging.getLogger(__name__)
 
+REASONS = ("below_min_size", "outside_max_spread", "no_midpoint", "venue", "unchecked")
+"""Why an order of ours does not score (see the module doc)."""
 REFRESH_CHECKS = 20
 """Programmes are read again every this many checks (5 minutes at the default 15 s)."""
 
@@ -100,8 +102,9 @@ class RewardWatch:
         if book.market in self.markets:
             self.books[book.market] = book
 
-    async def check(self, live: Iterable[LiveOrder]) -> None:
-        """Refresh the programmes when due, ask which orders score, and recompute `info`."""
+    async def check(self, live: Callable[[], Iterable[LiveOrder]]) -> None:
+        """Refresh the programmes when due, ask which of our orders (`live()`, read after
+        the programmes) score, and recompute `info`."""
         if self.source is None:
             return
         if self._checks % REFRESH_CHECKS == 0 or not self.programmes:
@@ -111,8 +114,10 @@ class RewardWatch:
                 log.warning("reward programmes not read (%s): the last ones stand", exc)
         self._checks += 1
         by_market: dict[str, list[LiveOrder]] = {m: [] for m in self.markets}
-        for o in live:
-            by_market.setdefault(o.market, []).append(o)
+        for o in live():
+            if o.market in by_market and o.side == "BUY" and o.size > 0 \
+                    and o.state != "cancelling" and not o.order_id.startswith(CLIENT_KEY_PREFIX):
+                by_market[o.market].append(o)
         ids = [o.order_id for m, orders in by_market.items() if self.programmes.get(m)
                for o in orders]
         scoring: dict[str, bool] | None = {}
@@ -130,6 +135,8 @@ class RewardWatch:
                 scoring: dict[str, bool] | None, now: int) -> RewardInfo:
         prog = self.programmes.get(m)
         if prog is None:
+            if m in self.info and self.info[m].eligible:  # its programme ended
+                self._export(m, 0, {}, 0.0, 0.0)
             return RewardInfo(eligible=False, checked_ns=now)
         bids, asks = _yes_terms(tokens, orders)
         book = self.books.get(m)
@@ -143,11 +150,14 @@ class RewardWatch:
                           daily_usd=prog.daily_usd, orders=len(bids) + len(asks),
                           scoring_orders=yes, not_scoring=why, share=est.share,
                           est_usd_per_day=est.usd_per_day, checked_ns=now)
-        metrics.REWARD_ORDERS.labels(venue=self.venue, market=m, state="scoring").set(yes)
-        for reason in ("below_min_size", "outside_max_spread", "no_midpoint", "venue",
-                       "unchecked"):
+        self._export(m, yes, why, est.usd_per_day, prog.daily_usd)
+        return info
+
+    def _export(self, m: str, scoring: int, why: dict[str, int], usd: float,
+                pool: float) -> None:
+        metrics.REWARD_ORDERS.labels(venue=self.venue, market=m, state="scoring").set(scoring)
+        for reason in REASONS:
             metrics.REWARD_ORDERS.labels(venue=self.venue, market=m, state=reason).set(
                 why.get(reason, 0))
-        metrics.REWARD_EST.labels(venue=self.venue, market=m).set(est.usd_per_day)
-        metrics.REWARD_POOL.labels(venue=self.venue, market=m).set(prog.daily_usd)
-        return info
+        metrics.REWARD_EST.labels(venue=self.venue, market=m).set(usd)
+        metrics.REWARD_POOL.labels(venue=self.venue, market=m).set(pool)

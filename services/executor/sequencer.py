@@ -8,7 +8,7 @@ awaits the venue for orders:
   lock, so at most one requote per market is on the wire;
 - a ladder waits for the venue budget (`_affordable`), then goes in the planner's two
   waves (plan.py); orders whose amend did not surely apply are cancelled; new orders are
-  trimmed to the account's free collateral first (`_funded`, collateral.py);
+  trimmed to the account's free collateral first (funding.py);
 - a kill, cancel or dead man's switch while a wave is on the wire supersedes it: orders
   it placed are cancelled at once (the per-market cancel epoch, state.py);
 - cancels of ids, of a market or of everything, and reconciliation with the venue's
@@ -29,8 +29,9 @@ from common.messages import ApprovedIntent
 from services.executor.adapter import (
     CancelOutcome, ExecutionAdapter, InFlight, Placed, PlaceResult, Rejected,
 )
-from services.executor.collateral import Funded, Wallet, fund, locked
+from services.executor.collateral import Hold, Wallet, amends_cost, orders_cost
 from services.executor.events import EventPublisher
+from services.executor.funding import Funding
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.orders import CLIENT_KEY_PREFIX, Amend, DesiredOrder
 from services.executor.plan import Abilities, Plan, exits_due, plan_ladder, second_wave
@@ -42,8 +43,6 @@ log = logging.getLogger(__name__)
 
 MAX_DEFER_S = 2.0
 """Longest a requote waits for the venue budget before cancelling anyway (see _affordable)."""
-UNFUNDED_LOG_NS = 60_000_000_000
-"""Trimming for want of collateral is logged at most once per this long (it is counted always)."""
 
 
 class Sequencer:
@@ -64,9 +63,9 @@ class Sequencer:
         self.recv_to_wire_ns: deque[int] = deque(maxlen=10_000)
         self.fault_cancel: asyncio.Task[Any] | None = None
         """The cancel a storage fault started (storage_fault)."""
-        self.wallet = Wallet() if wallet is None else wallet
-        """The account's collateral (collateral.py); unknown, so unlimited, until read."""
-        self._unfunded_logged_ns: int | None = None
+        self.funding = Funding(adapter, state, Wallet() if wallet is None else wallet,
+                               count=self.count, clock_ns=clock_ns)
+        """The account's collateral (funding.py); unknown, so unlimited, until read."""
         self._wake = {m: asyncio.Event() for m in state.markets}
         self._locks = {m: asyncio.Lock() for m in state.markets}
 
@@ -136,60 +135,21 @@ class Sequencer:
             self.count("exit", "invalid_level", len(bad_exits))
         if plan.invalid:
             self.count("place", "invalid_level", len(plan.invalid))
-        first = self._funded(m, list(plan.lowering), [])
-        with self.wallet.spending(first.spend):
+        first = self.funding.fund(m, list(plan.lowering), [], self.abilities)
+        with self.funding.wallet.spending(first.spend) as hold:
             await asyncio.gather(
                 self.cancel_ids([*plan.cancels, *first.cancels], reason="requote"),
-                self._amend(m, first.amends))
+                self._amend(m, first.amends, hold))
         if state.cancel_epoch[m] != epoch:
             return
         amends, placements = second_wave(plan, state.ledger.in_market(m))
         if len(placements) < len(plan.placements):
             self.count("place", "level_busy", len(plan.placements) - len(placements))
-        second = self._funded(m, amends, [*placements, *exits])
-        with self.wallet.spending(second.spend):  # other markets' ladders see it spent
+        second = self.funding.fund(m, amends, [*placements, *exits], self.abilities)
+        with self.funding.wallet.spending(second.spend) as hold:  # other markets see it
             await asyncio.gather(self.cancel_ids(second.cancels, reason="unfunded"),
-                                 self._amend(m, second.amends),
-                                 self._place(intent, recv_ns, second.orders, epoch))
-
-    # --- collateral ----------------------------------------------------------------------------
-
-    def locked(self) -> int:
-        """Collateral our orders lock now, micro-dollars."""
-        return locked(self.state.ledger.live.values())
-
-    def collateral(self) -> int | None:
-        """The account's collateral as counted now (None before the first read)."""
-        return self.wallet.collateral(self.state.ledger.spent)
-
-    async def read_collateral(self) -> None:
-        """Read the account's collateral from the venue (VenueError if the read fails)."""
-        balance = await self.adapter.balance()
-        if balance is not None:
-            self.wallet.on_read(balance, locked_now=self.locked(),
-                                spent_now=self.state.ledger.spent)
-
-    def _funded(self, market: str, amends: list[Amend], orders: list[DesiredOrder]) -> Funded:
-        """`amends` and `orders` trimmed to the free collateral (collateral.fund), counted
-        as place/trimmed and place/unfunded."""
-        if not (orders or amends) or not self.wallet.known:
-            return Funded(orders=orders, amends=amends)
-        free = self.wallet.free(locked_now=self.locked(), spent_now=self.state.ledger.spent)
-        out = fund(orders, amends, free, min_size=self.state.markets[market].min_size,
-                   min_exit_notional=self.abilities.min_exit_notional)
-        if out.trimmed:
-            self.count("place", "trimmed", out.trimmed)
-        if out.dropped:
-            self.count("place", "unfunded", out.dropped)
-        now = self.clock_ns()
-        if (out.trimmed or out.dropped) and (self._unfunded_logged_ns is None
-                                             or now - self._unfunded_logged_ns > UNFUNDED_LOG_NS):
-            self._unfunded_logged_ns = now
-            log.warning("free collateral %.2f USD cannot fund the ladder: %d orders trimmed, "
-                        "%d left out (counted in pmm_orders_total; logged once a minute). "
-                        "Deposit collateral or lower the sizes", (free or 0) / 1e6,
-                        out.trimmed, out.dropped, extra={"market": market, "order_id": ""})
-        return out
+                                 self._amend(m, second.amends, hold),
+                                 self._place(intent, recv_ns, second.orders, epoch, hold))
 
     async def _affordable(self, intent: ApprovedIntent, recv_ns: int,
                           epoch: int) -> tuple[ApprovedIntent, int, Plan] | None:
@@ -227,7 +187,7 @@ class Sequencer:
                     or self.wall_ns() > intent.expires_at_ns):
                 return None
 
-    async def _amend(self, market: str, amends: list[Amend]) -> None:
+    async def _amend(self, market: str, amends: list[Amend], hold: Hold | None = None) -> None:
         """Send `amends`, record what applied, and cancel the orders whose amend did not."""
         if not amends:
             return
@@ -235,8 +195,11 @@ class Sequencer:
         ledger = self.state.ledger
         to = {a.order.order_id: a.to for a in amends}
         now = self.clock_ns()
-        for oid, remaining in report.done:
-            ev = ledger.record_amend(oid, to[oid].price, remaining, now)
+        events = [ledger.record_amend(oid, to[oid].price, remaining, now)
+                  for oid, remaining in report.done]
+        if hold is not None:  # booked: the orders lock it now
+            hold.release(amends_cost(amends))
+        for ev in events:
             if ev is not None:
                 await self.publisher.order_event(ev)
         if report.done:
@@ -251,7 +214,7 @@ class Sequencer:
             await self.cancel_ids([oid for oid, _ in report.failed], reason="amend failed")
 
     async def _place(self, intent: ApprovedIntent, recv_ns: int, orders: list[DesiredOrder],
-                     epoch: int) -> None:
+                     epoch: int, hold: Hold | None = None) -> None:
         """Place the new levels and exits; record each outcome; cancel any that landed late."""
         state, m = self.state, intent.market
         if not orders or state.cancel_epoch[m] != epoch:
@@ -264,6 +227,7 @@ class Sequencer:
                     (report.wire_ns - intent.ts_recv_ns) / 1e9)
         now = self.clock_ns()
         late: list[str] = []
+        events = []
         self.journal.intend(_unjournaled(report.results, self.journal, self.wall_ns()))
         for res in report.results:
             kind = type(res).__name__.lower()
@@ -281,7 +245,11 @@ class Sequencer:
                 oid = res.order_id if isinstance(res, InFlight) else ""
                 log.warning("order %s: %s", kind, res.reason,
                             extra={"market": m, "order_id": oid})
-            await self.publisher.order_event(state.ledger.record_place(m, res, now))
+            events.append(state.ledger.record_place(m, res, now))
+        if hold is not None:  # booked: the resting orders lock it now
+            hold.release(orders_cost(orders))
+        for ev in events:
+            await self.publisher.order_event(ev)
         if late:  # a kill, cancel or dead man's switch came while this batch was on the wire
             await self.cancel_ids(late, reason="blocked")
 

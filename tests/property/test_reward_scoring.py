@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strategy.rewards import (
-    Programme, adjusted_mid, estimate, order_score, q_min, side_score,
+    Programme, adjusted_mid, estimate, order_score, q_min,
 )
 
 PROG = Programme(max_spread=300, min_size=2_000, daily_usd=100.0)  # 3 cents, 20 shares
@@ -48,10 +48,15 @@ def test_q_min_lies_between_the_sides(q1: float, q2: float, mid: int) -> None:
     assert q == q_min(q2, q1, mid)
 
 
-@given(levels, levels, levels, levels)
-def test_our_share_is_a_fraction_and_competition_never_raises_it(
+@given(levels, levels, st.lists(st.tuples(st.integers(4_000, 4_900), sizes), max_size=4),
+       st.lists(st.tuples(st.integers(5_100, 6_000), sizes), max_size=4))
+def test_competition_behind_the_touch_leaves_our_score_and_raises_the_total(
         ours_b: list[tuple[int, int]], ours_a: list[tuple[int, int]],
         more_b: list[tuple[int, int]], more_a: list[tuple[int, int]]) -> None:
+    """A book whose touch is at 0.49/0.51 with enough depth there: more makers behind it
+    cannot move the adjusted mid, so our Q stays and everyone's grows."""
+    touch_b, touch_a = [(4_900, PROG.min_size)], [(5_100, PROG.min_size)]
+
     def book(*sides: list[tuple[int, int]], bid: bool) -> list[tuple[int, int]]:
         depth: dict[int, int] = {}
         for side in sides:
@@ -59,16 +64,21 @@ def test_our_share_is_a_fraction_and_competition_never_raises_it(
                 depth[p] = depth.get(p, 0) + s
         return sorted(depth.items(), reverse=bid)
 
-    ours_b, ours_a = book(ours_b, bid=True), book(ours_a, bid=False)
-    alone = estimate(PROG, book_bids=ours_b, book_asks=ours_a, our_bids=ours_b, our_asks=ours_a)
-    crowded = estimate(PROG, book_bids=book(ours_b, more_b, bid=True),
-                       book_asks=book(ours_a, more_a, bid=False), our_bids=ours_b,
+    ours_b = [(min(p, 4_900), s) for p, s in ours_b]
+    ours_a = [(max(p, 5_100), s) for p, s in ours_a]
+    alone = estimate(PROG, book_bids=book(touch_b, ours_b, bid=True),
+                     book_asks=book(touch_a, ours_a, bid=False), our_bids=ours_b,
+                     our_asks=ours_a)
+    crowded = estimate(PROG, book_bids=book(touch_b, ours_b, more_b, bid=True),
+                       book_asks=book(touch_a, ours_a, more_a, bid=False), our_bids=ours_b,
                        our_asks=ours_a)
+    assert alone.mid == crowded.mid == 5_000
+    assert crowded.ours == pytest.approx(alone.ours)
+    assert crowded.total >= alone.total - 1e-9
     for est in (alone, crowded):
         assert 0.0 <= est.share <= 1.0 + 1e-9
         assert 0.0 <= est.usd_per_day <= PROG.daily_usd + 1e-9
-    if alone.mid is not None and alone.mid == crowded.mid:
-        assert crowded.share <= alone.share + 1e-9
+    assert crowded.share <= alone.share + 1e-9
 
 
 @given(levels, levels)
@@ -78,4 +88,5 @@ def test_the_adjusted_mid_needs_the_min_size_on_both_sides(
     enough = sum(s for _, s in bids) >= PROG.min_size and sum(s for _, s in asks) >= PROG.min_size
     assert (mid is not None) == enough
     if mid is not None:
-        assert side_score([], mid, PROG) == 0.0
+        assert min(p for p, _ in bids) <= mid or min(p for p, _ in asks) <= mid
+        assert max(p for p, _ in bids) >= mid or max(p for p, _ in asks) >= mid

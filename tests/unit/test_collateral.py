@@ -115,3 +115,22 @@ def test_an_amend_the_budget_cannot_pay_is_trimmed_or_its_order_cancelled() -> N
     out = fund([_order("N", 5_000, 1_000)], [amend], 0, min_size=1_000)  # 8 < 10 contracts
     assert (out.amends, out.cancels, out.orders, out.dropped) == ([], [amend.order.order_id],
                                                                   [], 2)
+
+
+@given(st.lists(st.tuples(st.integers(100, 9_900), st.integers(100, 9_900),
+                          st.integers(1, 200), st.integers(1, 200)), max_size=6),
+       st.integers(-10**8, 10**8))
+def test_an_amend_never_grows_and_one_that_locks_less_always_goes(
+        moves: list[tuple[int, int, int, int]], budget: int) -> None:
+    amends = [Amend(order=LiveOrder(order_id=f"o{i}", market="m", token="Y", outcome="YES",
+                                    side="BUY", price=p0, size=s0 * 100),
+                    to=_order("Y", p1, s1 * 100))
+              for i, (p0, p1, s0, s1) in enumerate(moves)]
+    out = fund([], amends, budget, min_size=100)
+    kept = {a.order.order_id: a for a in out.amends}
+    for a in amends:
+        if a.order.order_id in kept:
+            assert kept[a.order.order_id].to.size <= a.to.size
+        if cost(a.to.price, a.to.size) <= cost(a.order.price, a.order.size):
+            assert kept.get(a.order.order_id) == a
+    assert len(out.amends) + len(out.cancels) == len(amends)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -19,6 +20,7 @@ from services.executor.orders import LiveOrder, MarketTokens
 from services.executor.polymarket_rewards import programme_of
 from services.executor.rewards import RewardWatch
 from strategy.rewards import Programme
+from tests.support.executor import FakeVenue, ready_actor
 
 TODAY = dt.date(2026, 12, 8)
 PROG = Programme(max_spread=300, min_size=2_000, daily_usd=100.0)
@@ -83,7 +85,7 @@ def test_each_order_scores_or_has_a_reason_and_the_share_is_estimated() -> None:
             _order("far", "Y1", 4_500, 3_000),         # 5 cents away: outside 3
             _order("young", "N1", 4_800, 2_000)]       # in the band, the venue says no
     source.answer = {"near": True, "ask": True}
-    asyncio.run(watch.check(live))
+    asyncio.run(watch.check(lambda: live))
     info = watch.info["m1"]
     assert source.asked == [["near", "ask", "small", "far", "young"]]
     assert (info.eligible, info.orders, info.scoring_orders) == (True, 5, 2)
@@ -98,7 +100,7 @@ def test_each_order_scores_or_has_a_reason_and_the_share_is_estimated() -> None:
         "(not: 1 below_min_size, 1 outside_max_spread, 1 venue)")
 
     source.answer = None  # the venue cannot be asked: nothing is claimed to score
-    asyncio.run(watch.check(live))
+    asyncio.run(watch.check(lambda: live))
     assert watch.info["m1"].scoring_orders == 0
     assert watch.info["m1"].not_scoring == {"unchecked": 5}
 
@@ -110,7 +112,30 @@ def test_a_market_without_a_programme_is_not_eligible_and_asks_nothing() -> None
         return {"m1": None}
     source.programmes = none  # type: ignore[method-assign]
     watch = RewardWatch("polymarket", source, {"m1": TOKENS}, lambda: 7)
-    asyncio.run(watch.check([_order("a", "Y1", 4_900, 3_000)]))
+    asyncio.run(watch.check(lambda: [_order("a", "Y1", 4_900, 3_000)]))
     assert watch.info["m1"].eligible is False and source.asked == []
     assert render.reward_line(_reward(watch.info["m1"])) == "rewards: no programme on this market"
     assert render.reward_line(_reward(None)) == "rewards: not checked yet"
+
+
+def test_the_reward_loop_outlives_a_check_that_raises(tmp_path: Path) -> None:
+    """Rewards are information: a check that raises anything is logged and counted, and
+    the loop goes on (a loop that ends stops the executor and cancels every order)."""
+
+    class Broken(Source):
+        async def programmes(self) -> dict[str, Programme | None]:
+            raise RuntimeError("the SDK's worker pool is gone")
+
+    async def scenario() -> None:
+        with ready_actor(tmp_path, FakeVenue()) as actor:
+            actor.rewards.source = Broken()
+            errors = metrics.ORDERS.labels(venue="polymarket", action="rewards",
+                                           outcome="error")._value.get()
+            loop = asyncio.create_task(actor._reward_loop())
+            await asyncio.sleep(0.2)
+            assert not loop.done()
+            assert metrics.ORDERS.labels(venue="polymarket", action="rewards",
+                                         outcome="error")._value.get() == errors + 1
+            loop.cancel()
+
+    asyncio.run(scenario())
