@@ -97,6 +97,13 @@ class SimRewardsConfig(ConfigSection, frozen=True):
     """Shares an order must rest to score (the venue's `rewards_min_size`)."""
     min_age_ms: Annotated[int, Meta(ge=0, le=3_600_000)] = 0
     """How long an order must have rested to score."""
+    kalshi_daily_usd: Annotated[float, Meta(ge=0, le=1_000_000)] = 50.0
+    """Each simulated Kalshi market's Liquidity Incentive Program, listed at
+    `/incentive_programs` as a week-long period (0: none)."""
+    kalshi_target_size: Annotated[float, Meta(gt=0, le=1_000_000)] = 300.0
+    """Contracts of depth from the best price that score (`target_size_fp`)."""
+    kalshi_discount_factor: Annotated[float, Meta(ge=0, le=1)] = 0.5
+    """The score multiplier per cent from the best price (`discount_factor_bps`)."""
 
 
 class SimConfig(ConfigSection, frozen=True):

@@ -71,6 +71,15 @@ class RewardInfo(Struct, frozen=True, kw_only=True):
     share: float = 0.0
     est_usd_per_day: float = 0.0
     checked_ns: int = 0
+    kind: str = ""
+    """polymarket_liquidity or kalshi_liquidity."""
+    scored_by: str = ""
+    """venue: the venue said which orders score; estimate: our reading of its rules (Kalshi
+    publishes no per-order scoring)."""
+    target_size: int = 0
+    """Kalshi: centi-contracts of depth from the best price that score."""
+    discount: float = 0.0
+    """Kalshi: the score multiplier per cent from the best price."""
 
 
 class ExecutorReport(_Msg, tag="exec_report", frozen=True):

@@ -1,4 +1,15 @@
-"""Polymarket's liquidity rewards, pure: which orders score, and our share of the pool.
+"""The venues' liquidity rewards, pure: which orders score, and our share of the pool.
+
+Kalshi's Liquidity Incentive Program (help.kalshi.com/incentive-programs/liquidity-
+incentive-program; the parameters from GET /incentive_programs, kalshi-python-sync
+`IncentiveProgram`): every second a snapshot scores each resting order that helps reach
+the market's target size from the best price, by size times a distance multiplier (1 at
+the best price, the discount factor per cent further away, our reading of "reduced
+based on the Discount Factor"); the period's pool is paid by share of the summed scores
+(`KalshiProgramme`, `estimate_kalshi`; an order's share of a level is pro rata, as the
+help page says nothing of queue order).
+
+Polymarket:
 
 The venue's published methodology (docs.polymarket.com/market-makers/liquidity-rewards,
 a copy of dYdX's liquidity-provider rewards), per one-minute sample:
@@ -26,8 +37,9 @@ from collections.abc import Iterable, Sequence
 from msgspec import Struct
 
 __all__ = [
-    "DOUBLE_SIDED_HIGH", "DOUBLE_SIDED_LOW", "Estimate", "Programme", "SINGLE_SIDED_DIVISOR",
-    "adjusted_mid", "estimate", "order_score", "q_min", "side_score",
+    "DOUBLE_SIDED_HIGH", "DOUBLE_SIDED_LOW", "Estimate", "KalshiProgramme", "Programme",
+    "SINGLE_SIDED_DIVISOR", "adjusted_mid", "estimate", "estimate_kalshi", "order_score",
+    "q_min", "side_score",
 ]
 
 SINGLE_SIDED_DIVISOR = 3.0
@@ -130,3 +142,56 @@ def estimate(programme: Programme, *, book_bids: Levels, book_asks: Levels, our_
     total = ours + theirs
     usd = programme.daily_usd * ours / total if total > 0 else 0.0
     return Estimate(mid=mid, scoring_levels=scoring, ours=ours, total=total, usd_per_day=usd)
+
+
+class KalshiProgramme(Struct, frozen=True, kw_only=True):
+    """One Kalshi market's liquidity incentive as the venue publishes it."""
+
+    target_size: int
+    """Centi-contracts of depth from the best price that score (`target_size_fp`)."""
+    discount: float
+    """The multiplier per cent from the best price (`discount_factor_bps` / 10,000)."""
+    daily_usd: float
+    """The period's reward (`period_reward`, centi-cents) over the period's days."""
+
+
+def _kalshi_side(book: Levels, ours: dict[int, int],
+                 prog: KalshiProgramme) -> tuple[float, float, set[int]]:
+    """(our score, everyone's, our qualifying prices) on one side of the book, best first."""
+    if not book:
+        return 0.0, 0.0, set()
+    best, depth = book[0][0], 0
+    mine = total = 0.0
+    prices: set[int] = set()
+    for price, size in book:
+        if depth >= prog.target_size:
+            break
+        counted = min(size, prog.target_size - depth)
+        depth += size
+        cents = abs(best - price) // 100
+        weight = prog.discount ** cents if cents else 1.0
+        total += weight * counted
+        if ours.get(price):
+            mine += weight * counted * min(1.0, ours[price] / size)
+            if weight > 0:
+                prices.add(price)
+    return mine, total, prices
+
+
+def estimate_kalshi(prog: KalshiProgramme, *, book_bids: Levels, book_asks: Levels,
+                    our_bids: Levels, our_asks: Levels) -> tuple[Estimate, set[int], set[int]]:
+    """Our share of the pool on the current book (which shows our orders), and the prices
+    of our bids and asks that score."""
+    ours_b: dict[int, int] = {}
+    ours_a: dict[int, int] = {}
+    for levels, into in ((our_bids, ours_b), (our_asks, ours_a)):
+        for price, size in levels:
+            into[price] = into.get(price, 0) + size
+    mb, tb, pb = _kalshi_side(book_bids, ours_b, prog)
+    ma, ta, pa = _kalshi_side(book_asks, ours_a, prog)
+    ours, total = mb + ma, tb + ta
+    usd = prog.daily_usd * ours / total if total > 0 else 0.0
+    mid = (book_bids[0][0] + book_asks[0][0]) // 2 if book_bids and book_asks else None
+    scoring = sum(1 for p, _ in our_bids if p in pb) + sum(1 for p, _ in our_asks if p in pa)
+    return (Estimate(mid=mid, scoring_levels=scoring, ours=ours, total=total, usd_per_day=usd),
+            pb, pa)

@@ -135,6 +135,12 @@ def reward_line(r: dict[str, Any] | None) -> str:
     if not r["eligible"]:
         return "rewards: no programme on this market"
     why = ", ".join(f"{n} {k}" for k, n in sorted(r["not_scoring"].items()))
+    if r.get("kind") == "kalshi_liquidity":
+        return (f"rewards: Kalshi liquidity incentive ${r['daily_usd']:,.2f}/day, target "
+                f"{r['target_size']:,.0f} contracts from the best price, x{r['discount']:.2f} a "
+                f"cent away; {r['scoring_orders']} of {r['orders']} orders scoring by its rules"
+                f"{f' (not: {why})' if why else ''}; share {r['share']:.1%}, est "
+                f"${r['est_usd_per_day']:,.2f}/day")
     return (f"rewards: pool ${r['daily_usd']:,.2f}/day within {r['max_spread'] * 100:.1f}c of "
             f"the mid, min {r['min_size']:,.0f}; {r['scoring_orders']} of {r['orders']} orders "
             f"scoring{f' (not: {why})' if why else ''}; share {r['share']:.1%}, est "

@@ -32,7 +32,8 @@ def _reward(info: RewardInfo | None) -> dict[str, Any]:
             "scoring": info.scoring_orders > 0, "scoring_orders": info.scoring_orders,
             "est_usd_per_day": round(info.est_usd_per_day, 4), "daily_usd": info.daily_usd,
             "orders": info.orders, "not_scoring": dict(info.not_scoring),
-            "share": round(info.share, 6)}
+            "share": round(info.share, 6), "kind": info.kind, "scored_by": info.scored_by,
+            "target_size": size_to_float(info.target_size), "discount": info.discount}
 
 
 def _mid(book: BookSnapshot | None) -> float | None:

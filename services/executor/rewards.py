@@ -27,13 +27,16 @@ from common.event_messages import RewardInfo
 from common.messages import BookSnapshot
 from common.prices import complement
 from services.executor.orders import CLIENT_KEY_PREFIX, LiveOrder, MarketTokens
-from strategy.rewards import Programme, adjusted_mid, estimate, order_score
+from strategy.rewards import (
+    KalshiProgramme, Programme, adjusted_mid, estimate, estimate_kalshi, order_score,
+)
 
 __all__ = ["REASONS", "REFRESH_CHECKS", "RewardSource", "RewardWatch", "reasons"]
 
 log = logging.getLogger(__name__)
 
-REASONS = ("below_min_size", "outside_max_spread", "no_midpoint", "venue", "unchecked")
+REASONS = ("below_min_size", "outside_max_spread", "no_midpoint", "venue", "unchecked",
+           "beyond_target_size")
 """Why an order of ours does not score (see the module doc)."""
 REFRESH_CHECKS = 20
 """Programmes are read again every this many checks (5 minutes at the default 15 s)."""
@@ -42,7 +45,7 @@ REFRESH_CHECKS = 20
 class RewardSource(Protocol):
     """The venue's reward reads (services/executor/polymarket_rewards.py)."""
 
-    async def programmes(self) -> dict[str, Programme | None]: ...
+    async def programmes(self) -> dict[str, Programme | KalshiProgramme | None]: ...
 
     async def scoring(self, order_ids: Sequence[str]) -> dict[str, bool]: ...
 
@@ -94,7 +97,7 @@ class RewardWatch:
         self.markets = markets
         self.wall_ns = wall_ns
         self.books: dict[str, BookSnapshot] = {}
-        self.programmes: dict[str, Programme | None] = {}
+        self.programmes: dict[str, Programme | KalshiProgramme | None] = {}
         self.info: dict[str, RewardInfo] = {}
         self._checks = 0
 
@@ -142,6 +145,8 @@ class RewardWatch:
         book = self.books.get(m)
         book_bids = [(lv.price, lv.size) for lv in book.bids] if book else []
         book_asks = [(lv.price, lv.size) for lv in book.asks] if book else []
+        if isinstance(prog, KalshiProgramme):
+            return self._kalshi(m, prog, bids, asks, book_bids, book_asks, now)
         est = estimate(prog, book_bids=book_bids, book_asks=book_asks,
                        our_bids=[(p, s) for p, s, _ in bids], our_asks=[(p, s) for p, s, _ in asks])
         mid = adjusted_mid(book_bids, book_asks, prog.min_size)
@@ -149,9 +154,28 @@ class RewardWatch:
         info = RewardInfo(eligible=True, max_spread=prog.max_spread, min_size=prog.min_size,
                           daily_usd=prog.daily_usd, orders=len(bids) + len(asks),
                           scoring_orders=yes, not_scoring=why, share=est.share,
-                          est_usd_per_day=est.usd_per_day, checked_ns=now)
+                          est_usd_per_day=est.usd_per_day, checked_ns=now,
+                          kind="polymarket_liquidity", scored_by="venue")
         self._export(m, yes, why, est.usd_per_day, prog.daily_usd)
         return info
+
+    def _kalshi(self, m: str, prog: KalshiProgramme, bids: list[tuple[int, int, str]],
+                asks: list[tuple[int, int, str]], book_bids: list[tuple[int, int]],
+                book_asks: list[tuple[int, int]], now: int) -> RewardInfo:
+        """Kalshi scores by its published rules, which we apply ourselves."""
+        est, bid_prices, ask_prices = estimate_kalshi(
+            prog, book_bids=book_bids, book_asks=book_asks,
+            our_bids=[(p, s) for p, s, _ in bids], our_asks=[(p, s) for p, s, _ in asks])
+        yes = sum(1 for p, _, _ in bids if p in bid_prices) + sum(
+            1 for p, _, _ in asks if p in ask_prices)
+        orders = len(bids) + len(asks)
+        why = {"beyond_target_size": orders - yes} if orders > yes else {}
+        self._export(m, yes, why, est.usd_per_day, prog.daily_usd)
+        return RewardInfo(eligible=True, daily_usd=prog.daily_usd, orders=orders,
+                          scoring_orders=yes, not_scoring=why, share=est.share,
+                          est_usd_per_day=est.usd_per_day, checked_ns=now,
+                          kind="kalshi_liquidity", scored_by="estimate",
+                          target_size=prog.target_size, discount=prog.discount)
 
     def _export(self, m: str, scoring: int, why: dict[str, int], usd: float,
                 pool: float) -> None:

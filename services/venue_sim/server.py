@@ -22,6 +22,7 @@ from services.venue_sim.gamma import add_gamma_routes
 from services.venue_sim.kalshi_groups import add_group_routes
 from services.venue_sim.kalshi_http import BASE as KALSHI_BASE
 from services.venue_sim.kalshi_http import signer
+from services.venue_sim.kalshi_incentives import add_incentive_routes
 from services.venue_sim.kalshi_routes import add_kalshi_routes
 from services.venue_sim.pm_rewards import add_reward_routes, scoring_routes
 from services.venue_sim.kalshi_ws import WS_PATH as KALSHI_WS_PATH
@@ -88,6 +89,8 @@ def add_kalshi(app: web.Application, venue: Venue) -> None:
     add_kalshi_routes(app, book=venue.kalshi, listing=venue.listing, signed=signed,
                       clock_ms=venue.clock_ms, listed_ms=venue.started_ms)
     add_group_routes(venue.kalshi.groups, signed, KALSHI_BASE, app.router, venue.clock_ms)
+    add_incentive_routes(app, engine=venue.engine, cfg=venue.sim.rewards, signed=signed,
+                         clock_ms=venue.clock_ms)
     add_kalshi_limit_routes(venue.limits, signed, KALSHI_BASE, app.router)
 
     async def kalshi_ws(request: web.Request) -> web.StreamResponse:

@@ -31,6 +31,8 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     # --- Kalshi executor: REST answers -------------------------------------------------------
     (EX + "kalshi_wire.py", "row_error", "err"): "kalshi:ErrorResponse",
     (EX + "kalshi.py", "KalshiExecution.balance", "resp.json()"): "kalshi:GET /portfolio/balance",
+    (EX + "kalshi_rewards.py", "KalshiRewards.programmes", "body"): "kalshi:GET /incentive_programs",
+    (EX + "kalshi_rewards.py", "_Programme", "struct"): "kalshi:IncentiveProgram",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/batched",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "row"):

@@ -12,6 +12,7 @@ CALLS: tuple[str, ...] = (
     "get_market_orderbook (unsigned)",
     "get_event (unsigned)",
     "get_series (unsigned)",
+    "get_incentive_programs (unsigned)",
     "get_markets (signed)",
     "get_market_orderbook (signed)",
     "get_balance",

@@ -29,6 +29,7 @@ from kalshi_python_sync import Configuration, KalshiClient
 from kalshi_python_sync.api import (
     EventsApi,
     ExchangeApi,
+    IncentiveProgramsApi,
     MarketApi,
     OrderGroupsApi,
     OrdersApi,
@@ -143,6 +144,14 @@ def public_reads(d: Driver) -> None:
     d.run("get_event (unsigned)", lambda: _one(EventsApi(d.public).get_event(event).markets,
                                                d.ticker))
     d.run("get_series (unsigned)", lambda: market.get_series(event.split("-", 1)[0]))
+
+    def incentives() -> None:
+        rows = IncentiveProgramsApi(d.public).get_incentive_programs(
+            status="active", type="liquidity").incentive_programs
+        mine = [p for p in rows if p.market_ticker == d.ticker]
+        if len(mine) != 1 or mine[0].period_reward <= 0 or not mine[0].target_size_fp:
+            raise Failed(f"no liquidity programme for {d.ticker}: {rows}")
+    d.run("get_incentive_programs (unsigned)", incentives)
     d.run("get_markets (signed)", lambda: MarketApi(d.signed).get_markets(limit=100))
     d.run("get_market_orderbook (signed)",
           lambda: MarketApi(d.signed).get_market_orderbook(d.ticker))

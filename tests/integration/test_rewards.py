@@ -80,3 +80,27 @@ def test_the_simulator_serves_the_programme_as_polymarket_publishes_it(stack: St
     current = httpx.get(f"http://127.0.0.1:{stack.sim_port}/rewards/markets/current",
                         timeout=5).json()
     assert {r["condition_id"] for r in current["data"]} >= {x.venue_market for x in stack.cfg.markets}
+
+
+def test_kalshi_incentives_are_read_and_shown() -> None:
+    """Kalshi (item 2): the executor reads the liquidity incentive of each market from the
+    simulator's /incentive_programs and scores our orders by the programme's rules."""
+    extra = EXTRA.replace(
+        "min_size = 20\n", "min_size = 20\nkalshi_daily_usd = 40\nkalshi_target_size = 500\n")
+    with running(quoters=1, extra=extra, seed=31, base="demo-kalshi.toml") as stack:
+        markets = {m.id for m in stack.cfg.markets}
+        seen: dict[str, dict[str, Any]] = {}
+
+        def shown() -> bool:
+            for m, r in _rewards(stack).items():
+                if r["checked"] and r["eligible"] and r["orders"] > 0:
+                    seen[m] = r
+            return markets <= set(seen)
+        eventually(shown, timeout=90, what=f"the incentive of every Kalshi market: {markets}")
+        for r in seen.values():
+            assert (r["kind"], r["scored_by"], r["daily_usd"]) == (
+                "kalshi_liquidity", "estimate", pytest.approx(40.0)), r
+            assert r["target_size"] == 500.0 and r["discount"] == 0.5, r
+            assert 0 <= r["est_usd_per_day"] <= 40.0 and r["scoring_orders"] <= r["orders"], r
+        text = stack.pmm("status", sorted(markets)[0]).stdout
+        assert "rewards: Kalshi liquidity incentive $40.00/day, target 500 contracts" in text

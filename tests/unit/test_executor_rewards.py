@@ -139,3 +139,54 @@ def test_the_reward_loop_outlives_a_check_that_raises(tmp_path: Path) -> None:
             loop.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_kalshi_programme_is_its_period_reward_over_its_days() -> None:
+    from services.executor.kalshi_rewards import programme_of as kalshi_programme_of
+    from strategy.rewards import KalshiProgramme
+
+    now = dt.datetime(2026, 12, 8, 12, tzinfo=dt.UTC)
+    row = {"id": "p", "market_id": "m", "market_ticker": "KX-1", "incentive_type": "liquidity",
+           "incentive_description": "d", "start_date": "2026-12-07T00:00:00Z",
+           "end_date": "2026-12-14T00:00:00Z", "period_reward": 3_500_000, "paid_out": False,
+           "discount_factor_bps": 5_000, "target_size_fp": "300.00"}
+    assert kalshi_programme_of(row, now) == ("KX-1", KalshiProgramme(
+        target_size=30_000, discount=0.5, daily_usd=50.0))  # 350 USD over 7 days
+    assert kalshi_programme_of(row | {"incentive_type": "volume"}, now) is None
+    assert kalshi_programme_of(row | {"end_date": "2026-12-08T00:00:00Z"}, now) is None
+    assert kalshi_programme_of(row | {"target_size_fp": "nan"}, now) is None
+    with pytest.raises(msgspec.ValidationError):
+        kalshi_programme_of(row | {"period_reward": "lots"}, now)
+
+
+def test_kalshi_orders_score_by_the_programmes_rules() -> None:
+    from strategy.rewards import KalshiProgramme
+
+    class KSource(Source):
+        async def programmes(self) -> dict[str, KalshiProgramme | None]:  # type: ignore[override]
+            return {"m1": KalshiProgramme(target_size=2_000, discount=0.5, daily_usd=50.0)}
+
+    source = KSource()
+    watch = RewardWatch("kalshi", source, {"m1": TOKENS}, lambda: 7)
+    # YES bids 0.49 (10 ours of 15) and 0.48 (ours 10: reaches the 20-contract target),
+    # 0.47 beyond it; YES ask 0.52 (NO bid at 0.48, ours 10 of 10)
+    watch.on_book(BookSnapshot(venue="kalshi", market="m1", seq=1, ts_recv_ns=1,
+                               ts_venue_ms=1, tick=100,
+                               bids=(Level(4_900, 1_500), Level(4_800, 1_000),
+                                     Level(4_700, 1_000)),
+                               asks=(Level(5_200, 1_000),)))
+    live = [_order("b1", "Y1", 4_900, 1_000), _order("b2", "Y1", 4_800, 1_000),
+            _order("b3", "Y1", 4_700, 1_000), _order("a1", "N1", 4_800, 1_000)]
+    asyncio.run(watch.check(lambda: live))
+    info = watch.info["m1"]
+    assert source.asked == [["b1", "b2", "b3", "a1"]]  # asked, and nothing answered
+    assert (info.kind, info.scored_by, info.scoring_orders) == ("kalshi_liquidity", "estimate", 3)
+    assert info.not_scoring == {"beyond_target_size": 1}
+    # bids: 15 at 1.0 + 5 (to the target) at 0.5 -> ours 10 + 5 * 10/10 * 0.5 = 12.5 of 17.5;
+    # asks: 10 at 1.0, all ours -> 22.5 of 27.5
+    assert info.share == pytest.approx(22.5 / 27.5)
+    assert info.est_usd_per_day == pytest.approx(50.0 * 22.5 / 27.5)
+    assert render.reward_line(_reward(info)).startswith(
+        "rewards: Kalshi liquidity incentive $50.00/day, target 20 contracts from the best "
+        "price, x0.50 a cent away; 3 of 4 orders scoring by its rules "
+        "(not: 1 beyond_target_size)")

@@ -22,7 +22,8 @@ TRADING = {"ledger", "allowances", "rules", "engine", "markets", "flow", "listin
 SHARED_PROTOCOL = {"responses", "ratelimit_http", "sim_state", "sim_routes"}
 POLYMARKET = {"wire", "signing", "rest", "trading", "ws", "pm_feed", "gamma", "pm_rewards"}
 KALSHI = {"kalshi_wire", "kalshi_requests", "kalshi_keys", "kalshi_http", "kalshi",
-          "kalshi_groups", "kalshi_routes", "kalshi_ws_subs", "kalshi_ws_commands", "kalshi_ws"}
+          "kalshi_groups", "kalshi_routes", "kalshi_ws_subs", "kalshi_ws_commands", "kalshi_ws",
+          "kalshi_incentives"}
 SERVER = {"venue", "server", "__main__", "__init__"}
 LAYERS = [STATE, TRADING, SHARED_PROTOCOL | POLYMARKET | KALSHI, SERVER]
 
