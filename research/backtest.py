@@ -38,7 +38,8 @@ from common.messages import (
 from common.prices import PRICE_SCALE
 from research.sniper import Sniper, SniperSpec
 from research.venue import PaperFill, PaperVenue
-from strategy import engine
+from strategy.rewards import Programme
+from strategy import engine, rewards
 from strategy.model import EngineInputs, EngineState, MarketInfo, TradeTick
 
 __all__ = ["BacktestParams", "Backtester", "Event", "MarketRun", "MarketSetup", "RunResult",
@@ -80,6 +81,8 @@ class MarketSetup:
     sniper: SniperSpec | None = None
     """Informed takers who look at our quotes (research/sniper.py); they need the truth."""
     sniper_seed: str = ""
+    reward: Programme | None = None
+    """The market's liquidity reward programme: our share is counted every sample."""
 
 
 @dataclass(slots=True)
@@ -128,6 +131,13 @@ class MarketRun:
     research/flow.py): its prints have filled us already."""
     unreported: deque[tuple[int, int, int]] = field(default_factory=deque)
     """(time, YES, NO) of fills whose report has not reached us yet (`response_ms`)."""
+    reward: float = 0.0
+    """Micro-dollars of liquidity rewards earned: our share of the pool in each sample
+    interval, the book and our ladder as they were at its start."""
+    reward_samples: int = 0
+    reward_scoring: int = 0
+    """Samples counted, and those in which at least one of our orders scored."""
+    last_sample_ns: int = 0
 
     @property
     def net(self) -> int:
@@ -331,12 +341,39 @@ class Backtester:
         mid = r.mid()
         if mid is None:
             return
+        self._reward(r, ts)
         bid, ask = self.venue.resting(r.setup.market)
         truth = r.ref_px[-1] if r.has_truth and r.ref_px else None
         b = r.book
         r.samples.append(Sample(ts, mid, truth, bid, ask, r.net, r.pnl(mid),
                                 b.bids[0].price if b is not None and b.bids else None,
                                 b.asks[0].price if b is not None and b.asks else None))
+
+
+    def _reward(self, r: MarketRun, ts: int) -> None:
+        """Our share of the reward pool from the last sample to this one, on the book and
+        our ladder now (the venue samples each minute; we sample every `sample_ms`)."""
+        prog, book, last = r.setup.reward, r.book, r.last_sample_ns
+        r.last_sample_ns = ts
+        if prog is None or book is None or last == 0:
+            return
+        ours_b, ours_a = self.venue.ladder(r.setup.market)
+        both_b = _merged([(lv.price, lv.size) for lv in book.bids], ours_b, reverse=True)
+        both_a = _merged([(lv.price, lv.size) for lv in book.asks], ours_a, reverse=False)
+        est = rewards.estimate(prog, book_bids=both_b, book_asks=both_a, our_bids=ours_b,
+                               our_asks=ours_a)
+        r.reward += prog.daily_usd * 1e6 * est.share * (ts - last) / 86_400e9
+        r.reward_samples += 1
+        r.reward_scoring += est.scoring_levels > 0
+
+
+def _merged(book: list[tuple[int, int]], ours: list[tuple[int, int]], *,
+            reverse: bool) -> list[tuple[int, int]]:
+    """The makers' levels with ours added, best first."""
+    depth = dict(book)
+    for price, size in ours:
+        depth[price] = depth.get(price, 0) + size
+    return sorted(depth.items(), reverse=reverse)
 
 
 class _Own:

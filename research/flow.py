@@ -89,6 +89,13 @@ class ScenarioSpec(FlowParams, frozen=True, kw_only=True):
     min_size: int = 500
     market: str = "sim-1"
     venue: str = "polymarket"
+    reward_daily_usd: float = 100.0
+    """The market's liquidity reward pool a day (Polymarket's formula, strategy/rewards.py;
+    the backtest counts our share, research/backtest.py); 0: no programme."""
+    reward_max_spread: float = 0.03
+    """Dollars from the adjusted midpoint within which orders score."""
+    reward_min_size: float = 20.0
+    """Contracts an order needs to score."""
 
 
 @dataclass(frozen=True, slots=True)

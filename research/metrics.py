@@ -20,6 +20,10 @@ Definitions (documented for operators in ARCHITECTURE.md "Research loop"):
   captured): the share of what we earned at the fill that the next minute took back.
 - `time_at_top`: share of samples our order was at (or better than) the book's best price,
   averaged over the two sides.
+- `reward_usd`: liquidity rewards earned where the scenario runs a programme: in each
+  sample interval, the pool's rate times our share by the venue's formula on the book and
+  our ladder (strategy/rewards.py); `total_usd` = `pnl_usd` + `reward_usd`;
+  `time_scoring`: share of samples in which at least one of our orders scored.
 """
 
 from __future__ import annotations
@@ -107,6 +111,12 @@ def summarize(result: RunResult) -> dict[str, Any]:
     out["adverse_selection_usd"] = _usd(adverse)
     out["adverse_share"] = round(adverse / edge, 6) if edge > 0 else 0.0
     out["time_at_top"] = round(_time_at_top([s for r in runs for s in r.samples]), 6)
+    reward = sum(r.reward for r in runs)
+    out["reward_usd"] = _usd(reward)
+    out["total_usd"] = _usd(pnl + reward)
+    counted = sum(r.reward_samples for r in runs)
+    out["time_scoring"] = round(sum(r.reward_scoring for r in runs) / counted, 6) \
+        if counted else 0.0
     out["events"] = result.events
     out["signals"] = ("on" if any(r.setup.quoting.signals.enabled for r in runs)
                       else "lead_lag" if any(r.setup.info.reference

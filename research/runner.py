@@ -73,7 +73,8 @@ def run_scenario(
         market=spec.market, quoting=quoting_for(cfg, spec.market, overrides),
         info=MarketInfo(resolves_at_ns=scenarios.resolves_at_ns(spec),
                         reference=scenarios.reference_of(spec)), min_size=spec.min_size,
-        sniper=scenarios.sniper_of(spec), sniper_seed=f"{spec.name}:{seed}:sniper")
+        sniper=scenarios.sniper_of(spec), sniper_seed=f"{spec.name}:{seed}:sniper",
+        reward=scenarios.reward_of(spec))
     bt = Backtester([setup], params)
     own = bt.own(spec.market) if closed_loop else None
     return bt.run((t.ts_ns, t.msg, t.true_price)

@@ -22,10 +22,12 @@ from collections.abc import Iterator
 import msgspec
 
 from research.flow import REFERENCE_FEED, START_NS, Flow, OwnBook, ScenarioSpec, Tick
+from common.prices import PRICE_SCALE, SIZE_SCALE
 from research.sniper import SniperSpec
+from strategy.rewards import Programme
 
 __all__ = ["SCENARIOS", "START_NS", "ScenarioSpec", "Tick", "generate", "reference_of",
-           "resolves_at_ns", "sniper_of", "spec"]
+           "resolves_at_ns", "reward_of", "sniper_of", "spec"]
 
 
 SCENARIOS: dict[str, ScenarioSpec] = {
@@ -70,6 +72,14 @@ def sniper_of(s: ScenarioSpec) -> SniperSpec | None:
         return None
     return SniperSpec(rate_hz=s.sniper_rate_hz, edge=s.sniper_edge, size=s.sniper_size,
                       latency_ms=s.sniper_latency_ms)
+
+
+def reward_of(s: ScenarioSpec) -> Programme | None:
+    """The scenario's liquidity reward programme (None: it has none)."""
+    if s.reward_daily_usd <= 0:
+        return None
+    return Programme(max_spread=round(s.reward_max_spread * PRICE_SCALE),
+                     min_size=round(s.reward_min_size * SIZE_SCALE), daily_usd=s.reward_daily_usd)
 
 
 def resolves_at_ns(s: ScenarioSpec) -> int | None:

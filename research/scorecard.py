@@ -41,7 +41,7 @@ BOOK_ONLY = tuple(name for name, spec in scenarios.SCENARIOS.items()
 PRESETS = Path(__file__).resolve().parents[1] / "deploy" / "presets"
 DEFAULT = "default"
 BASELINE_LABEL = "symmetric baseline (spread 0.02)"
-COLUMNS = ("pnl_usd", "markout_60s_usd", "adverse_share", "fills")
+COLUMNS = ("pnl_usd", "reward_usd", "total_usd", "markout_60s_usd", "adverse_share", "fills")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from research.runner import run_data, run_scenario, summary
 __all__ = ["SUMMARY_METRICS", "Job", "combinations", "mean_sd", "parse_grid", "run_jobs",
            "run_sweep", "summary_table", "write_table"]
 
-SUMMARY_METRICS = ("pnl_usd", "markout_60s_usd", "adverse_share", "fills")
+SUMMARY_METRICS = ("pnl_usd", "reward_usd", "total_usd", "markout_60s_usd", "adverse_share", "fills")
 """The columns of the per-scenario summary: mean +/- sd over the seeds."""
 
 

@@ -125,6 +125,14 @@ class PaperVenue:
             out.append(PaperFill(ts_ns, market, f.order_id, f.yes_bid, f.price, f.size, fee))
         return out
 
+    def ladder(self, market: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Our resting bids and asks on `market` as (YES pips, centi-contracts), best first."""
+        q = self.model(market)
+        bids = sorted(((o.price, o.remaining) for o in q.orders.values() if o.yes_bid),
+                      reverse=True)
+        asks = sorted((o.price, o.remaining) for o in q.orders.values() if not o.yes_bid)
+        return bids, asks
+
     def resting(self, market: str) -> tuple[int | None, int | None]:
         """Our best resting bid and ask on `market` (YES pips), None where we have none."""
         q = self.model(market)

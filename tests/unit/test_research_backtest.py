@@ -68,7 +68,14 @@ def test_a_recorded_scenario_backtests_like_the_scenario_without_us_in_it(
     from_data = runner.summary(runner.run_data(tmp_path, overrides=TRADES), markets=True)
     from_data.pop("events_per_sec")
     assert from_data["fills"], "a run without fills would make every comparison trivial"
-    assert from_data == _summary("news_jump", 4, closed_loop=False)
+    # a recording carries no reward programme; the scenario runs one (its pool is counted)
+    open_loop = _summary("news_jump", 4, closed_loop=False)
+    assert from_data.pop("reward_usd") == 0.0 < open_loop.pop("reward_usd")
+    assert from_data.pop("total_usd") == from_data["pnl_usd"]
+    open_loop.pop("total_usd")
+    assert from_data.pop("time_scoring") == 0.0
+    open_loop.pop("time_scoring")
+    assert from_data == open_loop
     assert from_data != _summary("news_jump", 4)
 
 
@@ -188,3 +195,20 @@ def test_the_engine_learns_a_fill_when_its_report_arrives() -> None:
     r0 = at_once.runs["m"]
     at_once._fills(r0, [PaperFill(1000 * ms, "m", "p1", True, 5000, 700, 0)])
     assert r0.known(1000 * ms, 0) == (700, 0)
+
+
+def test_rewards_are_our_share_of_the_pool_while_our_quotes_score() -> None:
+    """The scenario's reward programme pays our share of its pool (research/backtest.py);
+    quotes outside the band earn nothing, and a scenario without a programme pays nothing."""
+    def run(quoting: dict[str, float], **scenario: float) -> dict[str, object]:
+        return runner.summary(runner.run_scenario(
+            "calm", 3, overrides=quoting,
+            scenario_overrides={**SHORT, "reward_daily_usd": 86_400.0, **scenario}))
+
+    tight = run(TRADES)  # 1 USD a second into the pool, for 120 s
+    assert 0.0 < tight["reward_usd"] <= 120.0  # type: ignore[operator]
+    assert tight["total_usd"] == pytest.approx(tight["pnl_usd"] + tight["reward_usd"])  # type: ignore[operator]
+    assert 0.5 < tight["time_scoring"] <= 1.0  # type: ignore[operator]
+    wide = run({"spread": 0.08, "min_spread": 0.08, "vol_mult": 0.0})  # 8 c > the 3 c band
+    assert wide["reward_usd"] == 0.0 and wide["time_scoring"] == 0.0
+    assert run(TRADES, reward_daily_usd=0.0)["reward_usd"] == 0.0
