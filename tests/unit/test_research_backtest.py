@@ -110,7 +110,8 @@ def test_duration_s_sets_the_scenario_length_and_a_bad_one_is_named(
     assert cli.main(["backtest", "--scenario", "calm", "--duration-s", "0"]) == 2
     assert "--duration-s must be in [1, 86400] seconds, got 0.0" in capsys.readouterr().err
     assert cli.main(["backtest", "--data", "rec", "--duration-s", "60"]) == 2
-    assert "--duration-s applies to --scenario only" in capsys.readouterr().err
+    assert "--duration-s and --reward-usd-per-day apply to --scenario only" in \
+        capsys.readouterr().err
     assert cli.main(["backtest", "--scenario", "calm", "--response-ms", "-1"]) == 2
     assert "--response-ms must be >= 0, got -1" in capsys.readouterr().err
 
@@ -212,3 +213,15 @@ def test_rewards_are_our_share_of_the_pool_while_our_quotes_score() -> None:
     wide = run({"spread": 0.08, "min_spread": 0.08, "vol_mult": 0.0})  # 8 c > the 3 c band
     assert wide["reward_usd"] == 0.0 and wide["time_scoring"] == 0.0
     assert run(TRADES, reward_daily_usd=0.0)["reward_usd"] == 0.0
+
+
+def test_reward_usd_per_day_sets_the_pool_and_a_bad_one_is_named(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def reward(pool: str) -> float:
+        assert cli.main(["backtest", "--scenario", "calm", "--json", "--duration-s", "60",
+                         "--set", "spread=0.01", "--reward-usd-per-day", pool]) == 0
+        return float(json.loads(capsys.readouterr().out)["reward_usd"])
+
+    assert reward("0") == 0.0 < reward("1000") < reward("2000")
+    assert cli.main(["backtest", "--scenario", "calm", "--reward-usd-per-day", "-5"]) == 2
+    assert "--reward-usd-per-day must be in [0, 1000000], got -5.0" in capsys.readouterr().err

@@ -58,16 +58,22 @@ def _run(args: argparse.Namespace) -> Any:
 
 
 def _shape(args: argparse.Namespace) -> dict[str, float]:
-    """Scenario overrides from the command line (--duration-s)."""
+    """Scenario overrides from the command line (--duration-s, --reward-usd-per-day)."""
+    out: dict[str, float] = {}
     seconds = getattr(args, "duration_s", None)
-    if seconds is None:
-        return {}
-    if getattr(args, "data", None):
-        raise ConfigError("--duration-s applies to --scenario only; a recording has its own "
-                          "length")
-    if not 1 <= seconds <= 86_400:
-        raise ConfigError(f"--duration-s must be in [1, 86400] seconds, got {seconds}")
-    return {"duration_s": seconds}
+    pool = getattr(args, "reward_usd_per_day", None)
+    if getattr(args, "data", None) and (seconds is not None or pool is not None):
+        raise ConfigError("--duration-s and --reward-usd-per-day apply to --scenario only; a "
+                          "recording has its own length and no reward programme")
+    if seconds is not None:
+        if not 1 <= seconds <= 86_400:
+            raise ConfigError(f"--duration-s must be in [1, 86400] seconds, got {seconds}")
+        out["duration_s"] = seconds
+    if pool is not None:
+        if not 0 <= pool <= 1_000_000:
+            raise ConfigError(f"--reward-usd-per-day must be in [0, 1000000], got {pool}")
+        out["reward_daily_usd"] = pool
+    return out
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -269,6 +275,8 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--duration-s", type=float, default=None,
                    help="scenario length in seconds (default: the scenario's, 600)")
+    p.add_argument("--reward-usd-per-day", type=float, default=None,
+                   help="the scenario's liquidity reward pool a day (default 100; 0: none)")
     p.add_argument("--markets", action="store_true", help="add per-market fills and P&L")
     p.add_argument("--report", default=None, metavar="DIR", help="also write the HTML report")
     p.add_argument("--write", default=None, metavar="DIR",
@@ -283,6 +291,8 @@ def register(sub: Any) -> None:
     p.add_argument("--seeds", type=int, default=1, help="seeds from --seed on")
     p.add_argument("--duration-s", type=float, default=None,
                    help="scenario length in seconds (default: the scenario's, 600)")
+    p.add_argument("--reward-usd-per-day", type=float, default=None,
+                   help="the scenarios' liquidity reward pool a day (default 100; 0: none)")
     p.add_argument("--workers", type=int, default=None, help="default: every core")
     p.add_argument("--out", default="sweep",
                    help="directory for sweep.csv, sweep.json and summary.md")
