@@ -22,7 +22,7 @@ __all__ = ["BOOKS_CONFLATED", "BOOK_AGE", "BOOK_UPDATES", "BUS_AUTH_REFUSED", "C
     "REFERENCE_UPDATES", "REQUOTES_SKIPPED", "REWARD_EST", "REWARD_ORDERS", "REWARD_POOL", "RISK_DECISIONS", "RISK_POSITION_MISMATCHES",
     "RISK_REJECTIONS", "SEND_TIMEOUTS", "SIGNAL_ACTIVE", "SIGNAL_VALUE", "SPREAD_CAPTURED",
     "SPREAD_CAPTURED_USD", "STORAGE_FAULTS", "TICK_TO_ORDER", "TICK_TO_WIRE",
-    "VENUE_CLOCK_OFFSET", "VENUE_FIELDS_REJECTED", "VENUE_LATENCY", "VENUE_MESSAGES_DROPPED",
+    "VENUE_APPROVALS_MISSING", "VENUE_CLOCK_OFFSET", "VENUE_FIELDS_REJECTED", "VENUE_LATENCY", "VENUE_MESSAGES_DROPPED",
     "VENUE_RATE_LIMITED", "VENUE_REAUTH", "VOLUME"]
 
 # Tick-to-order spans tens of microseconds to a second.
@@ -131,6 +131,11 @@ REWARD_EST = Gauge(
 REWARD_POOL = Gauge(
     "pmm_reward_pool_usd_per_day", "The market's liquidity reward pool a day",
     ["venue", "market"], multiprocess_mode="livemostrecent",
+)
+VENUE_APPROVALS_MISSING = Gauge(
+    "pmm_venue_approvals_missing",
+    "Exchange approvals our markets need that the wallet's collateral no longer has",
+    ["venue"], multiprocess_mode="livemostrecent",
 )
 COLLATERAL_LOCKED = Gauge(
     "pmm_collateral_locked_usd", "Collateral our resting BUY orders lock on the venue",

@@ -50,7 +50,7 @@ from services.executor.polymarket_rest import (
     is_definitive,
     venue_order,
 )
-from services.executor.polymarket_funds import check_wallet, read_funds, read_positions
+from services.executor.polymarket_funds import Recheck, check_wallet, read_positions
 from services.executor.polymarket_rewards import PolymarketRewards
 from services.executor.polymarket_sdk import SdkCalls, configure_sdk_http, sdk_http
 from services.executor.polymarket_user import Asset, Identity, UserChannel
@@ -95,6 +95,8 @@ class PolymarketExecution:
         self.clock.watch(sdk_http._http_client)
         self._client._get_timestamp = self.clock.now_s  # type: ignore[method-assign]
         self.rewards = PolymarketRewards(self._sdk, self._client, self._markets)
+        self._recheck = Recheck(wallet=self.address, chain_id=pm.chain_id,
+                                neg_risk=[bool(m.neg_risk) for m in self._markets])
         # Orders are signed by pm_signer (byte-identical to the SDK's builder, ~15x faster).
         self._signer = OrderSigner(private_key, chain_id=pm.chain_id,
                                    signature_type=pm.signature_type, funder=pm.funder)
@@ -374,11 +376,9 @@ class PolymarketExecution:
         return await read_positions(self._sdk, self._client, self._markets)
 
     async def balance(self) -> Balance | None:
-        """The wallet's collateral, its open orders' part included (collateral.py);
-        VenueError if it cannot be read."""
-        funds = await read_funds(self._sdk, self._client)
-        if funds is None:
-            raise VenueError("polymarket collateral not read", definitive=False)
+        """The wallet's collateral, its open orders' part included (collateral.py), its
+        approvals checked again (`Recheck`); VenueError if it cannot be read."""
+        funds = await self._recheck.read(self._sdk, self._client)
         return Balance(funds.balance, net_of_orders=False)
 
     async def run_user_stream(self, sink: UserSink) -> None:

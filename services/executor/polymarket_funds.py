@@ -25,7 +25,8 @@ the answer, and an approval just made would not show.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 import msgspec
@@ -42,8 +43,8 @@ from services.executor.orders import MarketTokens
 from services.executor.polymarket_rest import error_text
 from services.executor.polymarket_sdk import SdkCalls
 
-__all__ = ["Funds", "check_funds", "check_wallet", "decode_funds", "read_funds", "read_positions",
-           "spenders"]
+__all__ = ["Funds", "Recheck", "check_funds", "check_wallet", "decode_funds", "missing_approvals",
+           "read_funds", "read_positions", "spenders"]
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,7 @@ def check_funds(funds: Funds, *, wallet: str, chain_id: int,
     if unlisted:
         log.warning("the venue lists no allowance of wallet %s for %s: not checked",
                     wallet, ", ".join(unlisted))
-    missing = [f"{name} {address}" for address, name in sorted(needed.items())
-               if funds.allowances.get(address.lower(), Decimal(1)) <= 0]
+    missing = missing_approvals(funds, needed)
     if missing:
         collateral = get_contract_config(chain_id).collateral
         log.error("wallet %s has not approved its collateral for %s: nothing is sent until "
@@ -146,6 +146,43 @@ async def read_funds(sdk: SdkCalls, client: ClobClient) -> Funds | None:
     except VenueError as exc:
         log.error("%s", exc)
     return None
+
+
+def missing_approvals(funds: Funds, needed: dict[str, str]) -> list[str]:
+    """The needed spenders (address -> name) the venue lists at 0, as "name address"."""
+    if not funds.allowances:
+        return []
+    return [f"{name} {address}" for address, name in sorted(needed.items())
+            if funds.allowances.get(address.lower(), Decimal(1)) <= 0]
+
+
+class Recheck:
+    """The wallet's collateral read while running, its approvals checked again each time:
+    an approval revoked after start (the venue then refuses every BUY) is an error log
+    once a minute and `pmm_venue_approvals_missing{venue}` (alert PmmApprovalMissing)."""
+
+    def __init__(self, *, wallet: str, chain_id: int, neg_risk: Iterable[bool],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.wallet = wallet
+        self.needed = spenders(chain_id, neg_risk)
+        self._clock = clock
+        self._logged: float | None = None
+        metrics.VENUE_APPROVALS_MISSING.labels(venue="polymarket").set(0)
+
+    async def read(self, sdk: SdkCalls, client: ClobClient) -> Funds:
+        """The funds now (VenueError if they cannot be read), approvals checked."""
+        funds = await read_funds(sdk, client)
+        if funds is None:
+            raise VenueError("polymarket collateral not read", definitive=False)
+        missing = missing_approvals(funds, self.needed)
+        metrics.VENUE_APPROVALS_MISSING.labels(venue="polymarket").set(len(missing))
+        now = self._clock()
+        if missing and (self._logged is None or now - self._logged >= 60):
+            self._logged = now
+            log.error("wallet %s no longer approves its collateral for %s: the venue refuses "
+                      "every order. Approve it again from the wallet (logged once a minute)",
+                      self.wallet, " and ".join(missing))
+        return funds
 
 
 async def read_positions(sdk: SdkCalls, client: ClobClient,

@@ -24,7 +24,8 @@ neg-risk, so this is the one approval they need)."""
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with running(quoters=1, extra="approved = false\n", seed=17) as s:
+    with running(quoters=1, extra="approved = false\n[executor]\ncollateral_check_interval_ms = 1000\n",
+                 seed=17) as s:
         yield s
 
 
@@ -62,6 +63,28 @@ def test_an_unapproved_wallet_sends_nothing_and_says_what_to_approve(stack: Stac
         return markets <= seen
     eventually(all_quoted, timeout=45, what=f"every market quoted after the approval: {markets}")
     print(f"\nquoting {time.monotonic() - approved:.1f} s after the approval")
+
+    # revoked while running: the next collateral read (every second here) says so
+    assert _approvals_missing(stack) == 0
+    r = httpx.post(f"http://127.0.0.1:{stack.sim_port}/_sim/approve", timeout=5,
+                   json={"address": said.group(1), "spender": EXCHANGE_V2, "amount_usd": 0})
+    assert r.status_code == 200, r.text
+    eventually(lambda: _approvals_missing(stack) == 1, timeout=20,
+               what="pmm_venue_approvals_missing after the approval is revoked")
+    eventually(lambda: f"wallet {said.group(1)} no longer approves its collateral for CTF "
+               f"Exchange V2 {EXCHANGE_V2}" in _executor_log(stack), timeout=10,
+               what="the executor's error naming the revoked approval")
+    r = httpx.post(f"http://127.0.0.1:{stack.sim_port}/_sim/approve", timeout=5,
+                   json={"address": said.group(1), "spender": EXCHANGE_V2, "amount_usd": None})
+    assert r.status_code == 200, r.text
+    eventually(lambda: _approvals_missing(stack) == 0, timeout=20,
+               what="the gauge back at 0 once approved again")
+
+
+def _approvals_missing(stack: Stack) -> float | None:
+    text = httpx.get(f"http://127.0.0.1:{stack.exporter_port}/metrics", timeout=5).text
+    found = re.search(r'^pmm_venue_approvals_missing\{venue="polymarket"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else None
 
 
 def test_the_simulator_refuses_an_approval_of_an_unknown_spender(stack: Stack) -> None:

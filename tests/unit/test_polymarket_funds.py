@@ -19,6 +19,7 @@ from common import metrics
 from services.executor.polymarket_funds import (
     UNLIMITED,
     Funds,
+    Recheck,
     check_funds,
     check_wallet,
     decode_funds,
@@ -144,3 +145,28 @@ def test_an_answer_it_cannot_read_or_understand_does_not_block_the_wallet(
         assert _check("<html>", None) == (None, ["balance-update", "balance"])
         assert _check(None, PolyApiException(error_msg="not found"))[0] is None
     assert caplog.text.count("approvals not checked") == 2
+
+
+def test_an_approval_revoked_while_running_is_an_error_once_a_minute_and_a_gauge(
+        caplog: pytest.LogCaptureFixture) -> None:
+    now = [0.0]
+    recheck = Recheck(wallet="0xW", chain_id=137, neg_risk=[False], clock=lambda: now[0])
+    gauge = metrics.VENUE_APPROVALS_MISSING.labels(venue="polymarket")
+    assert gauge._value.get() == 0
+    client: Any = _Client({"balance": "5000000", "allowances": {EXCHANGE: "0"}})
+    with caplog.at_level(logging.ERROR):
+        funds = asyncio.run(recheck.read(_Sdk(), client))  # type: ignore[arg-type]
+        now[0] = 30.0
+        asyncio.run(recheck.read(_Sdk(), client))  # type: ignore[arg-type]
+    assert funds.balance == 5_000_000 and gauge._value.get() == 1
+    assert caplog.text.count("no longer approves its collateral for CTF Exchange V2") == 1
+    now[0] = 61.0
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(recheck.read(_Sdk(), client))  # type: ignore[arg-type]
+    assert caplog.text.count("no longer approves") == 2
+    client.answer = {"balance": "5000000", "allowances": {EXCHANGE: "max"}}
+    asyncio.run(recheck.read(_Sdk(), client))  # type: ignore[arg-type]
+    assert gauge._value.get() == 0
+    client.fail = PolyApiException(error_msg="down")
+    with pytest.raises(VenueError, match="collateral not read"):
+        asyncio.run(recheck.read(_Sdk(), client))  # type: ignore[arg-type]
