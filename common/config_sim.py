@@ -154,6 +154,7 @@ class ScannerWeights(ConfigSection, frozen=True):
     volatility: Annotated[float, Meta(ge=0, le=100)] = 1.0
     liquidity: Annotated[float, Meta(ge=0, le=100)] = 1.0
     resolution: Annotated[float, Meta(ge=0, le=100)] = 1.0
+    reward: Annotated[float, Meta(ge=0, le=100)] = 1.0
 
 
 class ScannerConfig(ConfigSection, frozen=True):
@@ -176,3 +177,6 @@ class ScannerConfig(ConfigSection, frozen=True):
     spread_ref: Annotated[float, Meta(gt=0, le=1)] = 0.05
     volatility_ref: Annotated[float, Meta(gt=0, le=1)] = 0.10
     resolution_ref_days: Annotated[float, Meta(gt=0, le=36_500)] = 30.0
+    reward_ref_usd: Annotated[float, Meta(gt=0, le=1e9)] = 100.0
+    """A liquidity reward pool of this many USD a day scores 1 (Polymarket's programme,
+    Kalshi's liquidity incentive)."""

@@ -12,6 +12,9 @@ does not depend on which other markets were listed):
                adverse selection for a maker)
 - resolution:  days left / resolution_ref_days, capped at 1 (the gamma of a binary near
                its end); no known date scores 0
+- reward:      log(1 + pool) / log(1 + reward_ref_usd), capped at 1: the venue's liquidity
+               reward pool a day (Gamma's `clobRewards` rates, Kalshi's active liquidity
+               incentive), paid whether or not we trade
 
 The score is the weighted mean (`[scanner.weights]`). Filters drop a market before it is
 ranked: closed or not accepting orders, liquidity below `min_liquidity_usd`, already
@@ -27,6 +30,7 @@ import math
 from datetime import datetime
 from typing import AbstractSet, Any
 
+import msgspec
 from msgspec import Struct
 
 from common.config import ScannerConfig
@@ -35,9 +39,9 @@ from common.venue_drops import MALFORMED, drop
 from common.wire_numbers import number_text
 
 __all__ = ["COMPONENTS", "Candidate", "Scored", "components", "exclusion", "from_gamma",
-    "from_kalshi", "rank", "score", "select"]
+    "from_kalshi", "rank", "score", "select", "with_incentives"]
 
-COMPONENTS = ("volume", "spread", "volatility", "liquidity", "resolution")
+COMPONENTS = ("volume", "spread", "volatility", "liquidity", "resolution", "reward")
 
 
 class Candidate(Struct, frozen=True, kw_only=True):
@@ -55,6 +59,8 @@ class Candidate(Struct, frozen=True, kw_only=True):
     price_change: float
     resolves_at_s: int | None
     tradable: bool = True
+    reward_usd_per_day: float = 0.0
+    """The market's liquidity reward pool a day (0: none listed)."""
 
 
 class Scored(Struct, frozen=True, kw_only=True):
@@ -111,11 +117,49 @@ def from_gamma(rows: Any) -> tuple[list[Candidate], int]:
                 resolves_at_s=_iso_s(row.get("endDate")),
                 tradable=bool(row.get("active", True)) and not row.get("closed", False)
                 and bool(row.get("acceptingOrders", True)),
+                reward_usd_per_day=_gamma_pool(row.get("clobRewards")),
             ))
         except MALFORMED as exc:
             bad += 1
             drop("polymarket", "listing", exc)
     return out, bad
+
+
+def _gamma_pool(rewards: Any) -> float:
+    """The daily rate of a Gamma row's `clobRewards` (polymarket-client's `ClobReward`:
+    `rewardsDailyRate` per funding), summed; a row without any pays 0, and one whose
+    rewards cannot be read is counted and scored as paying 0 (the market stays listed)."""
+    if not rewards:
+        return 0.0
+    try:
+        return sum(max(0.0, _num(r["rewardsDailyRate"], "rewardsDailyRate")) for r in rewards)
+    except MALFORMED as exc:
+        drop("polymarket", "listing", exc)
+        return 0.0
+
+
+def with_incentives(cands: list[Candidate], payload: Any) -> tuple[list[Candidate], int]:
+    """Kalshi candidates with their liquidity incentive pool a day from `GET
+    /incentive_programs?status=active&type=liquidity` (kalshi-python-sync
+    `IncentiveProgram`: `period_reward` centi-cents over `start_date`..`end_date`);
+    (candidates, malformed programmes)."""
+    pools: dict[str, float] = {}
+    bad = 0
+    rows = payload.get("incentive_programs") if isinstance(payload, dict) else None
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            start, end = _iso_s(row["start_date"]), _iso_s(row["end_date"])
+            if start is None or end is None or row.get("incentive_type") != "liquidity":
+                continue
+            days = max((end - start) / 86_400, 1 / 24)
+            pool = _num(row["period_reward"], "period_reward") / 10_000 / days
+            pools[str(row["market_ticker"])] = pools.get(str(row["market_ticker"]), 0.0) + pool
+        except MALFORMED as exc:
+            bad += 1
+            drop("kalshi", "listing", exc)
+    return [c if c.venue_market not in pools else
+            msgspec.structs.replace(c, reward_usd_per_day=pools[c.venue_market])
+            for c in cands], bad
 
 
 def from_kalshi(payload: Any) -> tuple[list[Candidate], int]:
@@ -159,6 +203,8 @@ def components(c: Candidate, cfg: ScannerConfig, now_s: int) -> dict[str, float]
         "volatility": max(0.0, 1 - c.price_change / cfg.volatility_ref),
         "liquidity": min(1.0, math.log1p(max(c.liquidity_usd, 0)) / math.log1p(cfg.liquidity_ref_usd)),
         "resolution": 0.0 if days is None else min(1.0, max(days, 0) / cfg.resolution_ref_days),
+        "reward": min(1.0, math.log1p(max(c.reward_usd_per_day, 0))
+                      / math.log1p(cfg.reward_ref_usd)),
     }
 
 

@@ -16,14 +16,18 @@ from common.prices import PRICE_SCALE, SIZE_SCALE
 from services.venue_sim.engine import Engine
 from services.venue_sim.listing import Listing
 from services.venue_sim.model import SimMarket
+from services.venue_sim.pm_rewards import COLLATERAL
+from services.venue_sim.rewards import Programme, Rewards
 
 __all__ = ["GAMMA_PREFIX", "add_gamma_routes", "gamma_market"]
 
 GAMMA_PREFIX = "/gamma"
 
 
-def gamma_market(listing: Listing, index: int, m: SimMarket) -> dict[str, Any]:
-    """One market as Gamma's `GET /markets` returns it (the fields pmm reads, and some)."""
+def gamma_market(listing: Listing, index: int, m: SimMarket,
+                 programme: Programme | None = None) -> dict[str, Any]:
+    """One market as Gamma's `GET /markets` returns it (the fields pmm reads, and some),
+    with its reward programme as polymarket-client's `MarketRewards` reads it."""
     st = listing.stats(m)
     last = st["last"]
     yes_price = (last / PRICE_SCALE) if last is not None else m.start_probability
@@ -44,10 +48,17 @@ def gamma_market(listing: Listing, index: int, m: SimMarket) -> dict[str, Any]:
         "orderMinSize": m.min_size / SIZE_SCALE, "negRisk": m.neg_risk,
         "bestBid": st["best_bid"], "bestAsk": st["best_ask"], "spread": st["spread"],
         "lastTradePrice": yes_price, "oneDayPriceChange": st["price_change"],
+        "clobRewards": [] if programme is None else [{
+            "id": str(index + 1), "conditionId": m.condition_id, "assetAddress": COLLATERAL,
+            "rewardsAmount": 0, "rewardsDailyRate": programme.daily_usd,
+            "startDate": "2026-01-01", "endDate": "2500-12-31"}],
+        "rewardsMinSize": 0 if programme is None else programme.min_size / SIZE_SCALE,
+        "rewardsMaxSpread": 0 if programme is None else programme.max_spread / 100,
     }
 
 
-def add_gamma_routes(app: web.Application, engine: Engine, listing: Listing) -> None:
+def add_gamma_routes(app: web.Application, engine: Engine, listing: Listing,
+                     rewards: Rewards | None = None) -> None:
     """`GET /gamma/markets?limit=&offset=&closed=&condition_ids=`: Polymarket markets."""
 
     async def markets(request: web.Request) -> web.StreamResponse:
@@ -59,7 +70,8 @@ def add_gamma_routes(app: web.Application, engine: Engine, listing: Listing) -> 
             return web.json_response({"error": "limit and offset must be integers"}, status=400)
         wanted = {c for c in q.get("condition_ids", "").split(",") if c}
         rows = [
-            gamma_market(listing, i, m) for i, m in enumerate(engine.markets.values())
+            gamma_market(listing, i, m, rewards.programme(m.condition_id) if rewards else None)
+            for i, m in enumerate(engine.markets.values())
             if m.venue == "polymarket" and (not wanted or m.condition_id in wanted)
         ]
         if q.get("closed", "").lower() == "true":

@@ -125,7 +125,7 @@ def build_app(venue: Venue) -> web.Application:
                    health=venue.health, drop_websockets=venue.drop_websockets,
                    change_tick=venue.change_tick, approve=venue.approve)
     app.router.add_get(REFERENCE_WS_PATH, venue.references.handle)
-    add_gamma_routes(app, venue.engine, venue.listing)
+    add_gamma_routes(app, venue.engine, venue.listing, venue.rewards)
     add_kalshi(app, venue)
     add_rate_limit_routes(app, venue.limits)
 

@@ -83,6 +83,9 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     ("common/scanner.py", "from_kalshi", "payload"): "kalshi:GET /markets",
     ("common/scanner.py", "from_kalshi", "row"): "kalshi:GET /markets .markets",
     ("common/scanner.py", "from_gamma", "row"): "polymarket-gamma:Market",
+    ("common/scanner.py", "_gamma_pool", "r"): "polymarket-gamma:ClobReward",
+    ("common/scanner.py", "with_incentives", "payload"): "kalshi:GET /incentive_programs",
+    ("common/scanner.py", "with_incentives", "row"): "kalshi:IncentiveProgram",
     # --- Polymarket executor: REST answers ---------------------------------------------------
     (EX + "polymarket.py", "PolymarketExecution.heartbeat", "err"):
         "polymarket-rest:OrderHeartbeatMismatch",

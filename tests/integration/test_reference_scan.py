@@ -139,7 +139,10 @@ def test_scan_proposes_candidates_from_the_simulator_and_starts_the_top_one(stac
     assert len(proposed) == 1 and proposed[0]["venue_market"] not in running
     assert proposed[0]["score"] == max(r["score"] for r in rows if not r["excluded"])
     table = stack.pmm("scan").stdout
-    assert "PROPOSED" in table and "already running" in table
+    assert "PROPOSED" in table and "already running" in table and "reward$/d" in table
+    # the simulator's reward programme ([sim.rewards] daily_usd 100) reaches the ranking
+    assert {r["reward_usd_per_day"] for r in rows} == {100.0}
+    assert all(r["components"]["reward"] == 1.0 for r in rows)
 
     # Scores move with the live books, so the top one now may differ from the one above.
     started = stack.pmm("scan", "--start", timeout=180)

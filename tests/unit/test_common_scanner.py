@@ -51,10 +51,10 @@ def test_components_against_reference_scales() -> None:
     parts = scanner.components(cand(volume_usd=100_000.0, liquidity_usd=0.0, spread=0.025,
                                     price_change=0.05, resolves_at_s=NOW + 15 * DAY), cfg, NOW)
     assert parts == {"volume": 1.0, "spread": 0.5, "volatility": 0.5, "liquidity": 0.0,
-                     "resolution": 0.5}
-    assert scanner.score(parts, cfg) == pytest.approx(2.5 / 5)
+                     "resolution": 0.5, "reward": 0.0}
+    assert scanner.score(parts, cfg) == pytest.approx(2.5 / 6)
     only_volume = ScannerConfig(weights=ScannerWeights(volume=2, spread=0, volatility=0,
-                                                       liquidity=0, resolution=0))
+                                                       liquidity=0, resolution=0, reward=0))
     assert scanner.score(parts, only_volume) == 1.0
     capped = scanner.components(cand(volume_usd=1e9, spread=0.5, price_change=1.0,
                                      resolves_at_s=None), cfg, NOW)
@@ -94,7 +94,8 @@ def test_bad_scanner_config_names_the_field_and_range() -> None:
     with pytest.raises(ConfigError, match=r"<= 100.*scanner.top_n"):
         parse("[scanner]\ntop_n = 101\n")
     with pytest.raises(ConfigError, match=r"scanner.weights"):
-        parse("[scanner.weights]\nvolume = 0\nspread = 0\nvolatility = 0\nliquidity = 0\nresolution = 0\n")
+        parse("[scanner.weights]\nvolume = 0\nspread = 0\nvolatility = 0\nliquidity = 0\n"
+              "resolution = 0\nreward = 0\n")
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"min_liquidity_usd": -1}, ScannerConfig)
 
@@ -116,3 +117,29 @@ def test_cli_overrides_are_validated_naming_the_flag() -> None:
         scanner_config(cfg, args(max_markets=0))
     with pytest.raises(ConfigError, match=r"^--max-days 40000.0: Expected `float` <= 36500"):
         scanner_config(cfg, args(max_days=40000.0))
+
+
+def test_the_reward_pool_scores_on_a_log_scale_from_both_venues_listings() -> None:
+    cfg = ScannerConfig(reward_ref_usd=math.e ** 2 - 1)
+    assert scanner.components(cand(), cfg, NOW)["reward"] == 0.0
+    assert scanner.components(cand(reward_usd_per_day=math.e - 1), cfg, NOW)["reward"] == \
+        pytest.approx(0.5)
+    assert scanner.components(cand(reward_usd_per_day=1e9), cfg, NOW)["reward"] == 1.0
+    row = {"conditionId": "0xc", "clobTokenIds": '["1", "2"]', "question": "q",
+           "clobRewards": [{"id": "1", "conditionId": "0xc", "assetAddress": "0xa",
+                            "rewardsAmount": 0, "rewardsDailyRate": "60", "startDate": "2026-01-01"},
+                           {"rewardsDailyRate": 15.5}]}
+    (c,), bad = scanner.from_gamma([row])
+    assert (c.reward_usd_per_day, bad) == (75.5, 0)
+    (c,), bad = scanner.from_gamma([row | {"clobRewards": [{"rewardsDailyRate": "lots"}]}])
+    assert (c.reward_usd_per_day, bad) == (0.0, 0)  # kept, its reward read as none
+    kalshi = [cand(venue="kalshi", venue_market="KX-1"), cand(venue="kalshi", venue_market="KX-2")]
+    programmes = {"incentive_programs": [
+        {"market_ticker": "KX-1", "incentive_type": "liquidity", "period_reward": 3_500_000,
+         "start_date": "2026-12-07T00:00:00Z", "end_date": "2026-12-14T00:00:00Z"},
+        {"market_ticker": "KX-2", "incentive_type": "volume", "period_reward": 9,
+         "start_date": "2026-12-07T00:00:00Z", "end_date": "2026-12-14T00:00:00Z"},
+        {"market_ticker": "KX-2", "incentive_type": "liquidity", "period_reward": "x",
+         "start_date": "2026-12-07T00:00:00Z", "end_date": "2026-12-14T00:00:00Z"}]}
+    out, bad = scanner.with_incentives(kalshi, programmes)
+    assert [c.reward_usd_per_day for c in out] == [50.0, 0.0] and bad == 1

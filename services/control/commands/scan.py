@@ -98,7 +98,14 @@ def fetch_kalshi(cfg: Config) -> tuple[list[scanner.Candidate], int]:
         cursor = str(payload.get("cursor") or "") if isinstance(payload, dict) else ""
         if not cursor:
             break
-    return out, bad
+    incentives = cfg.venues.kalshi.rest_url.rstrip("/") + "/incentive_programs"
+    try:  # public; a venue without it only scores every market's reward 0
+        payload = _get(incentives, {"status": "active", "type": "liquidity", "limit": 10_000})
+    except ConfigError as exc:
+        say(f"pmm scan: Kalshi incentive programmes not read ({exc}); rewards score 0")
+        return out, bad
+    out, malformed = scanner.with_incentives(out, payload)
+    return out, bad + malformed
 
 
 def scanner_config(cfg: Config, args: argparse.Namespace) -> ScannerConfig:
@@ -126,6 +133,7 @@ def rows_of(ranked: list[scanner.Scored], chosen: list[scanner.Scored]) -> list[
         "components": {k: round(v, 4) for k, v in r.components.items()},
         "volume_usd": r.candidate.volume_usd, "liquidity_usd": r.candidate.liquidity_usd,
         "spread": r.candidate.spread, "price_change": r.candidate.price_change,
+        "reward_usd_per_day": r.candidate.reward_usd_per_day,
         "days_to_resolution": None if r.days_to_resolution is None else round(r.days_to_resolution, 2),
         "proposed": id(r) in picked, "excluded": r.excluded,
     } for r in ranked]
@@ -133,7 +141,8 @@ def rows_of(ranked: list[scanner.Scored], chosen: list[scanner.Scored]) -> list[
 
 def render(rows: list[dict[str, Any]]) -> str:
     header = (f"{'#':>3s} {'score':>5s} {'venue':10s} {'market':18s} {'name':32s} {'volume$':>10s} "
-              f"{'liquid$':>9s} {'spread':>6s} {'move':>5s} {'days':>6s} status")
+              f"{'liquid$':>9s} {'spread':>6s} {'move':>5s} {'days':>6s} {'reward$/d':>9s} "
+              "status")
     lines = [header, "-" * len(header)]
     for i, r in enumerate(rows, 1):
         days = "-" if r["days_to_resolution"] is None else f"{r['days_to_resolution']:.1f}"
@@ -142,7 +151,8 @@ def render(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"{i:>3d} {r['score']:>5.3f} {r['venue']:10s} {r['venue_market'][:18]:18s} "
             f"{r['name'][:32]:32s} {r['volume_usd']:>10,.0f} {r['liquidity_usd']:>9,.0f} "
-            f"{spread:>6s} {r['price_change']:>5.2f} {days:>6s} {status}")
+            f"{spread:>6s} {r['price_change']:>5.2f} {days:>6s} "
+            f"{r['reward_usd_per_day']:>9,.2f} {status}")
     return "\n".join(lines)
 
 
