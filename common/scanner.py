@@ -149,7 +149,8 @@ def with_incentives(cands: list[Candidate], payload: Any) -> tuple[list[Candidat
     for row in rows if isinstance(rows, list) else []:
         try:
             start, end = _iso_s(row["start_date"]), _iso_s(row["end_date"])
-            if start is None or end is None or row.get("incentive_type") != "liquidity":
+            if start is None or end is None or row.get("incentive_type") != "liquidity" \
+                    or row.get("paid_out"):
                 continue
             days = max((end - start) / 86_400, 1 / 24)
             pool = _num(row["period_reward"], "period_reward") / 10_000 / days

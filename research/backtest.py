@@ -133,10 +133,10 @@ class MarketRun:
     """(time, YES, NO) of fills whose report has not reached us yet (`response_ms`)."""
     reward: float = 0.0
     """Micro-dollars of liquidity rewards earned: our share of the pool in each sample
-    interval, the book and our ladder as they were at its start."""
-    reward_samples: int = 0
-    reward_scoring: int = 0
-    """Samples counted, and those in which at least one of our orders scored."""
+    interval, by the book and our ladder at its end (in force since the last event)."""
+    reward_ns: int = 0
+    reward_scoring_ns: int = 0
+    """Time counted, and the part of it in which our orders scored (our Q_min > 0)."""
     last_sample_ns: int = 0
 
     @property
@@ -354,6 +354,8 @@ class Backtester:
         """Our share of the reward pool from the last sample to this one, on the book and
         our ladder now (the venue samples each minute; we sample every `sample_ms`)."""
         prog, book, last = r.setup.reward, r.book, r.last_sample_ns
+        if ts <= last:  # the run's last sample can fall at or before the one before it
+            return
         r.last_sample_ns = ts
         if prog is None or book is None or last == 0:
             return
@@ -363,8 +365,9 @@ class Backtester:
         est = rewards.estimate(prog, book_bids=both_b, book_asks=both_a, our_bids=ours_b,
                                our_asks=ours_a)
         r.reward += prog.daily_usd * 1e6 * est.share * (ts - last) / 86_400e9
-        r.reward_samples += 1
-        r.reward_scoring += est.scoring_levels > 0
+        r.reward_ns += ts - last
+        if est.ours > 0:
+            r.reward_scoring_ns += ts - last
 
 
 def _merged(book: list[tuple[int, int]], ours: list[tuple[int, int]], *,

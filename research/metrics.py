@@ -23,7 +23,7 @@ Definitions (documented for operators in ARCHITECTURE.md "Research loop"):
 - `reward_usd`: liquidity rewards earned where the scenario runs a programme: in each
   sample interval, the pool's rate times our share by the venue's formula on the book and
   our ladder (strategy/rewards.py); `total_usd` = `pnl_usd` + `reward_usd`;
-  `time_scoring`: share of samples in which at least one of our orders scored.
+  `time_scoring`: share of the time our orders scored (our Q_min above 0).
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def summarize(result: RunResult) -> dict[str, Any]:
     reward = sum(r.reward for r in runs)
     out["reward_usd"] = _usd(reward)
     out["total_usd"] = _usd(pnl + reward)
-    counted = sum(r.reward_samples for r in runs)
-    out["time_scoring"] = round(sum(r.reward_scoring for r in runs) / counted, 6) \
+    counted = sum(r.reward_ns for r in runs)
+    out["time_scoring"] = round(sum(r.reward_scoring_ns for r in runs) / counted, 6) \
         if counted else 0.0
     out["events"] = result.events
     out["signals"] = ("on" if any(r.setup.quoting.signals.enabled for r in runs)

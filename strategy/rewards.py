@@ -166,6 +166,8 @@ def _kalshi_side(book: Levels, ours: dict[int, int],
     for price, size in book:
         if depth >= prog.target_size:
             break
+        if size <= 0:
+            continue
         counted = min(size, prog.target_size - depth)
         depth += size
         cents = abs(best - price) // 100

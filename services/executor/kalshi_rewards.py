@@ -41,12 +41,17 @@ class _Programme(msgspec.Struct):
     target_size_fp: str | None = None
 
 
+def _utc(text: str) -> dt.datetime:
+    """An ISO date-time, UTC when it names no zone (ValueError if it is none)."""
+    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def programme_of(raw: object, now: dt.datetime) -> tuple[str, KalshiProgramme] | None:
     """(ticker, programme) of one row, None if it is not a liquidity programme running now;
     a row that does not decode raises one of MALFORMED."""
     row = msgspec.convert(raw, _Programme)
-    start = dt.datetime.fromisoformat(row.start_date.replace("Z", "+00:00"))
-    end = dt.datetime.fromisoformat(row.end_date.replace("Z", "+00:00"))
+    start, end = _utc(row.start_date), _utc(row.end_date)
     if row.incentive_type != "liquidity" or row.paid_out or not start <= now < end:
         return None
     days = max((end - start).total_seconds() / 86_400, 1 / 24)
@@ -55,7 +60,8 @@ def programme_of(raw: object, now: dt.datetime) -> tuple[str, KalshiProgramme] |
         return None
     return row.market_ticker, KalshiProgramme(
         target_size=round(target * 100),
-        discount=min(max((row.discount_factor_bps or 0) / 10_000, 0.0), 1.0),
+        discount=1.0 if row.discount_factor_bps is None  # no factor listed: no discount
+        else min(max(row.discount_factor_bps / 10_000, 0.0), 1.0),
         daily_usd=row.period_reward / 10_000 / days)
 
 
@@ -95,7 +101,10 @@ class KalshiRewards:
                     drop(self.venue, "rest", exc)
                     continue
                 if found is not None and found[0] in self._by_ticker:
-                    out[self._by_ticker[found[0]]] = found[1]
+                    market = self._by_ticker[found[0]]
+                    prev = out[market]  # two programmes on one market: their pools add up
+                    out[market] = found[1] if prev is None else msgspec.structs.replace(
+                        prev, daily_usd=prev.daily_usd + found[1].daily_usd)
             if not cursor:
                 break
         return out

@@ -169,7 +169,8 @@ class RewardWatch:
         yes = sum(1 for p, _, _ in bids if p in bid_prices) + sum(
             1 for p, _, _ in asks if p in ask_prices)
         orders = len(bids) + len(asks)
-        why = {"beyond_target_size": orders - yes} if orders > yes else {}
+        reason = "beyond_target_size" if book_bids and book_asks else "no_midpoint"
+        why = {reason: orders - yes} if orders > yes else {}
         self._export(m, yes, why, est.usd_per_day, prog.daily_usd)
         return RewardInfo(eligible=True, daily_usd=prog.daily_usd, orders=orders,
                           scoring_orders=yes, not_scoring=why, share=est.share,

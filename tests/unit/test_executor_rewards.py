@@ -152,6 +152,9 @@ def test_a_kalshi_programme_is_its_period_reward_over_its_days() -> None:
            "discount_factor_bps": 5_000, "target_size_fp": "300.00"}
     assert kalshi_programme_of(row, now) == ("KX-1", KalshiProgramme(
         target_size=30_000, discount=0.5, daily_usd=50.0))  # 350 USD over 7 days
+    assert kalshi_programme_of(row | {"discount_factor_bps": None}, now) == (  # no discount
+        "KX-1", KalshiProgramme(target_size=30_000, discount=1.0, daily_usd=50.0))
+    assert kalshi_programme_of(row | {"start_date": "2026-12-07T00:00:00"}, now) is not None
     assert kalshi_programme_of(row | {"incentive_type": "volume"}, now) is None
     assert kalshi_programme_of(row | {"end_date": "2026-12-08T00:00:00Z"}, now) is None
     assert kalshi_programme_of(row | {"target_size_fp": "nan"}, now) is None

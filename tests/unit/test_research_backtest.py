@@ -225,3 +225,26 @@ def test_reward_usd_per_day_sets_the_pool_and_a_bad_one_is_named(
     assert reward("0") == 0.0 < reward("1000") < reward("2000")
     assert cli.main(["backtest", "--scenario", "calm", "--reward-usd-per-day", "-5"]) == 2
     assert "--reward-usd-per-day must be in [0, 1000000], got -5.0" in capsys.readouterr().err
+
+
+def test_reward_accrues_our_share_over_each_interval_and_never_backwards() -> None:
+    """1 USD a second into the pool; a book where our orders are half of the scoring depth
+    on each side: half a dollar a second, over the intervals between samples only."""
+    from common.messages import BookSnapshot, Level
+    from research.backtest import Backtester, BacktestParams, MarketSetup
+    from strategy.rewards import Programme
+
+    prog = Programme(max_spread=300, min_size=2_000, daily_usd=86_400.0)
+    bt = Backtester([MarketSetup(market="m", quoting=runner.quoting_for(None, "m", {}),
+                                 reward=prog)], BacktestParams())
+    r = bt.runs["m"]
+    r.book = BookSnapshot(venue="polymarket", market="m", seq=1, ts_recv_ns=1, ts_venue_ms=1,
+                          tick=100, bids=(Level(4_900, 2_000),), asks=(Level(5_100, 2_000),))
+    bt.venue.ladder = lambda market: ([(4_900, 2_000)], [(5_100, 2_000)])  # type: ignore[method-assign]
+    for ts in (1, 2, 4, 4, 3.5):  # seconds: the first starts the clock; 4 again and 3.5 are no interval
+        bt._reward(r, int(ts * 1e9))
+    assert r.reward == pytest.approx(0.5 * 3 * 1e6)
+    assert (r.reward_ns, r.reward_scoring_ns, r.last_sample_ns) == (3e9, 3e9, 4e9)
+    bt.venue.ladder = lambda market: ([], [])  # type: ignore[method-assign]
+    bt._reward(r, int(6e9))  # nothing of ours rests: time counted, nothing earned
+    assert r.reward == pytest.approx(1.5e6) and (r.reward_ns, r.reward_scoring_ns) == (5e9, 3e9)

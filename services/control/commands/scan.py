@@ -99,12 +99,23 @@ def fetch_kalshi(cfg: Config) -> tuple[list[scanner.Candidate], int]:
         if not cursor:
             break
     incentives = cfg.venues.kalshi.rest_url.rstrip("/") + "/incentive_programs"
-    try:  # public; a venue without it only scores every market's reward 0
-        payload = _get(incentives, {"status": "active", "type": "liquidity", "limit": 10_000})
-    except ConfigError as exc:
-        say(f"pmm scan: Kalshi incentive programmes not read ({exc}); rewards score 0")
-        return out, bad
-    out, malformed = scanner.with_incentives(out, payload)
+    programmes: list[Any] = []
+    cursor = ""
+    for _ in range(MAX_PAGES):  # public; a venue without it only scores every reward 0
+        params = {"status": "active", "type": "liquidity", "limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        try:
+            payload = _get(incentives, params)
+        except ConfigError as exc:
+            say(f"pmm scan: Kalshi incentive programmes not read ({exc}); rewards score 0")
+            return out, bad
+        page = payload.get("incentive_programs") if isinstance(payload, dict) else None
+        programmes += page if isinstance(page, list) else []
+        cursor = str(payload.get("next_cursor") or "") if isinstance(payload, dict) else ""
+        if not cursor:
+            break
+    out, malformed = scanner.with_incentives(out, {"incentive_programs": programmes})
     return out, bad + malformed
 
 
