@@ -37,9 +37,10 @@ from common.messages import (
 )
 from common.prices import PRICE_SCALE
 from research.sniper import Sniper, SniperSpec
+from research.rewards import RewardTally
 from research.venue import PaperFill, PaperVenue
 from strategy.rewards import Programme
-from strategy import engine, rewards
+from strategy import engine
 from strategy.model import EngineInputs, EngineState, MarketInfo, TradeTick
 
 __all__ = ["BacktestParams", "Backtester", "Event", "MarketRun", "MarketSetup", "RunResult",
@@ -131,13 +132,8 @@ class MarketRun:
     research/flow.py): its prints have filled us already."""
     unreported: deque[tuple[int, int, int]] = field(default_factory=deque)
     """(time, YES, NO) of fills whose report has not reached us yet (`response_ms`)."""
-    reward: float = 0.0
-    """Micro-dollars of liquidity rewards earned: our share of the pool in each sample
-    interval, by the book and our ladder at its end (in force since the last event)."""
-    reward_ns: int = 0
-    reward_scoring_ns: int = 0
-    """Time counted, and the part of it in which our orders scored (our Q_min > 0)."""
-    last_sample_ns: int = 0
+    rewards: RewardTally = field(default_factory=RewardTally)
+    """Liquidity rewards earned, sample by sample (research/rewards.py)."""
 
     @property
     def net(self) -> int:
@@ -351,32 +347,8 @@ class Backtester:
 
 
     def _reward(self, r: MarketRun, ts: int) -> None:
-        """Our share of the reward pool from the last sample to this one, on the book and
-        our ladder now (the venue samples each minute; we sample every `sample_ms`)."""
-        prog, book, last = r.setup.reward, r.book, r.last_sample_ns
-        if ts <= last:  # the run's last sample can fall at or before the one before it
-            return
-        r.last_sample_ns = ts
-        if prog is None or book is None or last == 0:
-            return
-        ours_b, ours_a = self.venue.ladder(r.setup.market)
-        both_b = _merged([(lv.price, lv.size) for lv in book.bids], ours_b, reverse=True)
-        both_a = _merged([(lv.price, lv.size) for lv in book.asks], ours_a, reverse=False)
-        est = rewards.estimate(prog, book_bids=both_b, book_asks=both_a, our_bids=ours_b,
-                               our_asks=ours_a)
-        r.reward += prog.daily_usd * 1e6 * est.share * (ts - last) / 86_400e9
-        r.reward_ns += ts - last
-        if est.ours > 0:
-            r.reward_scoring_ns += ts - last
-
-
-def _merged(book: list[tuple[int, int]], ours: list[tuple[int, int]], *,
-            reverse: bool) -> list[tuple[int, int]]:
-    """The makers' levels with ours added, best first."""
-    depth = dict(book)
-    for price, size in ours:
-        depth[price] = depth.get(price, 0) + size
-    return sorted(depth.items(), reverse=reverse)
+        """Our share of the reward pool since the last sample (research/rewards.py)."""
+        r.rewards.accrue(r.setup.reward, r.book, *self.venue.ladder(r.setup.market), ts)
 
 
 class _Own:

@@ -111,11 +111,11 @@ def summarize(result: RunResult) -> dict[str, Any]:
     out["adverse_selection_usd"] = _usd(adverse)
     out["adverse_share"] = round(adverse / edge, 6) if edge > 0 else 0.0
     out["time_at_top"] = round(_time_at_top([s for r in runs for s in r.samples]), 6)
-    reward = sum(r.reward for r in runs)
+    reward = sum(r.rewards.earned for r in runs)
     out["reward_usd"] = _usd(reward)
     out["total_usd"] = _usd(pnl + reward)
-    counted = sum(r.reward_ns for r in runs)
-    out["time_scoring"] = round(sum(r.reward_scoring_ns for r in runs) / counted, 6) \
+    counted = sum(r.rewards.counted_ns for r in runs)
+    out["time_scoring"] = round(sum(r.rewards.scoring_ns for r in runs) / counted, 6) \
         if counted else 0.0
     out["events"] = result.events
     out["signals"] = ("on" if any(r.setup.quoting.signals.enabled for r in runs)

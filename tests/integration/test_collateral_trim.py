@@ -52,15 +52,18 @@ def test_ladders_are_trimmed_to_the_collateral_and_none_is_refused_for_it(stack:
     assert "free collateral" in logs and "cannot fund the ladder" in logs
     refused = re.findall(r".*(not enough balance|insufficient.balance).*", logs, re.I)
     assert not refused, f"the venue refused orders for want of balance: {refused[:3]}"
+    # What rests never exceeds what the account holds. (At a given moment an account may
+    # have nothing resting: a requote in flight, or fills that spent what was free.)
     for address, acct in stack.sim_state()["accounts"].items():
         locked = sum(Decimal(o["price"]) * (Decimal(o["original_size"]) - Decimal(o["size_matched"]))
                      for o in acct["open_orders"])
-        assert 0 < locked <= Decimal(acct["collateral"]), (address, locked, acct["collateral"])
+        assert 0 <= locked <= Decimal(acct["collateral"]), (address, locked, acct["collateral"])
 
     doc = stack.status_cli()
-    assert doc["collateral_usd"] is not None and 0 < doc["locked_usd"] <= doc["collateral_usd"]
+    assert doc["collateral_usd"] is not None and 0 <= doc["locked_usd"] <= doc["collateral_usd"]
     assert doc["collateral_usd"] <= 2 * START_USD + 1  # two accounts, less what fills spent
     assert "collateral $" in stack.pmm("status").stdout
     for venue in ("polymarket", "kalshi"):
         assert 0 < _metric(stack, "pmm_venue_collateral_usd", venue=venue) <= START_USD + 1
-        assert _metric(stack, "pmm_collateral_locked_usd", venue=venue) > 0
+        eventually(lambda v=venue: _metric(stack, "pmm_collateral_locked_usd", venue=v) > 0,
+                   timeout=30, what=f"{venue}: orders resting, their lock exported")

@@ -243,8 +243,10 @@ def test_reward_accrues_our_share_over_each_interval_and_never_backwards() -> No
     bt.venue.ladder = lambda market: ([(4_900, 2_000)], [(5_100, 2_000)])  # type: ignore[method-assign]
     for ts in (1, 2, 4, 4, 3.5):  # seconds: the first starts the clock; 4 again and 3.5 are no interval
         bt._reward(r, int(ts * 1e9))
-    assert r.reward == pytest.approx(0.5 * 3 * 1e6)
-    assert (r.reward_ns, r.reward_scoring_ns, r.last_sample_ns) == (3e9, 3e9, 4e9)
+    tally = r.rewards
+    assert tally.earned == pytest.approx(0.5 * 3 * 1e6)
+    assert (tally.counted_ns, tally.scoring_ns, tally.last_ns) == (3e9, 3e9, 4e9)
     bt.venue.ladder = lambda market: ([], [])  # type: ignore[method-assign]
     bt._reward(r, int(6e9))  # nothing of ours rests: time counted, nothing earned
-    assert r.reward == pytest.approx(1.5e6) and (r.reward_ns, r.reward_scoring_ns) == (5e9, 3e9)
+    assert tally.earned == pytest.approx(1.5e6)
+    assert (tally.counted_ns, tally.scoring_ns) == (5e9, 3e9)
