@@ -108,6 +108,11 @@ class IngestConfig(ConfigSection, frozen=True):
     grid_refresh_ms: PositiveMs = 30_000
     """Kalshi: re-read every market's price grid over REST this often (also read on every
     (re)subscribe and on a rejected order; Kalshi pushes no message when a grid changes)."""
+    reward_refresh_ms: Annotated[int, Meta(ge=0, le=86_400_000)] = 300_000
+    """Read our markets' liquidity reward programmes (public REST) this often and publish
+    them on the md bus (services/ingest/rewards.py); 0 = never."""
+    reward_republish_ms: PositiveMs = 30_000
+    """Publish the programmes known this often in between (a late subscriber learns them)."""
 
 
 class QuoterConfig(ConfigSection, frozen=True):

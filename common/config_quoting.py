@@ -55,6 +55,11 @@ class QuotingConfig(ConfigSection, frozen=True):
     """`symmetric` is the baseline every comparison is made against (issue 17): one level
     each side at `spread` around the mid, `size` contracts (within `max_inventory`), no
     skew, no widening, no signals, no exit orders."""
+    reward_reach: Annotated[float, Meta(ge=0, le=0.1)] = 0.0
+    """Where the venue pays liquidity rewards (a Polymarket programme, strategy/rewards.py):
+    how far (dollars) a side that does not score may move its best level in, into the
+    band, raising it to the min size within the side's room. Never across the book, never
+    on a side a signal widened. 0 = off."""
     vwap_window_ms: PositiveMs = 60_000
     vwap_max_trades: Annotated[int, Meta(ge=1, le=10_000)] = 200
     vol_alpha: Annotated[float, Meta(gt=0, le=1)] = 0.1

@@ -32,7 +32,8 @@ __all__ = ["Ack", "ApprovedIntent", "BookSnapshot", "CancelMarket", "ControlMess
     "EventChannel", "ExecutorCommand", "ExecutorReport", "Fill", "FillReversal", "Flatten",
     "Heartbeat", "IntentChannel", "Kill", "Level", "MarketData", "MarketPosition", "MarketStatus",
     "OrderEvent", "OrderSide", "Outcome", "Pause", "PositionUpdate", "Price", "QuoteIntent",
-    "ReferencePrice", "ReplayRequest", "Reset", "RiskState", "SCHEMA_VERSION", "Seq", "Size",
+    "ReferencePrice", "ReplayRequest", "Reset", "RewardProgramme", "RiskState", "SCHEMA_VERSION",
+    "Seq", "Size",
     "StateChannel", "TradePrint", "Venue", "VenuePositions", "decoder", "encoder"]
 
 
@@ -85,6 +86,23 @@ class ReferencePrice(_Msg, tag="ref", frozen=True):
     feed: str
     ts_ns: int
     price: float
+
+
+class RewardProgramme(_Msg, tag="reward", frozen=True):
+    """A market's liquidity reward programme as the venue publishes it (ingest reads it,
+    services/ingest/rewards.py): `kind` "polymarket" (orders within `max_spread` pips of the
+    size-cutoff-adjusted mid and at least `min_size` centi-contracts score), "kalshi"
+    (depth to `target_size` from the best price, `discount` per cent away), "" none."""
+
+    venue: Venue
+    market: str
+    ts_ns: int
+    kind: str = ""
+    daily_usd: float = 0.0
+    max_spread: int = 0
+    min_size: int = 0
+    target_size: int = 0
+    discount: float = 0.0
 
 
 # --- intents (quoter -> risk over PUSH/PULL) -------------------------------------------------
@@ -262,7 +280,7 @@ class Ack(_Msg, tag="ack", frozen=True):
 
 ControlMessage = Kill | Reset | Pause | Flatten
 
-MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat | ReferencePrice
+MarketData = BookSnapshot | TradePrint | MarketStatus | Heartbeat | ReferencePrice | RewardProgramme
 IntentChannel = QuoteIntent | Heartbeat
 EventChannel = OrderEvent | Fill | ExecutorReport | Heartbeat | FillReversal | VenuePositions
 StateChannel = PositionUpdate | RiskState | Heartbeat | ReplayRequest

@@ -321,7 +321,7 @@ class Backtester:
             book=r.book, new_book=r.new_book, trades=tuple(r.trades), net_centi=yes - no,
             position_yes=yes, position_no=no, stale=r.book.stale or r.stale,
             min_size_centi=max(r.book.min_size, r.setup.min_size), timer=timer,
-            reference=r.reference, reference_ts_ns=r.reference_ts_ns,
+            reference=r.reference, reference_ts_ns=r.reference_ts_ns, reward=r.setup.reward,
         )
         r.trades.clear()
         r.new_book = False

@@ -27,7 +27,11 @@ One step:
    pull - and a fair-value nudge. The nudge moves fair value before step 3; each side's
    half-spread is widened by its factor (never narrowed, capped at max_spread); a pulled
    side quotes nothing. Exit orders are not quotes and are left alone.
-6. Post-only levels on the tick grid (ladder.py), then the requote decision (requote.py).
+6. Post-only levels on the tick grid (ladder.py). With a Polymarket reward programme and
+   `reward_reach` > 0, a side none of whose levels scores has its best level moved into
+   the band (by at most `reward_reach`, never across the book, never on a side a signal
+   widened) and raised to the min size within the side's room (rewards.py `reach`).
+7. The requote decision (requote.py).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from strategy import (
     inventory,
     ladder,
     resolution,
+    rewards,
     spread,
     volatility,
 )
@@ -170,14 +175,21 @@ def step(
     exit_bids, exit_asks = resolution.exit_orders(book, net, params, ttr)
     pull_bid = sigs is not None and sigs.combined.pull_bid
     pull_ask = sigs is not None and sigs.combined.pull_ask
-    out = Ladder(
-        fair_value=_to_price(fair),
-        bids=() if pull_bid else ladder.bid_side(book, reservation, offsets, bid_sizes, min_size),
-        asks=() if pull_ask else ladder.ask_side(
-            book, reservation, ask_offsets, ask_sizes, min_size),
-        exit_bids=exit_bids,
-        exit_asks=exit_asks,
-    )
+    bids = () if pull_bid else ladder.bid_side(book, reservation, offsets, bid_sizes, min_size)
+    asks = () if pull_ask else ladder.ask_side(book, reservation, ask_offsets, ask_sizes, min_size)
+    if inputs.reward is not None and params.reward_reach > 0:
+        # a side a signal widened keeps its distance: the reward never undoes a defence
+        held_bid = sigs is not None and sigs.combined.widen_bid > 1
+        held_ask = sigs is not None and sigs.combined.widen_ask > 1
+        rb, ra = rewards.reach(
+            () if held_bid else bids, () if held_ask else asks, inputs.reward,
+            book_bids=[(lv.price, lv.size) for lv in book.bids],
+            book_asks=[(lv.price, lv.size) for lv in book.asks], tick=tick,
+            reach_pips=round(params.reward_reach * PRICE_SCALE),
+            bid_room=max(0, bid_room), ask_room=max(0, ask_room))
+        bids, asks = (bids if held_bid else rb), (asks if held_ask else ra)
+    out = Ladder(fair_value=_to_price(fair), bids=bids, asks=asks, exit_bids=exit_bids,
+                 exit_asks=exit_asks)
     return _decide(
         learned, out, params, now_ns, None, ttr=ttr, locked=locked, half=h,
         reservation=reservation, sigma=sigma, regime=inventory.regime(abs(q), params),

@@ -13,6 +13,7 @@ from typing import Literal, Protocol
 from msgspec import Struct
 
 from common.messages import Level
+from common.reward_programmes import KalshiProgramme, Programme
 from strategy.signals.types import QuoteAction, SignalReading, SignalState
 
 __all__ = ["Book", "BookLike", "Decision", "EMPTY", "EngineInputs", "EngineState", "Ladder",
@@ -162,6 +163,9 @@ class EngineInputs(Struct, frozen=True, kw_only=True):
     lead-lag and threshold fair value), in the feed's own units; None without one."""
     reference_ts_ns: int = 0
     """When `reference` was published (unix ns); 0 without one."""
+    reward: Programme | KalshiProgramme | None = None
+    """The market's liquidity reward programme (the ladder reaches into its band,
+    strategy/rewards.py `reach`); None without one."""
 
 
 RequoteReason = Literal[

@@ -36,10 +36,14 @@ from collections.abc import Iterable, Sequence
 
 from msgspec import Struct
 
+from common.messages import Level
+from common.prices import snap_down, snap_up
+from common.reward_programmes import KalshiProgramme, Programme
+
 __all__ = [
     "DOUBLE_SIDED_HIGH", "DOUBLE_SIDED_LOW", "Estimate", "KalshiProgramme", "Programme",
     "SINGLE_SIDED_DIVISOR", "adjusted_mid", "estimate", "estimate_kalshi", "order_score",
-    "q_min", "side_score",
+    "q_min", "reach", "side_score",
 ]
 
 SINGLE_SIDED_DIVISOR = 3.0
@@ -49,17 +53,6 @@ DOUBLE_SIDED_LOW, DOUBLE_SIDED_HIGH = 1_000, 9_000
 
 Levels = Sequence[tuple[int, int]]
 """(price pips, size centi-contracts), best first."""
-
-
-class Programme(Struct, frozen=True, kw_only=True):
-    """One market's reward programme as the venue publishes it."""
-
-    max_spread: int
-    """Pips from the adjusted midpoint (the venue's `rewards_max_spread` is in cents)."""
-    min_size: int
-    """Centi-contracts (the venue's `rewards_min_size` is in shares)."""
-    daily_usd: float
-    """The day's pool (the sum of the active `rewards_config` rates)."""
 
 
 class Estimate(Struct, frozen=True, kw_only=True):
@@ -144,17 +137,6 @@ def estimate(programme: Programme, *, book_bids: Levels, book_asks: Levels, our_
     return Estimate(mid=mid, scoring_levels=scoring, ours=ours, total=total, usd_per_day=usd)
 
 
-class KalshiProgramme(Struct, frozen=True, kw_only=True):
-    """One Kalshi market's liquidity incentive as the venue publishes it."""
-
-    target_size: int
-    """Centi-contracts of depth from the best price that score (`target_size_fp`)."""
-    discount: float
-    """The multiplier per cent from the best price (`discount_factor_bps` / 10,000)."""
-    daily_usd: float
-    """The period's reward (`period_reward`, centi-cents) over the period's days."""
-
-
 def _kalshi_side(book: Levels, ours: dict[int, int],
                  prog: KalshiProgramme) -> tuple[float, float, set[int]]:
     """(our score, everyone's, our qualifying prices) on one side of the book, best first."""
@@ -197,3 +179,44 @@ def estimate_kalshi(prog: KalshiProgramme, *, book_bids: Levels, book_asks: Leve
     scoring = sum(1 for p, _ in our_bids if p in pb) + sum(1 for p, _ in our_asks if p in pa)
     return (Estimate(mid=mid, scoring_levels=scoring, ours=ours, total=total, usd_per_day=usd),
             pb, pa)
+
+
+def _reach_side(levels: tuple[Level, ...], prog: Programme, mid: int, *, target: int,
+                limit: int, reach: int, room: int, bid: bool) -> tuple[Level, ...]:
+    """One side of `reach`: the best level moved to `target` (the nearest grid price inside
+    the band) and raised to the min size, if that is what stands between it and scoring."""
+    if not levels or any(order_score(abs(lv.price - mid), lv.size, prog) for lv in levels):
+        return levels
+    best = levels[0]
+    price = max(best.price, target) if bid else min(best.price, target)
+    if abs(price - best.price) > reach or (price >= limit if bid else price <= limit):
+        return levels  # too far to reach, or it would cross the book
+    size = max(best.size, prog.min_size)
+    if sum(lv.size for lv in levels) - best.size + size > room:
+        return levels  # inventory or risk leave no room for a scoring size
+    if not order_score(abs(price - mid), size, prog):
+        return levels
+    return (Level(price=price, size=size), *levels[1:])
+
+
+def reach(bids: tuple[Level, ...], asks: tuple[Level, ...], prog: Programme | KalshiProgramme,
+          *, book_bids: Levels, book_asks: Levels, tick: int, reach_pips: int, bid_room: int,
+          ask_room: int) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+    """A ladder (YES terms, best first) whose side does not score moved into the reward
+    band, by at most `reach_pips` and never across the book; its best level raised to the
+    min size where the side's room (inventory, stop-adding) allows. A side that already
+    scores, or that the engine emptied (pulled by a signal, no room), is left alone.
+    Kalshi's programme pays depth near the best price, which is where a side already
+    quotes when it can: it is left alone too."""
+    if not isinstance(prog, Programme) or reach_pips <= 0:
+        return bids, asks
+    mid = adjusted_mid(book_bids, book_asks, prog.min_size)
+    if mid is None or not book_bids or not book_asks:
+        return bids, asks
+    v = prog.max_spread
+    return (
+        _reach_side(bids, prog, mid, target=snap_up(mid - v + 1, tick), limit=book_asks[0][0],
+                    reach=reach_pips, room=bid_room, bid=True),
+        _reach_side(asks, prog, mid, target=snap_down(mid + v - 1, tick),
+                    limit=book_bids[0][0], reach=reach_pips, room=ask_room, bid=False),
+    )

@@ -12,57 +12,21 @@ Rows that do not decode are dropped and counted, never fatal.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 
 import msgspec
 
 from common.errors import VenueError
+from common.reward_programmes import KalshiProgramme, kalshi_programme
 from common.venue_drops import MALFORMED, drop
 from services.executor.kalshi_http import KalshiHttp
 from services.executor.kalshi_wire import error_text
 from services.executor.orders import MarketTokens
-from strategy.rewards import KalshiProgramme
 
-__all__ = ["KalshiRewards", "MAX_PAGES", "programme_of"]
+__all__ = ["KalshiRewards", "MAX_PAGES"]
 
 MAX_PAGES = 20
 """Pages of programmes read per refresh at most (1,000 rows each)."""
-
-
-class _Programme(msgspec.Struct):
-    market_ticker: str
-    period_reward: int
-    start_date: str
-    end_date: str
-    incentive_type: str = "liquidity"
-    paid_out: bool = False
-    discount_factor_bps: int | None = None
-    target_size_fp: str | None = None
-
-
-def _utc(text: str) -> dt.datetime:
-    """An ISO date-time, UTC when it names no zone (ValueError if it is none)."""
-    when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def programme_of(raw: object, now: dt.datetime) -> tuple[str, KalshiProgramme] | None:
-    """(ticker, programme) of one row, None if it is not a liquidity programme running now;
-    a row that does not decode raises one of MALFORMED."""
-    row = msgspec.convert(raw, _Programme)
-    start, end = _utc(row.start_date), _utc(row.end_date)
-    if row.incentive_type != "liquidity" or row.paid_out or not start <= now < end:
-        return None
-    days = max((end - start).total_seconds() / 86_400, 1 / 24)
-    target = float(row.target_size_fp or "0")
-    if not math.isfinite(target) or target <= 0 or row.period_reward <= 0:
-        return None
-    return row.market_ticker, KalshiProgramme(
-        target_size=round(target * 100),
-        discount=1.0 if row.discount_factor_bps is None  # no factor listed: no discount
-        else min(max(row.discount_factor_bps / 10_000, 0.0), 1.0),
-        daily_usd=row.period_reward / 10_000 / days)
 
 
 class KalshiRewards:
@@ -96,7 +60,7 @@ class KalshiRewards:
                                  definitive=False) from None
             for raw in rows or ():
                 try:
-                    found = programme_of(raw, now)
+                    found = kalshi_programme(raw, now)
                 except MALFORMED as exc:
                     drop(self.venue, "rest", exc)
                     continue

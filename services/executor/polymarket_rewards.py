@@ -2,7 +2,7 @@
 
 - A market's programme: `GET /rewards/markets/{condition_id}` (public; the SDK's
   `get_raw_rewards_for_market` pages through it). Rows as Polymarket's own newer SDK,
-  polymarket-client 0.14.0, models them (`MarketReward`: `rewards_max_spread` in cents,
+  polymarket-client 0.14.0, models them (decoded by common/reward_programmes.py; `MarketReward`: `rewards_max_spread` in cents,
   `rewards_min_size` in shares, `rewards_config` with each funding's `rate_per_day` and
   its `start_date` / `end_date`). The pool is the sum of the rates whose dates include
   today; a market the venue lists no row for has no programme.
@@ -16,8 +16,7 @@ Rows that do not decode are dropped and counted (common/venue_drops.py), never f
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 from py_clob_client_v2.client import ClobClient
@@ -25,67 +24,16 @@ from py_clob_client_v2.clob_types import OrdersScoringParams
 from py_clob_client_v2.exceptions import PolyException
 
 from common.errors import VenueError
+from common.reward_programmes import Programme, polymarket_programme
 from common.venue_drops import MALFORMED, drop
 from services.executor.orders import MarketTokens
 from services.executor.polymarket_rest import error_text
 from services.executor.polymarket_sdk import SdkCalls
-from strategy.rewards import Programme
 
-__all__ = ["PolymarketRewards", "SCORING_BATCH", "programme_of"]
+__all__ = ["PolymarketRewards", "SCORING_BATCH"]
 
 SCORING_BATCH = 100
 """Order ids per `/orders-scoring` request (the venue states no limit; kept modest)."""
-
-
-class _Funding(msgspec.Struct):
-    rate_per_day: float | str
-    start_date: str | None = None
-    end_date: str | None = None
-
-
-class _MarketReward(msgspec.Struct):
-    condition_id: str
-    rewards_max_spread: float | str | None = None
-    rewards_min_size: float | str | None = None
-    rewards_config: list[_Funding] = []
-
-
-def _day(text: str | None) -> dt.date | None:
-    """The date of an ISO date or timestamp (None if absent or unreadable)."""
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(str(text)[:10])
-    except ValueError:
-        return None
-
-
-def _finite(value: float | str) -> float:
-    """A finite number of the venue's (ValueError for NaN, infinities and non-numbers)."""
-    number = float(value)
-    if not math.isfinite(number) or abs(number) > 1e12:
-        raise ValueError(f"not a usable amount: {value!r}")
-    return number
-
-
-def programme_of(rows: Iterable[object], condition_id: str, today: dt.date) -> Programme | None:
-    """The programme the venue's rows give `condition_id` (None: no row, no band, or no
-    funding running today); a row that does not decode raises msgspec.ValidationError, one
-    with an amount that is not a finite number ValueError."""
-    for raw in rows:
-        row = msgspec.convert(raw, _MarketReward, strict=False)
-        if row.condition_id.lower() != condition_id.lower():
-            continue
-        if row.rewards_max_spread is None or row.rewards_min_size is None:
-            return None
-        daily = sum(_finite(f.rate_per_day) for f in row.rewards_config
-                    if (_day(f.start_date) or today) <= today <= (_day(f.end_date) or today))
-        spread = round(_finite(row.rewards_max_spread) * 100)  # cents -> pips
-        if spread <= 0 or daily <= 0:
-            return None
-        return Programme(max_spread=spread, min_size=round(_finite(row.rewards_min_size) * 100),
-                         daily_usd=daily)
-    return None
 
 
 class PolymarketRewards:
@@ -114,7 +62,7 @@ class PolymarketRewards:
                 out[m.market] = None
                 continue
             try:
-                out[m.market] = programme_of(rows or (), m.venue_market, today)
+                out[m.market] = polymarket_programme(rows or (), m.venue_market, today)
             except MALFORMED as exc:
                 drop(self.venue, "rest", exc)
                 out[m.market] = None

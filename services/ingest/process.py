@@ -32,6 +32,7 @@ from common.messages import (
     Heartbeat,
     MarketData,
     MarketStatus,
+    RewardProgramme,
     TradePrint,
 )
 from common.tasks import STOP_GRACE_S, reap
@@ -46,6 +47,7 @@ from services.ingest.adapter import (
 )
 from services.ingest.book import L2Book
 from services.ingest.grid import GridSource, GridWatcher
+from services.ingest.rewards import ProgrammeSource, RewardPoller, source_for
 
 __all__ = ["IngestActor"]
 
@@ -62,8 +64,10 @@ class IngestActor:
         clock_ns: Callable[[], int] = time.monotonic_ns,
         rng: random.Random | None = None,
         grid: GridSource | None = None,
+        rewards: ProgrammeSource | None = None,
     ) -> None:
-        """`grid`: where to read price grids the venue does not push (Kalshi REST)."""
+        """`grid`: where to read price grids the venue does not push (Kalshi REST);
+        `rewards`: where to read reward programmes (default: the venue's REST)."""
         self._cfg = cfg
         self._feed = feed
         self._venue = feed.venue
@@ -109,6 +113,12 @@ class IngestActor:
         the newest frame that changed it. Published by `_flush_books`."""
         self._flush_handle: asyncio.Handle | None = None
         self._conflated = metrics.INGEST_BOOKS_CONFLATED.labels(venue=self._venue)
+        i = cfg.ingest
+        self.rewards = None if not i.reward_refresh_ms else RewardPoller(
+            self._venue, rewards or source_for(cfg, self._venue, {
+                m: cfg.market(m).venue_market for m in self._markets}),
+            list(self._markets), self._publish_reward, refresh_s=i.reward_refresh_ms / 1000,
+            republish_s=i.reward_republish_ms / 1000)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -121,6 +131,8 @@ class IngestActor:
         ]
         if self.grid is not None:
             tasks.append(asyncio.create_task(self.grid.run(), name="grid"))
+        if self.rewards is not None:
+            tasks.append(asyncio.create_task(self.rewards.run(), name="rewards"))
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -322,6 +334,10 @@ class IngestActor:
         for market in self._markets:
             self._invalidate(market)
             await self._set_stale(market, reason)
+
+    async def _publish_reward(self, msg: RewardProgramme) -> None:
+        self._flush_market(msg.market)
+        await self._send(self._topics[msg.market], self._codec.encode(msg))
 
     async def _publish_status(self, market: str, *, stale: bool, reason: str) -> None:
         self._flush_market(market)

@@ -27,6 +27,7 @@ from typing import Any
 from common import bus, bus_curve, hotloop, metrics, topics
 from common.config import Config, endpoint
 from common.errors import ConfigError
+from common.reward_programmes import from_message
 from common.messages import (
     BookSnapshot,
     Heartbeat,
@@ -36,6 +37,7 @@ from common.messages import (
     PositionUpdate,
     QuoteIntent,
     ReferencePrice,
+    RewardProgramme,
     StateChannel,
     TradePrint,
 )
@@ -135,6 +137,20 @@ class Quoter:
             del st.trades[: len(st.trades) - st.quoting.vwap_max_trades]
         if st.quoting.fv_method == "vwap" and st.book is not None:
             st.dirty = True
+
+    def on_reward(self, msg: RewardProgramme) -> None:
+        """Keep the market's reward programme; a change requotes (the ladder may reach
+        into the band, strategy/rewards.py `reach`)."""
+        st = self.markets.get(msg.market)
+        if st is None:
+            return
+        prog = from_message(msg)
+        if prog != st.reward:
+            log.info("market %s reward programme: %s", msg.market, prog or "none",
+                     extra={"market": msg.market})
+            st.reward = prog
+            if st.book is not None:
+                st.dirty = True
 
     def on_status(self, status: MarketStatus) -> None:
         """Track feed staleness from ingest; a flip forces a requote."""
@@ -280,6 +296,8 @@ class Quoter:
                     self.on_trade(msg)
                 case ReferencePrice():
                     self.on_reference(msg)
+                case RewardProgramme():
+                    self.on_reward(msg)
                 case _:
                     pass
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from common.config import Config, MarketConfig, QuotingConfig
 from common.errors import ConfigError
 from common.messages import BookSnapshot, QuoteIntent
+from common.reward_programmes import AnyProgramme
 from strategy.model import EngineInputs, EngineState, Ladder, TradeTick
 
 __all__ = ["MarketState", "engine_inputs", "live_quoting", "quote_intent", "shard_markets"]
@@ -60,6 +61,8 @@ class MarketState:
     reference: float | None = None
     """Newest price of the market's `reference` feed (issue 5, lead-lag); None before one."""
     reference_ts_ns: int = 0
+    reward: AnyProgramme | None = None
+    """The market's liquidity reward programme, as ingest last published it."""
 
     @property
     def sent(self) -> Ladder | None:
@@ -81,6 +84,7 @@ def engine_inputs(st: MarketState, book: BookSnapshot, *, timer: bool) -> Engine
         timer=timer,
         reference=st.reference,
         reference_ts_ns=st.reference_ts_ns,
+        reward=st.reward,
     )
 
 

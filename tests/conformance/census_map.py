@@ -32,7 +32,7 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "kalshi_wire.py", "row_error", "err"): "kalshi:ErrorResponse",
     (EX + "kalshi.py", "KalshiExecution.balance", "resp.json()"): "kalshi:GET /portfolio/balance",
     (EX + "kalshi_rewards.py", "KalshiRewards.programmes", "body"): "kalshi:GET /incentive_programs",
-    (EX + "kalshi_rewards.py", "_Programme", "struct"): "kalshi:IncentiveProgram",
+    ("common/reward_programmes.py", "_Programme", "struct"): "kalshi:IncentiveProgram",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/batched",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "row"):
@@ -93,8 +93,8 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     (EX + "polymarket_funds.py", "read_positions", "resp"):
         "polymarket-rest:BalanceAllowance",
     (EX + "polymarket_funds.py", "_Wire", "struct"): "polymarket-rest:BalanceAllowance",
-    (EX + "polymarket_rewards.py", "_MarketReward", "struct"): "polymarket-rest:MarketReward",
-    (EX + "polymarket_rewards.py", "_Funding", "struct"): "polymarket-rest:MarketRewardConfig",
+    ("common/reward_programmes.py", "_MarketReward", "struct"): "polymarket-rest:MarketReward",
+    ("common/reward_programmes.py", "_Funding", "struct"): "polymarket-rest:MarketRewardConfig",
     (EX + "polymarket_rest.py", "classify_post", "row"): "polymarket-rest:RawOrderResponse",
     (EX + "polymarket_rest.py", "cancel_outcome", "response"):
         "polymarket-rest:CancelOrdersResponse",
@@ -128,6 +128,9 @@ NOT_VENUE: dict[tuple[str, str, str], str] = {
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "bodies[k]"): "our batch-create request body",
     # Our own records, built from venue fields by code the census reads separately.
     ("common/scanner.py", "Candidate", "struct"): "scanner's normalized market record",
+    ("common/reward_programmes.py", "Programme", "struct"): "our record of a reward programme",
+    ("common/reward_programmes.py", "KalshiProgramme", "struct"):
+        "our record of a Kalshi incentive",
     ("common/scanner.py", "Scored", "struct"): "scanner's scored record",
     (EX + "polymarket_fills.py", "Identity", "struct"): "our API key and funder address",
     (EX + "polymarket_funds.py", "Funds", "struct"): "our record of a balance-allowance answer",

@@ -30,6 +30,7 @@ ADAPTER_GLOBS = (
     "services/ingest/kalshi*.py",
     "services/ingest/polymarket*.py",
     "common/scanner.py",
+    "common/reward_programmes.py",
     "common/venues/*.py",
 )
 """The modules that read venue messages (REST answers, websocket frames, listings)."""

@@ -39,12 +39,13 @@ class Stack:
 
     def __init__(self, *, extra: str = "", quoters: int = 2, seed: int = 11,
                  base: str = "demo.toml", references: bool = False,
-                 relative_run_dir: bool = False, kalshi: str = "") -> None:
+                 relative_run_dir: bool = False, kalshi: str = "", quoting: str = "") -> None:
         """`base`: the deploy/ config whose [[markets]] the stack trades (demo-kalshi.toml...).
         `references`: keep the base's reference feed demo (issue 5: a market following a
         simulated feed, and the `reference` process); left out by default.
         `relative_run_dir`: write `run_dir = "run"`, relative to the config file.
-        `kalshi`: more keys for [venues.kalshi] (the table is written here, so `extra` cannot)."""
+        `kalshi`: more keys for [venues.kalshi] (the table is written here, so `extra` cannot);
+        `quoting`: more keys for [quoting], likewise."""
         self.dir = Path(tempfile.mkdtemp(prefix="pmm-", dir="/tmp"))
         self.sim_port, self.control_port, self.exporter_port = free_port(), free_port(), free_port()
         demo = (ROOT / "deploy" / base).read_text()
@@ -66,6 +67,7 @@ ws_url = "ws://127.0.0.1:{self.sim_port}/trade-api/ws/v2"
 {kalshi}
 [quoting]
 interval_ms = 1000
+{quoting}
 [control]
 http_port = {self.control_port}
 [exporter]

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.messages import Level
 from strategy.rewards import (
-    Programme, adjusted_mid, estimate, order_score, q_min,
+    Programme, adjusted_mid, estimate, order_score, q_min, reach,
 )
 
 PROG = Programme(max_spread=300, min_size=2_000, daily_usd=100.0)  # 3 cents, 20 shares
@@ -90,3 +91,51 @@ def test_the_adjusted_mid_needs_the_min_size_on_both_sides(
     if mid is not None:
         assert min(p for p, _ in bids) <= mid or min(p for p, _ in asks) <= mid
         assert max(p for p, _ in bids) >= mid or max(p for p, _ in asks) >= mid
+
+
+ladders = st.lists(st.tuples(st.integers(1, 98), sizes), min_size=0, max_size=4)
+
+
+@given(ladders, ladders, st.integers(2_000, 8_000), st.integers(100, 400),
+       st.integers(0, 600), st.integers(0, 300_000), st.integers(0, 300_000))
+def test_reaching_into_the_band_never_crosses_goes_out_or_overfills(
+        bid_cents: list[tuple[int, int]], ask_cents: list[tuple[int, int]], mid: int,
+        half: int, reach_pips: int, bid_room: int, ask_room: int) -> None:
+    """Whatever the ladder and the book: a moved level moves in by at most the reach,
+    stays off the book's far side, only where that side scored nothing, the side's total
+    stays within its room, and the side scores afterwards."""
+    tick = 100
+    book_bids = [(mid - half - tick * i, 5_000) for i in range(3)]
+    book_asks = [(mid + half + tick * i, 5_000) for i in range(3)]
+    bids = tuple(sorted({Level(max(tick, book_bids[0][0] - c * tick), s) for c, s in bid_cents},
+                        key=lambda lv: -lv.price))
+    asks = tuple(sorted({Level(min(9_900, book_asks[0][0] + c * tick), s) for c, s in ask_cents},
+                        key=lambda lv: lv.price))
+    nb, na = reach(bids, asks, PROG, book_bids=book_bids, book_asks=book_asks, tick=tick,
+                   reach_pips=reach_pips, bid_room=bid_room, ask_room=ask_room)
+    adj = adjusted_mid(book_bids, book_asks, PROG.min_size)
+    assert adj is not None
+    for old, new, room, bid in ((bids, nb, bid_room, True), (asks, na, ask_room, False)):
+        assert len(new) == len(old) and new[1:] == old[1:]
+        if new == old:
+            continue
+        assert not any(order_score(abs(lv.price - adj), lv.size, PROG) for lv in old)
+        moved = new[0].price - old[0].price if bid else old[0].price - new[0].price
+        assert 0 <= moved <= reach_pips and new[0].size >= old[0].size
+        assert new[0].price % tick == 0
+        assert new[0].price < book_asks[0][0] if bid else new[0].price > book_bids[0][0]
+        assert sum(lv.size for lv in new) <= room
+        assert order_score(abs(new[0].price - adj), new[0].size, PROG) > 0
+
+
+def test_reaching_moves_a_side_that_just_misses_the_band_and_not_one_too_far() -> None:
+    book_bids, book_asks = [(4_700, 5_000)], [(5_300, 5_000)]  # mid 0.50, band 3 cents
+    bids, asks = (Level(4_600, 1_000),), (Level(5_400, 3_000),)
+    nb, na = reach(bids, asks, PROG, book_bids=book_bids, book_asks=book_asks, tick=100,
+                   reach_pips=200, bid_room=10_000, ask_room=10_000)
+    assert nb == (Level(4_800, 2_000),)  # 0.46 -> 0.48 (2 cents from the mid), 20 shares
+    assert na == (Level(5_200, 3_000),)
+    assert reach(bids, asks, PROG, book_bids=book_bids, book_asks=book_asks, tick=100,
+                 reach_pips=100, bid_room=10_000, ask_room=10_000) == (bids, asks)
+    assert reach(bids, asks, PROG, book_bids=book_bids, book_asks=book_asks, tick=100,
+                 reach_pips=200, bid_room=1_500, ask_room=10_000)[0] == bids  # no room

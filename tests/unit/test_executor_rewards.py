@@ -17,7 +17,7 @@ from common.messages import BookSnapshot, Level
 from services.control import render
 from services.control.state import _reward
 from services.executor.orders import LiveOrder, MarketTokens
-from services.executor.polymarket_rewards import programme_of
+from common.reward_programmes import polymarket_programme as programme_of
 from services.executor.rewards import RewardWatch
 from strategy.rewards import Programme
 from tests.support.executor import FakeVenue, ready_actor
@@ -142,7 +142,7 @@ def test_the_reward_loop_outlives_a_check_that_raises(tmp_path: Path) -> None:
 
 
 def test_a_kalshi_programme_is_its_period_reward_over_its_days() -> None:
-    from services.executor.kalshi_rewards import programme_of as kalshi_programme_of
+    from common.reward_programmes import kalshi_programme as kalshi_programme_of
     from strategy.rewards import KalshiProgramme
 
     now = dt.datetime(2026, 12, 8, 12, tzinfo=dt.UTC)

@@ -30,6 +30,7 @@ depth = 2
 ping_interval_ms = 50
 heartbeat_interval_ms = 50
 silence_timeout_ms = 400
+reward_refresh_ms = 0
 [[markets]]
 id = "m1"
 venue = "polymarket"

@@ -269,3 +269,31 @@ def test_a_timer_step_reaffirms_the_live_ladder_and_keeps_its_age() -> None:
     _, moved = _decide(state, drifted, p, 2_000_000_000, None, ttr=None, locked=0,
                        timer=True, top=(4850, 4900))
     assert moved.ladder.bids == drifted.bids
+
+
+# --- liquidity rewards -----------------------------------------------------------------------
+
+
+def test_the_engine_reaches_into_a_reward_band_only_when_asked_and_a_signal_allows() -> None:
+    """Book 0.49/0.51; quotes 3 cents from the mid (spread 0.03); a 2-cent band: with
+    `reward_reach` 0.02 both best levels move to the nearest grid price inside the band,
+    1 cent from the mid (joining the book's best: post-only allows it), at the min size."""
+    from strategy.rewards import Programme, order_score
+
+    prog = Programme(max_spread=200, min_size=2_000, daily_usd=100.0)
+    p = cfg(spread=0.03, min_spread=0.03, vol_mult=0.0, size=10.0)
+    inputs = EngineInputs(book=FLAT, reward=prog)
+    _, plain = step(EngineState(), inputs, p, MarketInfo(), T0)
+    assert [lv.price for lv in plain.ladder.bids] == [4700]  # 3 cents: outside a 2-cent band
+    _, reached = step(EngineState(), inputs, msgspec.structs.replace(p, reward_reach=0.02),
+                      MarketInfo(), T0)
+    (bid,), (ask,) = reached.ladder.bids, reached.ladder.asks
+    assert (bid.price, ask.price) == (4900, 5100)  # 1 cent from the mid, joining the book
+    assert bid.size == ask.size == 2_000  # 10 contracts raised to the 20 the band needs
+    assert order_score(5000 - bid.price, bid.size, prog) > 0
+    _, far = step(EngineState(), inputs, msgspec.structs.replace(p, reward_reach=0.01),
+                  MarketInfo(), T0)
+    assert far.ladder.bids == plain.ladder.bids  # 0.47 -> 0.49 is 2 cents: past a 1-cent reach
+    _, none = step(EngineState(), EngineInputs(book=FLAT), msgspec.structs.replace(
+        p, reward_reach=0.02), MarketInfo(), T0)
+    assert none.ladder == plain.ladder  # no programme: nothing moves
