@@ -33,13 +33,14 @@ from common.messages import (
     MarketData,
     MarketStatus,
     ReferencePrice,
+    RewardProgramme,
     TradePrint,
 )
 from common.prices import PRICE_SCALE
-from research.sniper import Sniper, SniperSpec
+from common.reward_programmes import AnyProgramme, from_message
 from research.rewards import RewardTally
+from research.sniper import Sniper, SniperSpec
 from research.venue import PaperFill, PaperVenue
-from strategy.rewards import Programme
 from strategy import engine
 from strategy.model import EngineInputs, EngineState, MarketInfo, TradeTick
 
@@ -82,7 +83,7 @@ class MarketSetup:
     sniper: SniperSpec | None = None
     """Informed takers who look at our quotes (research/sniper.py); they need the truth."""
     sniper_seed: str = ""
-    reward: Programme | None = None
+    reward: AnyProgramme | None = None
     """The market's liquidity reward programme: our share is counted every sample."""
 
 
@@ -282,6 +283,8 @@ class Backtester:
                 if msg.stale != r.stale:
                     r.stale = msg.stale
                     self._step(r, ts)
+            case RewardProgramme():  # a recording's programme, as the live quoter takes it
+                r.setup = replace(r.setup, reward=from_message(msg))
 
     def _snipe(self, r: MarketRun, ts: int, truth: float, book: BookSnapshot) -> None:
         """Informed takers trade against our mispriced quotes (research/sniper.py); the

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from common.messages import BookSnapshot
-from strategy.rewards import Programme, estimate
+from common.reward_programmes import AnyProgramme, KalshiProgramme
+from strategy.rewards import estimate, estimate_kalshi
 
 __all__ = ["RewardTally"]
 
@@ -39,7 +40,7 @@ class RewardTally:
     """Time counted, and the part of it in which our orders scored (our Q_min > 0)."""
     last_ns: int = 0
 
-    def accrue(self, prog: Programme | None, book: BookSnapshot | None, our_bids: Levels,
+    def accrue(self, prog: AnyProgramme | None, book: BookSnapshot | None, our_bids: Levels,
                our_asks: Levels, ts: int) -> None:
         """Pay the interval that ends at `ts` (see the module docstring)."""
         last = self.last_ns
@@ -50,8 +51,12 @@ class RewardTally:
             return
         both_b = _merged([(lv.price, lv.size) for lv in book.bids], our_bids, reverse=True)
         both_a = _merged([(lv.price, lv.size) for lv in book.asks], our_asks, reverse=False)
-        est = estimate(prog, book_bids=both_b, book_asks=both_a, our_bids=our_bids,
-                       our_asks=our_asks)
+        if isinstance(prog, KalshiProgramme):
+            est = estimate_kalshi(prog, book_bids=both_b, book_asks=both_a, our_bids=our_bids,
+                                  our_asks=our_asks)[0]
+        else:
+            est = estimate(prog, book_bids=both_b, book_asks=both_a, our_bids=our_bids,
+                           our_asks=our_asks)
         self.earned += prog.daily_usd * 1e6 * est.share * (ts - last) / 86_400e9
         self.counted_ns += ts - last
         if est.ours > 0:

@@ -36,6 +36,8 @@ One step:
 
 from __future__ import annotations
 
+import math
+
 import msgspec
 
 from common.config import QuotingConfig
@@ -186,7 +188,9 @@ def step(
             book_bids=[(lv.price, lv.size) for lv in book.bids],
             book_asks=[(lv.price, lv.size) for lv in book.asks], tick=tick,
             reach_pips=round(params.reward_reach * PRICE_SCALE),
-            bid_room=max(0, bid_room), ask_room=max(0, ask_room))
+            bid_room=max(0, bid_room), ask_room=max(0, ask_room),
+            bid_max=math.floor(reservation - params.min_spread * PRICE_SCALE),
+            ask_min=math.ceil(reservation + params.min_spread * PRICE_SCALE))
         bids, asks = (bids if held_bid else rb), (asks if held_ask else ra)
     out = Ladder(fair_value=_to_price(fair), bids=bids, asks=asks, exit_bids=exit_bids,
                  exit_asks=exit_asks)

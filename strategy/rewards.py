@@ -201,12 +201,15 @@ def _reach_side(levels: tuple[Level, ...], prog: Programme, mid: int, *, target:
 
 def reach(bids: tuple[Level, ...], asks: tuple[Level, ...], prog: Programme | KalshiProgramme,
           *, book_bids: Levels, book_asks: Levels, tick: int, reach_pips: int, bid_room: int,
-          ask_room: int) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+          ask_room: int, bid_max: int | None = None,
+          ask_min: int | None = None) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
     """A ladder (YES terms, best first) whose side does not score moved into the reward
-    band, by at most `reach_pips` and never across the book; its best level raised to the
-    min size where the side's room (inventory, stop-adding) allows. A side that already
-    scores, or that the engine emptied (pulled by a signal, no room), is left alone.
-    Kalshi's programme pays depth near the best price, which is where a side already
+    band, by at most `reach_pips`; its best level raised to the min size where the side's
+    room (inventory, stop-adding) allows. A moved bid stays below the book's best ask and
+    our own ask, and at or below `bid_max` (the engine's reservation less its minimum
+    half-spread, so a reward never undoes the inventory skew); an ask mirrors it. A side
+    that already scores, or that the engine emptied (pulled by a signal, no room), is left
+    alone. Kalshi's programme pays depth near the best price, which is where a side already
     quotes when it can: it is left alone too."""
     if not isinstance(prog, Programme) or reach_pips <= 0:
         return bids, asks
@@ -214,9 +217,12 @@ def reach(bids: tuple[Level, ...], asks: tuple[Level, ...], prog: Programme | Ka
     if mid is None or not book_bids or not book_asks:
         return bids, asks
     v = prog.max_spread
-    return (
-        _reach_side(bids, prog, mid, target=snap_up(mid - v + 1, tick), limit=book_asks[0][0],
-                    reach=reach_pips, room=bid_room, bid=True),
-        _reach_side(asks, prog, mid, target=snap_down(mid + v - 1, tick),
-                    limit=book_bids[0][0], reach=reach_pips, room=ask_room, bid=False),
-    )
+    ask_floor = max(book_bids[0][0], bids[0].price if bids else 0,
+                    ask_min - 1 if ask_min is not None else 0)
+    new_asks = _reach_side(asks, prog, mid, target=snap_down(mid + v - 1, tick),
+                           limit=ask_floor, reach=reach_pips, room=ask_room, bid=False)
+    bid_ceiling = min(book_asks[0][0], new_asks[0].price if new_asks else 10**6,
+                      bid_max + 1 if bid_max is not None else 10**6)
+    new_bids = _reach_side(bids, prog, mid, target=snap_up(mid - v + 1, tick),
+                           limit=bid_ceiling, reach=reach_pips, room=bid_room, bid=True)
+    return new_bids, new_asks

@@ -56,6 +56,14 @@ async def _get(client: httpx.AsyncClient, url: str, params: dict[str, Any]) -> A
         raise VenueError(f"{url}: not JSON", definitive=False) from None
 
 
+def _page(body: Any, key: str) -> dict[str, Any]:
+    """A page whose `key` is a list; VenueError otherwise (a garbled answer must not read as
+    "no programmes": that would clear the ones known)."""
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise VenueError(f"reward programmes: a page without a {key} list", definitive=False)
+    return body
+
+
 class PolymarketProgrammes:
     """`GET /rewards/markets/{condition_id}`, every page, for each market."""
 
@@ -64,26 +72,38 @@ class PolymarketProgrammes:
         self._markets = dict(markets)
 
     async def read(self) -> dict[str, AnyProgramme | None]:
+        """The markets read; one that cannot be read is left out (its last programme
+        stands), and VenueError only when none can."""
         today = dt.datetime.now(dt.UTC).date()
         out: dict[str, AnyProgramme | None] = {}
+        failed: VenueError | None = None
         async with httpx.AsyncClient(timeout=10.0) as client:
             for market, cid in self._markets.items():
-                rows: list[Any] = []
-                cursor = "MA=="
-                for _ in range(MAX_PAGES):
-                    page = await _get(client, f"{self._base}/rewards/markets/{cid}",
-                                      {"next_cursor": cursor})
-                    data = page.get("data") if isinstance(page, dict) else None
-                    rows += data if isinstance(data, list) else []
-                    cursor = str(page.get("next_cursor") or "") if isinstance(page, dict) else ""
-                    if not cursor or cursor == "LTE=":
-                        break
+                try:
+                    rows = await self._rows(client, cid)
+                except VenueError as exc:
+                    failed = exc
+                    continue
                 try:
                     out[market] = polymarket_programme(rows, cid, today)
                 except MALFORMED as exc:
                     drop("polymarket", "rest", exc)
                     out[market] = None
+        if failed is not None and not out:
+            raise failed
         return out
+
+    async def _rows(self, client: httpx.AsyncClient, cid: str) -> list[Any]:
+        rows: list[Any] = []
+        cursor = "MA=="
+        for _ in range(MAX_PAGES):
+            page = _page(await _get(client, f"{self._base}/rewards/markets/{cid}",
+                                    {"next_cursor": cursor}), "data")
+            rows += page["data"]
+            cursor = str(page.get("next_cursor") or "")
+            if not cursor or cursor == "LTE=":
+                break
+        return rows
 
 
 class KalshiProgrammes:
@@ -102,9 +122,8 @@ class KalshiProgrammes:
                 params: dict[str, Any] = {"status": "active", "type": "liquidity", "limit": 1000}
                 if cursor:
                     params["cursor"] = cursor
-                page = await _get(client, self._url, params)
-                rows = page.get("incentive_programs") if isinstance(page, dict) else None
-                for raw in rows if isinstance(rows, list) else []:
+                page = _page(await _get(client, self._url, params), "incentive_programs")
+                for raw in page["incentive_programs"]:
                     try:
                         found = kalshi_programme(raw, now)
                     except MALFORMED as exc:
@@ -115,7 +134,7 @@ class KalshiProgrammes:
                         prev = out[market]
                         out[market] = found[1] if prev is None else msgspec.structs.replace(
                             prev, daily_usd=prev.daily_usd + found[1].daily_usd)
-                cursor = str(page.get("next_cursor") or "") if isinstance(page, dict) else ""
+                cursor = str(page.get("next_cursor") or "")
                 if not cursor:
                     break
         return out
@@ -152,8 +171,8 @@ class RewardPoller:
         now = self._clock()
         if not self.programmes or self._read_at is None or now - self._read_at >= self.refresh_s:
             self._read_at = now  # until a first read succeeds, it is tried every time
-            try:
-                self.programmes = await self.source.read()
+            try:  # a market the read left out keeps its last programme
+                self.programmes = {**self.programmes, **await self.source.read()}
             except VenueError as exc:
                 log.warning("reward programmes not read (%s): %s", exc,
                             "the last ones stand" if self.programmes else "trying again")

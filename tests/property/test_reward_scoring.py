@@ -126,6 +126,8 @@ def test_reaching_into_the_band_never_crosses_goes_out_or_overfills(
         assert new[0].price < book_asks[0][0] if bid else new[0].price > book_bids[0][0]
         assert sum(lv.size for lv in new) <= room
         assert order_score(abs(new[0].price - adj), new[0].size, PROG) > 0
+    if nb and na:  # never a bid at or above our own ask
+        assert nb[0].price < na[0].price
 
 
 def test_reaching_moves_a_side_that_just_misses_the_band_and_not_one_too_far() -> None:
@@ -139,3 +141,18 @@ def test_reaching_moves_a_side_that_just_misses_the_band_and_not_one_too_far() -
                  reach_pips=100, bid_room=10_000, ask_room=10_000) == (bids, asks)
     assert reach(bids, asks, PROG, book_bids=book_bids, book_asks=book_asks, tick=100,
                  reach_pips=200, bid_room=1_500, ask_room=10_000)[0] == bids  # no room
+
+
+def test_reaching_never_crosses_our_own_other_side_nor_the_reservation() -> None:
+    """Book 0.48/0.52 (mid 0.50), a 1-cent band on a 1-cent grid: both targets are the
+    mid itself; the ask goes first and the bid must stay below it."""
+    prog = Programme(max_spread=100, min_size=2_000, daily_usd=100.0)
+    book_bids, book_asks = [(4_800, 5_000)], [(5_200, 5_000)]
+    bids, asks = (Level(4_700, 3_000),), (Level(5_100, 3_000),)
+    nb, na = reach(bids, asks, prog, book_bids=book_bids, book_asks=book_asks, tick=100,
+                   reach_pips=300, bid_room=10_000, ask_room=10_000)
+    assert na == (Level(5_000, 3_000),) and nb == bids  # the bid may not join our ask
+    nb2, na2 = reach(bids, asks, prog, book_bids=book_bids, book_asks=book_asks, tick=100,
+                     reach_pips=300, bid_room=10_000, ask_room=10_000, bid_max=4_700,
+                     ask_min=5_300)
+    assert (nb2, na2) == (bids, asks)  # the reservation caps leave no room to move

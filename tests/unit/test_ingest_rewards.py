@@ -67,3 +67,35 @@ def test_the_message_carries_either_venues_programme_both_ways() -> None:
     kalshi = KalshiProgramme(target_size=30_000, discount=0.5, daily_usd=50.0)
     for prog in (PROG, kalshi, None):
         assert from_message(to_message("kalshi", "m", 1, prog)) == prog
+
+
+def test_a_market_left_out_of_a_read_keeps_its_programme_and_a_garbled_page_is_an_error() -> None:
+    import pytest
+
+    from services.ingest.rewards import _page
+
+    source, sent = Source(), []
+
+    async def publish(msg: RewardProgramme) -> None:
+        sent.append(msg)
+
+    poller = RewardPoller("polymarket", source, ["a", "b"], publish, refresh_s=0,
+                          republish_s=1)
+    asyncio.run(poller.once())
+    source.answer = {"b": PROG}  # "a" could not be read this time
+    asyncio.run(poller.once())
+    assert poller.programmes == {"a": PROG, "b": PROG}
+    with pytest.raises(VenueError, match="without a data list"):
+        _page({"data": "oops"}, "data")
+    assert _page({"data": [], "next_cursor": "LTE="}, "data")["data"] == []
+
+
+def test_a_recorded_programme_reaches_the_backtests_engine() -> None:
+    from research.backtest import Backtester, BacktestParams, MarketSetup
+    from research.runner import quoting_for
+
+    bt = Backtester([MarketSetup(market="m", quoting=quoting_for(None, "m", {}))],
+                    BacktestParams())
+    bt._on_event(1, RewardProgramme(venue="polymarket", market="m", ts_ns=1, kind="polymarket",
+                                    daily_usd=100.0, max_spread=300, min_size=2_000), None)
+    assert bt.runs["m"].setup.reward == PROG

@@ -281,7 +281,7 @@ def test_the_engine_reaches_into_a_reward_band_only_when_asked_and_a_signal_allo
     from strategy.rewards import Programme, order_score
 
     prog = Programme(max_spread=200, min_size=2_000, daily_usd=100.0)
-    p = cfg(spread=0.03, min_spread=0.03, vol_mult=0.0, size=10.0)
+    p = cfg(spread=0.03, min_spread=0.01, vol_mult=0.0, size=10.0)
     inputs = EngineInputs(book=FLAT, reward=prog)
     _, plain = step(EngineState(), inputs, p, MarketInfo(), T0)
     assert [lv.price for lv in plain.ladder.bids] == [4700]  # 3 cents: outside a 2-cent band
@@ -297,3 +297,7 @@ def test_the_engine_reaches_into_a_reward_band_only_when_asked_and_a_signal_allo
     _, none = step(EngineState(), EngineInputs(book=FLAT), msgspec.structs.replace(
         p, reward_reach=0.02), MarketInfo(), T0)
     assert none.ladder == plain.ladder  # no programme: nothing moves
+    # never closer to the reservation than min_spread: with 0.02 the band is out of reach
+    _, capped = step(EngineState(), inputs, msgspec.structs.replace(
+        p, reward_reach=0.02, min_spread=0.02), MarketInfo(), T0)
+    assert capped.ladder.bids == plain.ladder.bids
