@@ -27,7 +27,6 @@ from typing import Any
 from common import bus, bus_curve, hotloop, metrics, topics
 from common.config import Config, endpoint
 from common.errors import ConfigError
-from common.reward_programmes import from_message
 from common.messages import (
     BookSnapshot,
     Heartbeat,
@@ -41,6 +40,7 @@ from common.messages import (
     StateChannel,
     TradePrint,
 )
+from common.reward_programmes import from_message
 from services.quoter import signal_metrics
 from services.quoter.intent_sender import IntentSender
 from services.quoter.market_state import (

@@ -107,10 +107,11 @@ def test_kalshi_incentives_are_read_and_shown() -> None:
 
 
 def test_the_quoter_reaches_into_a_band_its_quotes_would_miss() -> None:
-    """A band (1.5 cents) narrower than where the quoter's spread puts its quotes (1.75
-    cents and more): ingest publishes the programme on the md bus, and with `reward_reach`
-    the quoter moves its best levels into the band, where the venue says they score."""
-    extra = EXTRA.replace("max_spread_cents = 4.5", "max_spread_cents = 1.5") + (
+    """A band (orders must sit under 1.75 cents from the mid) that the quoter's spread
+    (1.75 cents and more) always misses: ingest publishes the programme on the md bus,
+    and with `reward_reach` the quoter moves its best levels into the band (never closer
+    to its fair value than min_spread, 1 cent), where the venue says they score."""
+    extra = EXTRA.replace("max_spread_cents = 4.5", "max_spread_cents = 1.75") + (
         "[ingest]\nreward_republish_ms = 2000\n")
     with running(quoters=1, extra=extra, seed=37, quoting="reward_reach = 0.03\n") as stack:
         markets = {m.id for m in stack.cfg.markets}
@@ -119,7 +120,7 @@ def test_the_quoter_reaches_into_a_band_its_quotes_would_miss() -> None:
         def scoring() -> bool:
             seen.update(m for m, r in _rewards(stack).items() if r["scoring_orders"] > 0)
             return markets <= seen
-        eventually(scoring, timeout=90, what=f"orders scoring in a 1.5-cent band: {markets}")
+        eventually(scoring, timeout=90, what=f"orders scoring in a 1.75-cent band: {markets}")
         logs = "\n".join(f.read_text(errors="replace")
                          for f in (stack.run_dir / "logs").glob("quoter-*.log"))
-        assert "reward programme: Programme(max_spread=150, min_size=2000" in logs
+        assert "reward programme: Programme(max_spread=175, min_size=2000" in logs
