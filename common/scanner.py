@@ -35,6 +35,7 @@ from msgspec import Struct
 
 from common.config import ScannerConfig
 from common.errors import VenueDataError
+from common.reward_programmes import kalshi_programme
 from common.venue_drops import MALFORMED, drop
 from common.wire_numbers import number_text
 
@@ -138,26 +139,25 @@ def _gamma_pool(rewards: Any) -> float:
         return 0.0
 
 
-def with_incentives(cands: list[Candidate], payload: Any) -> tuple[list[Candidate], int]:
+def with_incentives(cands: list[Candidate], payload: Any,
+                    now: datetime) -> tuple[list[Candidate], int]:
     """Kalshi candidates with their liquidity incentive pool a day from `GET
-    /incentive_programs?status=active&type=liquidity` (kalshi-python-sync
-    `IncentiveProgram`: `period_reward` centi-cents over `start_date`..`end_date`);
-    (candidates, malformed programmes)."""
+    /incentive_programs?status=active&type=liquidity` (decoded by
+    common/reward_programmes.py, as the executor's and ingest's reads are); programmes on
+    one market add up. (candidates, malformed programmes)."""
     pools: dict[str, float] = {}
     bad = 0
     rows = payload.get("incentive_programs") if isinstance(payload, dict) else None
     for row in rows if isinstance(rows, list) else []:
         try:
-            start, end = _iso_s(row["start_date"]), _iso_s(row["end_date"])
-            if start is None or end is None or row.get("incentive_type") != "liquidity" \
-                    or row.get("paid_out"):
-                continue
-            days = max((end - start) / 86_400, 1 / 24)
-            pool = _num(row["period_reward"], "period_reward") / 10_000 / days
-            pools[str(row["market_ticker"])] = pools.get(str(row["market_ticker"]), 0.0) + pool
+            found = kalshi_programme(row, now)
         except MALFORMED as exc:
             bad += 1
             drop("kalshi", "listing", exc)
+            continue
+        if found is not None:
+            ticker, prog = found
+            pools[ticker] = pools.get(ticker, 0.0) + prog.daily_usd
     return [c if c.venue_market not in pools else
             msgspec.structs.replace(c, reward_usd_per_day=pools[c.venue_market])
             for c in cands], bad

@@ -92,10 +92,13 @@ class Hold:
         wallet.on_wire += amount
 
     def release(self, amount: int) -> None:
-        """Part of the batch is booked: its orders lock it from now on."""
+        """Part of the batch is booked: its orders lock it from now on (so the wallet's
+        upper bound on what is locked grows by it)."""
         n = min(max(0, amount), self.left)
         self.left -= n
         self._wallet.on_wire -= n
+        if self._wallet.locked_hi is not None:
+            self._wallet.locked_hi += n
 
 
 def cost(price: int, size: int) -> int:
@@ -118,6 +121,10 @@ class Wallet:
         """Cost of placements sent and not yet booked."""
         self._gross: int | None = None
         self._spent_at_read = 0
+        self.locked_hi: int | None = None
+        """An upper bound on what our orders lock: the exact sum when last computed, plus
+        every batch booked since (fills and cancels only lower the truth). None: unknown
+        (after a read or a reconciliation, which may adopt orders)."""
 
     @property
     def known(self) -> bool:
@@ -139,6 +146,7 @@ class Wallet:
         """A fresh read from the venue; `locked_now` and `spent_now` as of the read."""
         self._gross = balance.amount + (locked_now if balance.net_of_orders else 0)
         self._spent_at_read = spent_now
+        self.locked_hi = None
 
     def collateral(self, spent_now: int) -> int | None:
         """Collateral held, locked or not; None before the first read."""

@@ -7,7 +7,9 @@ import logging
 from collections.abc import Callable
 
 from services.executor.adapter import ExecutionAdapter
-from services.executor.collateral import Funded, Wallet, fund, locked
+from services.executor.collateral import (
+    Funded, Wallet, amends_cost, fund, locked, orders_cost,
+)
 from services.executor.orders import Amend, DesiredOrder
 from services.executor.plan import Abilities
 from services.executor.state import ExecutorState
@@ -58,10 +60,17 @@ class Funding:
     def fund(self, market: str, amends: list[Amend], orders: list[DesiredOrder],
              abilities: Abilities) -> Funded:
         """`amends` and `orders` trimmed to the free collateral (collateral.fund), counted
-        as place/trimmed and place/unfunded."""
+        as place/trimmed and place/unfunded. Summing what our orders lock walks every live
+        order (about 46 us at 400), so a batch that fits even against the wallet's upper
+        bound on it goes untouched without the sum (the hot path of a large wallet)."""
         if not (orders or amends) or not self.wallet.known:
             return Funded(orders=orders, amends=amends)
-        free = self.wallet.free(locked_now=self.locked(), spent_now=self.state.ledger.spent)
+        w, spent = self.wallet, self.state.ledger.spent
+        if w.locked_hi is not None and orders_cost(orders) + amends_cost(amends) <= \
+                (w.collateral(spent) or 0) - w.locked_hi - w.on_wire - w.reserve:
+            return Funded(orders=orders, amends=amends)  # fits even by the upper bound
+        w.locked_hi = self.locked()  # the exact sum: O(our orders), only when it may bind
+        free = w.free(locked_now=w.locked_hi, spent_now=spent)
         out = fund(orders, amends, free, min_size=self.state.markets[market].min_size,
                    min_exit_notional=abilities.min_exit_notional)
         if out.trimmed:

@@ -41,7 +41,6 @@ from services.executor.collateral import Balance
 from services.executor.journal import JournalRow, OrderJournal
 from services.executor.kalshi_groups import OrderGroups, limit_contracts
 from services.executor.kalshi_http import KalshiHttp
-from services.executor.kalshi_rewards import KalshiRewards
 from services.executor.kalshi_user import KalshiUserChannel
 from services.executor.kalshi_wire import dollars, error_text, kalshi_tokens, row_error
 from services.executor.orders import (
@@ -79,7 +78,6 @@ class KalshiExecution:
         self._markets = list(markets)
         self._by_ticker = {m.venue_market: m for m in self._markets}
         self._by_market = {m.market: m for m in self._markets}
-        self.rewards = KalshiRewards(self.http, self._markets)
         self.journal: OrderJournal | None = None
         ours = {m.market for m in self._markets}
         self.groups = OrderGroups(self.http.request, write_cost=k.order_cost, limits={

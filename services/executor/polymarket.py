@@ -94,7 +94,7 @@ class PolymarketExecution:
         self.clock = VenueClock("polymarket")
         self.clock.watch(sdk_http._http_client)
         self._client._get_timestamp = self.clock.now_s  # type: ignore[method-assign]
-        self.rewards = PolymarketRewards(self._sdk, self._client, self._markets)
+        self.rewards = PolymarketRewards(self._sdk, self._client)
         self._recheck = Recheck(wallet=self.address, chain_id=pm.chain_id,
                                 neg_risk=[bool(m.neg_risk) for m in self._markets])
         # Orders are signed by pm_signer (byte-identical to the SDK's builder, ~15x faster).

@@ -35,7 +35,7 @@ from common.config import Config, endpoint
 from common.errors import VenueError
 from common.messages import (
     Ack, ApprovedIntent, BookSnapshot, CancelMarket, EventChannel, ExecutorCommand, Heartbeat,
-    MarketData,
+    MarketData, RewardProgramme,
     ReplayRequest, StateChannel,
 )
 from common.tasks import STOP_GRACE_S, reap
@@ -164,7 +164,7 @@ class ExecutorActor:
                 loops.append(("_position_loop", self._position_loop))
             if self._cfg.executor.collateral_check_interval_ms:
                 loops.append(("_collateral_loop", self._collateral_loop))
-            if self._cfg.executor.reward_check_interval_ms and self.rewards.source is not None:
+            if self._cfg.executor.reward_check_interval_ms:
                 loops.append(("_reward_loop", self._reward_loop))
             tasks.append(asyncio.create_task(self._md_loop(), name="md"))
             tasks += [asyncio.create_task(f(), name=name) for name, f in loops]
@@ -263,6 +263,8 @@ class ExecutorActor:
                 msg = self._md_codec.decode(frames[-1])
                 if isinstance(msg, BookSnapshot):
                     self.rewards.on_book(msg)
+                elif isinstance(msg, RewardProgramme):
+                    self.rewards.on_programme(msg)
                 await recovery.on_market_data(self.sequencer, msg)
         finally:
             with contextlib.suppress(Exception):

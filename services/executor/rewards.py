@@ -1,10 +1,11 @@
 """Closing the loop on liquidity rewards: do our orders score, and what is it worth?
 
-Every `[executor] reward_check_interval_ms` the executor asks the venue which of our live
-orders score (`RewardSource.scoring`) and, every REFRESH_CHECKS checks, what each market's
-programme is (`RewardSource.programmes`). For each market it then knows, from the last
-book the md bus brought and our live orders (strategy/rewards.py, the venue's published
-formula): how many of our orders score and why the others do not, our share of the pool
+Each market's programme comes on the md bus (`RewardProgramme`: ingest reads them,
+services/ingest/rewards.py), like its books. Every `[executor] reward_check_interval_ms`
+the executor asks the venue which of our live orders score (`RewardSource.scoring`;
+Kalshi publishes no such endpoint, so there our orders are scored by the programme's
+rules). For each market it then knows, from the last book and our live orders
+(strategy/rewards.py, the venue's published formula): how many of our orders score and why the others do not, our share of the pool
 and the USD a day it is worth. That goes out in every ExecutorReport (`reward`), to the
 status and the metrics.
 
@@ -24,28 +25,25 @@ from typing import Protocol
 from common import metrics
 from common.errors import VenueError
 from common.event_messages import RewardInfo
-from common.messages import BookSnapshot
+from common.messages import BookSnapshot, RewardProgramme
+from common.reward_programmes import from_message
 from common.prices import complement
 from services.executor.orders import CLIENT_KEY_PREFIX, LiveOrder, MarketTokens
 from strategy.rewards import (
     KalshiProgramme, Programme, adjusted_mid, estimate, estimate_kalshi, order_score,
 )
 
-__all__ = ["REASONS", "REFRESH_CHECKS", "RewardSource", "RewardWatch", "reasons"]
+__all__ = ["REASONS", "RewardSource", "RewardWatch", "reasons"]
 
 log = logging.getLogger(__name__)
 
 REASONS = ("below_min_size", "outside_max_spread", "no_midpoint", "venue", "unchecked",
            "beyond_target_size")
 """Why an order of ours does not score (see the module doc)."""
-REFRESH_CHECKS = 20
-"""Programmes are read again every this many checks (5 minutes at the default 15 s)."""
 
 
 class RewardSource(Protocol):
-    """The venue's reward reads (services/executor/polymarket_rewards.py)."""
-
-    async def programmes(self) -> dict[str, Programme | KalshiProgramme | None]: ...
+    """Which orders score, as the venue says (services/executor/polymarket_rewards.py)."""
 
     async def scoring(self, order_ids: Sequence[str]) -> dict[str, bool]: ...
 
@@ -99,23 +97,17 @@ class RewardWatch:
         self.books: dict[str, BookSnapshot] = {}
         self.programmes: dict[str, Programme | KalshiProgramme | None] = {}
         self.info: dict[str, RewardInfo] = {}
-        self._checks = 0
 
     def on_book(self, book: BookSnapshot) -> None:
         if book.market in self.markets:
             self.books[book.market] = book
 
+    def on_programme(self, msg: RewardProgramme) -> None:
+        if msg.market in self.markets:
+            self.programmes[msg.market] = from_message(msg)
+
     async def check(self, live: Callable[[], Iterable[LiveOrder]]) -> None:
-        """Refresh the programmes when due, ask which of our orders (`live()`, read after
-        the programmes) score, and recompute `info`."""
-        if self.source is None:
-            return
-        if self._checks % REFRESH_CHECKS == 0 or not self.programmes:
-            try:
-                self.programmes = await self.source.programmes()
-            except VenueError as exc:
-                log.warning("reward programmes not read (%s): the last ones stand", exc)
-        self._checks += 1
+        """Ask which of our orders (`live()`) score, and recompute `info`."""
         by_market: dict[str, list[LiveOrder]] = {m: [] for m in self.markets}
         for o in live():
             if o.market in by_market and o.side == "BUY" and o.size > 0 \
@@ -124,7 +116,7 @@ class RewardWatch:
         ids = [o.order_id for m, orders in by_market.items() if self.programmes.get(m)
                for o in orders]
         scoring: dict[str, bool] | None = {}
-        if ids:
+        if ids and self.source is not None:
             try:
                 scoring = await self.source.scoring(ids)
             except VenueError as exc:

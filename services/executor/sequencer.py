@@ -322,6 +322,7 @@ class Sequencer:
         state = self.state
         requested = self.clock_ns()
         venue_orders = await self.adapter.open_orders()
+        self.funding.wallet.locked_hi = None  # reconciliation may adopt orders we did not book
         result = state.ledger.reconcile(
             venue_orders, requested_ns=requested, blocked=state.blocked_markets(),
             owns=lambda vo: self.journal.owns(vo.order_id, vo.client_id))

@@ -31,7 +31,9 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     # --- Kalshi executor: REST answers -------------------------------------------------------
     (EX + "kalshi_wire.py", "row_error", "err"): "kalshi:ErrorResponse",
     (EX + "kalshi.py", "KalshiExecution.balance", "resp.json()"): "kalshi:GET /portfolio/balance",
-    (EX + "kalshi_rewards.py", "KalshiRewards.programmes", "body"): "kalshi:GET /incentive_programs",
+    ("services/ingest/rewards.py", "KalshiProgrammes.read", "page"):
+        "kalshi:GET /incentive_programs",
+    ("services/ingest/rewards.py", "PolymarketProgrammes._rows", "page"): "polymarket-rest:Page",
     ("common/reward_programmes.py", "_Programme", "struct"): "kalshi:IncentiveProgram",
     (EX + "kalshi.py", "KalshiExecution._place_chunk", "resp.json()"):
         "kalshi:POST /portfolio/events/orders/batched",
@@ -85,7 +87,6 @@ MESSAGE_OF: dict[tuple[str, str, str], MessageType] = {
     ("common/scanner.py", "from_gamma", "row"): "polymarket-gamma:Market",
     ("common/scanner.py", "_gamma_pool", "r"): "polymarket-gamma:ClobReward",
     ("common/scanner.py", "with_incentives", "payload"): "kalshi:GET /incentive_programs",
-    ("common/scanner.py", "with_incentives", "row"): "kalshi:IncentiveProgram",
     # --- Polymarket executor: REST answers ---------------------------------------------------
     (EX + "polymarket.py", "PolymarketExecution.heartbeat", "err"):
         "polymarket-rest:OrderHeartbeatMismatch",

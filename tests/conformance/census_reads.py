@@ -31,6 +31,7 @@ ADAPTER_GLOBS = (
     "services/ingest/polymarket*.py",
     "common/scanner.py",
     "common/reward_programmes.py",
+    "services/ingest/rewards.py",
     "common/venues/*.py",
 )
 """The modules that read venue messages (REST answers, websocket frames, listings)."""

@@ -96,14 +96,16 @@ def test_the_adjusted_mid_needs_the_min_size_on_both_sides(
 ladders = st.lists(st.tuples(st.integers(1, 98), sizes), min_size=0, max_size=4)
 
 
-@given(ladders, ladders, st.integers(2_000, 8_000), st.integers(100, 400),
+@given(ladders, ladders, st.integers(20, 80).map(lambda c: c * 100),
+       st.integers(1, 4).map(lambda c: c * 100),
        st.integers(0, 600), st.integers(0, 300_000), st.integers(0, 300_000))
 def test_reaching_into_the_band_never_crosses_goes_out_or_overfills(
         bid_cents: list[tuple[int, int]], ask_cents: list[tuple[int, int]], mid: int,
         half: int, reach_pips: int, bid_room: int, ask_room: int) -> None:
     """Whatever the ladder and the book: a moved level moves in by at most the reach,
     stays off the book's far side, only where that side scored nothing, the side's total
-    stays within its room, and the side scores afterwards."""
+    stays within its room, and the side scores afterwards. (A book on the tick grid, as
+    the venue's always is.)"""
     tick = 100
     book_bids = [(mid - half - tick * i, 5_000) for i in range(3)]
     book_asks = [(mid + half + tick * i, 5_000) for i in range(3)]

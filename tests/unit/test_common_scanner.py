@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import math
 from pathlib import Path
 
@@ -134,12 +135,12 @@ def test_the_reward_pool_scores_on_a_log_scale_from_both_venues_listings() -> No
     (c,), bad = scanner.from_gamma([row | {"clobRewards": [{"rewardsDailyRate": "lots"}]}])
     assert (c.reward_usd_per_day, bad) == (0.0, 0)  # kept, its reward read as none
     kalshi = [cand(venue="kalshi", venue_market="KX-1"), cand(venue="kalshi", venue_market="KX-2")]
+    lip = {"market_ticker": "KX-1", "incentive_type": "liquidity", "period_reward": 3_500_000,
+           "start_date": "2026-12-07T00:00:00Z", "end_date": "2026-12-14T00:00:00Z",
+           "target_size_fp": "300.00", "discount_factor_bps": 5000}
     programmes = {"incentive_programs": [
-        {"market_ticker": "KX-1", "incentive_type": "liquidity", "period_reward": 3_500_000,
-         "start_date": "2026-12-07T00:00:00Z", "end_date": "2026-12-14T00:00:00Z"},
-        {"market_ticker": "KX-2", "incentive_type": "volume", "period_reward": 9,
-         "start_date": "2026-12-07T00:00:00Z", "end_date": "2026-12-14T00:00:00Z"},
-        {"market_ticker": "KX-2", "incentive_type": "liquidity", "period_reward": "x",
-         "start_date": "2026-12-07T00:00:00Z", "end_date": "2026-12-14T00:00:00Z"}]}
-    out, bad = scanner.with_incentives(kalshi, programmes)
+        lip, lip | {"market_ticker": "KX-2", "incentive_type": "volume"},
+        lip | {"market_ticker": "KX-2", "period_reward": "x"}]}
+    out, bad = scanner.with_incentives(kalshi, programmes,
+                                       datetime(2026, 12, 8, tzinfo=timezone.utc))
     assert [c.reward_usd_per_day for c in out] == [50.0, 0.0] and bad == 1

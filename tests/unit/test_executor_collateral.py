@@ -176,3 +176,35 @@ def test_an_unexpected_failure_of_a_read_is_logged_not_fatal(tmp_path: Path) -> 
             assert venue.balance_reads == 1
 
     asyncio.run(scenario())
+
+
+def test_a_wallet_with_room_to_spare_skips_the_sum_of_every_order(tmp_path: Path) -> None:
+    """The exact lock is summed only when the upper bound says a batch might not fit;
+    booked batches raise the bound, a read or a reconciliation drops it."""
+    async def scenario() -> None:
+        venue = FakeVenue()
+        venue.collateral = Balance(13_000_000, net_of_orders=False)  # 13 USD
+        with ready_actor(tmp_path, venue) as actor:
+            funding = actor.sequencer.funding
+            sums = []
+            exact = funding.locked
+            funding.locked = lambda: sums.append(1) or exact()  # type: ignore[method-assign]
+            await funding.read()
+            assert funding.wallet.locked_hi is None
+            await actor.sequencer.apply_intent(intent("m1", [(5_000, 1_000)], []), 0)
+            assert len(sums) == 1 and funding.wallet.locked_hi == 5_000_000
+            await actor.sequencer.apply_intent(intent("m2", [(4_000, 1_000)], []), 0)
+            assert len(sums) == 1  # 4 USD fits under 13 - 5: no sum
+            assert funding.wallet.locked_hi == 9_000_000  # the booked batch raised the bound
+            await actor.sequencer.apply_intent(intent("m2", [(4_000, 1_000), (3_900, 1_000)],
+                                                      [], seq=2), 0)
+            assert len(sums) == 1  # 3.90 more fits under 13 - 9 too
+            assert ("Y2", 3_900, 1_000) in _placed(venue)
+            await actor.sequencer.apply_intent(intent("m1", [(5_000, 1_000), (4_900, 1_000)],
+                                                      [], seq=2), 0)
+            assert len(sums) == 2  # 4.90 more may not fit by the bound: summed, and it does not
+            assert all(o.price != 4_900 for o in venue.open.values())  # 0.10 USD left
+            await actor.sequencer.reconcile_once()
+            assert funding.wallet.locked_hi is None
+
+    asyncio.run(scenario())

@@ -18,6 +18,7 @@ from services.control import render
 from services.control.state import _reward
 from services.executor.orders import LiveOrder, MarketTokens
 from common.reward_programmes import polymarket_programme as programme_of
+from common.reward_programmes import to_message
 from services.executor.rewards import RewardWatch
 from strategy.rewards import Programme
 from tests.support.executor import FakeVenue, ready_actor
@@ -57,9 +58,6 @@ class Source:
         self.answer: dict[str, bool] | None = {}
         self.asked: list[list[str]] = []
 
-    async def programmes(self) -> dict[str, Programme | None]:
-        return {"m1": PROG}
-
     async def scoring(self, order_ids: Sequence[str]) -> dict[str, bool]:
         self.asked.append(list(order_ids))
         if self.answer is None:
@@ -75,6 +73,7 @@ def _order(oid: str, token: str, price: int, size: int) -> LiveOrder:
 def test_each_order_scores_or_has_a_reason_and_the_share_is_estimated() -> None:
     source = Source()
     watch = RewardWatch("polymarket", source, {"m1": TOKENS}, lambda: 7)
+    watch.on_programme(to_message("polymarket", "m1", 1, PROG))  # from the md bus
     watch.on_book(BookSnapshot(venue="polymarket", market="m1", seq=1, ts_recv_ns=1,
                                ts_venue_ms=1, tick=100,
                                bids=(Level(4_900, 6_000), Level(4_500, 3_000)),
@@ -107,11 +106,9 @@ def test_each_order_scores_or_has_a_reason_and_the_share_is_estimated() -> None:
 
 def test_a_market_without_a_programme_is_not_eligible_and_asks_nothing() -> None:
     source = Source()
-
-    async def none() -> dict[str, Programme | None]:
-        return {"m1": None}
-    source.programmes = none  # type: ignore[method-assign]
     watch = RewardWatch("polymarket", source, {"m1": TOKENS}, lambda: 7)
+    watch.on_programme(to_message("polymarket", "m1", 1, PROG))
+    watch.on_programme(to_message("polymarket", "m1", 2, None))  # the programme ended
     asyncio.run(watch.check(lambda: [_order("a", "Y1", 4_900, 3_000)]))
     assert watch.info["m1"].eligible is False and source.asked == []
     assert render.reward_line(_reward(watch.info["m1"])) == "rewards: no programme on this market"
@@ -122,13 +119,12 @@ def test_the_reward_loop_outlives_a_check_that_raises(tmp_path: Path) -> None:
     """Rewards are information: a check that raises anything is logged and counted, and
     the loop goes on (a loop that ends stops the executor and cancels every order)."""
 
-    class Broken(Source):
-        async def programmes(self) -> dict[str, Programme | None]:
-            raise RuntimeError("the SDK's worker pool is gone")
+    async def broken(live: object) -> None:
+        raise RuntimeError("the SDK's worker pool is gone")
 
     async def scenario() -> None:
         with ready_actor(tmp_path, FakeVenue()) as actor:
-            actor.rewards.source = Broken()
+            actor.rewards.check = broken  # type: ignore[method-assign]
             errors = metrics.ORDERS.labels(venue="polymarket", action="rewards",
                                            outcome="error")._value.get()
             loop = asyncio.create_task(actor._reward_loop())
@@ -165,12 +161,9 @@ def test_a_kalshi_programme_is_its_period_reward_over_its_days() -> None:
 def test_kalshi_orders_score_by_the_programmes_rules() -> None:
     from strategy.rewards import KalshiProgramme
 
-    class KSource(Source):
-        async def programmes(self) -> dict[str, KalshiProgramme | None]:  # type: ignore[override]
-            return {"m1": KalshiProgramme(target_size=2_000, discount=0.5, daily_usd=50.0)}
-
-    source = KSource()
-    watch = RewardWatch("kalshi", source, {"m1": TOKENS}, lambda: 7)
+    watch = RewardWatch("kalshi", None, {"m1": TOKENS}, lambda: 7)  # no scoring endpoint
+    watch.on_programme(to_message("kalshi", "m1", 1, KalshiProgramme(
+        target_size=2_000, discount=0.5, daily_usd=50.0)))
     # YES bids 0.49 (10 ours of 15) and 0.48 (ours 10: reaches the 20-contract target),
     # 0.47 beyond it; YES ask 0.52 (NO bid at 0.48, ours 10 of 10)
     watch.on_book(BookSnapshot(venue="kalshi", market="m1", seq=1, ts_recv_ns=1,
@@ -182,7 +175,6 @@ def test_kalshi_orders_score_by_the_programmes_rules() -> None:
             _order("b3", "Y1", 4_700, 1_000), _order("a1", "N1", 4_800, 1_000)]
     asyncio.run(watch.check(lambda: live))
     info = watch.info["m1"]
-    assert source.asked == [["b1", "b2", "b3", "a1"]]  # asked, and nothing answered
     assert (info.kind, info.scored_by, info.scoring_orders) == ("kalshi_liquidity", "estimate", 3)
     assert info.not_scoring == {"beyond_target_size": 1}
     # bids: 15 at 1.0 + 5 (to the target) at 0.5 -> ours 10 + 5 * 10/10 * 0.5 = 12.5 of 17.5;

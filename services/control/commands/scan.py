@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -115,7 +116,8 @@ def fetch_kalshi(cfg: Config) -> tuple[list[scanner.Candidate], int]:
         cursor = str(payload.get("next_cursor") or "") if isinstance(payload, dict) else ""
         if not cursor:
             break
-    out, malformed = scanner.with_incentives(out, {"incentive_programs": programmes})
+    out, malformed = scanner.with_incentives(out, {"incentive_programs": programmes},
+                                             datetime.now(UTC))
     return out, bad + malformed
 
 
